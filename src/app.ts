@@ -1,0 +1,49 @@
+import { join } from 'node:path';
+import express, { type Express } from 'express';
+import { setUpCurrentUser } from './middleware/auth.ts';
+import { setUpBodyParsing } from './middleware/body-parsing.ts';
+import { setUpCsrf } from './middleware/csrf.ts';
+import { errorHandler, notFound } from './middleware/errors.ts';
+import { setUpHealthChecks } from './middleware/health.ts';
+import { setUpI18n } from './middleware/i18n.ts';
+import { setUpRequestLogging } from './middleware/request-logging.ts';
+import { setUpNoStore, setUpSecurityHeaders } from './middleware/security.ts';
+import { setUpSession } from './middleware/session.ts';
+import { setUpSessionTimeouts } from './middleware/session-timeouts.ts';
+import { accountRoutes } from './routes/account/routes.ts';
+import { adminRoutes } from './routes/admin/routes.ts';
+import { signInRoutes } from './routes/sign-in/routes.ts';
+import type { Services } from './services.ts';
+
+/** The portal: an ordered list of middleware, mounted under BASE_PATH. It never listens. */
+export function createApp(services: Services): Express {
+  const { config, i18n, logger } = services;
+  const portal = express.Router();
+  portal.use(setUpHealthChecks(services));
+  portal.use(
+    express.static(join(config.rootDir, 'public'), { index: false, maxAge: '1h', fallthrough: true }),
+  );
+  portal.use(setUpI18n(i18n, config.BASE_PATH));
+  portal.use(setUpNoStore());
+  portal.use(setUpSession(services));
+  portal.use(setUpSessionTimeouts(config));
+  portal.use(setUpBodyParsing());
+  portal.use(setUpCsrf());
+  portal.use(setUpCurrentUser(services.users));
+  portal.use(signInRoutes(services));
+  portal.use(accountRoutes());
+  portal.use(adminRoutes());
+  portal.use(notFound());
+
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', config.trustProxyValue);
+  app.set('views', join(config.rootDir, 'views'));
+  app.set('view engine', 'ejs');
+  app.use(setUpRequestLogging(logger));
+  app.use(setUpSecurityHeaders(config));
+  app.use(config.BASE_PATH || '/', portal);
+  app.use(notFound());
+  app.use(errorHandler(i18n, logger, config.BASE_PATH));
+  return app;
+}

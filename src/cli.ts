@@ -1,0 +1,116 @@
+#!/usr/bin/env node
+import { createInterface } from 'node:readline';
+import { Writable } from 'node:stream';
+import { parseArgs } from 'node:util';
+import { ConfigError, loadConfig } from './config/index.ts';
+import { DuplicateUsernameError } from './data/users-repository.ts';
+import { createServices } from './services.ts';
+
+const usage = `Usage: mfa-portal <command> [options]
+
+Commands:
+  migrate                          bring the database schema up to date
+  create-admin --username NAME     create an administrator (password from stdin or a prompt)
+  create-user --username NAME      create a user in the local directory
+      [--display-name "Full Name"] [--email address]
+
+The password is the first line of standard input when it is not a terminal;
+on a terminal it is asked for twice without echo.`;
+
+export const minPasswordLength = 8;
+
+async function readFirstLine(): Promise<string> {
+  const lines = createInterface({ input: process.stdin, terminal: false });
+  for await (const line of lines) {
+    lines.close();
+    return line;
+  }
+  return '';
+}
+
+function prompt(question: string): Promise<string> {
+  let muted = false;
+  const output = new Writable({
+    write(chunk: Buffer, _encoding, callback) {
+      if (!muted) process.stdout.write(chunk);
+      callback();
+    },
+  });
+  const rl = createInterface({ input: process.stdin, output, terminal: true });
+  return new Promise((resolve) => {
+    rl.question(question, (answer) => {
+      rl.close();
+      process.stdout.write('\n');
+      resolve(answer);
+    });
+    muted = true;
+  });
+}
+
+async function readPassword(): Promise<string> {
+  if (!process.stdin.isTTY) return readFirstLine();
+  const first = await prompt('Password: ');
+  const second = await prompt('Repeat the password: ');
+  if (first !== second) throw new UsageError('The two passwords differ.');
+  return first;
+}
+
+class UsageError extends Error {}
+
+async function run(argv: string[]): Promise<void> {
+  const { positionals, values } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      username: { type: 'string' },
+      'display-name': { type: 'string' },
+      email: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  const [command] = positionals;
+  if (values.help || command === undefined || command === 'help') {
+    process.stdout.write(`${usage}\n`);
+    return;
+  }
+  if (!['migrate', 'create-admin', 'create-user'].includes(command)) {
+    throw new UsageError(`Unknown command "${command}".\n\n${usage}`);
+  }
+  let password = '';
+  if (command !== 'migrate') {
+    if (!values.username?.trim()) throw new UsageError(`${command} needs --username NAME.`);
+    password = await readPassword();
+    if (password.length < minPasswordLength) {
+      throw new UsageError(`The password must have at least ${minPasswordLength} characters.`);
+    }
+  }
+
+  const services = await createServices(loadConfig());
+  try {
+    if (command === 'migrate') {
+      process.stdout.write('The database schema is up to date.\n');
+      return;
+    }
+    const user = await services.users.create({
+      username: values.username ?? '',
+      displayName: values['display-name'] ?? '',
+      email: values.email ?? null,
+      passwordHash: await services.accounts.hashPassword(password),
+      role: command === 'create-admin' ? 'admin' : 'user',
+    });
+    const role = user.role === 'admin' ? 'Administrator' : 'User';
+    process.stdout.write(`${role} ${user.username} created.\n`);
+  } finally {
+    await services.close();
+  }
+}
+
+run(process.argv.slice(2)).catch((error: unknown) => {
+  const known =
+    error instanceof UsageError ||
+    error instanceof ConfigError ||
+    error instanceof DuplicateUsernameError ||
+    (error instanceof TypeError && 'code' in error && String(error.code).startsWith('ERR_PARSE_ARGS'));
+  process.stderr.write(`${error instanceof Error && known ? error.message : String(error)}\n`);
+  process.exit(known ? 2 : 1);
+});

@@ -1,0 +1,77 @@
+import { existsSync, readFileSync, rmSync } from "node:fs";
+import http from 'node:http';
+import https from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { createApp } from './app.ts';
+import type { Config } from './config/index.ts';
+import { createLogger, createServices, type Services } from './services.ts';
+
+export interface RunningServer {
+  server: http.Server;
+  services: Services;
+  /** Where it listens: a port number, or the pipe/socket path as given. */
+  address: string | number;
+  stop(): Promise<void>;
+}
+
+function listenTarget(port: string): string | number {
+  return /^\d+$/.test(port) ? Number(port) : port;
+}
+
+/** Starts the portal: PORT is a TCP port, a Unix socket path or an iisnode named pipe, as given. */
+export async function startServer(config: Config): Promise<RunningServer> {
+  const logger = createLogger(config);
+  const services = await createServices(config, logger);
+  const app = createApp(services);
+  const server = config.TLS_CERT_FILE
+    ? https.createServer(
+        { cert: readFileSync(config.TLS_CERT_FILE), key: readFileSync(config.TLS_KEY_FILE) },
+        app,
+      )
+    : http.createServer(app);
+  server.headersTimeout = 20_000;
+  server.requestTimeout = 30_000;
+  server.keepAliveTimeout = 5_000;
+
+  const target = listenTarget(config.PORT);
+  if (typeof target === 'string' && target.startsWith('/') && existsSync(target)) {
+    rmSync(target); // a socket left behind by a previous run
+  }
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(target, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const bound = server.address();
+  const address = typeof bound === 'string' || bound === null ? target : (bound as AddressInfo).port;
+  logger.info({ address, basePath: config.BASE_PATH }, 'MFA Portal listening');
+
+  if ((await services.users.countAdmins()) === 0) {
+    process.stdout.write(
+      [
+        '',
+        'No administrator exists yet. Create the first one with:',
+        '  npx mfa-portal create-admin --username admin',
+        `then sign in at ${typeof address === 'number' ? `http://localhost:${address}` : address}${config.BASE_PATH}/sign-in`,
+        '',
+      ].join('\n') + '\n',
+    );
+  }
+
+  return {
+    server,
+    services,
+    address,
+    stop: async () => {
+      await new Promise<void>((resolve) => {
+        server.close(() => {
+          resolve();
+        });
+        server.closeIdleConnections();
+      });
+      await services.close();
+    },
+  };
+}

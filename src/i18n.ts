@@ -1,0 +1,51 @@
+import { join } from 'node:path';
+import i18next, { type i18n } from 'i18next';
+import Backend, { type FsBackendOptions } from 'i18next-fs-backend';
+import { LanguageDetector } from 'i18next-http-middleware';
+
+export const languages = ['en', 'nl', 'fr'] as const;
+export type Language = (typeof languages)[number];
+
+export function isLanguage(value: unknown): value is Language {
+  return typeof value === 'string' && (languages as readonly string[]).includes(value);
+}
+
+export interface I18nOptions {
+  rootDir: string;
+  cookiePath: string;
+  secureCookie: boolean;
+}
+
+/** One i18next instance with en, nl and fr loaded up front; detection: ?lng=, cookie, header. */
+export async function createI18n({ rootDir, cookiePath, secureCookie }: I18nOptions): Promise<i18n> {
+  const instance = i18next.createInstance();
+  await instance
+    .use(Backend)
+    .use(LanguageDetector)
+    .init<FsBackendOptions>({
+      backend: { loadPath: join(rootDir, 'locales', '{{lng}}', '{{ns}}.json') },
+      supportedLngs: [...languages],
+      nonExplicitSupportedLngs: true,
+      load: 'languageOnly',
+      fallbackLng: 'en',
+      preload: [...languages],
+      ns: ['translation'],
+      defaultNS: 'translation',
+      initAsync: false,
+      returnNull: false,
+      interpolation: { escapeValue: false },
+      detection: {
+        order: ['querystring', 'cookie', 'header'],
+        lookupQuerystring: 'lng',
+        lookupCookie: 'lang',
+        caches: ['cookie'],
+        cookieExpirationDate: new Date(Date.now() + 365 * 24 * 3600 * 1000),
+        cookiePath,
+        cookieSecure: secureCookie,
+        cookieSameSite: 'lax',
+        cookieHttpOnly: true,
+        ignoreCase: true,
+      },
+    });
+  return instance;
+}

@@ -1,0 +1,25 @@
+import { Router } from 'express';
+import { csrfSync } from 'csrf-sync';
+
+const { csrfSynchronisedProtection, generateToken } = csrfSync({
+  getTokenFromRequest: (req) => {
+    const body: unknown = req.body;
+    if (typeof body !== 'object' || body === null) return undefined;
+    const token = (body as Record<string, unknown>)._csrf;
+    return typeof token === 'string' ? token : undefined;
+  },
+});
+
+/**
+ * SPEC S1: one synchroniser token per session, checked on every state-changing request and
+ * exposed to views as `csrfToken`. A mismatch becomes a 403 the error handler renders.
+ */
+export function setUpCsrf(): Router {
+  const router = Router();
+  router.use(csrfSynchronisedProtection);
+  router.use((req, res, next) => {
+    res.locals.csrfToken = generateToken(req);
+    next();
+  });
+  return router;
+}

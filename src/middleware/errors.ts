@@ -1,0 +1,66 @@
+import type { ErrorRequestHandler, RequestHandler } from 'express';
+import createError from 'http-errors';
+import type { i18n } from 'i18next';
+import type { Logger } from 'pino';
+import { setViewDefaults } from './i18n.ts';
+
+const pageByStatus: Record<number, string> = {
+  400: 'badRequest',
+  401: 'sessionExpired',
+  403: 'forbidden',
+  404: 'notFound',
+  413: 'tooLarge',
+  415: 'badRequest',
+  429: 'tooManyRequests',
+  503: 'unavailable',
+};
+
+const outageCodes = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', '57P01', '57P03']);
+
+/** A database or Redis that went away is an outage, not a bug: say "temporarily unavailable". */
+function isDependencyOutage(error: unknown): boolean {
+  if (typeof error !== 'object' || error === null) return false;
+  const { code, name } = error as { code?: unknown; name?: unknown };
+  return (
+    (typeof code === 'string' && outageCodes.has(code)) ||
+    name === 'ClientClosedError' ||
+    name === 'SocketClosedUnexpectedlyError' ||
+    (error instanceof Error && /database is locked|Connection terminated/i.test(error.message))
+  );
+}
+
+export function notFound(): RequestHandler {
+  return (_req, _res, next) => {
+    next(createError(404));
+  };
+}
+
+/** Every error becomes a page in the user's language; 5xx only when it is really ours (S9). */
+export function errorHandler(i18next: i18n, logger: Logger, basePath: string): ErrorRequestHandler {
+  return (error: unknown, req, res, next) => {
+    if (res.headersSent) {
+      next(error);
+      return;
+    }
+    const details = (typeof error === 'object' && error !== null ? error : {}) as {
+      status?: unknown;
+      statusCode?: unknown;
+      expose?: unknown;
+      page?: unknown;
+    };
+    let status = Number(details.status ?? details.statusCode ?? 500);
+    if (!Number.isInteger(status) || status < 400 || status > 599) status = 500;
+    if (status >= 500 && isDependencyOutage(error)) status = 503;
+
+    if (status >= 500) logger.error({ err: error, reqId: req.id }, 'request failed');
+    else logger.info({ status, reqId: req.id, reason: (error as Error).message }, 'request refused');
+
+    const page =
+      typeof details.page === 'string' ? details.page : (pageByStatus[status] ?? 'serverError');
+    // Errors raised before the language was known (a malformed URL, say) still get a page.
+    if (typeof res.locals.url !== 'function') setViewDefaults(res, i18next, basePath, 'en', '/');
+    if (status === 503) res.set('Retry-After', '30');
+    res.set('Cache-Control', 'no-store');
+    res.status(status).render('errors/error', { page });
+  };
+}

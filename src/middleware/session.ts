@@ -1,0 +1,67 @@
+import { Router, type Request } from 'express';
+import session from 'express-session';
+import { RedisStore } from 'connect-redis';
+import { DatabaseSessionStore } from '../data/session-store.ts';
+import type { Services } from '../services.ts';
+
+export function sessionCookieName(secure: boolean): string {
+  // __Host- binds the cookie to this exact origin; browsers accept it only with Secure and Path=/.
+  return secure ? '__Host-mfa.sid' : 'mfa.sid';
+}
+
+/**
+ * Sessions in Redis when REDIS_URL is set, otherwise in the app's database; never in memory.
+ * Anonymous sessions (they only hold a CSRF token) live for the idle timeout; signed-in sessions
+ * get the absolute timeout on their cookie and the idle timeout is checked on each request.
+ */
+export function setUpSession({ config, database, redis, sessionSecret }: Services): Router {
+  const idleMs = config.SESSION_IDLE_MINUTES * 60_000;
+  const store = redis
+    ? new RedisStore({ client: redis, prefix: 'mfa:sess:', ttl: config.SESSION_ABSOLUTE_HOURS * 3600 })
+    : new DatabaseSessionStore(database.db, idleMs);
+
+  const router = Router();
+  router.use(
+    session({
+      name: sessionCookieName(config.secure),
+      secret: sessionSecret,
+      store,
+      resave: false,
+      saveUninitialized: false,
+      rolling: false,
+      proxy: config.trustProxyValue !== false,
+      cookie: {
+        httpOnly: true,
+        sameSite: 'lax',
+        secure: config.secure,
+        path: config.secure ? '/' : config.BASE_PATH || '/',
+        maxAge: idleMs,
+      },
+    }),
+  );
+  return router;
+}
+
+function sessionCall(req: Request, method: 'regenerate' | 'save' | 'destroy'): Promise<void> {
+  return new Promise((resolve, reject) => {
+    req.session[method]((error: unknown) => {
+      if (error) reject(error instanceof Error ? error : new Error(String(error)));
+      else resolve();
+    });
+  });
+}
+
+/** SPEC S2: a new session id at every privilege change, so a planted id gains nothing. */
+export async function startSignedInSession(req: Request, userId: string, absoluteMs: number) {
+  await sessionCall(req, 'regenerate');
+  const now = Date.now();
+  req.session.userId = userId;
+  req.session.signedInAt = now;
+  req.session.lastSeenAt = now;
+  req.session.cookie.maxAge = absoluteMs;
+  await sessionCall(req, 'save');
+}
+
+export function destroySession(req: Request): Promise<void> {
+  return sessionCall(req, 'destroy');
+}

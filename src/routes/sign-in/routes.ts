@@ -1,0 +1,98 @@
+import { Router, type Request, type Response } from 'express';
+import passport from 'passport';
+import { Strategy as LocalStrategy } from 'passport-local';
+import type { PasswordCheck } from '../../core/accounts.ts';
+import { signInRateLimit } from '../../middleware/rate-limit.ts';
+import { destroySession, sessionCookieName, startSignedInSession } from '../../middleware/session.ts';
+import type { Services } from '../../services.ts';
+import { readForm, type FieldError } from '../form.ts';
+import { validateSignIn } from './validation.ts';
+
+function renderSignIn(
+  res: Response,
+  status: number,
+  view: { username?: string; errors?: FieldError[]; notice?: string },
+) {
+  res.status(status).render('pages/sign-in', { username: '', errors: [], notice: '', ...view });
+}
+
+type Authenticator = InstanceType<typeof passport.Passport>;
+
+/** Passport's callback style, turned into the outcome of the local directory check. */
+function authenticate(authenticator: Authenticator, req: Request, res: Response) {
+  return new Promise<PasswordCheck>((resolve, reject) => {
+    authenticator.authenticate(
+      'local',
+      { session: false },
+      (error: unknown, _user: unknown, info: { check?: PasswordCheck } | undefined) => {
+        if (error) reject(error instanceof Error ? error : new Error(String(error)));
+        else resolve(info?.check ?? { outcome: 'invalid' });
+      },
+    )(req, res, () => undefined);
+  });
+}
+
+/** SPEC J1 first step: username and password against the local directory. */
+export function signInRoutes(services: Services): Router {
+  const { accounts, config } = services;
+  const authenticator = new passport.Passport();
+  authenticator.use(
+    new LocalStrategy((username, password, done) => {
+      accounts.checkPassword(username, password).then((check) => {
+        done(null, check.outcome === 'success' ? check.user : false, {
+          message: check.outcome,
+          check,
+        } as { message: string });
+      }, done);
+    }),
+  );
+
+  const router = Router();
+
+  router.get('/', (_req, res) => {
+    res.redirect(res.locals.url(res.locals.signedIn ? '/account' : '/sign-in'));
+  });
+
+  router.get('/sign-in', (req, res) => {
+    if (res.locals.signedIn) {
+      res.redirect(res.locals.url('/account'));
+      return;
+    }
+    renderSignIn(res, 200, { notice: 'signedOut' in req.query ? 'signIn.signedOut' : '' });
+  });
+
+  router.post('/sign-in', signInRateLimit(services), async (req, res) => {
+    const form = readForm(req.body, ['username', 'password'] as const);
+    const errors = validateSignIn(form);
+    if (errors.length > 0) {
+      renderSignIn(res, 400, { username: form.username, errors });
+      return;
+    }
+    const check = await authenticate(authenticator, req, res);
+    if (check.outcome === 'success') {
+      await startSignedInSession(req, check.user.id, config.SESSION_ABSOLUTE_HOURS * 3_600_000);
+      res.redirect(303, res.locals.url('/account'));
+      return;
+    }
+    const error: FieldError =
+      check.outcome === 'locked'
+        ? {
+            field: 'username',
+            message: 'signIn.errors.locked',
+            values: { minutes: Math.max(1, Math.ceil((check.until - Date.now()) / 60_000)) },
+          }
+        : { field: 'username', message: 'signIn.errors.invalidCredentials' };
+    renderSignIn(res, 400, { username: form.username, errors: [error] });
+  });
+
+  router.post('/sign-out', async (req, res) => {
+    readForm(req.body, []);
+    await destroySession(req);
+    res.clearCookie(sessionCookieName(config.secure), {
+      path: config.secure ? '/' : config.BASE_PATH || '/',
+    });
+    res.redirect(303, res.locals.url('/sign-in?signedOut'));
+  });
+
+  return router;
+}

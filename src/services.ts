@@ -1,0 +1,92 @@
+import type { i18n } from 'i18next';
+import { pino, type Logger } from 'pino';
+import { createClient } from 'redis';
+import type { Config } from './config/index.ts';
+import { createAccounts, type Accounts } from './core/accounts.ts';
+import { ensureSecret } from './data/app-secrets.ts';
+import { openDatabase, type Database } from './data/database.ts';
+import { migrateToLatest } from './data/migrations.ts';
+import { createUsersRepository, type UsersRepository } from './data/users-repository.ts';
+import { createI18n } from './i18n.ts';
+
+export type RedisClient = ReturnType<typeof createClient>;
+
+/** Everything the app depends on, built once and passed in (tests build their own). */
+export interface Services {
+  config: Config;
+  logger: Logger;
+  database: Database;
+  redis: RedisClient | undefined;
+  i18n: i18n;
+  users: UsersRepository;
+  accounts: Accounts;
+  sessionSecret: string;
+  close(): Promise<void>;
+}
+
+export function createLogger(config: Config): Logger {
+  return pino({
+    level: config.LOG_LEVEL,
+    redact: {
+      paths: [
+        'req.headers.cookie',
+        'req.headers.authorization',
+        'res.headers["set-cookie"]',
+        '*.password',
+        '*.code',
+        '*.pin',
+        '*._csrf',
+      ],
+      censor: '[redacted]',
+    },
+  });
+}
+
+export async function createServices(config: Config, logger = createLogger(config)): Promise<Services> {
+  const database = openDatabase(config.DATABASE_URL, config.sqlitePath);
+  let redis: RedisClient | undefined;
+  try {
+    await migrateToLatest(database.db);
+    if (config.REDIS_URL) {
+      redis = createClient({ url: config.REDIS_URL, disableOfflineQueue: true });
+      redis.on('error', (error: unknown) => {
+        logger.error({ err: error }, 'Redis connection error');
+      });
+      await redis.connect();
+    }
+  } catch (error) {
+    await database.close();
+    throw error;
+  }
+
+  const users = createUsersRepository(database.db);
+  const sessionSecret = config.SESSION_SECRET || (await ensureSecret(database.db, 'session_secret'));
+  const i18n = await createI18n({
+    rootDir: config.rootDir,
+    cookiePath: config.secure ? '/' : config.BASE_PATH || '/',
+    secureCookie: config.secure,
+  });
+
+  return {
+    config,
+    logger,
+    database,
+    redis,
+    i18n,
+    users,
+    accounts: createAccounts({
+      users,
+      argon2: {
+        memoryKib: config.ARGON2_MEMORY_KIB,
+        passes: config.ARGON2_PASSES,
+        parallelism: config.ARGON2_PARALLELISM,
+      },
+      lockout: { threshold: config.LOCKOUT_THRESHOLD, lockMinutes: config.LOCKOUT_MINUTES },
+    }),
+    sessionSecret,
+    async close() {
+      if (redis?.isOpen) await redis.quit();
+      await database.close();
+    },
+  };
+}

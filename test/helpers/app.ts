@@ -1,0 +1,75 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Express } from 'express';
+import supertest from 'supertest';
+import { createApp } from '../../src/app.ts';
+import { loadConfig, type Config } from '../../src/config/index.ts';
+import { createLogger, createServices, type Services } from '../../src/services.ts';
+
+export interface TestPortal {
+  app: Express;
+  services: Services;
+  config: Config;
+  close(): Promise<void>;
+}
+
+/**
+ * A real portal on a fresh SQLite file (or whatever DATABASE_URL the overrides name), built the
+ * way server.ts builds it. Overrides are configuration keys, exactly as an operator sets them.
+ */
+export async function createTestPortal(overrides: Record<string, string> = {}): Promise<TestPortal> {
+  const dir = mkdtempSync(join(tmpdir(), 'mfa-test-'));
+  const config = loadConfig({
+    env: { DATABASE_URL: `sqlite:${join(dir, 'mfa.sqlite')}`, LOG_LEVEL: 'silent', ...overrides },
+  });
+  const services = await createServices(config, createLogger(config));
+  return {
+    app: createApp(services),
+    services,
+    config,
+    close: async () => {
+      await services.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export async function createUser(
+  portal: TestPortal,
+  username: string,
+  password: string,
+  role: 'user' | 'admin' = 'user',
+) {
+  return portal.services.users.create({
+    username,
+    displayName: `${username} display`,
+    passwordHash: await portal.services.accounts.hashPassword(password),
+    role,
+  });
+}
+
+/** The CSRF token of the first form on a page. */
+export function csrfTokenFrom(html: string): string {
+  const token = /name="_csrf" value="([^"]+)"/.exec(html)?.[1];
+  if (!token) throw new Error('No CSRF token on the page');
+  return token;
+}
+
+/** An agent that keeps cookies, like a browser, with the path prefix of BASE_PATH. */
+export function browserAgent(portal: TestPortal) {
+  return supertest.agent(portal.app);
+}
+
+export async function signIn(
+  agent: ReturnType<typeof supertest.agent>,
+  username: string,
+  password: string,
+  basePath = '',
+) {
+  const page = await agent.get(`${basePath}/sign-in`).expect(200);
+  return agent
+    .post(`${basePath}/sign-in`)
+    .type('form')
+    .send({ _csrf: csrfTokenFrom(page.text), username, password });
+}

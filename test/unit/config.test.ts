@@ -1,0 +1,98 @@
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig, projectRoot } from '../../src/config/index.ts';
+
+const shippedDefaults = JSON.parse(
+  readFileSync(join(projectRoot, 'config', 'default.json'), 'utf8'),
+) as Record<string, string>;
+
+function rootWith(files: Record<string, string>): string {
+  const root = mkdtempSync(join(tmpdir(), 'mfa-config-'));
+  mkdirSync(join(root, 'config'));
+  for (const [path, content] of Object.entries(files)) writeFileSync(join(root, path), content);
+  return root;
+}
+
+describe('configuration', () => {
+  it('starts from config/default.json with the documented defaults', () => {
+    const config = loadConfig({ rootDir: projectRoot, env: {} });
+    expect(config.PORT).toBe('3000');
+    expect(config.DATABASE_URL).toBe('sqlite:data/mfa.sqlite');
+    expect(config.sqlitePath).toBe(join(projectRoot, 'data', 'mfa.sqlite'));
+    expect(config.SESSION_IDLE_MINUTES).toBe(20);
+    expect(config.SESSION_ABSOLUTE_HOURS).toBe(8);
+    expect(config.secure).toBe(false);
+    expect(config.trustProxyValue).toBe(false);
+  });
+
+  it('lets local.json, then web.config appSettings, then the environment win', () => {
+    const root = rootWith({
+      'config/default.json': JSON.stringify({ ...shippedDefaults, PORT: '1', LOG_LEVEL: 'info' }),
+      'config/local.json': JSON.stringify({ PORT: '2', LOG_LEVEL: 'warn' }),
+      'web.config': `<?xml version="1.0"?>
+<configuration>
+  <appSettings>
+    <add key="PORT" value="3" />
+    <!-- <add key="LOG_LEVEL" value="trace" /> -->
+    <add key="BASE_PATH" value="/MultiFactorAuth" />
+    <add key="pfup_pfwssdk_PfWsSdk" value="https://mfa.example/PfWsSdk.asmx?a=1&amp;b=2" />
+    <add key="SomeOtherApp" value="ignored" />
+  </appSettings>
+</configuration>`,
+    });
+    const config = loadConfig({ rootDir: root, env: { PORT: '4' } });
+    expect(config.PORT).toBe('4');
+    expect(config.LOG_LEVEL).toBe('warn');
+    expect(config.BASE_PATH).toBe('/MultiFactorAuth');
+    expect(config.WEB_SERVICE_SDK_URL).toBe('https://mfa.example/PfWsSdk.asmx?a=1&b=2');
+    expect(loadConfig({ rootDir: root, env: {} }).PORT).toBe('3');
+  });
+
+  it.each([
+    ['SESSION_IDLE_MINUTES', 'twenty', /SESSION_IDLE_MINUTES must be a whole number from 1 to 1440/],
+    ['SESSION_ABSOLUTE_HOURS', '0', /SESSION_ABSOLUTE_HOURS must be a whole number/],
+    ['PORT', 'http', /PORT must be a TCP port number, a named pipe/],
+    ['DATABASE_URL', 'mysql://x', /DATABASE_URL must be sqlite:<path> or postgres:/],
+    ['SSL_REQUIRED', 'yes please', /SSL_REQUIRED must be true or false/],
+    ['BASE_PATH', 'MultiFactorAuth', /BASE_PATH must be empty or a path such as \/MultiFactorAuth/],
+    ['REDIS_URL', 'localhost:6379', /REDIS_URL must be empty or redis:\/\/host:port/],
+    ['TRUST_PROXY', 'everyone', /TRUST_PROXY must be/],
+    ['LOG_LEVEL', 'loud', /LOG_LEVEL must be one of/],
+  ])('refuses %s=%s with a message naming the key', (key, value, message) => {
+    expect(() => loadConfig({ rootDir: projectRoot, env: { [key]: value } })).toThrow(message);
+    expect(() => loadConfig({ rootDir: projectRoot, env: { [key]: value } })).toThrow(ConfigError);
+  });
+
+  it('refuses an unknown key in a JSON file, naming it', () => {
+    const root = rootWith({ 'config/default.json': JSON.stringify({ SESION_SECRET: 'typo' }) });
+    expect(() => loadConfig({ rootDir: root, env: {} })).toThrow(/unknown key SESION_SECRET/);
+  });
+
+  it('refuses half a TLS configuration and the SDK mode this version lacks', () => {
+    expect(() => loadConfig({ rootDir: projectRoot, env: { TLS_CERT_FILE: '/x.pem' } })).toThrow(
+      /TLS_CERT_FILE and TLS_KEY_FILE must be set together/,
+    );
+    expect(() => loadConfig({ rootDir: projectRoot, env: { USE_WEB_SERVICE_SDK: 'true' } })).toThrow(
+      /USE_WEB_SERVICE_SDK=true is not available/,
+    );
+  });
+
+  it('recognises iisnode and then trusts exactly the one proxy hop it adds', () => {
+    const pipe = loadConfig({ rootDir: projectRoot, env: { PORT: '\\\\.\\pipe\\abc-123' } });
+    expect(pipe.PORT).toBe('\\\\.\\pipe\\abc-123');
+    expect(pipe.underIisnode).toBe(true);
+    expect(pipe.trustProxyValue).toBe(1);
+    const explicit = loadConfig({
+      rootDir: projectRoot,
+      env: { IISNODE_VERSION: '0.2.26', TRUST_PROXY: 'false' },
+    });
+    expect(explicit.underIisnode).toBe(true);
+    expect(explicit.trustProxyValue).toBe(false);
+  });
+
+  it('treats SSL_REQUIRED as a secure deployment', () => {
+    expect(loadConfig({ rootDir: projectRoot, env: { SSL_REQUIRED: 'true' } }).secure).toBe(true);
+  });
+});

@@ -1,0 +1,62 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { projectRoot } from '../../src/config/index.ts';
+import { languages } from '../../src/i18n.ts';
+
+type Tree = { [key: string]: string | Tree };
+
+function flatten(tree: Tree, prefix = ''): Map<string, string> {
+  const entries = new Map<string, string>();
+  for (const [key, value] of Object.entries(tree)) {
+    const path = prefix ? `${prefix}.${key}` : key;
+    if (typeof value === 'string') entries.set(path, value);
+    else for (const [k, v] of flatten(value, path)) entries.set(k, v);
+  }
+  return entries;
+}
+
+function load(language: string): Map<string, string> {
+  const dir = join(projectRoot, 'locales', language);
+  const entries = new Map<string, string>();
+  for (const file of readdirSync(dir).filter((f) => f.endsWith('.json'))) {
+    const tree = JSON.parse(readFileSync(join(dir, file), 'utf8')) as Tree;
+    for (const [key, value] of flatten(tree)) entries.set(`${file}:${key}`, value);
+  }
+  return entries;
+}
+
+describe('locale files (SPEC L5)', () => {
+  const english = load('en');
+
+  it.each(languages)('%s has exactly the English keys, none empty', (language) => {
+    const entries = load(language);
+    expect([...entries.keys()].sort()).toEqual([...english.keys()].sort());
+    const empty = [...entries].filter(([, value]) => value.trim() === '').map(([key]) => key);
+    expect(empty).toEqual([]);
+  });
+
+  it.each(languages)('%s keeps every {{placeholder}} of the English text', (language) => {
+    const entries = load(language);
+    for (const [key, text] of english) {
+      const placeholders = (s: string) => (s.match(/\{\{\w+\}\}/g) ?? []).sort();
+      expect(placeholders(entries.get(key) ?? ''), key).toEqual(placeholders(text));
+    }
+  });
+
+  it('every translation key used in the views exists', () => {
+    const viewsDir = join(projectRoot, 'views');
+    const used = new Set<string>();
+    const walk = (dir: string) => {
+      for (const entry of readdirSync(dir, { withFileTypes: true })) {
+        const path = join(dir, entry.name);
+        if (entry.isDirectory()) walk(path);
+        else for (const m of readFileSync(path, 'utf8').matchAll(/\bt\('([\w.]+\w)'[,)]/g)) used.add(m[1] ?? '');
+      }
+    };
+    walk(viewsDir);
+    expect(used.size).toBeGreaterThan(5);
+    const missing = [...used].filter((key) => !english.has(`translation.json:${key}`));
+    expect(missing).toEqual([]);
+  });
+});
