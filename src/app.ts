@@ -21,7 +21,11 @@ export function createApp(services: Services): Express {
   const portal = express.Router();
   portal.use(setUpHealthChecks(services));
   portal.use(
-    express.static(join(config.rootDir, 'public'), { index: false, maxAge: '1h', fallthrough: true }),
+    express.static(join(config.rootDir, 'public'), {
+      index: false,
+      maxAge: '1h',
+      fallthrough: true,
+    }),
   );
   portal.use(setUpI18n(i18n, config.BASE_PATH));
   portal.use(setUpNoStore());

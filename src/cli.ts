@@ -110,7 +110,9 @@ run(process.argv.slice(2)).catch((error: unknown) => {
     error instanceof UsageError ||
     error instanceof ConfigError ||
     error instanceof DuplicateUsernameError ||
-    (error instanceof TypeError && 'code' in error && String(error.code).startsWith('ERR_PARSE_ARGS'));
+    (error instanceof TypeError &&
+      'code' in error &&
+      String(error.code).startsWith('ERR_PARSE_ARGS'));
   process.stderr.write(`${error instanceof Error && known ? error.message : String(error)}\n`);
   process.exit(known ? 2 : 1);
 });

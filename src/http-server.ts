@@ -1,7 +1,6 @@
-import { existsSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
-import type { AddressInfo } from 'node:net';
 import { createApp } from './app.ts';
 import type { Config } from './config/index.ts';
 import { createLogger, createServices, type Services } from './services.ts';
@@ -45,7 +44,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
     });
   });
   const bound = server.address();
-  const address = typeof bound === 'string' || bound === null ? target : (bound as AddressInfo).port;
+  const address = typeof bound === 'string' || bound === null ? target : bound.port;
   logger.info({ address, basePath: config.BASE_PATH }, 'MFA Portal listening');
 
   if ((await services.users.countAdmins()) === 0) {

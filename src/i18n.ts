@@ -17,7 +17,11 @@ export interface I18nOptions {
 }
 
 /** One i18next instance with en, nl and fr loaded up front; detection: ?lng=, cookie, header. */
-export async function createI18n({ rootDir, cookiePath, secureCookie }: I18nOptions): Promise<i18n> {
+export async function createI18n({
+  rootDir,
+  cookiePath,
+  secureCookie,
+}: I18nOptions): Promise<i18n> {
   const instance = i18next.createInstance();
   await instance
     .use(Backend)

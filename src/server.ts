@@ -13,21 +13,28 @@ async function main(): Promise<void> {
     }
     throw error;
   }
-  const running = await startServer(config);
+  const starting = startServer(config);
   let stopping = false;
+  // Registered before start-up finishes, so a stop requested during start is still graceful.
   const shutdown = (signal: string) => {
     if (stopping) return;
     stopping = true;
-    running.services.logger.info({ signal }, 'shutting down');
     const force = setTimeout(() => process.exit(1), 10_000);
     force.unref();
-    running.stop().then(
-      () => process.exit(0),
-      (error: unknown) => {
-        running.services.logger.error({ err: error }, 'shutdown failed');
-        process.exit(1);
-      },
-    );
+    starting
+      .then(async (running) => {
+        running.services.logger.info({ signal }, 'shutting down');
+        await running.stop();
+      })
+      .then(
+        () => process.exit(0),
+        (error: unknown) => {
+          process.stderr.write(
+            `Shutdown failed: ${error instanceof Error ? error.message : 'unknown error'}\n`,
+          );
+          process.exit(1);
+        },
+      );
   };
   process.on('SIGTERM', () => {
     shutdown('SIGTERM');
@@ -35,6 +42,7 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => {
     shutdown('SIGINT');
   });
+  await starting;
 }
 
 main().catch((error: unknown) => {

@@ -42,8 +42,13 @@ export function createLogger(config: Config): Logger {
   });
 }
 
-export async function createServices(config: Config, logger = createLogger(config)): Promise<Services> {
-  const database = openDatabase(config.DATABASE_URL, config.sqlitePath);
+export async function createServices(
+  config: Config,
+  logger = createLogger(config),
+): Promise<Services> {
+  const database = openDatabase(config.DATABASE_URL, config.sqlitePath, (error) => {
+    logger.warn({ err: error }, 'database connection lost');
+  });
   let redis: RedisClient | undefined;
   try {
     await migrateToLatest(database.db);
@@ -60,7 +65,8 @@ export async function createServices(config: Config, logger = createLogger(confi
   }
 
   const users = createUsersRepository(database.db);
-  const sessionSecret = config.SESSION_SECRET || (await ensureSecret(database.db, 'session_secret'));
+  const sessionSecret =
+    config.SESSION_SECRET || (await ensureSecret(database.db, 'session_secret'));
   const i18n = await createI18n({
     rootDir: config.rootDir,
     cookiePath: config.secure ? '/' : config.BASE_PATH || '/',

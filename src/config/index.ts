@@ -37,7 +37,11 @@ const port: Parser<string> = (raw, key) => {
   if (/^\d+$/.test(value)) return integer(0, 65535)(value, key).toString();
   // iisnode hands over a named pipe (\\.\pipe\…); on Linux a Unix socket path works the same way.
   if (value.startsWith('\\\\.\\pipe\\') || value.startsWith('/')) return value;
-  return fail(key, 'a TCP port number, a named pipe (\\\\.\\pipe\\…) or an absolute socket path', raw);
+  return fail(
+    key,
+    'a TCP port number, a named pipe (\\\\.\\pipe\\…) or an absolute socket path',
+    raw,
+  );
 };
 
 const basePath: Parser<string> = (raw, key) => {
@@ -59,6 +63,12 @@ const redisUrl: Parser<string> = (raw, key) => {
   const value = raw.trim();
   if (value === '' || /^rediss?:\/\/.+/.test(value)) return value;
   return fail(key, 'empty or redis://host:port', raw);
+};
+
+const redisPrefix: Parser<string> = (raw, key) => {
+  const value = raw.trim();
+  if (/^[A-Za-z0-9:_.-]{1,64}$/.test(value)) return value;
+  return fail(key, 'up to 64 letters, digits or : _ . -', raw);
 };
 
 const url: Parser<string> = (raw, key) => {
@@ -88,6 +98,7 @@ const schema = {
   BASE_PATH: basePath,
   DATABASE_URL: databaseUrl,
   REDIS_URL: redisUrl,
+  REDIS_KEY_PREFIX: redisPrefix,
   SESSION_SECRET: text,
   SESSION_IDLE_MINUTES: integer(1, 24 * 60),
   SESSION_ABSOLUTE_HOURS: integer(1, 7 * 24),

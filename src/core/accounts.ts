@@ -45,12 +45,17 @@ export function createAccounts({ users, argon2, lockout, now = Date.now }: Accou
       if (!matches) {
         await users.recordFailure(
           user.id,
-          { threshold: lockout.threshold, lockMs: lockout.lockMinutes * 60_000, hourlyCap: hourlyFailureCap },
+          {
+            threshold: lockout.threshold,
+            lockMs: lockout.lockMinutes * 60_000,
+            hourlyCap: hourlyFailureCap,
+          },
           time,
         );
         return { outcome: 'invalid' };
       }
-      if (user.failed_count > 0 || user.locked_until !== null) await users.clearFailures(user.id, time);
+      if (user.failed_count > 0 || user.locked_until !== null)
+        await users.clearFailures(user.id, time);
       return { outcome: 'success', user };
     },
   };

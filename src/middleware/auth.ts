@@ -34,6 +34,7 @@ export const requireUser: RequestHandler = (_req, res, next) => {
 
 export const requireAdmin: RequestHandler = (_req, res, next) => {
   if (!res.locals.signedIn) res.redirect(res.locals.url('/sign-in'));
-  else if (!res.locals.isAdmin) next(createError(403, 'Administrators only', { page: 'notAllowed' }));
+  else if (!res.locals.isAdmin)
+    next(createError(403, 'Administrators only', { page: 'notAllowed' }));
   else next();
 };

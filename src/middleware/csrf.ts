@@ -18,7 +18,8 @@ export function setUpCsrf(): Router {
   const router = Router();
   router.use(csrfSynchronisedProtection);
   router.use((req, res, next) => {
-    res.locals.csrfToken = generateToken(req);
+    // Lazy, so that only a page that shows a form starts a session for its token.
+    Object.defineProperty(res.locals, 'csrfToken', { get: () => generateToken(req) });
     next();
   });
   return router;

@@ -15,7 +15,16 @@ const pageByStatus: Record<number, string> = {
   503: 'unavailable',
 };
 
-const outageCodes = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', '57P01', '57P03']);
+// Network failures, and PostgreSQL's admin shutdown, cannot-connect-now and missing-database codes.
+const outageCodes = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  '57P01',
+  '57P03',
+  '3D000',
+]);
 
 /** A database or Redis that went away is an outage, not a bug: say "temporarily unavailable". */
 function isDependencyOutage(error: unknown): boolean {
@@ -53,7 +62,8 @@ export function errorHandler(i18next: i18n, logger: Logger, basePath: string): E
     if (status >= 500 && isDependencyOutage(error)) status = 503;
 
     if (status >= 500) logger.error({ err: error, reqId: req.id }, 'request failed');
-    else logger.info({ status, reqId: req.id, reason: (error as Error).message }, 'request refused');
+    else
+      logger.info({ status, reqId: req.id, reason: (error as Error).message }, 'request refused');
 
     const page =
       typeof details.page === 'string' ? details.page : (pageByStatus[status] ?? 'serverError');

@@ -30,7 +30,13 @@ export function setUpI18n(i18next: i18n, basePath: string): Router {
   router.use(handle(i18next));
   router.use((req, res, next) => {
     const detected = (req.language || 'en').slice(0, 2).toLowerCase();
-    setViewDefaults(res, i18next, basePath, languages.find((l) => l === detected) ?? 'en', req.path);
+    setViewDefaults(
+      res,
+      i18next,
+      basePath,
+      languages.find((l) => l === detected) ?? 'en',
+      req.path,
+    );
     next();
   });
   return router;

@@ -12,10 +12,12 @@ export function signInRateLimit({ config, redis }: Services): RateLimitRequestHa
     limit: config.RATE_LIMIT_SIGNIN_MAX,
     standardHeaders: 'draft-8',
     legacyHeaders: false,
+    // Without a trusted proxy, X-Forwarded-For is ignored on purpose: anyone can forge it.
+    validate: { xForwardedForHeader: false },
     ...(redis
       ? {
           store: new RedisStore({
-            prefix: 'mfa:rl:signin:',
+            prefix: `${config.REDIS_KEY_PREFIX}rl:signin:`,
             sendCommand: (...args: string[]) => redis.sendCommand(args),
           }),
         }

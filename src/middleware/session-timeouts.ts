@@ -19,7 +19,9 @@ export function setUpSessionTimeouts(config: Config): Router {
     const now = Date.now();
     if (now - lastSeenAt > idleMs || now - signedInAt > absoluteMs) {
       await destroySession(req);
-      res.clearCookie(sessionCookieName(config.secure), { path: config.secure ? '/' : config.BASE_PATH || '/' });
+      res.clearCookie(sessionCookieName(config.secure), {
+        path: config.secure ? '/' : config.BASE_PATH || '/',
+      });
       res.status(401).render('errors/error', { page: 'sessionExpired' });
       return;
     }

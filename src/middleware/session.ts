@@ -17,7 +17,11 @@ export function sessionCookieName(secure: boolean): string {
 export function setUpSession({ config, database, redis, sessionSecret }: Services): Router {
   const idleMs = config.SESSION_IDLE_MINUTES * 60_000;
   const store = redis
-    ? new RedisStore({ client: redis, prefix: 'mfa:sess:', ttl: config.SESSION_ABSOLUTE_HOURS * 3600 })
+    ? new RedisStore({
+        client: redis,
+        prefix: `${config.REDIS_KEY_PREFIX}sess:`,
+        ttl: config.SESSION_ABSOLUTE_HOURS * 3600,
+      })
     : new DatabaseSessionStore(database.db, idleMs);
 
   const router = Router();
@@ -45,7 +49,7 @@ export function setUpSession({ config, database, redis, sessionSecret }: Service
 function sessionCall(req: Request, method: 'regenerate' | 'save' | 'destroy'): Promise<void> {
   return new Promise((resolve, reject) => {
     req.session[method]((error: unknown) => {
-      if (error) reject(error instanceof Error ? error : new Error(String(error)));
+      if (error) reject(error instanceof Error ? error : new Error(`session ${method} failed`));
       else resolve();
     });
   });

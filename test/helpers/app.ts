@@ -18,7 +18,9 @@ export interface TestPortal {
  * A real portal on a fresh SQLite file (or whatever DATABASE_URL the overrides name), built the
  * way server.ts builds it. Overrides are configuration keys, exactly as an operator sets them.
  */
-export async function createTestPortal(overrides: Record<string, string> = {}): Promise<TestPortal> {
+export async function createTestPortal(
+  overrides: Record<string, string> = {},
+): Promise<TestPortal> {
   const dir = mkdtempSync(join(tmpdir(), 'mfa-test-'));
   const config = loadConfig({
     env: { DATABASE_URL: `sqlite:${join(dir, 'mfa.sqlite')}`, LOG_LEVEL: 'silent', ...overrides },

@@ -20,7 +20,10 @@ async function reachable(check: () => Promise<void>): Promise<string | undefined
 
 export async function postgresUnavailable(): Promise<string | undefined> {
   return reachable(async () => {
-    const client = new pg.Client({ connectionString: postgresAdminUrl, connectionTimeoutMillis: 2000 });
+    const client = new pg.Client({
+      connectionString: postgresAdminUrl,
+      connectionTimeoutMillis: 2000,
+    });
     await client.connect();
     await client.end();
   });
@@ -28,7 +31,10 @@ export async function postgresUnavailable(): Promise<string | undefined> {
 
 export async function redisUnavailable(): Promise<string | undefined> {
   return reachable(async () => {
-    const client = createClient({ url: redisUrl, socket: { connectTimeout: 2000, reconnectStrategy: false } });
+    const client = createClient({
+      url: redisUrl,
+      socket: { connectTimeout: 2000, reconnectStrategy: false },
+    });
     client.on('error', () => undefined);
     await client.connect();
     await client.quit();
@@ -39,7 +45,10 @@ export async function redisUnavailable(): Promise<string | undefined> {
  * Returns a reason to skip when the service is absent, or throws under CI where nothing may be
  * skipped. Use as `describe.skipIf(await needs('PostgreSQL', postgresUnavailable))`.
  */
-export async function needs(name: string, probe: () => Promise<string | undefined>): Promise<boolean> {
+export async function needs(
+  name: string,
+  probe: () => Promise<string | undefined>,
+): Promise<boolean> {
   const problem = await probe();
   if (problem === undefined) return false;
   if (inCi) throw new Error(`${name} is required under CI=true but is not reachable: ${problem}`);

@@ -51,7 +51,11 @@ describe('configuration', () => {
   });
 
   it.each([
-    ['SESSION_IDLE_MINUTES', 'twenty', /SESSION_IDLE_MINUTES must be a whole number from 1 to 1440/],
+    [
+      'SESSION_IDLE_MINUTES',
+      'twenty',
+      /SESSION_IDLE_MINUTES must be a whole number from 1 to 1440/,
+    ],
     ['SESSION_ABSOLUTE_HOURS', '0', /SESSION_ABSOLUTE_HOURS must be a whole number/],
     ['PORT', 'http', /PORT must be a TCP port number, a named pipe/],
     ['DATABASE_URL', 'mysql://x', /DATABASE_URL must be sqlite:<path> or postgres:/],
@@ -74,9 +78,9 @@ describe('configuration', () => {
     expect(() => loadConfig({ rootDir: projectRoot, env: { TLS_CERT_FILE: '/x.pem' } })).toThrow(
       /TLS_CERT_FILE and TLS_KEY_FILE must be set together/,
     );
-    expect(() => loadConfig({ rootDir: projectRoot, env: { USE_WEB_SERVICE_SDK: 'true' } })).toThrow(
-      /USE_WEB_SERVICE_SDK=true is not available/,
-    );
+    expect(() =>
+      loadConfig({ rootDir: projectRoot, env: { USE_WEB_SERVICE_SDK: 'true' } }),
+    ).toThrow(/USE_WEB_SERVICE_SDK=true is not available/);
   });
 
   it('recognises iisnode and then trusts exactly the one proxy hop it adds', () => {

@@ -51,7 +51,9 @@ describe('locale files (SPEC L5)', () => {
       for (const entry of readdirSync(dir, { withFileTypes: true })) {
         const path = join(dir, entry.name);
         if (entry.isDirectory()) walk(path);
-        else for (const m of readFileSync(path, 'utf8').matchAll(/\bt\('([\w.]+\w)'[,)]/g)) used.add(m[1] ?? '');
+        else
+          for (const m of readFileSync(path, 'utf8').matchAll(/\bt\('([\w.]+\w)'[,)]/g))
+            used.add(m[1] ?? '');
       }
     };
     walk(viewsDir);

@@ -5,7 +5,9 @@ describe('Argon2id secrets', () => {
   it('hashes into a PHC string with the OWASP parameters and a random salt', async () => {
     const first = await hashSecret('correct horse', defaultArgon2);
     const second = await hashSecret('correct horse', defaultArgon2);
-    expect(first).toMatch(/^\$argon2id\$v=19\$m=19456,t=2,p=1\$[A-Za-z0-9+/]{22}\$[A-Za-z0-9+/]{43}$/);
+    expect(first).toMatch(
+      /^\$argon2id\$v=19\$m=19456,t=2,p=1\$[A-Za-z0-9+/]{22}\$[A-Za-z0-9+/]{43}$/,
+    );
     expect(first).not.toBe(second);
   });
 

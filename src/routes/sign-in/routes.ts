@@ -1,9 +1,13 @@
-import { Router, type Request, type Response } from 'express';
+import { Router, type Request, type RequestHandler, type Response } from 'express';
 import passport from 'passport';
 import { Strategy as LocalStrategy } from 'passport-local';
 import type { PasswordCheck } from '../../core/accounts.ts';
 import { signInRateLimit } from '../../middleware/rate-limit.ts';
-import { destroySession, sessionCookieName, startSignedInSession } from '../../middleware/session.ts';
+import {
+  destroySession,
+  sessionCookieName,
+  startSignedInSession,
+} from '../../middleware/session.ts';
 import type { Services } from '../../services.ts';
 import { readForm, type FieldError } from '../form.ts';
 import { validateSignIn } from './validation.ts';
@@ -21,14 +25,15 @@ type Authenticator = InstanceType<typeof passport.Passport>;
 /** Passport's callback style, turned into the outcome of the local directory check. */
 function authenticate(authenticator: Authenticator, req: Request, res: Response) {
   return new Promise<PasswordCheck>((resolve, reject) => {
-    authenticator.authenticate(
+    const handler = authenticator.authenticate(
       'local',
       { session: false },
       (error: unknown, _user: unknown, info: { check?: PasswordCheck } | undefined) => {
-        if (error) reject(error instanceof Error ? error : new Error(String(error)));
+        if (error) reject(error instanceof Error ? error : new Error('authentication failed'));
         else resolve(info?.check ?? { outcome: 'invalid' });
       },
-    )(req, res, () => undefined);
+    ) as RequestHandler;
+    void handler(req, res, () => undefined);
   });
 }
 

@@ -10,7 +10,8 @@ export function validateSignIn(form: { username: string; password: string }): Fi
   else if (username.length > maxUsernameLength) {
     errors.push({ field: 'username', message: 'signIn.errors.usernameTooLong' });
   }
-  if (form.password === '') errors.push({ field: 'password', message: 'signIn.errors.passwordMissing' });
+  if (form.password === '')
+    errors.push({ field: 'password', message: 'signIn.errors.passwordMissing' });
   else if (form.password.length > maxPasswordLength) {
     errors.push({ field: 'password', message: 'signIn.errors.passwordTooLong' });
   }

@@ -1,0 +1,223 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { TFunction } from 'i18next';
+import type { Browser, BrowserContext, Locator, Page, Response } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config/index.ts';
+import { startServer, type RunningServer } from '../../src/http-server.ts';
+import { languages, type Language } from '../../src/i18n.ts';
+import {
+  axeViolations,
+  browserMissing,
+  launchBrowser,
+  newScriptlessContext,
+} from '../helpers/browser.ts';
+
+const password = 'correct horse battery staple';
+
+/** A page or redirect as the browser received it; a redirect has no body. */
+interface ReceivedDocument {
+  url: string;
+  status: number;
+  policy: string;
+  body: string;
+}
+
+/** A scriptless tab and the documents it received that no check has looked at yet. */
+interface Journey {
+  page: Page;
+  unchecked: Promise<ReceivedDocument>[];
+}
+
+interface ExpectedPage {
+  lng: Language;
+  status: number;
+  heading: string;
+}
+
+function pathOf(page: Page): string {
+  const url = new URL(page.url());
+  return url.pathname + url.search;
+}
+
+/** Reads a document response at once: its body is gone as soon as the tab navigates away. */
+function readDocument(response: Response): Promise<ReceivedDocument> {
+  const status = response.status();
+  const reading = (async () => ({
+    url: response.url(),
+    status,
+    policy: (await response.allHeaders())['content-security-policy'] ?? '',
+    body: status >= 300 && status < 400 ? '' : await response.text(),
+  }))();
+  // A failure is reported when the page is checked, not as an unhandled rejection before.
+  reading.catch(() => undefined);
+  return reading;
+}
+
+/** Presses Enter on a control, as a keyboard user would, and waits for the page it leads to. */
+async function pressEnter(page: Page, control: Locator): Promise<void> {
+  await Promise.all([page.waitForEvent('load'), control.press('Enter')]);
+}
+
+/** Fills the sign-in form on the current page and submits it from the password field. */
+async function submitSignIn(page: Page, t: TFunction, username: string, secret: string) {
+  await page.getByLabel(t('signIn.username'), { exact: true }).fill(username);
+  const passwordField = page.getByLabel(t('signIn.password'), { exact: true });
+  await passwordField.fill(secret);
+  await pressEnter(page, passwordField);
+}
+
+/**
+ * What every page must be, whichever it is (SPEC S3, L1): sent under a CSP that allows no script
+ * and without a script tag, like every response before it in the journey; in the chosen
+ * language; and free of axe violations.
+ */
+async function expectPage({ page, unchecked }: Journey, expected: ExpectedPage): Promise<void> {
+  const documents = await Promise.all(unchecked.splice(0));
+  expect(documents.at(-1)?.status).toBe(expected.status);
+  for (const { url, policy, body } of documents) {
+    const directives = policy.split(';').map((directive) => directive.trim());
+    expect(directives, `CSP of ${url}`).toContain("script-src 'none'");
+    expect(body, url).not.toMatch(/<script/i);
+  }
+  expect(await page.locator('html').getAttribute('lang')).toBe(expected.lng);
+  expect(await page.getByRole('heading', { level: 1 }).textContent()).toBe(expected.heading);
+  expect(await page.locator('script').count()).toBe(0);
+  expect(await axeViolations(page)).toEqual([]);
+}
+
+describe.skipIf(await browserMissing())('Sign-in in Chromium with JavaScript disabled', () => {
+  let dataDir: string;
+  let running: RunningServer;
+  let browser: Browser;
+  let baseUrl: string;
+  const contexts: BrowserContext[] = [];
+
+  beforeAll(async () => {
+    dataDir = mkdtempSync(join(tmpdir(), 'mfa-e2e-'));
+    const config = loadConfig({
+      env: {
+        DATABASE_URL: `sqlite:${join(dataDir, 'mfa.sqlite')}`,
+        PORT: '0',
+        LOG_LEVEL: 'silent',
+      },
+    });
+    running = await startServer(config);
+    baseUrl = `http://127.0.0.1:${running.address}`;
+    const { users, accounts } = running.services;
+    const passwordHash = await accounts.hashPassword(password);
+    for (const lng of languages) {
+      for (const role of ['user', 'admin'] as const) {
+        const username = `${role}-${lng}`;
+        await users.create({ username, displayName: `${role} ${lng}`, passwordHash, role });
+      }
+    }
+    browser = await launchBrowser();
+  });
+
+  afterEach(async () => {
+    await Promise.all(contexts.splice(0).map((context) => context.close()));
+  });
+
+  afterAll(async () => {
+    await browser.close();
+    await running.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  async function openJourney(): Promise<Journey> {
+    const context = await newScriptlessContext(browser, baseUrl);
+    contexts.push(context);
+    const page = await context.newPage();
+    const unchecked: Promise<ReceivedDocument>[] = [];
+    page.on('response', (response) => {
+      if (response.request().resourceType() === 'document') unchecked.push(readDocument(response));
+    });
+    return { page, unchecked };
+  }
+
+  describe.each(languages)('in %s', (lng) => {
+    let t: TFunction;
+
+    beforeAll(() => {
+      t = running.services.i18n.getFixedT(lng);
+    });
+
+    it('a user signs in by keyboard, reaches My account and signs out', async () => {
+      const journey = await openJourney();
+      const { page } = journey;
+
+      await page.goto(`/sign-in?lng=${lng}`);
+      await expectPage(journey, { lng, status: 200, heading: t('signIn.title') });
+
+      await submitSignIn(page, t, `user-${lng}`, password);
+      expect(pathOf(page)).toBe('/account');
+      await expectPage(journey, { lng, status: 200, heading: t('account.title') });
+      expect(await page.getByText(t('account.welcome', { name: `user ${lng}` })).count()).toBe(1);
+
+      await pressEnter(page, page.getByRole('button', { name: t('common.signOut') }));
+      expect(pathOf(page)).toBe('/sign-in?signedOut');
+      await expectPage(journey, { lng, status: 200, heading: t('signIn.title') });
+      expect(await page.getByRole('status').textContent()).toBe(t('signIn.signedOut'));
+
+      await page.goto('/account');
+      expect(pathOf(page)).toBe('/sign-in');
+    });
+
+    it('a wrong password shows an error summary that leads to the field', async () => {
+      const journey = await openJourney();
+      const { page } = journey;
+
+      await page.goto(`/sign-in?lng=${lng}`);
+      await submitSignIn(page, t, `user-${lng}`, 'not the password');
+      await expectPage(journey, { lng, status: 400, heading: t('signIn.title') });
+
+      const title = await page.title();
+      expect(title.startsWith(`${t('common.errorPrefix')} `), `title "${title}"`).toBe(true);
+      const summary = page.locator('.error-summary[role="alert"]');
+      expect(await summary.getByRole('heading').textContent()).toBe(t('common.errorSummaryTitle'));
+      const link = summary.getByRole('link', { name: t('signIn.errors.invalidCredentials') });
+      expect(await link.getAttribute('href')).toBe('#username');
+
+      const usernameField = page.getByLabel(t('signIn.username'), { exact: true });
+      expect(await usernameField.getAttribute('aria-invalid')).toBe('true');
+      await link.press('Enter');
+      expect(await page.locator('input:focus').getAttribute('id')).toBe(
+        await usernameField.getAttribute('id'),
+      );
+    });
+
+    it('an administrator reaches the admin console from the header', async () => {
+      const journey = await openJourney();
+      const { page } = journey;
+
+      await page.goto(`/sign-in?lng=${lng}`);
+      await submitSignIn(page, t, `admin-${lng}`, password);
+
+      await pressEnter(page, page.getByRole('link', { name: t('admin.title') }));
+      expect(pathOf(page)).toBe('/admin');
+      await expectPage(journey, { lng, status: 200, heading: t('admin.title') });
+    });
+
+    it('a user who is not an administrator is refused the admin console', async () => {
+      const journey = await openJourney();
+      const { page } = journey;
+
+      await page.goto(`/sign-in?lng=${lng}`);
+      await submitSignIn(page, t, `user-${lng}`, password);
+      expect(pathOf(page)).toBe('/account');
+      expect(await page.getByRole('link', { name: t('admin.title') }).count()).toBe(0);
+
+      await page.goto('/admin');
+      await expectPage(journey, { lng, status: 403, heading: t('errors.notAllowed.title') });
+    });
+
+    it('an unknown address shows the not-found page', async () => {
+      const journey = await openJourney();
+
+      await journey.page.goto(`/no-such-page?lng=${lng}`);
+      await expectPage(journey, { lng, status: 404, heading: t('errors.notFound.title') });
+    });
+  });
+});

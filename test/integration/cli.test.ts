@@ -1,0 +1,100 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadConfig, projectRoot } from '../../src/config/index.ts';
+import { createServices } from '../../src/services.ts';
+
+function cli(args: string[], databaseUrl: string, stdin = '') {
+  return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+    const child = spawn(process.execPath, ['src/cli.ts', ...args], {
+      cwd: projectRoot,
+      env: { PATH: process.env.PATH, DATABASE_URL: databaseUrl },
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+    });
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    child.on('close', (code) => {
+      resolve({ code, stdout, stderr });
+    });
+    child.stdin.end(stdin);
+  });
+}
+
+describe('mfa-portal command line (SPEC O3)', () => {
+  const databaseUrl = `sqlite:${join(mkdtempSync(join(tmpdir(), 'mfa-cli-')), 'mfa.sqlite')}`;
+
+  it('migrates an empty database', async () => {
+    const result = await cli(['migrate'], databaseUrl);
+    expect(result).toMatchObject({ code: 0, stdout: 'The database schema is up to date.\n' });
+  });
+
+  it('creates an admin and a user with the password from the first line of stdin', async () => {
+    const admin = await cli(
+      ['create-admin', '--username', 'Root.Admin'],
+      databaseUrl,
+      'first secret pass\nignored\n',
+    );
+    expect(admin).toMatchObject({ code: 0, stdout: 'Administrator root.admin created.\n' });
+    const user = await cli(
+      [
+        'create-user',
+        '--username',
+        'els',
+        '--display-name',
+        'Els de Vries',
+        '--email',
+        'els@example.org',
+      ],
+      databaseUrl,
+      'second secret pass',
+    );
+    expect(user).toMatchObject({ code: 0, stdout: 'User els created.\n' });
+
+    const services = await createServices(
+      loadConfig({ env: { DATABASE_URL: databaseUrl, LOG_LEVEL: 'silent' } }),
+    );
+    try {
+      const check = await services.accounts.checkPassword('root.admin', 'first secret pass');
+      expect(check.outcome).toBe('success');
+      const els = await services.users.findByUsername('els');
+      expect(els).toMatchObject({
+        role: 'user',
+        display_name: 'Els de Vries',
+        email: 'els@example.org',
+      });
+      expect(els?.password_hash).toMatch(/^\$argon2id\$/);
+      expect((await services.accounts.checkPassword('els', 'second secret pass')).outcome).toBe(
+        'success',
+      );
+    } finally {
+      await services.close();
+    }
+  });
+
+  it.each([
+    [
+      ['create-admin', '--username', 'root.admin'],
+      'another password',
+      /User root\.admin already exists/,
+    ],
+    [['create-user'], 'a password here', /create-user needs --username NAME/],
+    [['create-user', '--username', 'short'], 'short', /at least 8 characters/],
+    [
+      ['create-user', '--username', 'x', '--colour', 'red'],
+      'a password here',
+      /Unknown option '--colour'/,
+    ],
+    [['frobnicate'], '', /Unknown command "frobnicate"/],
+  ])('refuses %j with a clear message and exit code 2', async (args, stdin, message) => {
+    const result = await cli(args, databaseUrl, stdin);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(message);
+  });
+});

@@ -1,0 +1,163 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { SessionData } from 'express-session';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ensureSecret } from '../../src/data/app-secrets.ts';
+import { openDatabase, type Database } from '../../src/data/database.ts';
+import { migrateToLatest } from '../../src/data/migrations.ts';
+import { DatabaseSessionStore } from '../../src/data/session-store.ts';
+import { createUsersRepository, DuplicateUsernameError } from '../../src/data/users-repository.ts';
+import {
+  createTemporaryPostgresDatabase,
+  needs,
+  postgresUnavailable,
+} from '../helpers/services.ts';
+
+interface Engine {
+  name: string;
+  open(): Promise<{ database: Database; dispose(): Promise<void> }>;
+}
+
+const engines: Engine[] = [
+  {
+    name: 'SQLite (node:sqlite)',
+    open: () => {
+      const dir = mkdtempSync(join(tmpdir(), 'mfa-db-'));
+      const database = openDatabase(`sqlite:${join(dir, 'nested', 'mfa.sqlite')}`);
+      return Promise.resolve({
+        database,
+        dispose: async () => {
+          await database.close();
+          rmSync(dir, { recursive: true, force: true });
+        },
+      });
+    },
+  },
+  {
+    name: 'PostgreSQL',
+    open: async () => {
+      const temporary = await createTemporaryPostgresDatabase();
+      const database = openDatabase(temporary.url);
+      return {
+        database,
+        dispose: async () => {
+          await database.close();
+          await temporary.drop();
+        },
+      };
+    },
+  },
+];
+
+const skipPostgres = await needs('PostgreSQL', postgresUnavailable);
+
+describe.each(engines)('data layer on $name', (engine) => {
+  let database: Database;
+  let dispose: () => Promise<void>;
+  const skip = engine.name === 'PostgreSQL' && skipPostgres;
+
+  beforeAll(async () => {
+    if (skip) return;
+    const opened = await engine.open();
+    database = opened.database;
+    dispose = () => opened.dispose();
+    await migrateToLatest(database.db);
+  });
+  afterAll(async () => {
+    if (!skip) await dispose();
+  });
+
+  it.skipIf(skip)('migrates idempotently and answers a ping', async () => {
+    const again = await migrateToLatest(database.db);
+    expect(again.results).toEqual([]);
+    await expect(database.ping()).resolves.toBeUndefined();
+  });
+
+  it.skipIf(skip)('stores users with normalised, unique usernames', async () => {
+    const users = createUsersRepository(database.db);
+    const created = await users.create({
+      username: '  Marie.Dubois ',
+      passwordHash: 'h',
+      role: 'admin',
+    });
+    expect(created.username).toBe('marie.dubois');
+    expect(created.disabled).toBe(0);
+    expect(typeof created.created_at).toBe('number');
+    expect((await users.findByUsername('MARIE.DUBOIS'))?.id).toBe(created.id);
+    await expect(
+      users.create({ username: 'marie.dubois', passwordHash: 'h', role: 'user' }),
+    ).rejects.toThrow(DuplicateUsernameError);
+    expect(await users.countAdmins()).toBe(1);
+  });
+
+  it.skipIf(skip)(
+    'counts concurrent failures without losing one and locks at the threshold',
+    async () => {
+      const users = createUsersRepository(database.db);
+      const user = await users.create({ username: 'concurrent', passwordHash: 'h', role: 'user' });
+      const policy = { threshold: 50, lockMs: 60_000, hourlyCap: 100 };
+      await Promise.all(Array.from({ length: 20 }, () => users.recordFailure(user.id, policy)));
+      expect((await users.findById(user.id))?.failed_count).toBe(20);
+
+      const now = Date.now();
+      const locked = await users.recordFailure(user.id, { ...policy, threshold: 21 }, now);
+      expect(locked.locked_until).toBe(now + 60_000);
+      expect(locked.failed_count).toBe(0);
+      await users.clearFailures(user.id);
+      expect((await users.findById(user.id))?.locked_until).toBeNull();
+    },
+  );
+
+  it.skipIf(skip)('caps failures at 100 an hour whatever the threshold', async () => {
+    const users = createUsersRepository(database.db);
+    const user = await users.create({ username: 'hourly', passwordHash: 'h', role: 'user' });
+    const policy = { threshold: 1000, lockMs: 60_000, hourlyCap: 100 };
+    const start = Date.now();
+    let last;
+    for (let i = 0; i < 100; i++) last = await users.recordFailure(user.id, policy, start + i);
+    expect(last?.locked_until).toBe(start + 3_600_000);
+  });
+
+  it.skipIf(skip)('keeps sessions with their expiry and forgets expired ones', async () => {
+    const store = new DatabaseSessionStore(database.db, 60_000);
+    const set = (sid: string, maxAge: number) =>
+      new Promise<void>((resolve, reject) => {
+        const data = { cookie: { maxAge }, userId: `user of ${sid}` } as unknown as SessionData;
+        store.set(sid, data, (error) => {
+          if (error) reject(new Error('set failed'));
+          else resolve();
+        });
+      });
+    const get = (sid: string) =>
+      new Promise<SessionData | null | undefined>((resolve, reject) => {
+        store.get(sid, (error, data) => {
+          if (error) reject(new Error('get failed'));
+          else resolve(data);
+        });
+      });
+    const destroy = (sid: string) =>
+      new Promise<void>((resolve) => {
+        store.destroy(sid, () => {
+          resolve();
+        });
+      });
+
+    await set('sid-1', 60_000);
+    expect((await get('sid-1'))?.userId).toBe('user of sid-1');
+    await set('sid-2', -1);
+    expect(await get('sid-2')).toBeNull();
+    await destroy('sid-1');
+    expect(await get('sid-1')).toBeNull();
+  });
+
+  it.skipIf(skip)('generates an installation secret once and returns it ever after', async () => {
+    const [first, second] = await Promise.all([
+      ensureSecret(database.db, 'session_secret'),
+      ensureSecret(database.db, 'session_secret'),
+    ]);
+    expect(first).toHaveLength(43);
+    expect(second).toBe(first);
+    expect(await ensureSecret(database.db, 'other')).not.toBe(first);
+  });
+});

@@ -1,0 +1,108 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import supertest from 'supertest';
+import {
+  browserAgent,
+  createTestPortal,
+  createUser,
+  csrfTokenFrom,
+  type TestPortal,
+} from '../helpers/app.ts';
+
+describe('security headers (SPEC S3)', () => {
+  let portal: TestPortal;
+  beforeAll(async () => {
+    portal = await createTestPortal();
+  });
+  afterAll(async () => {
+    await portal.close();
+  });
+
+  it.each(['/sign-in', '/does-not-exist', '/styles.css'])(
+    '%s carries a CSP that allows no script',
+    async (path) => {
+      const response = await supertest(portal.app).get(path);
+      const csp = String(response.headers['content-security-policy']);
+      expect(csp).toContain("script-src 'none'");
+      expect(csp).toContain("default-src 'none'");
+      expect(csp).toContain("frame-ancestors 'none'");
+      expect(csp).not.toContain('unsafe-inline');
+      expect(response.headers['referrer-policy']).toBe('no-referrer');
+      expect(response.headers['x-powered-by']).toBeUndefined();
+      expect(response.headers['x-content-type-options']).toBe('nosniff');
+    },
+  );
+
+  it('sends no HSTS over plain HTTP and no-store on pages', async () => {
+    const response = await supertest(portal.app).get('/sign-in').expect(200);
+    expect(response.headers['strict-transport-security']).toBeUndefined();
+    expect(response.headers['cache-control']).toBe('no-store');
+    expect(response.text).not.toMatch(/<script/i);
+  });
+
+  it('sets the session cookie HttpOnly and SameSite=Lax', async () => {
+    const response = await supertest(portal.app).get('/sign-in');
+    const cookie = (response.headers['set-cookie'] as unknown as string[]).find((c) =>
+      c.startsWith('mfa.sid='),
+    );
+    expect(cookie).toMatch(/HttpOnly/);
+    expect(cookie).toMatch(/SameSite=Lax/);
+    expect(cookie).not.toMatch(/Secure/);
+  });
+});
+
+describe('under HTTPS (SSL_REQUIRED behind a proxy)', () => {
+  let portal: TestPortal;
+  beforeAll(async () => {
+    portal = await createTestPortal({ SSL_REQUIRED: 'true', TRUST_PROXY: 'loopback' });
+    await createUser(portal, 'anna', 'a long enough password');
+  });
+  afterAll(async () => {
+    await portal.close();
+  });
+
+  it('redirects plain HTTP to HTTPS', async () => {
+    const response = await supertest(portal.app).get('/sign-in?lng=fr').expect(301);
+    expect(response.headers.location).toBe('https://127.0.0.1/sign-in?lng=fr');
+  });
+
+  it('sends HSTS and a __Host- session cookie that is Secure with Path=/', async () => {
+    const agent = browserAgent(portal);
+    const response = await agent.get('/sign-in').set('X-Forwarded-Proto', 'https').expect(200);
+    expect(response.headers['strict-transport-security']).toMatch(/max-age=31536000/);
+    const cookie = (response.headers['set-cookie'] as unknown as string[]).find((c) =>
+      c.startsWith('__Host-mfa.sid='),
+    );
+    expect(cookie).toMatch(/; Path=\/;/);
+    expect(cookie).toMatch(/Secure/);
+    expect(String(response.headers['content-security-policy'])).toContain(
+      'upgrade-insecure-requests',
+    );
+  });
+
+  it('signs in over HTTPS with the secure cookie', async () => {
+    // The test client keeps Secure cookies away from http://, so the cookie is carried by hand,
+    // as the browser does behind the TLS-terminating proxy.
+    const app = supertest(portal.app);
+    const page = await app.get('/sign-in').set('X-Forwarded-Proto', 'https');
+    const cookieOf = (response: { headers: Record<string, unknown> }) =>
+      ((response.headers['set-cookie'] ?? []) as string[])
+        .find((c) => c.startsWith('__Host-mfa.sid='))
+        ?.split(';')[0] ?? '';
+    const signedIn = await app
+      .post('/sign-in')
+      .set('X-Forwarded-Proto', 'https')
+      .set('Cookie', cookieOf(page))
+      .type('form')
+      .send({
+        _csrf: csrfTokenFrom(page.text),
+        username: 'anna',
+        password: 'a long enough password',
+      })
+      .expect(303);
+    await app
+      .get('/account')
+      .set('X-Forwarded-Proto', 'https')
+      .set('Cookie', cookieOf(signedIn))
+      .expect(200);
+  });
+});

@@ -1,0 +1,71 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import supertest from 'supertest';
+import { browserAgent, createTestPortal, type TestPortal } from '../helpers/app.ts';
+
+let portal: TestPortal;
+beforeAll(async () => {
+  portal = await createTestPortal();
+});
+afterAll(async () => {
+  await portal.close();
+});
+
+const headingOf = (html: string) => /<h1>([^<]*)<\/h1>/.exec(html)?.[1];
+
+describe('languages (SPEC J5)', () => {
+  it.each([
+    ['en', 'Sign in'],
+    ['nl', 'Aanmelden'],
+    ['fr', 'Se connecter'],
+  ])('serves the sign-in page in %s from ?lng=', async (lng, heading) => {
+    const response = await supertest(portal.app).get(`/sign-in?lng=${lng}`).expect(200);
+    expect(response.text).toContain(`<html lang="${lng}">`);
+    expect(headingOf(response.text)).toBe(heading);
+  });
+
+  it('follows Accept-Language, including regional variants', async () => {
+    const app = supertest(portal.app);
+    const belgian = await app.get('/sign-in').set('Accept-Language', 'nl-BE,nl;q=0.9,en;q=0.5');
+    expect(headingOf(belgian.text)).toBe('Aanmelden');
+    const canadian = await app.get('/sign-in').set('Accept-Language', 'fr-CA');
+    expect(headingOf(canadian.text)).toBe('Se connecter');
+    const german = await app.get('/sign-in').set('Accept-Language', 'de-DE');
+    expect(headingOf(german.text)).toBe('Sign in');
+  });
+
+  it('remembers a choice made with ?lng= in a cookie, over Accept-Language', async () => {
+    const agent = browserAgent(portal);
+    await agent.get('/sign-in?lng=fr').set('Accept-Language', 'nl');
+    const next = await agent.get('/sign-in').set('Accept-Language', 'nl');
+    expect(headingOf(next.text)).toBe('Se connecter');
+    const override = await agent.get('/sign-in?lng=nl');
+    expect(headingOf(override.text)).toBe('Aanmelden');
+  });
+
+  it('ignores an unsupported ?lng= value', async () => {
+    const response = await supertest(portal.app)
+      .get('/sign-in?lng=xx')
+      .set('Accept-Language', 'nl');
+    expect(response.text).toContain('<html lang="nl">');
+  });
+
+  it('offers a language switch of plain links, each with its lang attribute, on every page', async () => {
+    for (const path of ['/sign-in', '/nowhere']) {
+      const response = await supertest(portal.app).get(`${path}?lng=nl`);
+      expect(response.text).toContain(
+        `<a href="${path}?lng=en" lang="en" hreflang="en">English</a>`,
+      );
+      expect(response.text).toContain(
+        `<a href="${path}?lng=nl" lang="nl" hreflang="nl" aria-current="true">Nederlands</a>`,
+      );
+      expect(response.text).toContain(
+        `<a href="${path}?lng=fr" lang="fr" hreflang="fr">Français</a>`,
+      );
+    }
+  });
+
+  it('translates error pages too', async () => {
+    const response = await supertest(portal.app).get('/nowhere?lng=fr').expect(404);
+    expect(headingOf(response.text)).toBe('Page introuvable');
+  });
+});

@@ -1,0 +1,173 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import http from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import supertest from 'supertest';
+import { describe, expect, it } from 'vitest';
+import { loadConfig, projectRoot } from '../../src/config/index.ts';
+import { startServer } from '../../src/http-server.ts';
+import { createTestPortal, csrfTokenFrom } from '../helpers/app.ts';
+import {
+  createTemporaryPostgresDatabase,
+  needs,
+  postgresUnavailable,
+} from '../helpers/services.ts';
+
+const skipPostgres = await needs('PostgreSQL', postgresUnavailable);
+
+function getOverSocket(socketPath: string, path: string) {
+  return new Promise<{ status: number; body: string }>((resolve, reject) => {
+    http
+      .get({ socketPath, path }, (response) => {
+        let body = '';
+        response.on('data', (chunk: Buffer) => {
+          body += chunk.toString();
+        });
+        response.on('end', () => {
+          resolve({ status: response.statusCode ?? 0, body });
+        });
+      })
+      .on('error', reject);
+  });
+}
+
+/** Runs a node process; sends SIGTERM once its stdout shows `stopWhen`. */
+function runNode(args: string[], env: Record<string, string>, stopWhen?: string) {
+  return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+    const child = spawn(process.execPath, args, {
+      cwd: projectRoot,
+      env: { PATH: process.env.PATH, LOG_LEVEL: 'info', ...env },
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+      if (stopWhen && stdout.includes(stopWhen)) child.kill('SIGTERM');
+    });
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    child.on('close', (code) => {
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+describe('serving (SPEC C3, C4, O1, O5)', () => {
+  it('listens on a socket path given as PORT, as iisnode hands over a named pipe', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mfa-sock-'));
+    const socketPath = join(dir, 'portal.sock');
+    const config = loadConfig({
+      env: {
+        PORT: socketPath,
+        DATABASE_URL: `sqlite:${join(dir, 'mfa.sqlite')}`,
+        LOG_LEVEL: 'silent',
+      },
+    });
+    const running = await startServer(config);
+    try {
+      expect(running.address).toBe(socketPath);
+      const page = await getOverSocket(socketPath, '/sign-in?lng=nl');
+      expect(page.status).toBe(200);
+      expect(page.body).toContain('<html lang="nl">');
+      expect((await getOverSocket(socketPath, '/healthz')).body).toBe('{"status":"ok"}');
+    } finally {
+      await running.stop();
+    }
+  });
+
+  it('trusts only the X-Forwarded-For entry iisnode appended, so forged ones change nothing', async () => {
+    const portal = await createTestPortal({
+      IISNODE_VERSION: '0.2.26',
+      RATE_LIMIT_SIGNIN_MAX: '2',
+    });
+    try {
+      const agent = supertest.agent(portal.app);
+      const token = csrfTokenFrom((await agent.get('/sign-in')).text);
+      const attempt = (forged: string) =>
+        agent
+          .post('/sign-in')
+          .set('X-Forwarded-For', `${forged}, 203.0.113.7`)
+          .type('form')
+          .send({ _csrf: token, username: 'x', password: 'y' });
+      expect((await attempt('198.51.100.1')).status).toBe(400);
+      expect((await attempt('198.51.100.2')).status).toBe(400);
+      expect((await attempt('198.51.100.3')).status).toBe(429);
+      // Another client, as iisnode reports it, has its own allowance.
+      const other = await agent
+        .post('/sign-in')
+        .set('X-Forwarded-For', '203.0.113.8')
+        .type('form')
+        .send({ _csrf: token, username: 'x', password: 'y' });
+      expect(other.status).toBe(400);
+    } finally {
+      await portal.close();
+    }
+  });
+
+  it('ignores X-Forwarded-For entirely when no proxy is trusted', async () => {
+    const portal = await createTestPortal({ RATE_LIMIT_SIGNIN_MAX: '1' });
+    try {
+      const agent = supertest.agent(portal.app);
+      const token = csrfTokenFrom((await agent.get('/sign-in')).text);
+      const attempt = (forwarded: string) =>
+        agent
+          .post('/sign-in')
+          .set('X-Forwarded-For', forwarded)
+          .type('form')
+          .send({ _csrf: token, username: 'x', password: 'y' });
+      expect((await attempt('203.0.113.1')).status).toBe(400);
+      expect((await attempt('203.0.113.2')).status).toBe(429);
+    } finally {
+      await portal.close();
+    }
+  });
+
+  it.skipIf(skipPostgres)(
+    'reports readiness, and a lost database gives the unavailable page, not a 500',
+    async () => {
+      const temporary = await createTemporaryPostgresDatabase();
+      const portal = await createTestPortal({ DATABASE_URL: temporary.url });
+      try {
+        const ready = await supertest(portal.app).get('/readyz').expect(200);
+        expect(ready.body).toEqual({ status: 'ready', checks: { database: 'ok' } });
+        const agent = supertest.agent(portal.app);
+        const form = await agent.get('/sign-in?lng=fr').expect(200);
+
+        await temporary.drop();
+        const down = await supertest(portal.app).get('/readyz').expect(503);
+        expect(down.body).toEqual({ status: 'unavailable', checks: { database: 'failed' } });
+        const signIn = await agent
+          .post('/sign-in')
+          .type('form')
+          .send({ _csrf: csrfTokenFrom(form.text), username: 'x', password: 'y' });
+        expect(signIn.status).toBe(503);
+        expect(signIn.headers['retry-after']).toBe('30');
+        expect(signIn.text).toContain('Le service est temporairement indisponible');
+      } finally {
+        await portal.close().catch(() => undefined);
+      }
+    },
+  );
+
+  it('stops at start-up with one line naming a wrong key', async () => {
+    const result = await runNode(['src/server.ts'], { SESSION_IDLE_MINUTES: 'soon' });
+    expect(result.code).toBe(1);
+    expect(result.stderr.trim().split('\n')).toEqual([
+      'Invalid configuration: SESSION_IDLE_MINUTES must be a whole number from 1 to 1440 (got "soon")',
+    ]);
+  });
+
+  it('tells how to create the first admin, and shuts down cleanly on SIGTERM', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mfa-proc-'));
+    const result = await runNode(
+      ['src/server.ts'],
+      { PORT: '0', DATABASE_URL: `sqlite:${join(dir, 'mfa.sqlite')}` },
+      '/sign-in\n',
+    );
+    expect(result.stdout).toContain('npx mfa-portal create-admin --username admin');
+    expect(result.stdout).toContain('"msg":"shutting down"');
+    expect(result.code).toBe(0);
+  });
+});

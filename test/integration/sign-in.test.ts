@@ -1,0 +1,231 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import {
+  browserAgent,
+  createTestPortal,
+  createUser,
+  csrfTokenFrom,
+  signIn,
+  type TestPortal,
+} from '../helpers/app.ts';
+
+const password = 'correct horse battery';
+let portal: TestPortal;
+
+beforeEach(async () => {
+  portal = await createTestPortal({ LOCKOUT_THRESHOLD: '3', RATE_LIMIT_SIGNIN_MAX: '1000' });
+  await createUser(portal, 'Jan.Jansen', password);
+});
+afterEach(async () => {
+  await portal.close();
+});
+
+function sessionCookie(response: { headers: Record<string, unknown> }): string | undefined {
+  const cookies = (response.headers['set-cookie'] ?? []) as string[];
+  return cookies.find((c) => c.startsWith('mfa.sid='))?.split(';')[0];
+}
+
+describe('local sign-in (SPEC J1, S2, S4, M8)', () => {
+  it('signs a user in, case-insensitively, with a new session id, and shows My account', async () => {
+    const agent = browserAgent(portal);
+    const page = await agent.get('/sign-in').expect(200);
+    const anonymousCookie = sessionCookie(page);
+    expect(anonymousCookie).toBeDefined();
+
+    const response = await agent
+      .post('/sign-in')
+      .type('form')
+      .send({ _csrf: csrfTokenFrom(page.text), username: 'jan.jansen', password })
+      .expect(303);
+    expect(response.headers.location).toBe('/account');
+    const signedInCookie = sessionCookie(response);
+    expect(signedInCookie).toBeDefined();
+    expect(signedInCookie).not.toBe(anonymousCookie);
+
+    const account = await agent.get('/account').expect(200);
+    expect(account.text).toContain('Jan.Jansen display');
+    expect(account.headers['cache-control']).toBe('no-store');
+  });
+
+  it('refuses a wrong password and an unknown user with the same page and status', async () => {
+    const wrong = await signIn(browserAgent(portal), 'jan.jansen', 'wrong password');
+    const unknown = await signIn(browserAgent(portal), 'nobody', 'wrong password');
+    expect(wrong.status).toBe(400);
+    expect(unknown.status).toBe(400);
+    const summary = (html: string) => /<div class="error-summary"[\s\S]*?<\/div>/.exec(html)?.[0];
+    expect(summary(wrong.text)).toContain('The username or password is not correct');
+    expect(summary(unknown.text)?.replace('nobody', 'jan.jansen')).toBe(summary(wrong.text));
+    expect(wrong.text).toContain('<title>Error: Sign in');
+    expect(wrong.text).toContain('aria-invalid="true"');
+  });
+
+  it('takes about as long for an unknown user as for a wrong password (dummy hash)', async () => {
+    const time = async (username: string) => {
+      const agent = browserAgent(portal);
+      const page = await agent.get('/sign-in');
+      const started = performance.now();
+      await agent
+        .post('/sign-in')
+        .type('form')
+        .send({ _csrf: csrfTokenFrom(page.text), username, password: 'wrong password' });
+      return performance.now() - started;
+    };
+    const median = async (username: string) => {
+      const samples = [];
+      for (let i = 0; i < 5; i++) samples.push(await time(username));
+      return samples.sort((a, b) => a - b)[2] ?? 0;
+    };
+    await portal.services.users.clearFailures(
+      (await portal.services.users.findByUsername('jan.jansen'))?.id ?? '',
+    );
+    const unknown = await median('nobody-at-all');
+    const known = await median('jan.jansen');
+    // Both pay one Argon2id verification (tens of ms); without the dummy hash unknown is ~1 ms.
+    expect(unknown).toBeGreaterThan(known * 0.5);
+    expect(unknown).toBeLessThan(known * 2);
+  });
+
+  it('locks the account after the threshold, across sessions, and tells only the rightful user', async () => {
+    for (let attempt = 0; attempt < 3; attempt++) {
+      // A fresh agent each time: the counter lives in the database, not in the session.
+      expect((await signIn(browserAgent(portal), 'jan.jansen', 'bad guess')).status).toBe(400);
+    }
+    const user = await portal.services.users.findByUsername('jan.jansen');
+    expect(user?.locked_until).toBeGreaterThan(Date.now());
+
+    const withRightPassword = await signIn(browserAgent(portal), 'jan.jansen', password);
+    expect(withRightPassword.status).toBe(400);
+    expect(withRightPassword.text).toMatch(/Your account is locked .* Try again in 15 minutes/);
+
+    const withWrongPassword = await signIn(browserAgent(portal), 'jan.jansen', 'bad guess');
+    expect(withWrongPassword.text).not.toContain('locked after too many');
+    expect(withWrongPassword.text).toContain('The username or password is not correct');
+  });
+
+  it('resets the failure count after a successful sign-in', async () => {
+    await signIn(browserAgent(portal), 'jan.jansen', 'bad guess');
+    await signIn(browserAgent(portal), 'jan.jansen', 'bad guess');
+    expect((await signIn(browserAgent(portal), 'jan.jansen', password)).status).toBe(303);
+    await signIn(browserAgent(portal), 'jan.jansen', 'bad guess');
+    await signIn(browserAgent(portal), 'jan.jansen', 'bad guess');
+    expect((await signIn(browserAgent(portal), 'jan.jansen', password)).status).toBe(303);
+  });
+
+  it('signs out by destroying the session: the old cookie no longer works', async () => {
+    const agent = browserAgent(portal);
+    const signedIn = await signIn(agent, 'jan.jansen', password);
+    const cookie = sessionCookie(signedIn) ?? '';
+    const account = await agent.get('/account').expect(200);
+
+    const out = await agent
+      .post('/sign-out')
+      .type('form')
+      .send({ _csrf: csrfTokenFrom(account.text) })
+      .expect(303);
+    expect(out.headers.location).toBe('/sign-in?signedOut');
+    expect((await agent.get('/sign-in?signedOut')).text).toContain('You have signed out.');
+
+    const replay = await browserAgent(portal).get('/account').set('Cookie', cookie);
+    expect(replay.status).toBe(302);
+    expect(replay.headers.location).toBe('/sign-in');
+  });
+
+  it('asks for missing fields with an error summary linking to each field', async () => {
+    const agent = browserAgent(portal);
+    const page = await agent.get('/sign-in');
+    const response = await agent
+      .post('/sign-in')
+      .type('form')
+      .send({ _csrf: csrfTokenFrom(page.text), username: '', password: '' })
+      .expect(400);
+    expect(response.text).toContain('<a href="#username">Enter your username</a>');
+    expect(response.text).toContain('<a href="#password">Enter your password</a>');
+  });
+
+  it.each([
+    ['an unknown field', { username: 'jan.jansen', password, isAdmin: 'true' }, 400],
+    ['a repeated field', 'username=a&username=b&password=x', 400],
+    ['an oversized body', { username: 'x'.repeat(20_000), password }, 413],
+  ])('answers %s with a clear 4xx page and signs nobody in', async (_name, body, status) => {
+    const agent = browserAgent(portal);
+    const page = await agent.get('/sign-in');
+    const token = csrfTokenFrom(page.text);
+    const payload =
+      typeof body === 'string'
+        ? `${body}&_csrf=${encodeURIComponent(token)}`
+        : { ...body, _csrf: token };
+    const response = await agent.post('/sign-in').type('form').send(payload);
+    expect(response.status).toBe(status);
+    expect(response.text).toContain('<h1>');
+    expect(response.text).not.toMatch(/at .*\.ts:\d+/);
+    expect((await agent.get('/account')).status).toBe(302);
+  });
+
+  it('keeps /admin for administrators', async () => {
+    await createUser(portal, 'helpdesk', password, 'admin');
+    const user = browserAgent(portal);
+    await signIn(user, 'jan.jansen', password);
+    const refused = await user.get('/admin').expect(403);
+    expect(refused.text).toContain('You do not have access to this page');
+
+    const admin = browserAgent(portal);
+    await signIn(admin, 'helpdesk', password);
+    const home = await admin.get('/admin').expect(200);
+    expect(home.text).toContain('You are signed in as administrator helpdesk display.');
+    expect((await browserAgent(portal).get('/admin')).headers.location).toBe('/sign-in');
+  });
+});
+
+describe('session timeouts (SPEC S2)', () => {
+  async function ageSession(field: 'lastSeenAt' | 'signedInAt', byMs: number) {
+    const { db } = portal.services.database;
+    const rows = await db.selectFrom('sessions').selectAll().execute();
+    for (const row of rows) {
+      const data = JSON.parse(row.data) as Record<string, unknown>;
+      const value = data[field];
+      if (typeof value !== 'number') continue;
+      data[field] = value - byMs;
+      await db
+        .updateTable('sessions')
+        .set({ data: JSON.stringify(data) })
+        .where('sid', '=', row.sid)
+        .execute();
+    }
+  }
+
+  it('ends a session idle longer than SESSION_IDLE_MINUTES with the session-expired page', async () => {
+    const agent = browserAgent(portal);
+    await signIn(agent, 'jan.jansen', password);
+    await agent.get('/account').expect(200);
+    await ageSession('lastSeenAt', 19 * 60_000);
+    await agent.get('/account').expect(200);
+    await ageSession('lastSeenAt', 21 * 60_000);
+    const expired = await agent.get('/account').expect(401);
+    expect(expired.text).toContain('Your session has expired');
+    expect((await agent.get('/account')).status).toBe(302);
+  });
+
+  it('ends a session older than SESSION_ABSOLUTE_HOURS even when active', async () => {
+    const agent = browserAgent(portal);
+    await signIn(agent, 'jan.jansen', password);
+    await ageSession('signedInAt', 8 * 3_600_000 + 1000);
+    expect((await agent.get('/account')).status).toBe(401);
+  });
+});
+
+describe('sign-in rate limit (SPEC S5)', () => {
+  it('answers 429 once an address exceeds RATE_LIMIT_SIGNIN_MAX attempts', async () => {
+    const limited = await createTestPortal({ RATE_LIMIT_SIGNIN_MAX: '3' });
+    try {
+      const agent = browserAgent(limited);
+      const token = csrfTokenFrom((await agent.get('/sign-in')).text);
+      const attempt = () =>
+        agent.post('/sign-in').type('form').send({ _csrf: token, username: 'x', password: 'y' });
+      for (let i = 0; i < 3; i++) expect((await attempt()).status).toBe(400);
+      const refused = await attempt();
+      expect(refused.status).toBe(429);
+      expect(refused.text).toContain('Too many attempts');
+    } finally {
+      await limited.close();
+    }
+  });
+});
