@@ -6,6 +6,7 @@ import { setUpCsrf } from './middleware/csrf.ts';
 import { errorHandler, notFound } from './middleware/errors.ts';
 import { setUpHealthChecks } from './middleware/health.ts';
 import { setUpI18n } from './middleware/i18n.ts';
+import { setUpIisnode } from './middleware/iisnode.ts';
 import { setUpRequestLogging } from './middleware/request-logging.ts';
 import { setUpNoStore, setUpSecurityHeaders } from './middleware/security.ts';
 import { setUpSession } from './middleware/session.ts';
@@ -45,6 +46,7 @@ export function createApp(services: Services): Express {
   app.set('views', join(config.rootDir, 'views'));
   app.set('view engine', 'ejs');
   app.use(setUpRequestLogging(logger));
+  app.use(setUpIisnode(config.underIisnode));
   app.use(setUpSecurityHeaders(config));
   app.use(config.BASE_PATH || '/', portal);
   app.use(notFound());

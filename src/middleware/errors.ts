@@ -2,7 +2,7 @@ import type { ErrorRequestHandler, RequestHandler } from 'express';
 import createError from 'http-errors';
 import type { i18n } from 'i18next';
 import type { Logger } from 'pino';
-import { setViewDefaults } from './i18n.ts';
+import { detectLanguage, setViewDefaults } from './i18n.ts';
 
 const pageByStatus: Record<number, string> = {
   400: 'badRequest',
@@ -68,7 +68,9 @@ export function errorHandler(i18next: i18n, logger: Logger, basePath: string): E
     const page =
       typeof details.page === 'string' ? details.page : (pageByStatus[status] ?? 'serverError');
     // Errors raised before the language was known (a malformed URL, say) still get a page.
-    if (typeof res.locals.url !== 'function') setViewDefaults(res, i18next, basePath, 'en', '/');
+    if (typeof res.locals.url !== 'function') {
+      setViewDefaults(res, i18next, basePath, detectLanguage(i18next, req, res), '/');
+    }
     if (status === 503) res.set('Retry-After', '30');
     res.set('Cache-Control', 'no-store');
     res.status(status).render('errors/error', { page });

@@ -1,4 +1,4 @@
-import { Router, type Response } from 'express';
+import { Router, type Request, type Response } from 'express';
 import type { i18n } from 'i18next';
 import { handle } from 'i18next-http-middleware';
 import { languages, type Language } from '../i18n.ts';
@@ -19,6 +19,18 @@ export function setViewDefaults(
   res.locals.signedIn = false;
   res.locals.isAdmin = false;
   res.locals.csrfToken = '';
+}
+
+function supported(detected: unknown): Language {
+  const code = typeof detected === 'string' ? detected.slice(0, 2).toLowerCase() : 'en';
+  return languages.find((l) => l === code) ?? 'en';
+}
+
+/** The request's language, for answers given before the i18n middleware ran (early errors). */
+export function detectLanguage(i18next: i18n, req: Request, res: Response): Language {
+  const detector = i18next.services.languageDetector as
+    { detect(req: Request, res: Response): unknown } | undefined;
+  return supported(detector?.detect(req, res));
 }
 
 /**

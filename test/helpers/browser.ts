@@ -1,7 +1,13 @@
 import { accessSync, constants, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { AxeResults, RunOptions } from 'axe-core';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import {
+  chromium,
+  type Browser,
+  type BrowserContext,
+  type Page,
+  type Route,
+} from 'playwright-core';
 import { needs } from './services.ts';
 
 /** Debian's Chromium; Playwright's own browser download is not used. */
@@ -74,43 +80,54 @@ function describeViolations(results: AxeResults): string[] {
   );
 }
 
+/** One script-enabled tab per browser runs axe, so that a check does not pay for a new tab. */
+const axeTabs = new WeakMap<Browser, Promise<Page>>();
+
+function axeTabFor(browser: Browser): Promise<Page> {
+  let tab = axeTabs.get(browser);
+  if (!tab) {
+    // The pages forbid every script by CSP; only this tab, which runs axe, bypasses it.
+    tab = browser.newContext({ bypassCSP: true }).then((context) => context.newPage());
+    axeTabs.set(browser, tab);
+  }
+  return tab;
+}
+
 /**
  * Runs axe on the page a scriptless user was shown, exactly as they received it (a page that
  * came from a POST cannot be fetched again with GET). Axe needs JavaScript, and evaluating it
- * where JavaScript is off crashes Chromium, so the same HTML is served to a second, script-enabled
- * context at the same address; the stylesheet still comes from the server, so colour contrast
- * is checked. The pages forbid all scripts by CSP, which this context alone bypasses.
+ * where JavaScript is off crashes Chromium, so the same HTML is served to a script-enabled tab
+ * at the same address; the stylesheet still comes from the server, so colour contrast is
+ * checked. Checks in one browser must not overlap, as a file's tests do not.
  *
  * Returns one line per violation, so `expect(await axeViolations(page)).toEqual([])` reads well
  * when it fails.
  */
 export async function axeViolations(shown: Page): Promise<string[]> {
-  const address = shown.url();
+  const browser = shown.context().browser();
+  if (!browser) throw new Error('The page has no browser to run axe in');
+  const address = new URL(shown.url());
+  address.hash = ''; // a fragment alone would not load the document again
   const html = await shown.content();
-  const context = await shown
-    .context()
-    .browser()
-    ?.newContext({ bypassCSP: true, javaScriptEnabled: true });
-  if (!context) throw new Error('The page has no browser to open an axe context in');
+  const tab = await axeTabFor(browser);
+  const isShownPage = (url: URL) => url.href === address.href;
+  const serveShownPage = (route: Route) =>
+    route.fulfill({ body: html, contentType: 'text/html; charset=utf-8' });
+  await tab.route(isShownPage, serveShownPage);
   try {
-    const page = await context.newPage();
-    await page.route(
-      (url) => url.href === address,
-      (route) => route.fulfill({ body: html, contentType: 'text/html; charset=utf-8' }),
-    );
-    await page.goto(address);
-    const styled = await page.evaluate<boolean>(
+    await tab.goto(address.href);
+    const styled = await tab.evaluate<boolean>(
       `[...document.styleSheets].some((sheet) => {
         try { return sheet.cssRules.length > 0; } catch { return false; }
       })`,
     );
-    if (!styled) throw new Error(`The stylesheet did not load for ${address}`);
-    await page.addScriptTag({ content: axeSource });
-    const results = await page.evaluate<AxeResults>(
+    if (!styled) throw new Error(`The stylesheet did not load for ${address.href}`);
+    await tab.addScriptTag({ content: axeSource });
+    const results = await tab.evaluate<AxeResults>(
       `axe.run(document, ${JSON.stringify(axeOptions)})`,
     );
     return describeViolations(results);
   } finally {
-    await context.close();
+    await tab.unroute(isShownPage, serveShownPage);
   }
 }

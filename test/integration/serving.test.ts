@@ -171,3 +171,39 @@ describe('serving (SPEC C3, C4, O1, O5)', () => {
     expect(result.code).toBe(0);
   });
 });
+
+describe('under iisnode (SPEC C3, D3)', () => {
+  it('takes HTTPS from the server variable IIS promoted, not from X-Forwarded-Proto', async () => {
+    const portal = await createTestPortal({ IISNODE_VERSION: '0.2.26', SSL_REQUIRED: 'true' });
+    try {
+      const app = supertest(portal.app);
+      const secure = await app
+        .get('/sign-in')
+        .set('X-iisnode-HTTPS', 'on')
+        .set('X-Forwarded-For', '203.0.113.9')
+        .expect(200);
+      expect(String(secure.headers['set-cookie'])).toContain('__Host-mfa.sid=');
+      const forged = await app
+        .get('/sign-in')
+        .set('X-iisnode-HTTPS', 'off')
+        .set('X-Forwarded-Proto', 'https')
+        .expect(301);
+      expect(forged.headers.location).toMatch(/^https:\/\//);
+    } finally {
+      await portal.close();
+    }
+  });
+
+  it('refuses a request whose X-iisnode header was sent twice (forged plus IIS)', async () => {
+    const portal = await createTestPortal({ IISNODE_VERSION: '0.2.26' });
+    try {
+      const response = await supertest(portal.app)
+        .get('/sign-in?lng=nl')
+        .set('X-iisnode-HTTPS', ['on', 'off'])
+        .expect(400);
+      expect(response.text).toContain('Het verzoek kon niet worden verwerkt');
+    } finally {
+      await portal.close();
+    }
+  });
+});
