@@ -1,0 +1,145 @@
+import { randomUUID } from 'node:crypto';
+import type { Db, UsersTable } from './schema.ts';
+import type { Selectable } from 'kysely';
+
+export type UserRow = Selectable<UsersTable>;
+
+export interface NewUser {
+  username: string;
+  displayName?: string;
+  email?: string | null;
+  passwordHash: string | null;
+  role: 'user' | 'admin';
+}
+
+/** Usernames compare case-insensitively, as Windows and most directories do. */
+export function normaliseUsername(username: string): string {
+  return username.trim().normalize('NFC').toLowerCase();
+}
+
+export class DuplicateUsernameError extends Error {
+  override name = 'DuplicateUsernameError';
+}
+
+export function createUsersRepository(db: Db) {
+  return {
+    async findByUsername(username: string): Promise<UserRow | undefined> {
+      return db
+        .selectFrom('users')
+        .selectAll()
+        .where('username', '=', normaliseUsername(username))
+        .executeTakeFirst();
+    },
+
+    async findById(id: string): Promise<UserRow | undefined> {
+      return db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
+    },
+
+    async create(user: NewUser, now = Date.now()): Promise<UserRow> {
+      const username = normaliseUsername(user.username);
+      const existing = await this.findByUsername(username);
+      if (existing) throw new DuplicateUsernameError(`User ${username} already exists`);
+      const row = {
+        id: randomUUID(),
+        username,
+        display_name: user.displayName ?? '',
+        email: user.email ?? null,
+        password_hash: user.passwordHash,
+        role: user.role,
+        language: null,
+        locked_until: null,
+        failure_window_start: null,
+        created_at: now,
+        updated_at: now,
+      };
+      await db.insertInto('users').values(row).execute();
+      const created = await this.findById(row.id);
+      if (!created) throw new Error('User vanished after insert');
+      return created;
+    },
+
+    async setPasswordHash(id: string, passwordHash: string, now = Date.now()): Promise<void> {
+      await db
+        .updateTable('users')
+        .set({ password_hash: passwordHash, updated_at: now })
+        .where('id', '=', id)
+        .execute();
+    },
+
+    async countAdmins(): Promise<number> {
+      const row = await db
+        .selectFrom('users')
+        .select((eb) => eb.fn.countAll<number | string>().as('count'))
+        .where('role', '=', 'admin')
+        .executeTakeFirstOrThrow();
+      return Number(row.count);
+    },
+
+    /**
+     * Records one failed attempt atomically, so concurrent requests on several instances cannot
+     * lose a count. Returns the counters as they are after the update.
+     */
+    async recordFailure(
+      id: string,
+      policy: { threshold: number; lockMs: number; hourlyCap: number },
+      now = Date.now(),
+    ): Promise<Pick<UserRow, 'failed_count' | 'locked_until' | 'failure_window_count'>> {
+      const hourAgo = now - 3_600_000;
+      return db.transaction().execute(async (trx) => {
+        await trx
+          .updateTable('users')
+          .set((eb) => ({
+            failed_count: eb('failed_count', '+', 1),
+            failure_window_start: eb
+              .case()
+              .when('failure_window_start', 'is', null)
+              .then(now)
+              .when('failure_window_start', '<', hourAgo)
+              .then(now)
+              .else(eb.ref('failure_window_start'))
+              .end(),
+            failure_window_count: eb
+              .case()
+              .when('failure_window_start', 'is', null)
+              .then(1)
+              .when('failure_window_start', '<', hourAgo)
+              .then(1)
+              .else(eb('failure_window_count', '+', 1))
+              .end(),
+            updated_at: now,
+          }))
+          .where('id', '=', id)
+          .execute();
+        const row = await trx
+          .selectFrom('users')
+          .select(['failed_count', 'locked_until', 'failure_window_count', 'failure_window_start'])
+          .where('id', '=', id)
+          .executeTakeFirstOrThrow();
+        let lockedUntil = row.locked_until;
+        if (row.failed_count >= policy.threshold) lockedUntil = now + policy.lockMs;
+        if (row.failure_window_count >= policy.hourlyCap) {
+          lockedUntil = Math.max(lockedUntil ?? 0, (row.failure_window_start ?? now) + 3_600_000);
+        }
+        if (lockedUntil !== row.locked_until) {
+          await trx
+            .updateTable('users')
+            .set({ locked_until: lockedUntil, failed_count: 0 })
+            .where('id', '=', id)
+            .execute();
+          return { ...row, failed_count: 0, locked_until: lockedUntil };
+        }
+        return row;
+      });
+    },
+
+    async clearFailures(id: string, now = Date.now()): Promise<void> {
+      await db
+        .updateTable('users')
+        .set({ failed_count: 0, locked_until: null, updated_at: now })
+        .where('id', '=', id)
+        .execute();
+    },
+  };
+}
+
+export type UsersRepository = ReturnType<typeof createUsersRepository>;
