@@ -6,6 +6,8 @@ import { createAccounts, type Accounts } from './core/accounts.ts';
 import { ensureSecret } from './data/app-secrets.ts';
 import { openDatabase, type Database } from './data/database.ts';
 import { migrateToLatest } from './data/migrations.ts';
+import { createAuditRepository, type AuditRepository } from './data/audit-repository.ts';
+import { createSettingsRepository, type SettingsRepository } from './data/settings-repository.ts';
 import { createUsersRepository, type UsersRepository } from './data/users-repository.ts';
 import { createI18n } from './i18n.ts';
 
@@ -19,6 +21,8 @@ export interface Services {
   redis: RedisClient | undefined;
   i18n: i18n;
   users: UsersRepository;
+  settings: SettingsRepository;
+  audit: AuditRepository;
   accounts: Accounts;
   sessionSecret: string;
   close(): Promise<void>;
@@ -65,6 +69,7 @@ export async function createServices(
   }
 
   const users = createUsersRepository(database.db);
+  const audit = createAuditRepository(database.db);
   const sessionSecret =
     config.SESSION_SECRET || (await ensureSecret(database.db, 'session_secret'));
   const i18n = await createI18n({
@@ -80,8 +85,11 @@ export async function createServices(
     redis,
     i18n,
     users,
+    settings: createSettingsRepository(database.db),
+    audit,
     accounts: createAccounts({
       users,
+      audit,
       argon2: {
         memoryKib: config.ARGON2_MEMORY_KIB,
         passes: config.ARGON2_PASSES,

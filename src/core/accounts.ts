@@ -1,4 +1,5 @@
 import { hashSecret, verifySecret, type Argon2Parameters } from './passwords.ts';
+import type { AuditRepository } from '../data/audit-repository.ts';
 import type { UserRow, UsersRepository } from '../data/users-repository.ts';
 
 export interface LockoutPolicy {
@@ -19,20 +20,56 @@ export type PasswordCheck =
 
 export interface AccountsDependencies {
   users: UsersRepository;
+  audit: AuditRepository;
   argon2: Argon2Parameters;
   lockout: LockoutPolicy;
   now?: () => number;
 }
 
-export function createAccounts({ users, argon2, lockout, now = Date.now }: AccountsDependencies) {
+/** Who is asking: recorded with every audit event. */
+export interface RequestContext {
+  clientIp: string | undefined;
+}
+
+export function createAccounts({
+  users,
+  audit,
+  argon2,
+  lockout,
+  now = Date.now,
+}: AccountsDependencies) {
   // Unknown users are checked against this hash so that they cost the same time as known ones.
   const dummyHash = hashSecret('not a password', argon2);
 
   return {
     hashPassword: (password: string) => hashSecret(password, argon2),
 
-    /** First step of sign-in against the local directory (SPEC J1, S4, M8). */
-    async checkPassword(username: string, password: string): Promise<PasswordCheck> {
+    /** First step of sign-in against the local directory (SPEC J1, S4, M8), audited. */
+    async checkPassword(
+      username: string,
+      password: string,
+      context: RequestContext = { clientIp: undefined },
+    ): Promise<PasswordCheck> {
+      const check = await this.verifyPassword(username, password);
+      const user = check.outcome === 'success' ? check.user : await users.findByUsername(username);
+      await audit.record({
+        type: 'sign-in.password',
+        result: check.outcome === 'success' ? 'success' : 'failure',
+        reason: check.outcome === 'success' ? null : user ? check.outcome : 'unknown user',
+        user_id: user?.id ?? null,
+        username: user?.username ?? username.trim().slice(0, 256),
+        display_name: user?.display_name ?? null,
+        email: user?.email ?? null,
+        phone: null,
+        device: null,
+        method: 'password',
+        client_ip: context.clientIp ?? null,
+        admin_id: null,
+      });
+      return check;
+    },
+
+    async verifyPassword(username: string, password: string): Promise<PasswordCheck> {
       const user = await users.findByUsername(username);
       const hash = user?.password_hash ?? (await dummyHash);
       const matches = await verifySecret(password, hash);

@@ -1,4 +1,8 @@
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Migrator, type Kysely, type Migration, type MigrationResultSet } from 'kysely';
+import { projectRoot } from '../config/index.ts';
 
 /** Migrations live in code so the built `dist/` carries them; one set for SQLite and PostgreSQL. */
 const migrations: Record<string, Migration> = {
@@ -36,6 +40,101 @@ const migrations: Record<string, Migration> = {
         .addColumn('name', 'text', (c) => c.primaryKey())
         .addColumn('value', 'text', (c) => c.notNull())
         .execute();
+    },
+  },
+  '0002_methods_settings_audit': {
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- schema changes predate the types
+    async up(db: Kysely<any>) {
+      await db.schema
+        .createTable('settings')
+        .addColumn('key', 'text', (c) => c.primaryKey())
+        .addColumn('value', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'bigint', (c) => c.notNull())
+        .execute();
+
+      for (const [column, type] of [
+        ['default_method', 'text'],
+        ['pin_hash', 'text'],
+        ['phone', 'text'],
+        ['phone_extension', 'text'],
+        ['backup_phone', 'text'],
+        ['backup_extension', 'text'],
+        ['mobile_phone', 'text'],
+        ['enrolled_at', 'bigint'],
+      ] as const) {
+        await db.schema.alterTable('users').addColumn(column, type).execute();
+      }
+      await db.schema
+        .alterTable('users')
+        .addColumn('pin_change_required', 'integer', (c) => c.notNull().defaultTo(0))
+        .execute();
+
+      await db.schema
+        .createTable('devices')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('user_id', 'text', (c) => c.notNull().references('users.id').onDelete('cascade'))
+        .addColumn('kind', 'text', (c) => c.notNull())
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('serial', 'text')
+        .addColumn('secret', 'text', (c) => c.notNull())
+        .addColumn('otp_type', 'text', (c) => c.notNull())
+        .addColumn('algorithm', 'text', (c) => c.notNull())
+        .addColumn('digits', 'integer', (c) => c.notNull())
+        .addColumn('period', 'integer', (c) => c.notNull())
+        .addColumn('counter', 'bigint')
+        .addColumn('last_step', 'bigint')
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('devices_user').on('devices').column('user_id').execute();
+
+      await db.schema
+        .createTable('security_questions')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('language', 'text', (c) => c.notNull())
+        .addColumn('text', 'text', (c) => c.notNull())
+        .addColumn('position', 'integer', (c) => c.notNull())
+        .addColumn('active', 'integer', (c) => c.notNull().defaultTo(1))
+        .execute();
+      await db.schema
+        .createTable('security_answers')
+        .addColumn('user_id', 'text', (c) => c.notNull().references('users.id').onDelete('cascade'))
+        .addColumn('question_id', 'text', (c) => c.notNull().references('security_questions.id'))
+        .addColumn('answer_hash', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('security_answers_pk', ['user_id', 'question_id'])
+        .execute();
+      const shipped = JSON.parse(
+        readFileSync(join(projectRoot, 'config', 'security-questions.json'), 'utf8'),
+      ) as Record<string, string[]>;
+      const questions = Object.entries(shipped).flatMap(([language, texts]) =>
+        texts.map((text, position) => ({ id: randomUUID(), language, text, position, active: 1 })),
+      );
+      await db.insertInto('security_questions').values(questions).execute();
+
+      await db.schema
+        .createTable('audit_events')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('occurred_at', 'bigint', (c) => c.notNull())
+        .addColumn('type', 'text', (c) => c.notNull())
+        .addColumn('result', 'text', (c) => c.notNull())
+        .addColumn('reason', 'text')
+        .addColumn('user_id', 'text')
+        .addColumn('username', 'text')
+        .addColumn('display_name', 'text')
+        .addColumn('email', 'text')
+        .addColumn('phone', 'text')
+        .addColumn('device', 'text')
+        .addColumn('method', 'text')
+        .addColumn('server_name', 'text', (c) => c.notNull())
+        .addColumn('server_ip', 'text')
+        .addColumn('client_ip', 'text')
+        .addColumn('admin_id', 'text')
+        .execute();
+      await db.schema
+        .createIndex('audit_events_user_time')
+        .on('audit_events')
+        .columns(['user_id', 'occurred_at'])
+        .execute();
+      await db.schema.createIndex('audit_events_time').on('audit_events').column('occurred_at').execute();
     },
   },
 };

@@ -16,6 +16,77 @@ export interface UsersTable {
   failure_window_count: Generated<number>;
   created_at: number;
   updated_at: number;
+  default_method: string | null;
+  pin_hash: string | null;
+  pin_change_required: Generated<number>;
+  /** Phone numbers in E.164; extensions as typed (digits, commas for pauses). */
+  phone: string | null;
+  phone_extension: string | null;
+  backup_phone: string | null;
+  backup_extension: string | null;
+  mobile_phone: string | null;
+  enrolled_at: number | null;
+}
+
+export interface SettingsTable {
+  key: string;
+  /** JSON */
+  value: string;
+  updated_at: number;
+}
+
+/** A mobile-app activation or an OATH token: each with its own sealed secret (SPEC M3, M4, S7). */
+export interface DevicesTable {
+  id: string;
+  user_id: string;
+  kind: 'app' | 'token';
+  name: string;
+  serial: string | null;
+  /** AES-256-GCM sealed, bound to the device id. */
+  secret: string;
+  otp_type: 'totp' | 'hotp';
+  algorithm: 'SHA1' | 'SHA256' | 'SHA512';
+  digits: number;
+  period: number;
+  /** HOTP: the next counter to accept. */
+  counter: number | null;
+  /** TOTP: the last time step accepted; a code of this step or earlier is a replay (S6). */
+  last_step: number | null;
+  created_at: number;
+}
+
+export interface SecurityQuestionsTable {
+  id: string;
+  language: string;
+  text: string;
+  position: number;
+  active: Generated<number>;
+}
+
+export interface SecurityAnswersTable {
+  user_id: string;
+  question_id: string;
+  answer_hash: string;
+}
+
+/** The original product's report fields (SPEC A4); phone numbers masked, never secrets. */
+export interface AuditEventsTable {
+  id: string;
+  occurred_at: number;
+  type: string;
+  result: 'success' | 'failure' | 'info';
+  reason: string | null;
+  user_id: string | null;
+  username: string | null;
+  display_name: string | null;
+  email: string | null;
+  phone: string | null;
+  device: string | null;
+  method: string | null;
+  server_name: string;
+  server_ip: string | null;
+  client_ip: string | null;
+  admin_id: string | null;
 }
 
 export interface SessionsTable {
@@ -33,6 +104,11 @@ export interface DatabaseSchema {
   users: UsersTable;
   sessions: SessionsTable;
   app_secrets: AppSecretsTable;
+  settings: SettingsTable;
+  devices: DevicesTable;
+  security_questions: SecurityQuestionsTable;
+  security_answers: SecurityAnswersTable;
+  audit_events: AuditEventsTable;
 }
 
 export type Db = Kysely<DatabaseSchema>;

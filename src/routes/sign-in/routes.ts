@@ -42,8 +42,8 @@ export function signInRoutes(services: Services): Router {
   const { accounts, config } = services;
   const authenticator = new passport.Passport();
   authenticator.use(
-    new LocalStrategy((username, password, done) => {
-      accounts.checkPassword(username, password).then((check) => {
+    new LocalStrategy({ passReqToCallback: true }, (req, username, password, done) => {
+      accounts.checkPassword(username, password, { clientIp: req.ip }).then((check) => {
         done(null, check.outcome === 'success' ? check.user : false, {
           message: check.outcome,
           check,

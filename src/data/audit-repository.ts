@@ -1,0 +1,50 @@
+import { randomUUID } from 'node:crypto';
+import { hostname, networkInterfaces } from 'node:os';
+import type { Insertable, Selectable } from 'kysely';
+import type { AuditEventsTable, Db } from './schema.ts';
+
+export type AuditEvent = Selectable<AuditEventsTable>;
+export type NewAuditEvent = Omit<
+  Insertable<AuditEventsTable>,
+  'id' | 'occurred_at' | 'server_name' | 'server_ip'
+>;
+
+function serverAddress(): string | null {
+  for (const addresses of Object.values(networkInterfaces())) {
+    const external = addresses?.find((a) => !a.internal && a.family === 'IPv4');
+    if (external) return external.address;
+  }
+  return null;
+}
+
+/** Audit records with the server fields filled in once (SPEC A4). */
+export function createAuditRepository(db: Db) {
+  const serverName = hostname();
+  const serverIp = serverAddress();
+  return {
+    async record(event: NewAuditEvent, now = Date.now()): Promise<void> {
+      await db
+        .insertInto('audit_events')
+        .values({
+          ...event,
+          id: randomUUID(),
+          occurred_at: now,
+          server_name: serverName,
+          server_ip: serverIp,
+        })
+        .execute();
+    },
+
+    async recentForUser(userId: string, limit = 20): Promise<AuditEvent[]> {
+      return db
+        .selectFrom('audit_events')
+        .selectAll()
+        .where('user_id', '=', userId)
+        .orderBy('occurred_at', 'desc')
+        .limit(limit)
+        .execute();
+    },
+  };
+}
+
+export type AuditRepository = ReturnType<typeof createAuditRepository>;
