@@ -21,11 +21,13 @@ export function createApp(services: Services): Express {
   const { config, i18n, logger } = services;
   const portal = express.Router();
   portal.use(setUpHealthChecks(services));
+  // Under a prefix, so that page requests never look for a file on disk first.
   portal.use(
+    '/assets',
     express.static(join(config.rootDir, 'public'), {
       index: false,
       maxAge: '1h',
-      fallthrough: true,
+      fallthrough: false,
     }),
   );
   portal.use(setUpI18n(i18n, config.BASE_PATH));
@@ -45,6 +47,8 @@ export function createApp(services: Services): Express {
   app.set('trust proxy', config.trustProxyValue);
   app.set('views', join(config.rootDir, 'views'));
   app.set('view engine', 'ejs');
+  // Compiled templates are kept whatever NODE_ENV says: npm start and iisnode may not set it.
+  app.set('view cache', true);
   app.use(setUpRequestLogging(logger));
   app.use(setUpIisnode(config.underIisnode));
   app.use(setUpSecurityHeaders(config));

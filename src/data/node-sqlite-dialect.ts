@@ -21,6 +21,9 @@ function wrapStatement(statement: StatementSync): SqliteStatement {
   };
 }
 
+/** Kysely builds the same few SQL texts over and over: prepare each once. */
+const statementCacheSize = 200;
+
 /**
  * Kysely's SQLite dialect over Node's built-in `node:sqlite`, so the embedded default needs no
  * native addon. WAL lets readers and the single writer work side by side.
@@ -33,11 +36,23 @@ export function createNodeSqliteDialect(path: string): SqliteDialect {
       database.exec('PRAGMA busy_timeout = 5000');
       database.exec('PRAGMA foreign_keys = ON');
       database.exec('PRAGMA synchronous = NORMAL');
+      const statements = new Map<string, SqliteStatement>();
       return Promise.resolve({
         close: () => {
+          statements.clear();
           database.close();
         },
-        prepare: (sql) => wrapStatement(database.prepare(sql)),
+        prepare: (sql) => {
+          let statement = statements.get(sql);
+          if (!statement) {
+            statement = wrapStatement(database.prepare(sql));
+            if (statements.size >= statementCacheSize) {
+              statements.delete(statements.keys().next().value ?? '');
+            }
+            statements.set(sql, statement);
+          }
+          return statement;
+        },
       });
     },
   });

@@ -20,11 +20,11 @@ afterAll(async () => {
 describe('BASE_PATH (IIS virtual directory, SPEC C3)', () => {
   it('serves pages, assets and links under the base path', async () => {
     const response = await supertest(portal.app).get('/MultiFactorAuth/sign-in').expect(200);
-    expect(response.text).toContain('href="/MultiFactorAuth/styles.css"');
+    expect(response.text).toContain('href="/MultiFactorAuth/assets/styles.css"');
     expect(response.text).toContain('action="/MultiFactorAuth/sign-in"');
     expect(response.text).toContain('href="/MultiFactorAuth/sign-in?lng=nl"');
     await supertest(portal.app)
-      .get('/MultiFactorAuth/styles.css')
+      .get('/MultiFactorAuth/assets/styles.css')
       .expect(200)
       .expect('Content-Type', /css/);
     await supertest(portal.app).get('/MultiFactorAuth/healthz').expect(200);
@@ -35,7 +35,7 @@ describe('BASE_PATH (IIS virtual directory, SPEC C3)', () => {
     const root = await agent.get('/MultiFactorAuth/').expect(302);
     expect(root.headers.location).toBe('/MultiFactorAuth/sign-in');
     expect(String(root.headers['set-cookie'])).not.toContain('mfa.sid=');
-    const page = await agent.get('/MultiFactorAuth/sign-in');
+    const page = await agent.get('/MultiFactorAuth/sign-in?lng=nl');
     const cookies = page.headers['set-cookie'] as unknown as string[];
     expect(cookies.find((c) => c.startsWith('mfa.sid='))).toContain('Path=/MultiFactorAuth;');
     expect(cookies.find((c) => c.startsWith('lang='))).toContain('Path=/MultiFactorAuth;');

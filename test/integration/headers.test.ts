@@ -17,7 +17,7 @@ describe('security headers (SPEC S3)', () => {
     await portal.close();
   });
 
-  it.each(['/sign-in', '/does-not-exist', '/styles.css'])(
+  it.each(['/sign-in', '/does-not-exist', '/assets/styles.css'])(
     '%s carries a CSP that allows no script',
     async (path) => {
       const response = await supertest(portal.app).get(path);
