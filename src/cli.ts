@@ -3,6 +3,14 @@ import { createInterface } from 'node:readline';
 import { Writable } from 'node:stream';
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from './config/index.ts';
+import {
+  defaultSettings,
+  formatSetting,
+  isSettingKey,
+  parseSetting,
+  SettingError,
+  type SettingValue,
+} from './core/settings.ts';
 import { DuplicateUsernameError } from './data/users-repository.ts';
 import { createServices } from './services.ts';
 
@@ -13,6 +21,8 @@ Commands:
   create-admin --username NAME     create an administrator (password from stdin or a prompt)
   create-user --username NAME      create a user in the local directory
       [--display-name "Full Name"] [--email address]
+  settings list                    show the portal settings and their values
+  settings set KEY VALUE           change a portal setting (lists: comma-separated)
 
 The password is the first line of standard input when it is not a terminal;
 on a terminal it is asked for twice without echo.`;
@@ -73,6 +83,10 @@ async function run(argv: string[]): Promise<void> {
     process.stdout.write(`${usage}\n`);
     return;
   }
+  if (command === 'settings') {
+    await runSettings(positionals.slice(1));
+    return;
+  }
   if (!['migrate', 'create-admin', 'create-user'].includes(command)) {
     throw new UsageError(`Unknown command "${command}".\n\n${usage}`);
   }
@@ -105,11 +119,43 @@ async function run(argv: string[]): Promise<void> {
   }
 }
 
+/** Until the admin console has its settings pages, operators change settings here (SPEC §5). */
+async function runSettings([action, key, ...rest]: string[]): Promise<void> {
+  if (action !== 'list' && action !== 'set') {
+    throw new UsageError(`settings needs "list" or "set KEY VALUE".\n\n${usage}`);
+  }
+  if (action === 'set') {
+    if (key === undefined || rest.length !== 1)
+      throw new UsageError('Usage: settings set KEY VALUE');
+    if (!isSettingKey(key)) {
+      throw new UsageError(
+        `Unknown setting "${key}". Known: ${Object.keys(defaultSettings).join(', ')}`,
+      );
+    }
+  }
+  const services = await createServices(loadConfig());
+  try {
+    if (action === 'set' && key !== undefined && isSettingKey(key)) {
+      const value = parseSetting(key, rest[0] ?? '');
+      await services.settings.write(key, value);
+      process.stdout.write(`${key} = ${formatSetting(value)}\n`);
+      return;
+    }
+    const settings = await services.settings.read();
+    for (const [name, value] of Object.entries(settings) as [string, SettingValue][]) {
+      process.stdout.write(`${name} = ${formatSetting(value)}\n`);
+    }
+  } finally {
+    await services.close();
+  }
+}
+
 run(process.argv.slice(2)).catch((error: unknown) => {
   const known =
     error instanceof UsageError ||
     error instanceof ConfigError ||
     error instanceof DuplicateUsernameError ||
+    error instanceof SettingError ||
     (error instanceof TypeError &&
       'code' in error &&
       String(error.code).startsWith('ERR_PARSE_ARGS'));

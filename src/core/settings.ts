@@ -177,7 +177,9 @@ export function mergeSettings(stored: Record<string, unknown>): PortalSettings {
   return settings as unknown as PortalSettings;
 }
 
+export type SettingValue = PortalSettings[Key];
+
 /** For listing: a setting's value as an administrator types it. */
-export function formatSetting(value: PortalSettings[Key]): string {
+export function formatSetting(value: SettingValue): string {
   return Array.isArray(value) ? value.join(',') : String(value);
 }

@@ -98,3 +98,40 @@ describe('mfa-portal command line (SPEC O3)', () => {
     expect(result.stderr).toMatch(message);
   });
 });
+
+describe('mfa-portal settings (SPEC §5)', () => {
+  const databaseUrl = `sqlite:${join(mkdtempSync(join(tmpdir(), 'mfa-cli-settings-')), 'mfa.sqlite')}`;
+
+  it('lists the defaults, changes a setting, and the portal reads the change', async () => {
+    const before = await cli(['settings', 'list'], databaseUrl);
+    expect(before.code).toBe(0);
+    expect(before.stdout).toContain('deviceLimit = 2\n');
+    expect(before.stdout).toContain('allowedMethods = phone,sms,app,token\n');
+
+    const set = await cli(['settings', 'set', 'deviceLimit', '4'], databaseUrl);
+    expect(set).toMatchObject({ code: 0, stdout: 'deviceLimit = 4\n' });
+    const after = await cli(['settings', 'list'], databaseUrl);
+    expect(after.stdout).toContain('deviceLimit = 4\n');
+
+    const services = await createServices(
+      loadConfig({ env: { DATABASE_URL: databaseUrl, LOG_LEVEL: 'silent' } }),
+    );
+    try {
+      expect((await services.settings.read()).deviceLimit).toBe(4);
+    } finally {
+      await services.close();
+    }
+  });
+
+  it.each([
+    [['settings', 'set', 'deviceLimit', '99'], /deviceLimit must be a whole number from 1 to 10/],
+    [['settings', 'set', 'colour', 'red'], /Unknown setting "colour"/],
+    [['settings', 'set', 'deviceLimit'], /Usage: settings set KEY VALUE/],
+    [['settings', 'frob'], /settings needs "list" or "set KEY VALUE"/],
+  ])('refuses %j, changing nothing', async (args, message) => {
+    const result = await cli(args, databaseUrl);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(message);
+    expect((await cli(['settings', 'list'], databaseUrl)).stdout).toContain('deviceLimit = 4\n');
+  });
+});

@@ -4,6 +4,8 @@ import { join } from 'node:path';
 import type { SessionData } from 'express-session';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureSecret } from '../../src/data/app-secrets.ts';
+import { createAuditRepository } from '../../src/data/audit-repository.ts';
+import { createSettingsRepository } from '../../src/data/settings-repository.ts';
 import { openDatabase, type Database } from '../../src/data/database.ts';
 import { migrateToLatest } from '../../src/data/migrations.ts';
 import { DatabaseSessionStore } from '../../src/data/session-store.ts';
@@ -149,6 +151,54 @@ describe.each(engines)('data layer on $name', (engine) => {
     expect(await get('sid-2')).toBeNull();
     await destroy('sid-1');
     expect(await get('sid-1')).toBeNull();
+  });
+
+  it.skipIf(skip)(
+    'stores settings over the defaults and ships the security questions',
+    async () => {
+      const settings = createSettingsRepository(database.db);
+      expect((await settings.read()).allowedMethods).toEqual(['phone', 'sms', 'app', 'token']);
+      await settings.write('allowedMethods', ['app', 'token']);
+      await settings.write('deviceLimit', 7);
+      await settings.write('deviceLimit', 8);
+      const read = await settings.read();
+      expect(read.allowedMethods).toEqual(['app', 'token']);
+      expect(read.deviceLimit).toBe(8);
+
+      const questions = await database.db
+        .selectFrom('security_questions')
+        .select(['language'])
+        .execute();
+      for (const language of ['en', 'nl', 'fr']) {
+        expect(questions.filter((q) => q.language === language).length).toBeGreaterThanOrEqual(8);
+      }
+    },
+  );
+
+  it.skipIf(skip)('records audit events with the server fields, newest first', async () => {
+    const audit = createAuditRepository(database.db);
+    const base = {
+      result: 'failure' as const,
+      reason: 'invalid',
+      user_id: 'u-audit',
+      username: 'audit.user',
+      display_name: null,
+      email: null,
+      phone: null,
+      device: null,
+      method: 'password',
+      client_ip: '203.0.113.4',
+      admin_id: null,
+    };
+    await audit.record({ ...base, type: 'sign-in.password' }, 1000);
+    await audit.record(
+      { ...base, type: 'sign-in.password', result: 'success', reason: null },
+      2000,
+    );
+    const events = await audit.recentForUser('u-audit');
+    expect(events.map((e) => e.result)).toEqual(['success', 'failure']);
+    expect(events[0]?.server_name).toBeTruthy();
+    expect(events[1]).toMatchObject({ client_ip: '203.0.113.4', occurred_at: 1000 });
   });
 
   it.skipIf(skip)('generates an installation secret once and returns it ever after', async () => {

@@ -101,6 +101,30 @@ describe('local sign-in (SPEC J1, S2, S4, M8)', () => {
     expect(withWrongPassword.text).toContain('The username or password is not correct');
   });
 
+  it('audits each attempt with the client address, and unknown usernames too', async () => {
+    await signIn(browserAgent(portal), 'jan.jansen', 'bad guess');
+    await signIn(browserAgent(portal), 'jan.jansen', password);
+    await signIn(browserAgent(portal), 'ghost', 'bad guess');
+    const user = await portal.services.users.findByUsername('jan.jansen');
+    const events = await portal.services.audit.recentForUser(user?.id ?? '');
+    expect(events.map((e) => [e.type, e.result, e.reason])).toEqual([
+      ['sign-in.password', 'success', null],
+      ['sign-in.password', 'failure', 'invalid'],
+    ]);
+    expect(events[0]?.client_ip).toMatch(/127\.0\.0\.1/);
+    const ghost = await portal.services.database.db
+      .selectFrom('audit_events')
+      .selectAll()
+      .where('username', '=', 'ghost')
+      .executeTakeFirst();
+    expect(ghost).toMatchObject({ result: 'failure', reason: 'unknown user', user_id: null });
+    const all = JSON.stringify(
+      await portal.services.database.db.selectFrom('audit_events').selectAll().execute(),
+    );
+    expect(all).not.toContain(password);
+    expect(all).not.toContain('bad guess');
+  });
+
   it('resets the failure count after a successful sign-in', async () => {
     await signIn(browserAgent(portal), 'jan.jansen', 'bad guess');
     await signIn(browserAgent(portal), 'jan.jansen', 'bad guess');
