@@ -11,9 +11,13 @@ import { setUpRequestLogging } from './middleware/request-logging.ts';
 import { setUpNoStore, setUpSecurityHeaders } from './middleware/security.ts';
 import { setUpSession } from './middleware/session.ts';
 import { setUpSessionTimeouts } from './middleware/session-timeouts.ts';
+import { setUpViews } from './middleware/views.ts';
 import { accountRoutes } from './routes/account/routes.ts';
 import { adminRoutes } from './routes/admin/routes.ts';
+import { setupRoutes } from './routes/setup/routes.ts';
 import { signInRoutes } from './routes/sign-in/routes.ts';
+import { simulatorRoutes } from './routes/simulator/routes.ts';
+import { verifyRoutes } from './routes/verify/routes.ts';
 import type { Services } from './services.ts';
 
 /** The portal: an ordered list of middleware, mounted under BASE_PATH. It never listens. */
@@ -38,17 +42,17 @@ export function createApp(services: Services): Express {
   portal.use(setUpCsrf());
   portal.use(setUpCurrentUser(services.users));
   portal.use(signInRoutes(services));
-  portal.use(accountRoutes());
+  portal.use(setupRoutes(services));
+  portal.use(verifyRoutes(services));
+  portal.use(accountRoutes(services));
   portal.use(adminRoutes());
+  portal.use(simulatorRoutes(services));
   portal.use(notFound());
 
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', config.trustProxyValue);
-  app.set('views', join(config.rootDir, 'views'));
-  app.set('view engine', 'ejs');
-  // Compiled templates are kept whatever NODE_ENV says: npm start and iisnode may not set it.
-  app.set('view cache', true);
+  setUpViews(app, join(config.rootDir, 'views'));
   app.use(setUpRequestLogging(logger));
   app.use(setUpIisnode(config.underIisnode));
   app.use(setUpSecurityHeaders(config));

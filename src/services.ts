@@ -1,12 +1,23 @@
+import { hkdfSync } from 'node:crypto';
+import { resolve } from 'node:path';
 import type { i18n } from 'i18next';
 import { pino, type Logger } from 'pino';
 import { createClient } from 'redis';
 import type { Config } from './config/index.ts';
 import { createAccounts, type Accounts } from './core/accounts.ts';
+import { loadEncryptionKey } from './core/encryption-key.ts';
+import { createPhoneVerification, type PhoneVerification } from './core/phone-verification.ts';
+import { createSecondFactor, type SecondFactor } from './core/second-factor.ts';
+import { createSimulator, type Simulator } from './providers/simulator.ts';
 import { ensureSecret } from './data/app-secrets.ts';
 import { openDatabase, type Database } from './data/database.ts';
 import { migrateToLatest } from './data/migrations.ts';
 import { createAuditRepository, type AuditRepository } from './data/audit-repository.ts';
+import { createDevicesRepository } from './data/devices-repository.ts';
+import {
+  createQuestionsRepository,
+  type QuestionsRepository,
+} from './data/questions-repository.ts';
 import { createSettingsRepository, type SettingsRepository } from './data/settings-repository.ts';
 import { createUsersRepository, type UsersRepository } from './data/users-repository.ts';
 import { createI18n } from './i18n.ts';
@@ -23,7 +34,13 @@ export interface Services {
   users: UsersRepository;
   settings: SettingsRepository;
   audit: AuditRepository;
+  questions: QuestionsRepository;
   accounts: Accounts;
+  secondFactor: SecondFactor;
+  /** Phone call and text message verification; absent when no voice/SMS provider is set up. */
+  phoneVerification: PhoneVerification | undefined;
+  /** The development phone (SIMULATOR_ENABLED): its page shows calls and texts. */
+  simulator: Simulator | undefined;
   sessionSecret: string;
   close(): Promise<void>;
 }
@@ -50,6 +67,11 @@ export async function createServices(
   config: Config,
   logger = createLogger(config),
 ): Promise<Services> {
+  const encryptionKey = loadEncryptionKey(
+    config.ENCRYPTION_KEY,
+    resolve(config.rootDir, config.ENCRYPTION_KEY_FILE),
+    config.sqlitePath !== undefined,
+  );
   const database = openDatabase(config.DATABASE_URL, config.sqlitePath, (error) => {
     logger.warn({ err: error }, 'database connection lost');
   });
@@ -68,8 +90,16 @@ export async function createServices(
     throw error;
   }
 
-  const users = createUsersRepository(database.db);
-  const audit = createAuditRepository(database.db);
+  const { db } = database;
+  const users = createUsersRepository(db);
+  const audit = createAuditRepository(db);
+  const settings = createSettingsRepository(db);
+  const questions = createQuestionsRepository(db);
+  const argon2 = {
+    memoryKib: config.ARGON2_MEMORY_KIB,
+    passes: config.ARGON2_PASSES,
+    parallelism: config.ARGON2_PARALLELISM,
+  };
   const sessionSecret =
     config.SESSION_SECRET || (await ensureSecret(database.db, 'session_secret'));
   const i18n = await createI18n({
@@ -78,6 +108,19 @@ export async function createServices(
     secureCookie: config.secure,
   });
 
+  const simulator = config.SIMULATOR_ENABLED ? createSimulator(db) : undefined;
+  const phoneVerification = simulator
+    ? createPhoneVerification({
+        db,
+        users,
+        settings,
+        audit,
+        telephony: simulator.telephony,
+        translate: (language, key, values) => i18n.getFixedT(language)(key, values),
+        codeKey: Buffer.from(hkdfSync('sha256', encryptionKey, '', 'mfa-portal text codes', 32)),
+      })
+    : undefined;
+
   return {
     config,
     logger,
@@ -85,18 +128,22 @@ export async function createServices(
     redis,
     i18n,
     users,
-    settings: createSettingsRepository(database.db),
+    settings,
     audit,
-    accounts: createAccounts({
+    questions,
+    accounts: createAccounts({ users, audit, settings, argon2 }),
+    secondFactor: createSecondFactor({
+      db,
       users,
+      devices: createDevicesRepository(db),
+      questions,
+      settings,
       audit,
-      argon2: {
-        memoryKib: config.ARGON2_MEMORY_KIB,
-        passes: config.ARGON2_PASSES,
-        parallelism: config.ARGON2_PARALLELISM,
-      },
-      lockout: { threshold: config.LOCKOUT_THRESHOLD, lockMinutes: config.LOCKOUT_MINUTES },
+      encryptionKey,
+      argon2,
     }),
+    phoneVerification,
+    simulator,
     sessionSecret,
     async close() {
       if (redis?.isOpen) await redis.quit();

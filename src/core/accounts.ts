@@ -1,13 +1,7 @@
 import { hashSecret, verifySecret, type Argon2Parameters } from './passwords.ts';
 import type { AuditRepository } from '../data/audit-repository.ts';
+import type { SettingsRepository } from '../data/settings-repository.ts';
 import type { UserRow, UsersRepository } from '../data/users-repository.ts';
-
-export interface LockoutPolicy {
-  /** Consecutive failures that lock the account (SPEC M8, default 5). */
-  threshold: number;
-  /** How long a lockout lasts (default 15 minutes). */
-  lockMinutes: number;
-}
 
 /** SPEC M8: never more than this many failures per account per hour, whatever the settings. */
 export const hourlyFailureCap = 100;
@@ -21,8 +15,8 @@ export type PasswordCheck =
 export interface AccountsDependencies {
   users: UsersRepository;
   audit: AuditRepository;
+  settings: SettingsRepository;
   argon2: Argon2Parameters;
-  lockout: LockoutPolicy;
   now?: () => number;
 }
 
@@ -34,8 +28,8 @@ export interface RequestContext {
 export function createAccounts({
   users,
   audit,
+  settings,
   argon2,
-  lockout,
   now = Date.now,
 }: AccountsDependencies) {
   // Unknown users are checked against this hash so that they cost the same time as known ones.
@@ -80,19 +74,21 @@ export function createAccounts({
         return matches ? { outcome: 'locked', until: user.locked_until } : { outcome: 'invalid' };
       }
       if (!matches) {
+        // SPEC M8: the lockout policy is a portal setting, read at the moment it applies.
+        const policy = await settings.read();
         await users.recordFailure(
           user.id,
           {
-            threshold: lockout.threshold,
-            lockMs: lockout.lockMinutes * 60_000,
+            threshold: policy.lockoutThreshold,
+            lockMs: policy.lockoutMinutes * 60_000,
             hourlyCap: hourlyFailureCap,
           },
           time,
         );
         return { outcome: 'invalid' };
       }
-      if (user.failed_count > 0 || user.locked_until !== null)
-        await users.clearFailures(user.id, time);
+      // The counter is cleared when the whole sign-in succeeds, not here: otherwise a right
+      // password would wipe out the wrong codes of the second step (SPEC M8).
       return { outcome: 'success', user };
     },
   };

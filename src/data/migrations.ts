@@ -137,6 +137,46 @@ const migrations: Record<string, Migration> = {
       await db.schema.createIndex('audit_events_time').on('audit_events').column('occurred_at').execute();
     },
   },
+  '0003_phone_verifications': {
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- schema changes predate the types
+    async up(db: Kysely<any>) {
+      await db.schema
+        .createTable('verifications')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('user_id', 'text', (c) => c.notNull().references('users.id').onDelete('cascade'))
+        .addColumn('method', 'text', (c) => c.notNull())
+        .addColumn('purpose', 'text', (c) => c.notNull())
+        .addColumn('phone', 'text', (c) => c.notNull())
+        .addColumn('extension', 'text')
+        .addColumn('backup_phone', 'text')
+        .addColumn('backup_extension', 'text')
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('reason', 'text')
+        .addColumn('pin_hash', 'text')
+        .addColumn('code_hash', 'text')
+        .addColumn('language', 'text', (c) => c.notNull())
+        .addColumn('expires_at', 'bigint', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createIndex('verifications_phone')
+        .on('verifications')
+        .columns(['phone', 'status'])
+        .execute();
+
+      await db.schema
+        .createTable('simulator_messages')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('kind', 'text', (c) => c.notNull())
+        .addColumn('to_number', 'text', (c) => c.notNull())
+        .addColumn('extension', 'text')
+        .addColumn('body', 'text', (c) => c.notNull())
+        .addColumn('verification_id', 'text')
+        .addColumn('state', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .execute();
+    },
+  },
 };
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the migrator works on any schema

@@ -89,6 +89,40 @@ export interface AuditEventsTable {
   admin_id: string | null;
 }
 
+/** A call or text in flight: the provider's keypad input or reply settles it (SPEC M1, M2). */
+export interface VerificationsTable {
+  id: string;
+  user_id: string;
+  method: 'phone' | 'sms';
+  purpose: 'sign-in' | 'enrolment';
+  /** The number being called or texted now, E.164. */
+  phone: string;
+  extension: string | null;
+  backup_phone: string | null;
+  backup_extension: string | null;
+  status: 'pending' | 'approved' | 'denied' | 'used';
+  reason: string | null;
+  /** PIN mode: the PIN the caller must key in (the user's, or the one being enrolled). */
+  pin_hash: string | null;
+  /** Text message: HMAC of the code, bound to this verification. */
+  code_hash: string | null;
+  language: string;
+  expires_at: number;
+  created_at: number;
+}
+
+/** The development simulator's phone: calls ringing and texts sent (SPEC N1). */
+export interface SimulatorMessagesTable {
+  id: string;
+  kind: 'call' | 'text';
+  to_number: string;
+  extension: string | null;
+  body: string;
+  verification_id: string | null;
+  state: 'ringing' | 'answered' | 'missed' | 'delivered' | 'replied';
+  created_at: number;
+}
+
 export interface SessionsTable {
   sid: string;
   data: string;
@@ -109,6 +143,8 @@ export interface DatabaseSchema {
   security_questions: SecurityQuestionsTable;
   security_answers: SecurityAnswersTable;
   audit_events: AuditEventsTable;
+  verifications: VerificationsTable;
+  simulator_messages: SimulatorMessagesTable;
 }
 
 export type Db = Kysely<DatabaseSchema>;

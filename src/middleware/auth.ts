@@ -27,6 +27,20 @@ export function setUpCurrentUser(users: UsersRepository): Router {
   return router;
 }
 
+/** For the second step and User Setup: the user whose password was just proven. */
+export function requirePendingUser(users: UsersRepository): RequestHandler {
+  return async (req, res, next) => {
+    const userId = req.session.pendingUserId;
+    const user = userId === undefined ? undefined : await users.findById(userId);
+    if (!user || user.disabled) {
+      res.redirect(res.locals.url('/sign-in'));
+      return;
+    }
+    res.locals.pendingUser = user;
+    next();
+  };
+}
+
 export const requireUser: RequestHandler = (_req, res, next) => {
   if (res.locals.signedIn) next();
   else res.redirect(res.locals.url('/sign-in'));

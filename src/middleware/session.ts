@@ -66,6 +66,13 @@ export async function startSignedInSession(req: Request, userId: string, absolut
   await sessionCall(req, 'save');
 }
 
+/** After the password: a new session that knows the user but grants nothing yet. */
+export async function startPendingSession(req: Request, userId: string) {
+  await sessionCall(req, 'regenerate');
+  req.session.pendingUserId = userId;
+  await sessionCall(req, 'save');
+}
+
 export function destroySession(req: Request): Promise<void> {
   return sessionCall(req, 'destroy');
 }

@@ -1,6 +1,7 @@
 import 'express-session';
 import type { TFunction } from 'i18next';
 import type { UserRow } from '../data/users-repository.ts';
+import type { EnrolmentDraft } from '../routes/setup/draft.ts';
 
 declare module 'express-session' {
   interface SessionData {
@@ -9,6 +10,14 @@ declare module 'express-session' {
     signedInAt: number;
     /** Last request of a signed-in user, updated at most once a minute: the idle timeout. */
     lastSeenAt: number;
+    /** Password proven, second step still to do (SPEC J1, J2). */
+    pendingUserId: string;
+    /** User Setup in progress: nothing is saved until its last step (SPEC J2). */
+    enrolment: EnrolmentDraft;
+    /** The questions asked in a fallback, kept until answered so they cannot be re-rolled. */
+    askedQuestionIds: string[];
+    /** The call or text of the second step in flight. */
+    verificationId: string;
   }
 }
 
@@ -23,6 +32,7 @@ declare global {
       signedIn: boolean;
       isAdmin: boolean;
       user?: UserRow;
+      pendingUser?: UserRow;
       /** Prefixes BASE_PATH to an absolute path inside the portal. */
       url: (path: string) => string;
     }

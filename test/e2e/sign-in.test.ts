@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -112,10 +113,13 @@ describe.skipIf(noBrowser)('Sign-in with JavaScript disabled', { timeout: 60_000
         BASE_PATH: '',
         SSL_REQUIRED: 'false',
         LOG_LEVEL: 'silent',
+        ENCRYPTION_KEY: randomBytes(32).toString('hex'),
       },
     });
     running = await startServer(config);
     baseUrl = `http://127.0.0.1:${running.address}`;
+    // This journey is about the password step; the second step has journeys of its own.
+    await running.services.settings.write('trustedIps', ['127.0.0.1', '::1']);
     const { users, accounts } = running.services;
     const passwordHash = await accounts.hashPassword(password);
     for (const lng of languages) {

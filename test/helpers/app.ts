@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,7 +24,12 @@ export async function createTestPortal(
 ): Promise<TestPortal> {
   const dir = mkdtempSync(join(tmpdir(), 'mfa-test-'));
   const config = loadConfig({
-    env: { DATABASE_URL: `sqlite:${join(dir, 'mfa.sqlite')}`, LOG_LEVEL: 'silent', ...overrides },
+    env: {
+      DATABASE_URL: `sqlite:${join(dir, 'mfa.sqlite')}`,
+      ENCRYPTION_KEY: randomBytes(32).toString('hex'),
+      LOG_LEVEL: 'silent',
+      ...overrides,
+    },
   });
   const services = await createServices(config, createLogger(config));
   return {
@@ -35,6 +41,14 @@ export async function createTestPortal(
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * Lets loopback skip the second step (the trusted-IP setting, SPEC J1), for tests about the
+ * password step and sessions rather than about verification.
+ */
+export async function trustLoopback(portal: TestPortal): Promise<void> {
+  await portal.services.settings.write('trustedIps', ['127.0.0.1', '::1']);
 }
 
 export async function createUser(

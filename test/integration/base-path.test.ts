@@ -5,12 +5,14 @@ import {
   createTestPortal,
   createUser,
   csrfTokenFrom,
+  trustLoopback,
   type TestPortal,
 } from '../helpers/app.ts';
 
 let portal: TestPortal;
 beforeAll(async () => {
   portal = await createTestPortal({ BASE_PATH: '/MultiFactorAuth' });
+  await trustLoopback(portal);
   await createUser(portal, 'kees', 'a long enough password');
 });
 afterAll(async () => {

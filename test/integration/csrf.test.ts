@@ -5,12 +5,14 @@ import {
   createUser,
   csrfTokenFrom,
   signIn,
+  trustLoopback,
   type TestPortal,
 } from '../helpers/app.ts';
 
 let portal: TestPortal;
 beforeEach(async () => {
   portal = await createTestPortal();
+  await trustLoopback(portal);
   await createUser(portal, 'piet', 'a long enough password');
 });
 afterEach(async () => {

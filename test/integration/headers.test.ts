@@ -5,6 +5,7 @@ import {
   createTestPortal,
   createUser,
   csrfTokenFrom,
+  trustLoopback,
   type TestPortal,
 } from '../helpers/app.ts';
 
@@ -54,6 +55,7 @@ describe('under HTTPS (SSL_REQUIRED behind a proxy)', () => {
   let portal: TestPortal;
   beforeAll(async () => {
     portal = await createTestPortal({ SSL_REQUIRED: 'true', TRUST_PROXY: 'loopback' });
+    await trustLoopback(portal);
     await createUser(portal, 'anna', 'a long enough password');
   });
   afterAll(async () => {

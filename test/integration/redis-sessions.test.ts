@@ -5,7 +5,13 @@ import { join } from 'node:path';
 import supertest from 'supertest';
 import { createClient } from 'redis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestPortal, createUser, csrfTokenFrom, type TestPortal } from '../helpers/app.ts';
+import {
+  createTestPortal,
+  createUser,
+  csrfTokenFrom,
+  trustLoopback,
+  type TestPortal,
+} from '../helpers/app.ts';
 import { needs, redisUnavailable, redisUrl } from '../helpers/services.ts';
 
 const skip = await needs('Redis', redisUnavailable);
@@ -27,6 +33,7 @@ describe.skipIf(skip)('sessions in Redis (REDIS_URL, SPEC C5)', () => {
     };
     first = await createTestPortal(shared);
     second = await createTestPortal(shared);
+    await trustLoopback(first);
     await createUser(first, 'sanne', 'a long enough password');
     redis = createClient({ url: redisUrl });
     await redis.connect();

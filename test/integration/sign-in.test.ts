@@ -5,6 +5,7 @@ import {
   createUser,
   csrfTokenFrom,
   signIn,
+  trustLoopback,
   type TestPortal,
 } from '../helpers/app.ts';
 
@@ -12,7 +13,9 @@ const password = 'correct horse battery';
 let portal: TestPortal;
 
 beforeEach(async () => {
-  portal = await createTestPortal({ LOCKOUT_THRESHOLD: '3', RATE_LIMIT_SIGNIN_MAX: '1000' });
+  portal = await createTestPortal({ RATE_LIMIT_SIGNIN_MAX: '1000' });
+  await portal.services.settings.write('lockoutThreshold', 3);
+  await trustLoopback(portal);
   await createUser(portal, 'Jan.Jansen', password);
 });
 afterEach(async () => {

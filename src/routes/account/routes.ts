@@ -1,11 +1,18 @@
 import { Router } from 'express';
 import { requireUser } from '../../middleware/auth.ts';
+import type { Services } from '../../services.ts';
 
-/** "My account": filled in by the enrolment and self-service work (SPEC J3). */
-export function accountRoutes(): Router {
+/** "My account": the user's methods; self-service changes arrive with SPEC J3. */
+export function accountRoutes(services: Services): Router {
   const router = Router();
-  router.get('/account', requireUser, (_req, res) => {
-    res.render('pages/account/index');
+  router.get('/account', requireUser, async (req, res) => {
+    const user = res.locals.user;
+    const enrolment = user ? await services.secondFactor.enrolmentOf(user) : undefined;
+    res.render('pages/account/index', {
+      methods: enrolment?.methods ?? [],
+      devices: enrolment?.devices ?? [],
+      notice: 'enrolled' in req.query ? 'account.enrolled' : '',
+    });
   });
   return router;
 }

@@ -3,13 +3,10 @@ import passport from 'passport';
 import { Strategy as LocalStrategy } from 'passport-local';
 import type { PasswordCheck } from '../../core/accounts.ts';
 import { signInRateLimit } from '../../middleware/rate-limit.ts';
-import {
-  destroySession,
-  sessionCookieName,
-  startSignedInSession,
-} from '../../middleware/session.ts';
+import { destroySession, sessionCookieName } from '../../middleware/session.ts';
 import type { Services } from '../../services.ts';
 import { readForm, type FieldError } from '../form.ts';
+import { nextStepAfterPassword } from './next-step.ts';
 import { validateSignIn } from './validation.ts';
 
 function renderSignIn(
@@ -75,8 +72,7 @@ export function signInRoutes(services: Services): Router {
     }
     const check = await authenticate(authenticator, req, res);
     if (check.outcome === 'success') {
-      await startSignedInSession(req, check.user.id, config.SESSION_ABSOLUTE_HOURS * 3_600_000);
-      res.redirect(303, res.locals.url('/account'));
+      res.redirect(303, res.locals.url(await nextStepAfterPassword(services, req, check.user)));
       return;
     }
     const error: FieldError =
@@ -88,6 +84,10 @@ export function signInRoutes(services: Services): Router {
           }
         : { field: 'username', message: 'signIn.errors.invalidCredentials' };
     renderSignIn(res, 400, { username: form.username, errors: [error] });
+  });
+
+  router.get('/not-enrolled', (_req, res) => {
+    res.status(403).render('errors/error', { page: 'notEnrolled' });
   });
 
   router.post('/sign-out', async (req, res) => {

@@ -1,0 +1,353 @@
+import { createHmac, randomInt, randomUUID, timingSafeEqual } from 'node:crypto';
+import type { Selectable } from 'kysely';
+import type { AuditRepository } from '../data/audit-repository.ts';
+import type { Db, VerificationsTable } from '../data/schema.ts';
+import type { SettingsRepository } from '../data/settings-repository.ts';
+import type { UserRow, UsersRepository } from '../data/users-repository.ts';
+import type { Telephony, TelephonyEvents } from '../providers/telephony.ts';
+import { verifySecret } from './passwords.ts';
+import { maskPhone } from './phone-numbers.ts';
+
+export type Verification = Selectable<VerificationsTable>;
+
+/** Text a user's language into a message; core knows keys, not HTTP (i18next's fixed `t`). */
+export type Translate = (language: string, key: string, values?: Record<string, unknown>) => string;
+
+/** How long a call may ring and be answered before the attempt counts as unanswered. */
+const callLifetimeMs = 120_000;
+
+export interface PhoneVerificationDependencies {
+  db: Db;
+  users: UsersRepository;
+  settings: SettingsRepository;
+  audit: AuditRepository;
+  telephony: Telephony;
+  translate: Translate;
+  /** Keys the HMAC of text-message codes, so a database reader cannot recover a live code. */
+  codeKey: Buffer;
+  now?: () => number;
+}
+
+export interface StartCall {
+  user: UserRow;
+  purpose: 'sign-in' | 'enrolment';
+  phone: string;
+  extension: string | null;
+  backupPhone: string | null;
+  backupExtension: string | null;
+  /** PIN mode: the hash of the PIN the caller must key in. */
+  pinHash: string | null;
+  language: string;
+}
+
+export interface StartText {
+  user: UserRow;
+  purpose: 'sign-in' | 'enrolment';
+  phone: string;
+  pinHash: string | null;
+  language: string;
+}
+
+/**
+ * Phone-call and text-message verification (SPEC M1, M2, J4): a row per attempt, settled by
+ * what the provider reports, read by the waiting page until it is approved or denied.
+ */
+export function createPhoneVerification(deps: PhoneVerificationDependencies) {
+  const { db, users, settings, audit, telephony, translate, codeKey } = deps;
+  const now = deps.now ?? Date.now;
+
+  const codeHash = (verificationId: string, code: string) =>
+    createHmac('sha256', codeKey).update(`${verificationId}:${code}`).digest('base64url');
+
+  async function find(id: string): Promise<Verification | undefined> {
+    return db.selectFrom('verifications').selectAll().where('id', '=', id).executeTakeFirst();
+  }
+
+  /** Settles a pending verification once; a late or repeated report changes nothing. */
+  async function settle(id: string, status: 'approved' | 'denied', reason: string | null) {
+    const result = await db
+      .updateTable('verifications')
+      .set({ status, reason })
+      .where('id', '=', id)
+      .where('status', '=', 'pending')
+      .executeTakeFirst();
+    if (result.numUpdatedRows === 0n) return;
+    const verification = await find(id);
+    const user = verification && (await users.findById(verification.user_id));
+    if (!verification || !user) return;
+    await audit.record({
+      type: reason === 'fraud' ? 'fraud-alert' : `verification.${verification.method}`,
+      result: status === 'approved' ? 'success' : 'failure',
+      reason,
+      user_id: user.id,
+      username: user.username,
+      display_name: user.display_name,
+      email: user.email,
+      phone: maskPhone(verification.phone),
+      device: null,
+      method: verification.method,
+      client_ip: null,
+      admin_id: null,
+    });
+  }
+
+  function callPrompt(language: string, pinMode: boolean, fraudCode: string): string {
+    return translate(language, pinMode ? 'telephony.callPromptPin' : 'telephony.callPrompt', {
+      fraudCode,
+    });
+  }
+
+  const events: TelephonyEvents = {
+    /** Keys pressed after the prompt: `#` approves, PIN then `#` in PIN mode, the fraud code reports. */
+    async keypadInput(verificationId, digits) {
+      const verification = await find(verificationId);
+      if (verification?.status !== 'pending' || verification.method !== 'phone') return;
+      const policy = await settings.read();
+      if (digits === `${policy.fraudCode}#`) {
+        await settle(verificationId, 'denied', 'fraud');
+        if (policy.fraudAutoBlock) {
+          await db
+            .updateTable('users')
+            .set({ disabled: 1, updated_at: now() })
+            .where('id', '=', verification.user_id)
+            .execute();
+        }
+        return;
+      }
+      if (!digits.endsWith('#')) return;
+      const entered = digits.slice(0, -1);
+      if (verification.pin_hash === null) {
+        await settle(
+          verificationId,
+          entered === '' ? 'approved' : 'denied',
+          entered === '' ? null : 'unexpected keys',
+        );
+        return;
+      }
+      const pinMatches = entered !== '' && (await verifySecret(entered, verification.pin_hash));
+      await settle(
+        verificationId,
+        pinMatches ? 'approved' : 'denied',
+        pinMatches ? null : 'wrong pin',
+      );
+    },
+
+    /** Unanswered: try the backup phone once, then give up (SPEC M1). */
+    async callUnanswered(verificationId) {
+      const verification = await find(verificationId);
+      if (verification?.status !== 'pending' || verification.method !== 'phone') return;
+      if (verification.backup_phone && verification.backup_phone !== verification.phone) {
+        await db
+          .updateTable('verifications')
+          .set({
+            phone: verification.backup_phone,
+            extension: verification.backup_extension,
+            expires_at: now() + callLifetimeMs,
+          })
+          .where('id', '=', verificationId)
+          .execute();
+        const policy = await settings.read();
+        await telephony.placeCall({
+          verificationId,
+          to: verification.backup_phone,
+          extension: verification.backup_extension,
+          prompt: callPrompt(
+            verification.language,
+            verification.pin_hash !== null,
+            policy.fraudCode,
+          ),
+        });
+        return;
+      }
+      await settle(verificationId, 'denied', 'no answer');
+    },
+
+    /** Two-way SMS: the reply carries the code (and the PIN in OTP + PIN mode). */
+    async textReply(from, body) {
+      const verification = await db
+        .selectFrom('verifications')
+        .selectAll()
+        .where('phone', '=', from)
+        .where('method', '=', 'sms')
+        .where('status', '=', 'pending')
+        .orderBy('created_at', 'desc')
+        .executeTakeFirst();
+      if (!verification) return;
+      const ok = await textMatches(verification, body.replace(/\s/g, ''));
+      await settle(verification.id, ok ? 'approved' : 'denied', ok ? null : 'wrong reply');
+    },
+  };
+
+  /** The code, then the PIN when one is required, typed or replied as one string or two. */
+  async function textMatches(verification: Verification, codeThenPin: string): Promise<boolean> {
+    if (verification.expires_at <= now() || verification.code_hash === null) return false;
+    const code = codeThenPin.slice(0, 6);
+    const pin = codeThenPin.slice(6);
+    const expected = Buffer.from(verification.code_hash);
+    const actual = Buffer.from(codeHash(verification.id, code));
+    const codeOk = expected.length === actual.length && timingSafeEqual(expected, actual);
+    if (verification.pin_hash === null) return codeOk && pin === '';
+    const pinOk = pin !== '' && (await verifySecret(pin, verification.pin_hash));
+    return codeOk && pinOk;
+  }
+
+  async function sendCode(
+    verification: Pick<Verification, 'id' | 'phone' | 'language'>,
+    twoWay: boolean,
+    pinMode: boolean,
+  ) {
+    const code = randomInt(0, 1_000_000).toString().padStart(6, '0');
+    const policy = await settings.read();
+    await db
+      .updateTable('verifications')
+      .set({
+        code_hash: codeHash(verification.id, code),
+        expires_at: now() + policy.smsCodeLifetimeSeconds * 1000,
+      })
+      .where('id', '=', verification.id)
+      .execute();
+    const key = twoWay
+      ? pinMode
+        ? 'telephony.textReplyPin'
+        : 'telephony.textReply'
+      : 'telephony.textCode';
+    await telephony.sendText({
+      verificationId: verification.id,
+      to: verification.phone,
+      body: translate(verification.language, key, {
+        code,
+        minutes: Math.round(policy.smsCodeLifetimeSeconds / 60),
+      }),
+    });
+  }
+
+  return {
+    events,
+    find,
+
+    async startCall(call: StartCall): Promise<string> {
+      const id = randomUUID();
+      const time = now();
+      await db
+        .insertInto('verifications')
+        .values({
+          id,
+          user_id: call.user.id,
+          method: 'phone',
+          purpose: call.purpose,
+          phone: call.phone,
+          extension: call.extension,
+          backup_phone: call.backupPhone,
+          backup_extension: call.backupExtension,
+          status: 'pending',
+          reason: null,
+          pin_hash: call.pinHash,
+          code_hash: null,
+          language: call.language,
+          expires_at: time + callLifetimeMs,
+          created_at: time,
+        })
+        .execute();
+      const policy = await settings.read();
+      await telephony.placeCall({
+        verificationId: id,
+        to: call.phone,
+        extension: call.extension,
+        prompt: callPrompt(call.language, call.pinHash !== null, policy.fraudCode),
+      });
+      return id;
+    },
+
+    async startText(text: StartText): Promise<string> {
+      const id = randomUUID();
+      const time = now();
+      const policy = await settings.read();
+      await db
+        .insertInto('verifications')
+        .values({
+          id,
+          user_id: text.user.id,
+          method: 'sms',
+          purpose: text.purpose,
+          phone: text.phone,
+          extension: null,
+          backup_phone: null,
+          backup_extension: null,
+          status: 'pending',
+          reason: null,
+          pin_hash: text.pinHash,
+          code_hash: null,
+          language: text.language,
+          expires_at: time + policy.smsCodeLifetimeSeconds * 1000,
+          created_at: time,
+        })
+        .execute();
+      await sendCode(
+        { id, phone: text.phone, language: text.language },
+        policy.smsDirection === 'two-way',
+        text.pinHash !== null,
+      );
+      return id;
+    },
+
+    /** A new code replaces the old one; the failure counter is not reset (SPEC M2). */
+    async resendText(verificationId: string): Promise<void> {
+      const verification = await find(verificationId);
+      if (verification?.status !== 'pending' || verification.method !== 'sms') return;
+      const policy = await settings.read();
+      await sendCode(
+        verification,
+        policy.smsDirection === 'two-way',
+        verification.pin_hash !== null,
+      );
+    },
+
+    /** One-way SMS: the code (and PIN) typed in the portal. */
+    async checkTypedCode(verificationId: string, code: string, pin: string): Promise<boolean> {
+      const verification = await find(verificationId);
+      if (verification?.status !== 'pending' || verification.method !== 'sms') return false;
+      const ok = await textMatches(verification, `${code}${pin}`);
+      if (ok) await settle(verificationId, 'approved', null);
+      return ok;
+    },
+
+    /**
+     * What the waiting page shows. A pending attempt past its time is denied here, since no
+     * provider report will come for it.
+     */
+    async status(verificationId: string, userId: string): Promise<Verification | undefined> {
+      const verification = await find(verificationId);
+      if (verification?.user_id !== userId) return undefined;
+      if (verification.status === 'pending' && verification.expires_at <= now()) {
+        await settle(
+          verificationId,
+          'denied',
+          verification.method === 'phone' ? 'no answer' : 'expired',
+        );
+        return find(verificationId);
+      }
+      return verification;
+    },
+
+    /**
+     * Takes a settled attempt's outcome once: approved → used signs in once, denied → used
+     * counts one failure once, however often the waiting page is reloaded.
+     */
+    async acknowledge(
+      verificationId: string,
+      userId: string,
+      outcome: 'approved' | 'denied',
+    ): Promise<boolean> {
+      const result = await db
+        .updateTable('verifications')
+        .set({ status: 'used' })
+        .where('id', '=', verificationId)
+        .where('user_id', '=', userId)
+        .where('status', '=', outcome)
+        .executeTakeFirst();
+      return result.numUpdatedRows > 0n;
+    },
+  };
+}
+
+export type PhoneVerification = ReturnType<typeof createPhoneVerification>;

@@ -1,0 +1,268 @@
+import { randomInt } from 'node:crypto';
+import type { AuditRepository, NewAuditEvent } from '../data/audit-repository.ts';
+import type { DeviceRow, DevicesRepository } from '../data/devices-repository.ts';
+import type { QuestionsRepository } from '../data/questions-repository.ts';
+import type { Db } from '../data/schema.ts';
+import type { SettingsRepository } from '../data/settings-repository.ts';
+import type { UserRow, UsersRepository } from '../data/users-repository.ts';
+import { hourlyFailureCap, type RequestContext } from './accounts.ts';
+import { normaliseAnswer } from './answers.ts';
+import { acceptDeviceCode, newDeviceRow, type OtpDevice } from './devices.ts';
+import { hashSecret, verifySecret, type Argon2Parameters } from './passwords.ts';
+import { open, seal } from './secret-box.ts';
+import type { Method, PortalSettings } from './settings.ts';
+
+export type CheckOutcome =
+  | { outcome: 'success'; device?: DeviceRow }
+  | { outcome: 'invalid' }
+  | { outcome: 'locked'; until: number };
+
+/** What a user has set up, and so which ways of proving it are open to them. */
+export interface Enrolment {
+  methods: Method[];
+  devices: DeviceRow[];
+  answeredQuestions: number;
+}
+
+/** A finished User Setup (SPEC J2), saved in one transaction. */
+export interface CompletedEnrolment {
+  method: Method;
+  device?: {
+    kind: 'app' | 'token';
+    name: string;
+    serial: string | null;
+    secret: Buffer;
+    params: OtpDevice;
+    lastStep: number | null;
+    counter: number | null;
+  };
+  pinHash?: string;
+  phone?: {
+    phone: string;
+    extension: string | null;
+    backupPhone: string | null;
+    backupExtension: string | null;
+  };
+  mobilePhone?: string;
+  answers: { questionId: string; answer: string }[];
+}
+
+export interface SecondFactorDependencies {
+  db: Db;
+  users: UsersRepository;
+  devices: DevicesRepository;
+  questions: QuestionsRepository;
+  settings: SettingsRepository;
+  audit: AuditRepository;
+  encryptionKey: Buffer;
+  argon2: Argon2Parameters;
+  now?: () => number;
+}
+
+function userFields(user: UserRow, context: RequestContext) {
+  return {
+    user_id: user.id,
+    username: user.username,
+    display_name: user.display_name,
+    email: user.email,
+    client_ip: context.clientIp ?? null,
+    admin_id: null,
+  };
+}
+
+/** The second step of sign-in and the saving of an enrolment (SPEC J1, J2, M3, M4, M6, M8). */
+export function createSecondFactor(deps: SecondFactorDependencies) {
+  const { db, users, devices, questions, settings, audit, encryptionKey, argon2 } = deps;
+  const now = deps.now ?? Date.now;
+
+  async function recordFailure(user: UserRow, policy: PortalSettings): Promise<CheckOutcome> {
+    const after = await users.recordFailure(user.id, {
+      threshold: policy.lockoutThreshold,
+      lockMs: policy.lockoutMinutes * 60_000,
+      hourlyCap: hourlyFailureCap,
+    });
+    return after.locked_until !== null && after.locked_until > now()
+      ? { outcome: 'locked', until: after.locked_until }
+      : { outcome: 'invalid' };
+  }
+
+  /** Runs a check under the lockout rules and audits it, whatever its outcome. */
+  async function guarded(
+    user: UserRow,
+    event: Pick<NewAuditEvent, 'type' | 'method'>,
+    context: RequestContext,
+    check: () => Promise<{ ok: boolean; device?: DeviceRow }>,
+  ): Promise<CheckOutcome> {
+    const current = (await users.findById(user.id)) ?? user;
+    const policy = await settings.read();
+    let result: CheckOutcome;
+    if (current.locked_until !== null && current.locked_until > now()) {
+      result = { outcome: 'locked', until: current.locked_until };
+    } else {
+      const { ok, device } = await check();
+      if (ok) {
+        await users.clearFailures(user.id);
+        result = device ? { outcome: 'success', device } : { outcome: 'success' };
+      } else {
+        result = await recordFailure(current, policy);
+      }
+    }
+    await audit.record({
+      ...userFields(user, context),
+      ...event,
+      result: result.outcome === 'success' ? 'success' : 'failure',
+      reason: result.outcome === 'success' ? null : result.outcome,
+      phone: null,
+      device: result.outcome === 'success' ? (result.device?.name ?? null) : null,
+    });
+    return result;
+  }
+
+  const draftData = (user: UserRow) => `enrolment:${user.id}`;
+
+  return {
+    /** Any other check (a typed text code, a denied call) under the same lockout rules. */
+    checkWithLockout: guarded,
+
+    hashPin: (pin: string) => hashSecret(pin, argon2),
+
+    /** A seed held in the session during User Setup is sealed too, bound to its user. */
+    sealDraftSecret: (user: UserRow, secret: Buffer) =>
+      seal(secret, encryptionKey, draftData(user)),
+    openDraftSecret: (user: UserRow, sealed: string) =>
+      open(sealed, encryptionKey, draftData(user)),
+
+    async enrolmentOf(user: UserRow): Promise<Enrolment> {
+      const userDevices = await devices.forUser(user.id);
+      const answers = await questions.answersOf(user.id);
+      const methods = new Set<Method>();
+      if (userDevices.some((d) => d.kind === 'app')) methods.add('app');
+      if (userDevices.some((d) => d.kind === 'token')) methods.add('token');
+      if (user.phone) methods.add('phone');
+      if (user.mobile_phone) methods.add('sms');
+      return { methods: [...methods], devices: userDevices, answeredQuestions: answers.length };
+    },
+
+    /** A code from the user's app activations or tokens, and the PIN when the mode asks for one. */
+    async checkDeviceCode(
+      user: UserRow,
+      kinds: readonly ('app' | 'token')[],
+      code: string,
+      pin: string | undefined,
+      context: RequestContext,
+    ): Promise<CheckOutcome> {
+      const method = kinds.length === 1 && kinds[0] === 'token' ? 'token' : 'app';
+      return guarded(user, { type: 'sign-in.second-step', method }, context, async () => {
+        const candidates = (await devices.forUser(user.id)).filter((d) => kinds.includes(d.kind));
+        if (pin !== undefined && !(user.pin_hash && (await verifySecret(pin, user.pin_hash)))) {
+          return { ok: false };
+        }
+        const device = await acceptDeviceCode(devices, candidates, code, encryptionKey, now());
+        return device ? { ok: true, device } : { ok: false };
+      });
+    },
+
+    /** Picks `count` of the user's answered questions at random (SPEC M6). */
+    async questionsToAsk(user: UserRow, count: number) {
+      const answered = await questions.answersOf(user.id);
+      for (let i = answered.length - 1; i > 0; i--) {
+        const j = randomInt(i + 1);
+        [answered[i], answered[j]] = [
+          answered[j] as (typeof answered)[number],
+          answered[i] as (typeof answered)[number],
+        ];
+      }
+      return answered.slice(0, count).map((a) => ({ id: a.question_id, text: a.text }));
+    },
+
+    async checkAnswers(
+      user: UserRow,
+      answers: { questionId: string; answer: string }[],
+      context: RequestContext,
+    ): Promise<CheckOutcome> {
+      return guarded(
+        user,
+        { type: 'sign-in.second-step', method: 'questions' },
+        context,
+        async () => {
+          const stored = new Map(
+            (await questions.answersOf(user.id)).map((a) => [a.question_id, a.answer_hash]),
+          );
+          let ok = answers.length > 0;
+          // Every answer is verified, right or wrong, so the time taken tells nothing.
+          for (const { questionId, answer } of answers) {
+            const hash = stored.get(questionId);
+            const matches = hash ? await verifySecret(normaliseAnswer(answer), hash) : false;
+            ok &&= matches;
+          }
+          return { ok };
+        },
+      );
+    },
+
+    async completeEnrolment(
+      user: UserRow,
+      enrolment: CompletedEnrolment,
+      context: RequestContext,
+    ): Promise<void> {
+      const time = now();
+      const answerRows = await Promise.all(
+        enrolment.answers.map(async ({ questionId, answer }) => ({
+          user_id: user.id,
+          question_id: questionId,
+          answer_hash: await hashSecret(normaliseAnswer(answer), argon2),
+        })),
+      );
+      const pinHash = enrolment.pinHash ?? null;
+      await db.transaction().execute(async (trx) => {
+        if (enrolment.device) {
+          await trx
+            .insertInto('devices')
+            .values(
+              newDeviceRow({
+                userId: user.id,
+                ...enrolment.device,
+                key: encryptionKey,
+                now: time,
+              }),
+            )
+            .execute();
+        }
+        if (answerRows.length > 0) {
+          await trx.deleteFrom('security_answers').where('user_id', '=', user.id).execute();
+          await trx.insertInto('security_answers').values(answerRows).execute();
+        }
+        await trx
+          .updateTable('users')
+          .set({
+            default_method: enrolment.method,
+            enrolled_at: time,
+            updated_at: time,
+            ...(pinHash ? { pin_hash: pinHash, pin_change_required: 0 } : {}),
+            ...(enrolment.phone
+              ? {
+                  phone: enrolment.phone.phone,
+                  phone_extension: enrolment.phone.extension,
+                  backup_phone: enrolment.phone.backupPhone,
+                  backup_extension: enrolment.phone.backupExtension,
+                }
+              : {}),
+            ...(enrolment.mobilePhone ? { mobile_phone: enrolment.mobilePhone } : {}),
+          })
+          .where('id', '=', user.id)
+          .execute();
+      });
+      await audit.record({
+        ...userFields(user, context),
+        type: 'enrolment',
+        result: 'success',
+        reason: null,
+        phone: null,
+        device: enrolment.device?.name ?? null,
+        method: enrolment.method,
+      });
+    },
+  };
+}
+
+export type SecondFactor = ReturnType<typeof createSecondFactor>;

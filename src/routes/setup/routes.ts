@@ -1,0 +1,358 @@
+import { Router, type Response } from 'express';
+import createError from 'http-errors';
+import QRCode from 'qrcode';
+import { appDeviceParameters, proveNewDevice, type OtpDevice } from '../../core/devices.ts';
+import {
+  decodeBase32,
+  encodeBase32,
+  formatSecretForReading,
+  generateOtpSecret,
+  otpauthUri,
+} from '../../core/otp.ts';
+import type { Method, PortalSettings } from '../../core/settings.ts';
+import type { UserRow } from '../../data/users-repository.ts';
+import { requirePendingUser } from '../../middleware/auth.ts';
+import { startSignedInSession } from '../../middleware/session.ts';
+import type { Services } from '../../services.ts';
+import { readForm, type FieldError } from '../form.ts';
+import { phoneSetupRoutes } from './phone-routes.ts';
+import { codeError, newPinErrors, readCode } from './validation.ts';
+
+/** The methods User Setup offers, in the order shown. */
+const setupMethods = ['phone', 'sms', 'app', 'token'] as const satisfies readonly Method[];
+export type SetupMethod = (typeof setupMethods)[number];
+
+/** Calls and texts need a voice/SMS provider; without one those methods are not offered. */
+function offeredMethods(settings: PortalSettings, telephony: boolean): SetupMethod[] {
+  const allowed = setupMethods.filter((m) => {
+    if (!settings.allowedMethods.includes(m)) return false;
+    if (m === 'app') return settings.allowMobileApp;
+    if (m === 'token') return settings.allowOathToken;
+    return telephony;
+  });
+  if (settings.allowSelectMethod) return allowed;
+  return allowed.filter((m) => m === settings.defaultMethod);
+}
+
+export function pinRequired(method: SetupMethod, settings: PortalSettings): boolean {
+  if (method === 'app') return settings.appMode === 'pin';
+  if (method === 'phone') return settings.phoneMode === 'pin';
+  if (method === 'sms') return settings.smsMode === 'otp-pin';
+  return false;
+}
+
+function userOf(res: Response): UserRow {
+  const user = res.locals.pendingUser;
+  if (!user) throw createError(401);
+  return user;
+}
+
+const tokenChoices = {
+  otpType: ['totp', 'hotp'],
+  digits: ['6', '8'],
+  period: ['30', '60'],
+  algorithm: ['SHA1', 'SHA256', 'SHA512'],
+} as const;
+
+/** SPEC J2: User Setup. Nothing is saved until the last step succeeds. */
+export function setupRoutes(services: Services): Router {
+  const { secondFactor, settings: settingsRepository, questions, phoneVerification } = services;
+  const offered = async () =>
+    offeredMethods(await settingsRepository.read(), phoneVerification !== undefined);
+  const router = Router();
+  router.use('/setup', requirePendingUser(services.users));
+
+  async function finish(
+    res: Response,
+    user: UserRow,
+    answers: { questionId: string; answer: string }[],
+  ) {
+    const req = res.req;
+    const draft = req.session.enrolment;
+    if (!draft?.proof) throw createError(400, 'Setup not proven');
+    await secondFactor.completeEnrolment(
+      user,
+      {
+        method: draft.method,
+        ...(draft.device && draft.sealedSecret
+          ? {
+              device: {
+                ...draft.device,
+                secret: secondFactor.openDraftSecret(user, draft.sealedSecret),
+                lastStep: draft.proof.lastStep,
+                counter: draft.proof.counter,
+              },
+            }
+          : {}),
+        ...(draft.pinHash ? { pinHash: draft.pinHash } : {}),
+        ...(draft.phone ? { phone: draft.phone } : {}),
+        ...(draft.mobilePhone ? { mobilePhone: draft.mobilePhone } : {}),
+        answers,
+      },
+      { clientIp: req.ip },
+    );
+    delete req.session.enrolment;
+    await startSignedInSession(req, user.id, services.config.SESSION_ABSOLUTE_HOURS * 3_600_000);
+    res.redirect(303, res.locals.url('/account?enrolled'));
+  }
+
+  /** After the proof: questions when configured, otherwise done. */
+  async function afterProof(res: Response, user: UserRow) {
+    const settings = await settingsRepository.read();
+    if (settings.useSecurityQuestions) res.redirect(303, res.locals.url('/setup/questions'));
+    else await finish(res, user, []);
+  }
+
+  router.get('/setup', async (req, res) => {
+    const methods = await offered();
+    if (methods.length === 1) {
+      res.redirect(res.locals.url(`/setup/${methods[0] ?? 'app'}`));
+      return;
+    }
+    res.render('pages/setup/choose', {
+      offered: methods,
+      errors: [],
+      chosen: req.session.enrolment?.method ?? '',
+    });
+  });
+
+  router.post('/setup', async (req, res) => {
+    const form = readForm(req.body, ['method'] as const);
+    const methods = await offered();
+    const method = methods.find((m) => m === form.method);
+    if (!method) {
+      res.status(400).render('pages/setup/choose', {
+        offered: methods,
+        chosen: '',
+        errors: [{ field: 'method-0', message: 'setup.errors.chooseMethod' }],
+      });
+      return;
+    }
+    req.session.enrolment = { method };
+    res.redirect(303, res.locals.url(`/setup/${method}`));
+  });
+
+  async function renderApp(res: Response, status: number, errors: FieldError[]) {
+    const req = res.req;
+    const user = userOf(res);
+    const settings = await settingsRepository.read();
+    const draft = req.session.enrolment;
+    let activation: { qr: string; uri: string; secret: string } | undefined;
+    if (draft?.method === 'app' && draft.sealedSecret) {
+      const secret = secondFactor.openDraftSecret(user, draft.sealedSecret);
+      const uri = otpauthUri({
+        type: 'totp',
+        issuer: res.locals.t('common.productName'),
+        account: user.username,
+        secret,
+        params: appDeviceParameters,
+      });
+      const svg = await QRCode.toString(uri, { type: 'svg', errorCorrectionLevel: 'M', margin: 2 });
+      activation = {
+        qr: `data:image/svg+xml;base64,${Buffer.from(svg).toString('base64')}`,
+        uri,
+        secret: formatSecretForReading(encodeBase32(secret)),
+      };
+    }
+    res.status(status).render('pages/setup/app', {
+      activation,
+      pinRequired: pinRequired('app', settings),
+      pinMinLength: settings.pinMinLength,
+      errors,
+    });
+  }
+
+  router.get('/setup/app', async (_req, res) => {
+    if (!(await offered()).includes('app')) throw createError(404);
+    await renderApp(res, 200, []);
+  });
+
+  router.post('/setup/app/generate', async (req, res) => {
+    readForm(req.body, []);
+    if (!(await offered()).includes('app')) throw createError(404);
+    req.session.enrolment = {
+      method: 'app',
+      sealedSecret: secondFactor.sealDraftSecret(userOf(res), generateOtpSecret()),
+      device: { kind: 'app', name: 'Mobile app', serial: null, params: appDeviceParameters },
+    };
+    res.redirect(303, res.locals.url('/setup/app'));
+  });
+
+  router.post('/setup/app', async (req, res) => {
+    const form = readForm(req.body, ['code', 'pin', 'pinConfirmation'] as const);
+    const user = userOf(res);
+    const settings = await settingsRepository.read();
+    const draft = req.session.enrolment;
+    if (draft?.method !== 'app' || !draft.sealedSecret) {
+      res.redirect(303, res.locals.url('/setup/app'));
+      return;
+    }
+    const errors = pinRequired('app', settings)
+      ? newPinErrors(form.pin, form.pinConfirmation, settings.pinMinLength, [])
+      : [];
+    errors.push(...codeError('code', form.code, [6]));
+    const code = readCode(form.code, [6]);
+    const proof =
+      errors.length === 0 && code
+        ? proveNewDevice(
+            secondFactor.openDraftSecret(user, draft.sealedSecret),
+            appDeviceParameters,
+            code,
+            Date.now(),
+          )
+        : undefined;
+    if (errors.length === 0 && !proof)
+      errors.push({ field: 'code', message: 'codes.errors.wrong' });
+    if (!proof || errors.length > 0) {
+      await renderApp(res, 400, errors);
+      return;
+    }
+    req.session.enrolment = {
+      ...draft,
+      proof,
+      ...(pinRequired('app', settings) ? { pinHash: await secondFactor.hashPin(form.pin) } : {}),
+    };
+    await afterProof(res, user);
+  });
+
+  router.get('/setup/token', async (_req, res) => {
+    if (!(await offered()).includes('token')) throw createError(404);
+    res.render('pages/setup/token', { values: {}, choices: tokenChoices, errors: [] });
+  });
+
+  router.post('/setup/token', async (req, res) => {
+    const fields = [
+      'serial',
+      'secret',
+      'otpType',
+      'digits',
+      'period',
+      'algorithm',
+      'code',
+    ] as const;
+    const form = readForm(req.body, fields);
+    const user = userOf(res);
+    if (!(await offered()).includes('token')) throw createError(404);
+
+    const errors: FieldError[] = [];
+    const serial = form.serial.trim();
+    if (serial === '')
+      errors.push({ field: 'serial', message: 'setup.token.errors.serialMissing' });
+    else if (!/^[\w.-]{1,64}$/.test(serial)) {
+      errors.push({ field: 'serial', message: 'setup.token.errors.serialFormat' });
+    }
+    let secret: Buffer | undefined;
+    try {
+      secret = decodeBase32(form.secret);
+      if (secret.length < 16) secret = undefined;
+    } catch {
+      secret = undefined;
+    }
+    if (form.secret.trim() === '') {
+      errors.push({ field: 'secret', message: 'setup.token.errors.secretMissing' });
+    } else if (!secret) {
+      errors.push({ field: 'secret', message: 'setup.token.errors.secretFormat' });
+    }
+    const choose = <K extends keyof typeof tokenChoices>(
+      key: K,
+    ): (typeof tokenChoices)[K][number] | undefined =>
+      tokenChoices[key].find((value) => value === form[key]);
+    const otpType = choose('otpType');
+    const digits = choose('digits');
+    const period = choose('period');
+    const algorithm = choose('algorithm');
+    for (const [key, value] of Object.entries({ otpType, digits, period, algorithm })) {
+      if (value === undefined)
+        errors.push({ field: `${key}-0`, message: 'setup.token.errors.choose' });
+    }
+    const codeDigits = digits === '8' ? 8 : 6;
+    errors.push(...codeError('code', form.code, [codeDigits]));
+
+    let proof: { lastStep: number | null; counter: number | null } | undefined;
+    const params: OtpDevice | undefined =
+      otpType && digits && period && algorithm
+        ? { otpType, algorithm, digits: codeDigits, period: period === '60' ? 60 : 30 }
+        : undefined;
+    const code = readCode(form.code, [codeDigits]);
+    if (errors.length === 0 && secret && params && code) {
+      proof = proveNewDevice(secret, params, code, Date.now());
+      if (!proof) errors.push({ field: 'code', message: 'codes.errors.wrong' });
+    }
+    if (errors.length > 0 || !proof || !secret || !params) {
+      const values = { ...form, secret: '', code: '' };
+      res.status(400).render('pages/setup/token', { values, choices: tokenChoices, errors });
+      return;
+    }
+    req.session.enrolment = {
+      method: 'token',
+      sealedSecret: secondFactor.sealDraftSecret(user, secret),
+      device: { kind: 'token', name: serial, serial, params },
+      proof,
+    };
+    await afterProof(res, user);
+  });
+
+  async function renderQuestions(
+    res: Response,
+    status: number,
+    values: { questionIds: string[]; answers: string[] },
+    errors: FieldError[],
+  ) {
+    const settings = await settingsRepository.read();
+    res.status(status).render('pages/setup/questions', {
+      count: settings.questionsToEnrol,
+      questions: await questions.forLanguage(res.locals.lng),
+      values,
+      errors,
+    });
+  }
+
+  router.get('/setup/questions', async (req, res) => {
+    if (!req.session.enrolment?.proof) {
+      res.redirect(res.locals.url('/setup'));
+      return;
+    }
+    await renderQuestions(res, 200, { questionIds: [], answers: [] }, []);
+  });
+
+  router.post('/setup/questions', async (req, res) => {
+    const settings = await settingsRepository.read();
+    const count = settings.questionsToEnrol;
+    const names = Array.from({ length: count }, (_, i) => [`question${i}`, `answer${i}`]).flat();
+    const form: Record<string, string> = readForm(req.body, names);
+    const user = userOf(res);
+    if (!req.session.enrolment?.proof) {
+      res.redirect(303, res.locals.url('/setup'));
+      return;
+    }
+    const known = new Set((await questions.forLanguage(res.locals.lng)).map((q) => q.id));
+    const questionIds = Array.from({ length: count }, (_, i) => form[`question${i}`] ?? '');
+    const answers = Array.from({ length: count }, (_, i) => form[`answer${i}`] ?? '');
+    const errors: FieldError[] = [];
+    questionIds.forEach((id, i) => {
+      if (!known.has(id))
+        errors.push({ field: `question${i}`, message: 'setup.questions.errors.choose' });
+      else if (questionIds.indexOf(id) !== i) {
+        errors.push({ field: `question${i}`, message: 'setup.questions.errors.duplicate' });
+      }
+      const answer = answers[i]?.trim() ?? '';
+      if (answer === '')
+        errors.push({ field: `answer${i}`, message: 'setup.questions.errors.answerMissing' });
+      else if (answer.length > 200) {
+        errors.push({ field: `answer${i}`, message: 'setup.questions.errors.answerTooLong' });
+      }
+    });
+    if (errors.length > 0) {
+      await renderQuestions(res, 400, { questionIds, answers }, errors);
+      return;
+    }
+    await finish(
+      res,
+      user,
+      questionIds.map((questionId, i) => ({ questionId, answer: answers[i] ?? '' })),
+    );
+  });
+
+  phoneSetupRoutes(router, services, { offered, afterProof, userOf, pinRequired });
+  return router;
+}

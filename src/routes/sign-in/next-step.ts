@@ -1,0 +1,26 @@
+import type { Request } from 'express';
+import { isTrustedIp, parseTrustedIps } from '../../core/trusted-ips.ts';
+import type { UserRow } from '../../data/users-repository.ts';
+import { startPendingSession, startSignedInSession } from '../../middleware/session.ts';
+import type { Services } from '../../services.ts';
+
+/**
+ * Where a user goes once their password is proven (SPEC J1, J2): straight in from a trusted IP,
+ * to the second step when they have a method, to User Setup when they may enrol.
+ */
+export async function nextStepAfterPassword(
+  services: Services,
+  req: Request,
+  user: UserRow,
+): Promise<'/account' | '/verify' | '/setup' | '/not-enrolled'> {
+  const settings = await services.settings.read();
+  if (isTrustedIp(parseTrustedIps(settings.trustedIps), req.ip)) {
+    await services.users.clearFailures(user.id);
+    await startSignedInSession(req, user.id, services.config.SESSION_ABSOLUTE_HOURS * 3_600_000);
+    return '/account';
+  }
+  await startPendingSession(req, user.id);
+  const enrolment = await services.secondFactor.enrolmentOf(user);
+  if (enrolment.methods.length > 0) return '/verify';
+  return settings.allowEnrollment ? '/setup' : '/not-enrolled';
+}

@@ -1,0 +1,58 @@
+import { Router } from 'express';
+import createError from 'http-errors';
+import type { Services } from '../../services.ts';
+import { readForm } from '../form.ts';
+
+/**
+ * The development simulator's page (SPEC N1): the phone that rings and receives texts. A person
+ * or a test answers a call and presses keys, lets it ring out, or replies to a text; the core
+ * hears about it exactly as it would from a real provider's webhook. Mounted only when
+ * SIMULATOR_ENABLED is true: it must never be reachable in production.
+ */
+export function simulatorRoutes({
+  simulator: maybeSimulator,
+  phoneVerification,
+}: Services): Router {
+  const router = Router();
+  if (!maybeSimulator || !phoneVerification) return router;
+  const simulator = maybeSimulator;
+  const { events } = phoneVerification;
+
+  router.get('/simulator', async (_req, res) => {
+    res.render('pages/simulator/index', { messages: await simulator.recent() });
+  });
+
+  async function message(id: string, kind: 'call' | 'text') {
+    const found = await simulator.find(id);
+    if (found?.kind !== kind) throw createError(404);
+    return found;
+  }
+
+  router.post('/simulator/calls/:id/answer', async (req, res) => {
+    const { keys } = readForm(req.body, ['keys'] as const);
+    const call = await message(req.params.id, 'call');
+    if (!/^[0-9*#]{1,20}$/.test(keys)) throw createError(400, 'Keys must be 0-9, * or #');
+    await simulator.mark(call.id, 'answered');
+    if (call.verification_id) await events.keypadInput(call.verification_id, keys);
+    res.redirect(303, res.locals.url('/simulator'));
+  });
+
+  router.post('/simulator/calls/:id/miss', async (req, res) => {
+    readForm(req.body, []);
+    const call = await message(req.params.id, 'call');
+    await simulator.mark(call.id, 'missed');
+    if (call.verification_id) await events.callUnanswered(call.verification_id);
+    res.redirect(303, res.locals.url('/simulator'));
+  });
+
+  router.post('/simulator/texts/:id/reply', async (req, res) => {
+    const { body } = readForm(req.body, ['body'] as const);
+    const text = await message(req.params.id, 'text');
+    if (body.length > 160) throw createError(400, 'A text has at most 160 characters');
+    await simulator.mark(text.id, 'replied');
+    await events.textReply(text.to_number, body);
+    res.redirect(303, res.locals.url('/simulator'));
+  });
+
+  return router;
+}

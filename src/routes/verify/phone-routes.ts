@@ -1,0 +1,202 @@
+import type { Response, Router } from 'express';
+import createError from 'http-errors';
+import { maskPhone } from '../../core/phone-numbers.ts';
+import type { Method } from '../../core/settings.ts';
+import type { UserRow } from '../../data/users-repository.ts';
+import type { Services } from '../../services.ts';
+import { readForm, type FieldError } from '../form.ts';
+import { codeError, readCode } from '../setup/validation.ts';
+import type { optionsFor } from './routes.ts';
+
+interface VerifySteps {
+  userOf: (res: Response) => UserRow;
+  succeed: (res: Response, user: UserRow) => Promise<void>;
+  renderLocked: (res: Response, until: number) => void;
+  renderCode: (
+    res: Response,
+    status: number,
+    method: Method | undefined,
+    errors: FieldError[],
+  ) => Promise<void>;
+  optionsFor: typeof optionsFor;
+}
+
+/** Denials that are a wrong guess, and so count towards the lockout (SPEC M8). */
+const guesses = new Set(['wrong pin', 'wrong reply']);
+
+const denialMessages: Record<string, string> = {
+  'no answer': 'wait.denied.noAnswer',
+  'wrong pin': 'wait.denied.wrongPin',
+  fraud: 'wait.denied.fraud',
+  'wrong reply': 'wait.denied.wrongReply',
+  expired: 'wait.denied.expired',
+};
+
+/** The second step by phone call or text message (SPEC J1, J4, M1, M2). */
+export function phoneVerifyRoutes(router: Router, services: Services, steps: VerifySteps): void {
+  const { settings: settingsRepository, secondFactor } = services;
+
+  function phoneVerification() {
+    if (!services.phoneVerification) throw createError(404);
+    return services.phoneVerification;
+  }
+
+  async function requireEnrolled(res: Response, method: 'phone' | 'sms') {
+    const user = steps.userOf(res);
+    const settings = await settingsRepository.read();
+    const options = await steps.optionsFor(services, user, settings);
+    if (!options.phoneMethods.includes(method)) throw createError(404);
+    return { user, settings };
+  }
+
+  router.post('/verify/phone', async (req, res) => {
+    readForm(req.body, []);
+    const { user, settings } = await requireEnrolled(res, 'phone');
+    if (!user.phone) throw createError(404);
+    req.session.verificationId = await phoneVerification().startCall({
+      user,
+      purpose: 'sign-in',
+      phone: user.phone,
+      extension: user.phone_extension,
+      backupPhone: user.backup_phone,
+      backupExtension: user.backup_extension,
+      pinHash: settings.phoneMode === 'pin' ? user.pin_hash : null,
+      language: user.language ?? res.locals.lng,
+    });
+    res.redirect(303, res.locals.url('/verify/wait'));
+  });
+
+  router.post('/verify/sms', async (req, res) => {
+    readForm(req.body, []);
+    const { user, settings } = await requireEnrolled(res, 'sms');
+    if (!user.mobile_phone) throw createError(404);
+    req.session.verificationId = await phoneVerification().startText({
+      user,
+      purpose: 'sign-in',
+      phone: user.mobile_phone,
+      pinHash: settings.smsMode === 'otp-pin' ? user.pin_hash : null,
+      language: user.language ?? res.locals.lng,
+    });
+    const twoWay = settings.smsDirection === 'two-way';
+    res.redirect(303, res.locals.url(twoWay ? '/verify/wait' : '/verify/sms-code'));
+  });
+
+  router.get('/verify/wait', async (req, res) => {
+    const user = steps.userOf(res);
+    const id = req.session.verificationId;
+    const verification = id ? await phoneVerification().status(id, user.id) : undefined;
+    if (!id || !verification) {
+      res.redirect(res.locals.url('/verify'));
+      return;
+    }
+    if (verification.status === 'pending') {
+      res.render('pages/phone/wait', {
+        method: verification.method,
+        phone: maskPhone(verification.phone),
+        action: res.locals.url('/verify/wait'),
+        back: res.locals.url(`/verify?method=${verification.method}`),
+      });
+      return;
+    }
+    if (
+      verification.status === 'approved' &&
+      (await phoneVerification().acknowledge(id, user.id, 'approved'))
+    ) {
+      const outcome = await secondFactor.checkWithLockout(
+        user,
+        { type: 'sign-in.second-step', method: verification.method },
+        { clientIp: req.ip },
+        () => Promise.resolve({ ok: true }),
+      );
+      if (outcome.outcome === 'locked') steps.renderLocked(res, outcome.until);
+      else await steps.succeed(res, user);
+      return;
+    }
+    delete req.session.verificationId;
+    if (verification.status === 'denied' && guesses.has(verification.reason ?? '')) {
+      if (await phoneVerification().acknowledge(id, user.id, 'denied')) {
+        const outcome = await secondFactor.checkWithLockout(
+          user,
+          { type: 'sign-in.second-step', method: verification.method },
+          { clientIp: req.ip },
+          () => Promise.resolve({ ok: false }),
+        );
+        if (outcome.outcome === 'locked') {
+          steps.renderLocked(res, outcome.until);
+          return;
+        }
+      }
+    }
+    const message = denialMessages[verification.reason ?? ''] ?? 'wait.denied.expired';
+    await steps.renderCode(res, 400, verification.method, [{ field: 'start', message }]);
+  });
+
+  async function renderSmsCode(res: Response, status: number, errors: FieldError[], notice = '') {
+    const user = steps.userOf(res);
+    const settings = await settingsRepository.read();
+    res.status(status).render('pages/setup/sms-code', {
+      errors,
+      notice,
+      phone: maskPhone(user.mobile_phone ?? ''),
+      minutes: Math.round(settings.smsCodeLifetimeSeconds / 60),
+      pinRequired: settings.smsMode === 'otp-pin',
+      action: '/verify/sms-code',
+      resendAction: '/verify/sms/resend',
+    });
+  }
+
+  router.get('/verify/sms-code', async (req, res) => {
+    await requireEnrolled(res, 'sms');
+    if (!req.session.verificationId) {
+      res.redirect(res.locals.url('/verify?method=sms'));
+      return;
+    }
+    await renderSmsCode(res, 200, [], 'resent' in req.query ? 'codes.resent' : '');
+  });
+
+  router.post('/verify/sms/resend', async (req, res) => {
+    readForm(req.body, []);
+    await requireEnrolled(res, 'sms');
+    const id = req.session.verificationId;
+    if (id) await phoneVerification().resendText(id);
+    res.redirect(303, res.locals.url('/verify/sms-code?resent'));
+  });
+
+  router.post('/verify/sms-code', async (req, res) => {
+    const form = readForm(req.body, ['code', 'pin'] as const);
+    const { user, settings } = await requireEnrolled(res, 'sms');
+    const id = req.session.verificationId;
+    if (!id) {
+      res.redirect(303, res.locals.url('/verify?method=sms'));
+      return;
+    }
+    const pinRequired = settings.smsMode === 'otp-pin';
+    const errors = codeError('code', form.code, [6]);
+    if (pinRequired && form.pin === '')
+      errors.push({ field: 'pin', message: 'pin.errors.missing' });
+    const code = readCode(form.code, [6]);
+    if (errors.length > 0 || !code) {
+      await renderSmsCode(res, 400, errors);
+      return;
+    }
+    const outcome = await secondFactor.checkWithLockout(
+      user,
+      { type: 'sign-in.second-step', method: 'sms' },
+      { clientIp: req.ip },
+      async () => {
+        const ok = await phoneVerification().checkTypedCode(id, code, pinRequired ? form.pin : '');
+        return { ok: ok && (await phoneVerification().acknowledge(id, user.id, 'approved')) };
+      },
+    );
+    if (outcome.outcome === 'success') await steps.succeed(res, user);
+    else if (outcome.outcome === 'locked') steps.renderLocked(res, outcome.until);
+    else {
+      await renderSmsCode(res, 400, [
+        {
+          field: 'code',
+          message: pinRequired ? 'codes.errors.wrongWithPin' : 'codes.errors.wrongText',
+        },
+      ]);
+    }
+  });
+}

@@ -1,0 +1,244 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import {
+  browserAgent,
+  createTestPortal,
+  createUser,
+  signIn,
+  type TestPortal,
+} from '../helpers/app.ts';
+import { post } from '../helpers/two-step.ts';
+
+const password = 'correct horse battery';
+let portal: TestPortal;
+
+beforeEach(async () => {
+  portal = await createTestPortal({ RATE_LIMIT_SIGNIN_MAX: '1000', SIMULATOR_ENABLED: 'true' });
+  await createUser(portal, 'sem', password);
+  await portal.services.settings.write('useSecurityQuestions', false);
+});
+afterEach(async () => {
+  await portal.close();
+});
+
+type Agent = ReturnType<typeof browserAgent>;
+
+/** The simulator page as a person sees it: the newest message first. */
+async function newestMessage(agent: Agent) {
+  const page = await agent.get('/simulator').expect(200);
+  const id = /action="\/simulator\/(?:calls|texts)\/([0-9a-f-]+)\//.exec(page.text)?.[1];
+  const body = /<p class="simulated-body">([^<]*)<\/p>/.exec(page.text)?.[1] ?? '';
+  return { page, id: id ?? '', body };
+}
+
+async function answerCall(agent: Agent, keys: string) {
+  const { page, id, body } = await newestMessage(agent);
+  await post(agent, `/simulator/calls/${id}/answer`, page.text, { keys }).expect(303);
+  return body;
+}
+
+async function missCall(agent: Agent) {
+  const { page, id } = await newestMessage(agent);
+  await post(agent, `/simulator/calls/${id}/miss`, page.text, {}).expect(303);
+}
+
+async function enrolPhone(agent: Agent, fields: Record<string, string> = {}) {
+  await signIn(agent, 'sem', password);
+  const form = await agent.get('/setup/phone').expect(200);
+  return post(agent, '/setup/phone', form.text, {
+    phoneCountry: 'NL',
+    phoneNumber: '020 123 4567',
+    phoneExtension: '',
+    backupCountry: 'BE',
+    backupNumber: '',
+    backupExtension: '',
+    ...fields,
+  });
+}
+
+describe('phone call (SPEC M1, J2, J4) through the simulator', () => {
+  it('validates the number, calls it, waits with a refreshing page, and enrols on #', async () => {
+    const agent = browserAgent(portal);
+    const bad = await enrolPhone(agent, { phoneNumber: '12' });
+    expect(bad.status).toBe(400);
+    expect(bad.text).toContain('Enter a valid phone number for the country you chose');
+    expect(
+      await portal.services.database.db.selectFrom('verifications').selectAll().execute(),
+    ).toEqual([]);
+
+    const started = await enrolPhone(agent, { phoneExtension: '12,3' });
+    expect(started.headers.location).toBe('/setup/phone/wait');
+    const waiting = await agent.get('/setup/phone/wait').expect(200);
+    expect(waiting.text).toContain('<meta http-equiv="refresh" content="3">');
+    expect(waiting.text).toContain('Check now');
+    expect(waiting.text).toContain('+31 ••• 67');
+
+    const simulator = await agent.get('/simulator');
+    expect(simulator.text).toContain('Call to +31201234567');
+    expect(simulator.text).toContain('extension 12,3');
+    const prompt = await answerCall(agent, '#');
+    expect(prompt).toContain('press the pound key');
+
+    const done = await agent.get('/setup/phone/wait').expect(303);
+    expect(done.headers.location).toBe('/account?enrolled');
+    const user = await portal.services.users.findByUsername('sem');
+    expect(user).toMatchObject({
+      phone: '+31201234567',
+      phone_extension: '12,3',
+      default_method: 'phone',
+    });
+  });
+
+  it('rings the backup phone when the primary is not answered, then signs in with it', async () => {
+    const agent = browserAgent(portal);
+    await enrolPhone(agent, { backupNumber: '02 123 45 67' });
+    await answerCall(agent, '#');
+    await agent.get('/setup/phone/wait').expect(303);
+
+    const next = browserAgent(portal);
+    expect((await signIn(next, 'sem', password)).headers.location).toBe('/verify');
+    const page = await next.get('/verify').expect(200);
+    expect(page.text).toContain('Call me now');
+    await post(next, '/verify/phone', page.text, {}).expect(303);
+    await missCall(next);
+    const simulator = await next.get('/simulator');
+    expect(simulator.text).toContain('Call to +3221234567');
+    await next.get('/verify/wait').expect(200);
+    await answerCall(next, '#');
+    const signedIn = await next.get('/verify/wait').expect(303);
+    expect(signedIn.headers.location).toBe('/account');
+    await next.get('/account').expect(200);
+  });
+
+  it('in PIN mode approves only PIN then #, and counts a wrong PIN towards the lockout', async () => {
+    await portal.services.settings.write('phoneMode', 'pin');
+    const agent = browserAgent(portal);
+    const weak = await enrolPhone(agent, { pin: '4567', pinConfirmation: '4567' });
+    expect(weak.text).toContain('Your PIN cannot be a series such as 1234 or 4321');
+    await enrolPhone(agent, { pin: '9240', pinConfirmation: '9240' });
+    expect(await answerCall(agent, '9240#')).toContain('enter your PIN');
+    await agent.get('/setup/phone/wait').expect(303);
+
+    const next = browserAgent(portal);
+    await signIn(next, 'sem', password);
+    const page = await next.get('/verify');
+    await post(next, '/verify/phone', page.text, {});
+    await answerCall(next, '1111#');
+    const denied = await next.get('/verify/wait').expect(400);
+    expect(denied.text).toContain('The PIN entered during the call was not correct.');
+    const user = await portal.services.users.findByUsername('sem');
+    expect(user?.failed_count).toBe(1);
+    await next.get('/account').expect(302);
+  });
+
+  it('reports fraud with 0# and blocks the user when auto-block is on', async () => {
+    const agent = browserAgent(portal);
+    await enrolPhone(agent);
+    await answerCall(agent, '0#');
+    // The account is blocked at once: even the session that started the call is let go.
+    const blocked = await agent.get('/setup/phone/wait').expect(302);
+    expect(blocked.headers.location).toBe('/sign-in');
+    expect((await signIn(browserAgent(portal), 'sem', password)).status).toBe(400);
+    expect((await portal.services.users.findByUsername('sem'))?.disabled).toBe(1);
+    const audit = await portal.services.database.db
+      .selectFrom('audit_events')
+      .selectAll()
+      .where('type', '=', 'fraud-alert')
+      .execute();
+    expect(audit).toHaveLength(1);
+    expect(audit[0]?.phone).toBe('+31 ••• 67');
+  });
+});
+
+describe('text message (SPEC M2) through the simulator', () => {
+  async function enrolSms(agent: Agent) {
+    await signIn(agent, 'sem', password);
+    const form = await agent.get('/setup/sms').expect(200);
+    return post(agent, '/setup/sms', form.text, {
+      mobileCountry: 'FR',
+      mobileNumber: '06 12 34 56 78',
+    });
+  }
+  const codeIn = (body: string) => /\b(\d{6})\b/.exec(body)?.[1] ?? '';
+
+  it('one-way: texts a code, refuses a wrong one, resends (old code dead), enrols and signs in', async () => {
+    const agent = browserAgent(portal);
+    const started = await enrolSms(agent);
+    expect(started.headers.location).toBe('/setup/sms/code');
+    const first = codeIn((await newestMessage(agent)).body);
+    expect(first).toMatch(/^\d{6}$/);
+    const page = await agent.get('/setup/sms/code').expect(200);
+    expect(page.text).toContain('valid for 5 minutes');
+    const wrongCode = first === '000000' ? '111111' : '000000';
+    expect((await post(agent, '/setup/sms/code', page.text, { code: wrongCode })).status).toBe(400);
+    expect((await portal.services.users.findByUsername('sem'))?.failed_count).toBe(1);
+
+    await post(agent, '/setup/sms/resend', page.text, {}).expect(303);
+    const second = codeIn((await newestMessage(agent)).body);
+    // Resending never resets the failure counter (SPEC M2).
+    expect((await portal.services.users.findByUsername('sem'))?.failed_count).toBe(1);
+    if (second !== first) {
+      expect((await post(agent, '/setup/sms/code', page.text, { code: first })).status).toBe(400);
+    }
+    const done = await post(agent, '/setup/sms/code', page.text, { code: second }).expect(303);
+    expect(done.headers.location).toBe('/account?enrolled');
+    expect((await portal.services.users.findByUsername('sem'))?.mobile_phone).toBe('+33612345678');
+
+    const next = browserAgent(portal);
+    await signIn(next, 'sem', password);
+    const verify = await next.get('/verify');
+    expect(verify.text).toContain('Text me now');
+    await post(next, '/verify/sms', verify.text, {}).expect(303);
+    const code = codeIn((await newestMessage(next)).body);
+    const codePage = await next.get('/verify/sms-code');
+    await post(next, '/verify/sms-code', codePage.text, { code }).expect(303);
+    await next.get('/account').expect(200);
+    // The same code cannot sign in twice.
+    const again = browserAgent(portal);
+    await signIn(again, 'sem', password);
+    const againPage = await again.get('/verify');
+    await post(again, '/verify/sms', againPage.text, {});
+    const againCode = await again.get('/verify/sms-code');
+    const reused = await post(again, '/verify/sms-code', againCode.text, { code });
+    if (codeIn((await newestMessage(again)).body) !== code) expect(reused.status).toBe(400);
+  });
+
+  it('two-way: the user replies to the text and the waiting page lets them in', async () => {
+    await portal.services.settings.write('smsDirection', 'two-way');
+    const agent = browserAgent(portal);
+    const started = await enrolSms(agent);
+    expect(started.headers.location).toBe('/setup/sms/wait');
+    const { page, id, body } = await newestMessage(agent);
+    expect(body).toContain('reply with');
+    await agent.get('/setup/sms/wait').expect(200);
+    await post(agent, `/simulator/texts/${id}/reply`, page.text, { body: codeIn(body) }).expect(
+      303,
+    );
+    const done = await agent.get('/setup/sms/wait').expect(303);
+    expect(done.headers.location).toBe('/account?enrolled');
+  });
+
+  it('texts in the language the user chose', async () => {
+    const agent = browserAgent(portal);
+    await agent.get('/sign-in?lng=fr');
+    await enrolSms(agent);
+    expect((await newestMessage(agent)).body).toContain('Votre code');
+  });
+});
+
+describe('without a voice/SMS provider', () => {
+  it('offers neither calls nor texts and has no simulator page', async () => {
+    const plain = await createTestPortal();
+    try {
+      await createUser(plain, 'kim', password);
+      const agent = browserAgent(plain);
+      await signIn(agent, 'kim', password);
+      const choose = await agent.get('/setup');
+      expect(choose.text).not.toContain('value="phone"');
+      expect(choose.text).not.toContain('value="sms"');
+      await agent.get('/setup/phone').expect(404);
+      await agent.get('/simulator').expect(404);
+    } finally {
+      await plain.close();
+    }
+  });
+});

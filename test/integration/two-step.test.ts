@@ -1,0 +1,398 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { encodeBase32, hotp } from '../../src/core/otp.ts';
+import {
+  browserAgent,
+  createTestPortal,
+  createUser,
+  csrfTokenFrom,
+  signIn,
+  type TestPortal,
+} from '../helpers/app.ts';
+import { appCode, enrolApp, post, questionIdsFrom, secretFrom } from '../helpers/two-step.ts';
+
+const password = 'correct horse battery';
+let portal: TestPortal;
+
+beforeEach(async () => {
+  portal = await createTestPortal({ RATE_LIMIT_SIGNIN_MAX: '1000' });
+  await createUser(portal, 'lotte', password);
+});
+afterEach(async () => {
+  await portal.close();
+});
+
+const userId = async () => (await portal.services.users.findByUsername('lotte'))?.id ?? '';
+const cookieOf = (response: { headers: Record<string, unknown> }) =>
+  ((response.headers['set-cookie'] ?? []) as string[])
+    .find((c) => c.startsWith('mfa.sid='))
+    ?.split(';')[0];
+
+describe('User Setup with the mobile app (SPEC J2, M3)', () => {
+  it('walks from the password to a saved enrolment, and only then signs the user in', async () => {
+    const agent = browserAgent(portal);
+    const signedIn = await signIn(agent, 'lotte', password);
+    expect(signedIn.status).toBe(303);
+    expect(signedIn.headers.location).toBe('/setup');
+    await agent.get('/account').expect(302);
+
+    const choose = await agent.get('/setup').expect(200);
+    expect(choose.text).toContain('value="app"');
+    expect(choose.text).toContain('value="token"');
+    await post(agent, '/setup', choose.text, { method: 'fax' }).expect(400);
+    const chosen = await post(agent, '/setup', choose.text, { method: 'app' }).expect(303);
+    expect(chosen.headers.location).toBe('/setup/app');
+
+    const intro = await agent.get('/setup/app').expect(200);
+    expect(intro.text).toContain('Generate activation code');
+    await post(agent, '/setup/app/generate', intro.text, {}).expect(303);
+    const activation = await agent.get('/setup/app').expect(200);
+    expect(activation.text).toMatch(
+      /<img class="qr" src="data:image\/svg\+xml;base64,[A-Za-z0-9+/=]+"/,
+    );
+    expect(activation.text).toContain('otpauth://totp/MFA%20Portal:lotte?secret=');
+    const secret = secretFrom(activation.text);
+    expect(/<code class="secret">([^<]+)<\/code>/.exec(activation.text)?.[1]).toMatch(
+      /^([A-Z2-7]{4} )+[A-Z2-7]{1,4}$/,
+    );
+    expect(activation.text).toContain('autocomplete="one-time-code"');
+
+    const wrong = await post(agent, '/setup/app', activation.text, { code: '000000' });
+    expect(wrong.status).toBe(400);
+    expect(wrong.text).toContain('The code is not correct');
+    const malformed = await post(agent, '/setup/app', activation.text, { code: '12ab' });
+    expect(malformed.text).toContain('Enter the code as 6 digits');
+
+    await post(agent, '/setup/app', activation.text, { code: appCode(secret) }).expect(303);
+    // Proven, but nothing is saved before the last step.
+    expect(await portal.services.database.db.selectFrom('devices').selectAll().execute()).toEqual(
+      [],
+    );
+
+    const questions = await agent.get('/setup/questions').expect(200);
+    const ids = questionIdsFrom(questions.text);
+    expect(ids.length).toBeGreaterThanOrEqual(8);
+    const duplicate = await post(agent, '/setup/questions', questions.text, {
+      question0: ids[0] ?? '',
+      answer0: 'a',
+      question1: ids[0] ?? '',
+      answer1: 'b',
+      question2: ids[2] ?? '',
+      answer2: '',
+      question3: 'made-up',
+      answer3: 'd',
+    });
+    expect(duplicate.status).toBe(400);
+    expect(duplicate.text).toContain('Choose a question you have not chosen already');
+    expect(duplicate.text).toContain('<a href="#answer2">Enter an answer</a>');
+    expect(duplicate.text).toContain('<a href="#question3">Choose a question</a>');
+
+    const before = cookieOf(signedIn);
+    const done = await post(agent, '/setup/questions', questions.text, {
+      question0: ids[0] ?? '',
+      answer0: 'Rex',
+      question1: ids[1] ?? '',
+      answer1: 'Utrecht',
+      question2: ids[2] ?? '',
+      answer2: 'De Regenboog',
+      question3: ids[3] ?? '',
+      answer3: 'Pieter',
+    }).expect(303);
+    expect(done.headers.location).toBe('/account?enrolled');
+    expect(cookieOf(done)).not.toBe(before);
+    const account = await agent.get('/account?enrolled').expect(200);
+    expect(account.text).toContain('Two-step verification is set up.');
+    expect(account.text).toContain('Mobile app');
+
+    const { db } = portal.services.database;
+    const device = await db.selectFrom('devices').selectAll().executeTakeFirstOrThrow();
+    expect(device).toMatchObject({ kind: 'app', otp_type: 'totp', digits: 6, period: 30 });
+    expect(device.secret.startsWith('v1.')).toBe(true);
+    expect(device.secret).not.toContain(encodeBase32(secret));
+    const answers = await db.selectFrom('security_answers').selectAll().execute();
+    expect(answers).toHaveLength(4);
+    expect(JSON.stringify(answers)).not.toMatch(/Utrecht|utrecht/);
+    const audit = await portal.services.audit.recentForUser(await userId());
+    expect(audit.map((e) => e.type)).toContain('enrolment');
+  });
+
+  it('saves nothing when the user leaves half-way, and starts over next time', async () => {
+    const agent = browserAgent(portal);
+    await signIn(agent, 'lotte', password);
+    const intro = await agent.get('/setup/app');
+    await post(agent, '/setup/app/generate', intro.text, {}).expect(303);
+    const activation = await agent.get('/setup/app');
+    await post(agent, '/setup/app', activation.text, {
+      code: appCode(secretFrom(activation.text)),
+    }).expect(303);
+
+    const again = await signIn(browserAgent(portal), 'lotte', password);
+    expect(again.headers.location).toBe('/setup');
+    expect(await portal.services.database.db.selectFrom('devices').selectAll().execute()).toEqual(
+      [],
+    );
+  });
+
+  it('asks for a compliant PIN in PIN mode and then for the PIN at every sign-in', async () => {
+    await portal.services.settings.write('appMode', 'pin');
+    await portal.services.settings.write('useSecurityQuestions', false);
+    const agent = browserAgent(portal);
+    await signIn(agent, 'lotte', password);
+    const intro = await agent.get('/setup/app');
+    await post(agent, '/setup/app/generate', intro.text, {});
+    const activation = await agent.get('/setup/app');
+    const secret = secretFrom(activation.text);
+    const weak = await post(agent, '/setup/app', activation.text, {
+      code: appCode(secret),
+      pin: '1234',
+      pinConfirmation: '1234',
+    });
+    expect(weak.status).toBe(400);
+    expect(weak.text).toContain('Your PIN cannot be a series such as 1234 or 4321');
+    const mismatch = await post(agent, '/setup/app', activation.text, {
+      code: appCode(secret),
+      pin: '8264',
+      pinConfirmation: '8265',
+    });
+    expect(mismatch.text).toContain('The two PINs are not the same');
+    const done = await post(agent, '/setup/app', activation.text, {
+      code: appCode(secret),
+      pin: '8264',
+      pinConfirmation: '8264',
+    }).expect(303);
+    expect(done.headers.location).toBe('/account?enrolled');
+
+    const next = browserAgent(portal);
+    await signIn(next, 'lotte', password);
+    const page = await next.get('/verify').expect(200);
+    expect(page.text).toContain('name="pin"');
+    const noPin = await post(next, '/verify', page.text, {
+      method: 'app',
+      code: appCode(secret, 1),
+      pin: '',
+    });
+    expect(noPin.text).toContain('Enter your PIN');
+    const wrongPin = await post(next, '/verify', page.text, {
+      method: 'app',
+      code: appCode(secret, 1),
+      pin: '1111',
+    });
+    expect(wrongPin.text).toContain('The code or PIN is not correct');
+    await post(next, '/verify', page.text, {
+      method: 'app',
+      code: appCode(secret, 1),
+      pin: '8264',
+    }).expect(303);
+  });
+});
+
+describe('second step at sign-in (SPEC J1, M8, S6)', () => {
+  async function enrolled() {
+    const agent = browserAgent(portal);
+    await signIn(agent, 'lotte', password);
+    return enrolApp(agent);
+  }
+
+  it('asks for a code, refuses a replayed one, accepts a fresh one and changes the session id', async () => {
+    const secret = await enrolled();
+    const agent = browserAgent(portal);
+    const first = await signIn(agent, 'lotte', password);
+    expect(first.headers.location).toBe('/verify');
+    const page = await agent.get('/verify').expect(200);
+    expect(page.text).toContain('Enter the code from your app');
+    await agent.get('/account').expect(302);
+
+    // The code of this time step was spent proving the app during setup.
+    const replay = await post(agent, '/verify', page.text, {
+      method: 'app',
+      code: appCode(secret),
+    });
+    expect(replay.status).toBe(400);
+    expect(replay.text).toContain('has been used already');
+
+    const ok = await post(agent, '/verify', page.text, {
+      method: 'app',
+      code: appCode(secret, 1),
+    }).expect(303);
+    expect(ok.headers.location).toBe('/account');
+    expect(cookieOf(ok)).not.toBe(cookieOf(first));
+    await agent.get('/account').expect(200);
+
+    const again = browserAgent(portal);
+    await signIn(again, 'lotte', password);
+    const secondPage = await again.get('/verify');
+    const reused = await post(again, '/verify', secondPage.text, {
+      method: 'app',
+      code: appCode(secret, 1),
+    });
+    expect(reused.status).toBe(400);
+  });
+
+  it('falls back to security questions, compared without regard to case, accents or spaces', async () => {
+    await enrolled();
+    const agent = browserAgent(portal);
+    await signIn(agent, 'lotte', password);
+    const codePage = await agent.get('/verify');
+    expect(codePage.text).toContain('href="/verify/questions"');
+    const page = await agent.get('/verify/questions').expect(200);
+    const labels = [...page.text.matchAll(/<label for="answer\d">([^<]+)<\/label>/g)].map(
+      (m) => m[1],
+    );
+    expect(labels).toHaveLength(2);
+    // The same questions come back until they are answered: no re-rolling for easier ones.
+    expect((await agent.get('/verify/questions')).text).toContain(labels[0] ?? '?');
+
+    const questions = await portal.services.questions.forLanguage('en');
+    const given: Record<string, string> = {};
+    const original: Record<string, string> = {
+      [questions[0]?.text ?? '']: '  REX ',
+      [questions[1]?.text ?? '']: 'útrecht',
+      [questions[2]?.text ?? '']: 'de  regenboog',
+      [questions[3]?.text ?? '']: 'PIETER',
+    };
+    labels.forEach((label, i) => (given[`answer${i}`] = original[label ?? ''] ?? 'unknown'));
+    const wrong = await post(agent, '/verify/questions', page.text, {
+      answer0: 'nope',
+      answer1: 'nope',
+    });
+    expect(wrong.status).toBe(400);
+    expect(wrong.text).toContain('One or more answers are not correct.');
+    await post(agent, '/verify/questions', page.text, given).expect(303);
+    await agent.get('/account').expect(200);
+  });
+
+  it('locks the account after the threshold of wrong codes, across sessions, without more detail', async () => {
+    await enrolled();
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const agent = browserAgent(portal);
+      await signIn(agent, 'lotte', password);
+      const page = await agent.get('/verify');
+      const response = await post(agent, '/verify', page.text, { method: 'app', code: '000000' });
+      expect(response.status).toBe(attempt < 4 ? 400 : 403);
+    }
+    // Now the password still works (the user proves it) but the second step says locked.
+    const agent = browserAgent(portal);
+    const signedIn = await signIn(agent, 'lotte', password);
+    expect(signedIn.text).toContain('Your account is locked');
+    const user = await portal.services.users.findByUsername('lotte');
+    expect(user?.locked_until).toBeGreaterThan(Date.now());
+  });
+
+  it('lets a trusted IP skip the second step, and only a trusted one', async () => {
+    await enrolled();
+    await portal.services.settings.write('trustedIps', ['10.0.0.0/8']);
+    expect((await signIn(browserAgent(portal), 'lotte', password)).headers.location).toBe(
+      '/verify',
+    );
+    await portal.services.settings.write('trustedIps', ['127.0.0.0/8', '::1']);
+    expect((await signIn(browserAgent(portal), 'lotte', password)).headers.location).toBe(
+      '/account',
+    );
+  });
+
+  it('sends a user without a method to the helpdesk when self-enrolment is off', async () => {
+    await portal.services.settings.write('allowEnrollment', false);
+    const agent = browserAgent(portal);
+    const response = await signIn(agent, 'lotte', password);
+    expect(response.headers.location).toBe('/not-enrolled');
+    const page = await agent.get('/not-enrolled').expect(403);
+    expect(page.text).toContain('Two-step verification is not set up');
+    await agent.get('/account').expect(302);
+  });
+});
+
+describe('User Setup with an OATH token (SPEC M4)', () => {
+  const tokenSecret = Buffer.from('3132333435363738393031323334353637383930', 'hex');
+
+  it('associates an HOTP token proven with a current code, then follows its counter', async () => {
+    await portal.services.settings.write('useSecurityQuestions', false);
+    const agent = browserAgent(portal);
+    await signIn(agent, 'lotte', password);
+    const form = await agent.get('/setup/token').expect(200);
+    const fields = {
+      serial: 'OATH-0001',
+      secret: encodeBase32(tokenSecret)
+        .toLowerCase()
+        .replace(/(.{4})/g, '$1 '),
+      otpType: 'hotp',
+      digits: '6',
+      period: '30',
+      algorithm: 'SHA1',
+    };
+    const bad = await post(agent, '/setup/token', form.text, {
+      ...fields,
+      secret: 'not base32!',
+      code: '',
+    });
+    expect(bad.status).toBe(400);
+    expect(bad.text).toContain('The secret key must be Base32');
+    expect(bad.text).toContain('Enter the code');
+    expect(bad.text).not.toContain('not base32!');
+    const unknown = await post(agent, '/setup/token', form.text, {
+      ...fields,
+      code: '755224',
+      admin: '1',
+    });
+    expect(unknown.status).toBe(400);
+
+    const params = { algorithm: 'SHA1', digits: 6 } as const;
+    await post(agent, '/setup/token', form.text, {
+      ...fields,
+      code: hotp(tokenSecret, 0, params),
+    }).expect(303);
+    const device = await portal.services.database.db
+      .selectFrom('devices')
+      .selectAll()
+      .executeTakeFirstOrThrow();
+    expect(device).toMatchObject({
+      kind: 'token',
+      serial: 'OATH-0001',
+      otp_type: 'hotp',
+      counter: 1,
+    });
+
+    const next = browserAgent(portal);
+    await signIn(next, 'lotte', password);
+    const page = await next.get('/verify').expect(200);
+    expect(page.text).toContain('Enter the code from your token');
+    const replay = await post(next, '/verify', page.text, {
+      method: 'token',
+      code: hotp(tokenSecret, 0, params),
+    });
+    expect(replay.status).toBe(400);
+    // The user pressed the button a few times without signing in: still inside the look-ahead.
+    await post(next, '/verify', page.text, {
+      method: 'token',
+      code: hotp(tokenSecret, 4, params),
+    }).expect(303);
+    const after = await portal.services.database.db
+      .selectFrom('devices')
+      .select('counter')
+      .executeTakeFirstOrThrow();
+    expect(after.counter).toBe(5);
+  });
+
+  it('is not offered when the administrator turned tokens off', async () => {
+    await portal.services.settings.write('allowOathToken', false);
+    const agent = browserAgent(portal);
+    await signIn(agent, 'lotte', password);
+    const choose = await agent.get('/setup');
+    expect(choose.status).toBe(302);
+    expect(choose.headers.location).toBe('/setup/app');
+    await agent.get('/setup/token').expect(404);
+    const page = await agent.get('/setup/app');
+    const refused = await agent
+      .post('/setup/token')
+      .type('form')
+      .send({
+        _csrf: csrfTokenFrom(page.text),
+        serial: 'x',
+        secret: 'x',
+        otpType: 'totp',
+        digits: '6',
+        period: '30',
+        algorithm: 'SHA1',
+        code: '123456',
+      });
+    expect(refused.status).toBe(404);
+  });
+});
