@@ -76,7 +76,7 @@ describe('phone call (SPEC M1, J2, J4) through the simulator', () => {
     expect(simulator.text).toContain('Call to +31201234567');
     expect(simulator.text).toContain('extension 12,3');
     const prompt = await answerCall(agent, '#');
-    expect(prompt).toContain('press the pound key');
+    expect(prompt).toContain('press the hash key');
 
     const done = await agent.get('/setup/phone/wait').expect(303);
     expect(done.headers.location).toBe('/account?enrolled');

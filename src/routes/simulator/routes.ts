@@ -12,6 +12,7 @@ import { readForm } from '../form.ts';
 export function simulatorRoutes({
   simulator: maybeSimulator,
   phoneVerification,
+  settings,
 }: Services): Router {
   const router = Router();
   if (!maybeSimulator || !phoneVerification) return router;
@@ -19,7 +20,10 @@ export function simulatorRoutes({
   const { events } = phoneVerification;
 
   router.get('/simulator', async (_req, res) => {
-    res.render('pages/simulator/index', { messages: await simulator.recent() });
+    res.render('pages/simulator/index', {
+      messages: await simulator.recent(),
+      fraudCode: (await settings.read()).fraudCode,
+    });
   });
 
   async function message(id: string, kind: 'call' | 'text') {
