@@ -172,7 +172,9 @@ export function createSecondFactor(deps: SecondFactorDependencies) {
           answered[i] as (typeof answered)[number],
         ];
       }
-      return answered.slice(0, count).map((a) => ({ id: a.question_id, text: a.text }));
+      return answered
+        .slice(0, count)
+        .map((a) => ({ id: a.question_id, text: a.text, language: a.language }));
     },
 
     async checkAnswers(

@@ -22,7 +22,7 @@ export function createQuestionsRepository(db: Db) {
       return db
         .selectFrom('security_answers')
         .innerJoin('security_questions', 'security_questions.id', 'security_answers.question_id')
-        .select(['security_answers.question_id', 'security_answers.answer_hash', 'security_questions.text'])
+        .select(['security_answers.question_id', 'security_answers.answer_hash', 'security_questions.text', 'security_questions.language'])
         .where('security_answers.user_id', '=', userId)
         .execute();
     },

@@ -6,6 +6,7 @@ import {
   type Browser,
   type BrowserContext,
   type Page,
+  type Response,
   type Route,
 } from 'playwright-core';
 import { needs } from './services.ts';
@@ -130,4 +131,38 @@ export async function axeViolations(shown: Page): Promise<string[]> {
   } finally {
     await tab.unroute(isShownPage, serveShownPage);
   }
+}
+
+/** A document as a tab received it; a redirect has no body. */
+export interface ReceivedDocument {
+  url: string;
+  status: number;
+  policy: string;
+  body: string;
+}
+
+/** Reads a document response at once: its body is gone as soon as the tab navigates away. */
+function readDocument(response: Response): Promise<ReceivedDocument> {
+  const status = response.status();
+  const reading = (async () => ({
+    url: response.url(),
+    status,
+    policy: (await response.allHeaders())['content-security-policy'] ?? '',
+    body: status >= 300 && status < 400 ? '' : await response.text(),
+  }))();
+  // A failure is reported when the document is checked, not as an unhandled rejection before.
+  reading.catch(() => undefined);
+  return reading;
+}
+
+/**
+ * Records every document the tab receives from now on, redirects included, so that a check can
+ * look at each of them later: take the ones not yet checked with `received.splice(0)`.
+ */
+export function recordDocuments(page: Page): Promise<ReceivedDocument>[] {
+  const received: Promise<ReceivedDocument>[] = [];
+  page.on('response', (response) => {
+    if (response.request().resourceType() === 'document') received.push(readDocument(response));
+  });
+  return received;
 }

@@ -396,3 +396,18 @@ describe('User Setup with an OATH token (SPEC M4)', () => {
     expect(refused.status).toBe(404);
   });
 });
+
+describe('security questions asked in another language than the page', () => {
+  it('marks each label with the language the question was answered in (WCAG 3.1.2)', async () => {
+    const agent = browserAgent(portal);
+    await agent.get('/sign-in?lng=nl');
+    await signIn(agent, 'lotte', password);
+    await enrolApp(agent);
+    const french = browserAgent(portal);
+    await french.get('/sign-in?lng=fr');
+    await signIn(french, 'lotte', password);
+    const page = await french.get('/verify/questions').expect(200);
+    expect(page.text).toContain('<html lang="fr">');
+    expect(page.text).toMatch(/<label for="answer0" lang="nl">/);
+  });
+});
