@@ -24,6 +24,14 @@ export interface Enrolment {
   answeredQuestions: number;
 }
 
+/** The numbers a phone call goes to (SPEC M1), in E.164. */
+export interface PhoneNumbers {
+  phone: string;
+  extension: string | null;
+  backupPhone: string | null;
+  backupExtension: string | null;
+}
+
 /** A finished User Setup (SPEC J2), saved in one transaction. */
 export interface CompletedEnrolment {
   method: Method;
@@ -37,12 +45,7 @@ export interface CompletedEnrolment {
     counter: number | null;
   };
   pinHash?: string;
-  phone?: {
-    phone: string;
-    extension: string | null;
-    backupPhone: string | null;
-    backupExtension: string | null;
-  };
+  phone?: PhoneNumbers;
   mobilePhone?: string;
   answers: { questionId: string; answer: string }[];
 }

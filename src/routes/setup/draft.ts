@@ -1,4 +1,5 @@
 import type { OtpDevice } from '../../core/devices.ts';
+import type { PhoneNumbers } from '../../core/second-factor.ts';
 import type { Method } from '../../core/settings.ts';
 
 /** A User Setup in progress, held in the session until its last step (SPEC J2). */
@@ -10,12 +11,7 @@ export interface EnrolmentDraft {
   /** Set once the user proved the method works: what to store with the device. */
   proof?: { lastStep: number | null; counter: number | null };
   pinHash?: string;
-  phone?: {
-    phone: string;
-    extension: string | null;
-    backupPhone: string | null;
-    backupExtension: string | null;
-  };
+  phone?: PhoneNumbers;
   mobilePhone?: string;
   /** The call or text proving the number, while it is in flight. */
   verificationId?: string;

@@ -4,6 +4,7 @@ import { maskPhone } from '../../core/phone-numbers.ts';
 import type { PortalSettings } from '../../core/settings.ts';
 import type { UserRow } from '../../data/users-repository.ts';
 import type { Services } from '../../services.ts';
+import { denialMessage, requirePhoneVerification } from '../phone/outcomes.ts';
 import { readForm, type FieldError } from '../form.ts';
 import { defaultCountry, phoneCountries, readPhone } from '../phone/forms.ts';
 import type { SetupMethod } from './routes.ts';
@@ -28,23 +29,11 @@ const phoneFields = [
 ] as const;
 const smsFields = ['mobileCountry', 'mobileNumber', 'pin', 'pinConfirmation'] as const;
 
-/** Why a call or text did not prove the number, as the user is told (SPEC J2, M1, M2). */
-const denialMessages: Record<string, string> = {
-  'no answer': 'wait.denied.noAnswer',
-  'wrong pin': 'wait.denied.wrongPin',
-  fraud: 'wait.denied.fraud',
-  'wrong reply': 'wait.denied.wrongReply',
-  expired: 'wait.denied.expired',
-};
-
 /** User Setup for a phone call or a text message: number, PIN, then proof by the phone. */
 export function phoneSetupRoutes(router: Router, services: Services, steps: SetupSteps): void {
   const { settings: settingsRepository, secondFactor } = services;
 
-  function phoneVerification() {
-    if (!services.phoneVerification) throw createError(404);
-    return services.phoneVerification;
-  }
+  const phoneVerification = () => requirePhoneVerification(services);
 
   async function requireOffered(method: 'phone' | 'sms') {
     if (!(await steps.offered()).includes(method)) throw createError(404);
@@ -186,7 +175,7 @@ export function phoneSetupRoutes(router: Router, services: Services, steps: Setu
       });
       return;
     }
-    const reason = denialMessages[verification?.reason ?? ''] ?? 'wait.denied.expired';
+    const reason = denialMessage(verification?.reason);
     await renderForm(res, method, 400, {}, [
       { field: method === 'phone' ? 'phoneNumber' : 'mobileNumber', message: reason },
     ]);

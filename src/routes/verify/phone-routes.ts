@@ -4,6 +4,7 @@ import { maskPhone } from '../../core/phone-numbers.ts';
 import type { Method } from '../../core/settings.ts';
 import type { UserRow } from '../../data/users-repository.ts';
 import type { Services } from '../../services.ts';
+import { denialMessage, requirePhoneVerification } from '../phone/outcomes.ts';
 import { readForm, type FieldError } from '../form.ts';
 import { codeError, readCode } from '../setup/validation.ts';
 import type { optionsFor } from './routes.ts';
@@ -24,22 +25,11 @@ interface VerifySteps {
 /** Denials that are a wrong guess, and so count towards the lockout (SPEC M8). */
 const guesses = new Set(['wrong pin', 'wrong reply']);
 
-const denialMessages: Record<string, string> = {
-  'no answer': 'wait.denied.noAnswer',
-  'wrong pin': 'wait.denied.wrongPin',
-  fraud: 'wait.denied.fraud',
-  'wrong reply': 'wait.denied.wrongReply',
-  expired: 'wait.denied.expired',
-};
-
 /** The second step by phone call or text message (SPEC J1, J4, M1, M2). */
 export function phoneVerifyRoutes(router: Router, services: Services, steps: VerifySteps): void {
   const { settings: settingsRepository, secondFactor } = services;
 
-  function phoneVerification() {
-    if (!services.phoneVerification) throw createError(404);
-    return services.phoneVerification;
-  }
+  const phoneVerification = () => requirePhoneVerification(services);
 
   async function requireEnrolled(res: Response, method: 'phone' | 'sms') {
     const user = steps.userOf(res);
@@ -127,7 +117,7 @@ export function phoneVerifyRoutes(router: Router, services: Services, steps: Ver
         }
       }
     }
-    const message = denialMessages[verification.reason ?? ''] ?? 'wait.denied.expired';
+    const message = denialMessage(verification.reason);
     await steps.renderCode(res, 400, verification.method, [{ field: 'start', message }]);
   });
 
