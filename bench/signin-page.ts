@@ -13,15 +13,24 @@
  *   npm run bench
  *   BENCH_SECONDS=20 BENCH_ROUNDS=4 npm run bench
  */
-import { fork, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { availableParallelism, cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 // @ts-expect-error -- autocannon ships no type declarations (there is no @types/autocannon here)
 import untypedAutocannon from 'autocannon';
+import {
+  benchPortalEnv,
+  ChildWorker,
+  ms,
+  pad,
+  percent,
+  percentile,
+  serveJobs,
+  setting,
+  sortedConcat,
+} from './common.ts';
 
 // ---------------------------------------------------------------------------------------------
 // The part of autocannon's programmatic API this benchmark uses.
@@ -56,16 +65,6 @@ const autocannon = untypedAutocannon as (options: AutocannonOptions) => Autocann
 
 // ---------------------------------------------------------------------------------------------
 // Settings.
-
-function setting(name: string, fallback: number, min: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw.trim() === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isFinite(value) || value < min) {
-    throw new Error(`${name} must be a number ≥ ${min} (got "${raw}")`);
-  }
-  return value;
-}
 
 const targets = { ratio: 0.5, p99Ms: 25 };
 
@@ -149,76 +148,9 @@ async function runLoad(job: LoadJob): Promise<LoadResult> {
   };
 }
 
-/** What the load generator's process sends back. */
-type LoadMessage =
-  { ready: true } | { ok: true; result: LoadResult } | { ok: false; error: string };
-
-/** The child's side: run each job the parent sends, answer with the result. */
-function serveLoadJobs(): void {
-  process.on('disconnect', () => {
-    process.exit(0);
-  });
-  const reply = (message: LoadMessage) => {
-    // The parent may be gone already (it failed, or was stopped): nobody to answer then.
-    if (process.connected) process.send?.(message, undefined, {}, () => undefined);
-  };
-  process.on('message', (job: LoadJob) => {
-    runLoad(job).then(
-      (result) => {
-        reply({ ok: true, result });
-      },
-      (error: unknown) => {
-        reply({ ok: false, error: String(error) });
-      },
-    );
-  });
-  reply({ ready: true });
-}
-
 /** The parent's side: a load generator in its own process, so it runs on its own core. */
-class LoadGenerator {
-  private readonly child: ChildProcess;
-  private readonly ready: Promise<void>;
-
-  constructor() {
-    this.child = fork(fileURLToPath(import.meta.url), ['--load-generator'], {
-      execArgv: [], // not --cpu-prof and the like: those are meant for the servers
-      serialization: 'advanced', // Float64Array latencies cross as they are
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    });
-    this.ready = new Promise((resolve, reject) => {
-      this.child.once('message', () => {
-        resolve();
-      });
-      this.child.once('error', reject);
-      this.child.once('exit', (code) => {
-        reject(new Error(`load generator exited early (code ${String(code)})`));
-      });
-    });
-    this.ready.catch(() => undefined); // reported by run(), if there is one
-  }
-
-  async run(job: LoadJob): Promise<LoadResult> {
-    await this.ready;
-    return new Promise((resolve, reject) => {
-      const onExit = (code: number | null) => {
-        reject(new Error(`load generator exited during a run (code ${String(code)})`));
-      };
-      this.child.once('exit', onExit);
-      this.child.once('message', (message: LoadMessage) => {
-        this.child.off('exit', onExit);
-        if ('ready' in message) reject(new Error('unexpected message from the load generator'));
-        else if (message.ok) resolve(message.result);
-        else reject(new Error(`load generator: ${message.error}`));
-      });
-      this.child.send(job);
-    });
-  }
-
-  close(): void {
-    if (this.child.connected) this.child.disconnect();
-  }
-}
+const loadGenerator = () =>
+  new ChildWorker<LoadJob, LoadResult>(import.meta.url, '--load-generator', 'load generator');
 
 // ---------------------------------------------------------------------------------------------
 // Servers.
@@ -252,12 +184,6 @@ async function startBareExpress(): Promise<{ url: string; server: Server }> {
 // ---------------------------------------------------------------------------------------------
 // Figures.
 
-function percentile(sorted: Float64Array, p: number): number {
-  if (sorted.length === 0) return NaN;
-  const rank = Math.ceil((p / 100) * sorted.length); // nearest rank
-  return sorted[Math.min(sorted.length, Math.max(1, rank)) - 1] ?? NaN;
-}
-
 interface Summary {
   requests: number;
   seconds: number;
@@ -272,13 +198,7 @@ interface Summary {
 function summarise(runs: LoadResult[]): Summary {
   const requests = runs.reduce((sum, run) => sum + run.requests, 0);
   const seconds = runs.reduce((sum, run) => sum + run.seconds, 0);
-  const all = new Float64Array(requests);
-  let offset = 0;
-  for (const run of runs) {
-    all.set(run.latenciesMs, offset);
-    offset += run.latenciesMs.length;
-  }
-  all.sort();
+  const all = sortedConcat(runs.map((run) => run.latenciesMs));
   return {
     requests,
     seconds,
@@ -327,10 +247,6 @@ async function checkOnce(target: Target): Promise<void> {
   await new Promise((resolve) => setTimeout(resolve, 250));
 }
 
-const pad = (value: string, width: number) => value.padStart(width);
-const ms = (value: number) => value.toFixed(2);
-const percent = (share: number) => (Number.isNaN(share) ? '–' : `${(share * 100).toFixed(0)}%`);
-
 // ---------------------------------------------------------------------------------------------
 // The benchmark.
 
@@ -346,27 +262,15 @@ async function main(): Promise<void> {
   const { startServer } = await import('../src/http-server.ts');
 
   const tempDir = mkdtempSync(join(tmpdir(), 'mfa-bench-'));
-  const generator = inProcess ? undefined : new LoadGenerator();
+  const generator = inProcess ? undefined : loadGenerator();
   const load = (job: LoadJob) => (generator ? generator.run(job) : runLoad(job));
   let bare: { url: string; server: Server } | undefined;
   let portal: Awaited<ReturnType<typeof startServer>> | undefined;
   try {
     bare = await startBareExpress();
     // The checkout's config files and web.config apply as they would in production, except
-    // for what makes this a benchmark: a fresh database, plain HTTP on a free port, no Redis
-    // (sessions go to the database), the portal at the root, and no log output.
-    const config = loadConfig({
-      env: {
-        DATABASE_URL: `sqlite:${join(tempDir, 'mfa.sqlite')}`,
-        PORT: '0',
-        LOG_LEVEL: 'silent',
-        BASE_PATH: '',
-        SSL_REQUIRED: 'false',
-        TLS_CERT_FILE: '',
-        TLS_KEY_FILE: '',
-        REDIS_URL: '',
-      },
-    });
+    // for what makes this a benchmark (see benchPortalEnv).
+    const config = loadConfig({ env: benchPortalEnv(tempDir) });
     portal = await startServer(config);
     const { db } = portal.services.database;
 
@@ -498,7 +402,7 @@ async function main(): Promise<void> {
 }
 
 if (process.argv.includes('--load-generator')) {
-  serveLoadJobs();
+  serveJobs(runLoad);
 } else {
   main().catch((error: unknown) => {
     const cause = error instanceof Error && error.cause !== undefined ? error.cause : undefined;

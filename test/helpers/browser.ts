@@ -130,6 +130,8 @@ export async function axeViolations(shown: Page): Promise<string[]> {
     return describeViolations(results);
   } finally {
     await tab.unroute(isShownPage, serveShownPage);
+    // A page that refreshes itself would otherwise go on reloading in this tab.
+    await tab.goto('about:blank');
   }
 }
 

@@ -68,8 +68,14 @@ describe('phone call (SPEC M1, J2, J4) through the simulator', () => {
     const started = await enrolPhone(agent, { phoneExtension: '12,3' });
     expect(started.headers.location).toBe('/setup/phone/wait');
     const waiting = await agent.get('/setup/phone/wait').expect(200);
-    expect(waiting.text).toContain('<meta http-equiv="refresh" content="3">');
+    // It refreshes itself only when asked to (WCAG 2.2.1); "Check now" always works.
+    expect(waiting.text).not.toContain('http-equiv="refresh"');
     expect(waiting.text).toContain('Check now');
+    expect(waiting.text).toContain('href="/setup/phone/wait?auto=on"');
+    const auto = await agent.get('/setup/phone/wait?auto=on').expect(200);
+    expect(auto.text).toContain('<meta http-equiv="refresh" content="5">');
+    expect(auto.text).toContain('<input type="hidden" name="auto" value="on">');
+    expect(auto.text).toContain('Stop checking by itself');
     expect(waiting.text).toContain('+31 ••• 67');
 
     const simulator = await agent.get('/simulator');

@@ -1,4 +1,5 @@
 import { Router } from 'express';
+import { maskPhone } from '../../core/phone-numbers.ts';
 import { requireUser } from '../../middleware/auth.ts';
 import type { Services } from '../../services.ts';
 
@@ -11,6 +12,8 @@ export function accountRoutes(services: Services): Router {
     res.render('pages/account/index', {
       methods: enrolment?.methods ?? [],
       devices: enrolment?.devices ?? [],
+      phone: user?.phone ? maskPhone(user.phone) : '',
+      mobile: user?.mobile_phone ? maskPhone(user.mobile_phone) : '',
       notice: 'enrolled' in req.query ? 'account.enrolled' : '',
     });
   });

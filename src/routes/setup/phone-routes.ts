@@ -168,6 +168,8 @@ export function phoneSetupRoutes(router: Router, services: Services, steps: Setu
     }
     if (verification?.status === 'pending') {
       res.render('pages/phone/wait', {
+        // J4 with WCAG 2.2.1: the page refreshes itself only when the user asks it to.
+        auto: res.req.query.auto === 'on',
         method,
         phone: maskPhone(verification.phone),
         action: res.locals.url(`/setup/${method}/wait`),

@@ -81,6 +81,8 @@ export function phoneVerifyRoutes(router: Router, services: Services, steps: Ver
     }
     if (verification.status === 'pending') {
       res.render('pages/phone/wait', {
+        // J4 with WCAG 2.2.1: the page refreshes itself only when the user asks it to.
+        auto: res.req.query.auto === 'on',
         method: verification.method,
         phone: maskPhone(verification.phone),
         action: res.locals.url('/verify/wait'),

@@ -1,0 +1,559 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { TFunction } from 'i18next';
+import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config/index.ts';
+import { startServer, type RunningServer } from '../../src/http-server.ts';
+import { languages, type Language } from '../../src/i18n.ts';
+import {
+  axeViolations,
+  browserMissing,
+  launchBrowser,
+  newScriptlessContext,
+  recordDocuments,
+  type ReceivedDocument,
+} from '../helpers/browser.ts';
+
+/*
+ * SPEC J1, J2, J4, M1 and M2 in Chromium with JavaScript disabled, by keyboard: a user sets up a
+ * phone call or a text message and signs in with it, while a second browser, the phone, answers
+ * the call or reads and replies to the text on the development simulator's page (SPEC N1). Every
+ * page either of them reaches is checked for its language, for the absence of any script
+ * (SPEC S3) and with axe (SPEC L1), error pages included.
+ */
+
+const password = 'correct horse battery staple';
+
+/** A scriptless tab in one language, and the documents it received that no check looked at. */
+interface Tab {
+  page: Page;
+  lng: Language;
+  t: TFunction;
+  unchecked: Promise<ReceivedDocument>[];
+}
+
+/** A number as a person types it into a phone form. */
+interface TypedPhone {
+  country: string;
+  number: string;
+  extension?: string;
+}
+
+function pathOf(page: Page): string {
+  const url = new URL(page.url());
+  return url.pathname + url.search;
+}
+
+/** Presses Enter on a control, as a keyboard user would, and waits for the page it leads to. */
+async function pressEnter(page: Page, control: Locator): Promise<void> {
+  await Promise.all([page.waitForEvent('load'), control.press('Enter')]);
+}
+
+/** Presses Tab until the control (or one of the controls) has the focus. */
+async function tabTo(page: Page, control: Locator): Promise<void> {
+  for (let presses = 0; presses < 40; presses++) {
+    await page.keyboard.press('Tab');
+    if ((await control.and(page.locator(':focus')).count()) > 0) return;
+  }
+  throw new Error(`Tab never reaches ${control.toString()}`);
+}
+
+/** Tabs into a radio group, moves to the option with the arrow keys, and ticks it with Space. */
+async function chooseRadio(page: Page, name: string, value: string): Promise<void> {
+  const options = page.locator(`input[type="radio"][name="${name}"]`);
+  const wanted = options.and(page.locator(`[value="${value}"]`));
+  await tabTo(page, options);
+  for (let moves = 0; moves < (await options.count()); moves++) {
+    if ((await wanted.and(page.locator(':focus')).count()) === 1) break;
+    await page.keyboard.press('ArrowDown');
+  }
+  if (!(await wanted.isChecked())) await page.keyboard.press('Space');
+  expect(await wanted.isChecked(), `${name} = ${value}`).toBe(true);
+}
+
+/**
+ * What every page must be (SPEC S3, L1): sent under a CSP that allows no script and without a
+ * script tag, like every document before it in the tab, redirects and self-refreshes included; in
+ * the tab's language; and free of axe violations. Axe findings are soft, so that a journey goes on
+ * and reports the violations of every page it reaches, not only the first page's.
+ */
+async function expectPage(
+  { page, lng, unchecked }: Tab,
+  expected: { status: number; heading: string },
+): Promise<void> {
+  const documents = await Promise.all(unchecked.splice(0));
+  expect(documents.at(-1)?.status, pathOf(page)).toBe(expected.status);
+  for (const { url, policy, body } of documents) {
+    const directives = policy.split(';').map((directive) => directive.trim());
+    expect(directives, `CSP of ${url}`).toContain("script-src 'none'");
+    expect(body, url).not.toMatch(/<script/i);
+  }
+  expect(await page.locator('html').getAttribute('lang')).toBe(lng);
+  expect(await page.getByRole('heading', { level: 1 }).textContent()).toBe(expected.heading);
+  expect(await page.locator('script').count()).toBe(0);
+  // Each label, hint and error belongs to one field only if no id is used twice.
+  const ids = [...(await page.content()).matchAll(/\sid="([^"]*)"/g)].map((match) => match[1]);
+  const repeated = ids.filter((id, index) => ids.indexOf(id) !== index);
+  expect.soft(repeated, `ids used twice on ${pathOf(page)}`).toEqual([]);
+  expect.soft(await axeViolations(page), `axe on ${pathOf(page)} in ${lng}`).toEqual([]);
+}
+
+/** SPEC L3: an "Error:" title, and a summary with the one message, leading to its field. */
+async function expectFieldError({ page, t }: Tab, field: string, message: string): Promise<void> {
+  const title = await page.title();
+  expect(title.startsWith(`${t('common.errorPrefix')} `), `title "${title}"`).toBe(true);
+  const summary = page.locator('.error-summary[role="alert"]');
+  expect(await summary.getByRole('heading').textContent()).toBe(t('common.errorSummaryTitle'));
+  expect(await summary.getByRole('link').allTextContents()).toEqual([message]);
+  const link = summary.getByRole('link');
+  expect(await link.getAttribute('href')).toBe(`#${field}`);
+  expect(await page.locator(`[id="${field}"]`).getAttribute('aria-invalid')).toBe('true');
+  await link.press('Enter');
+  expect(await page.locator(':focus').getAttribute('id')).toBe(field);
+}
+
+async function submitSignIn({ page, t }: Tab, username: string): Promise<void> {
+  await page.getByLabel(t('signIn.username'), { exact: true }).fill(username);
+  const passwordField = page.getByLabel(t('signIn.password'), { exact: true });
+  await passwordField.fill(password);
+  await pressEnter(page, passwordField);
+}
+
+async function signOut({ page, t }: Tab): Promise<void> {
+  await pressEnter(page, page.getByRole('button', { name: t('common.signOut') }));
+  expect(pathOf(page)).toBe('/sign-in?signedOut');
+}
+
+/** On the User Setup page, picks the method by keyboard and continues to its form. */
+async function chooseMethod(tab: Tab, method: 'phone' | 'sms'): Promise<void> {
+  const { page, t } = tab;
+  expect(pathOf(page)).toBe('/setup');
+  await expectPage(tab, { status: 200, heading: t('setup.choose.title') });
+  await chooseRadio(page, 'method', method);
+  await pressEnter(page, page.getByRole('button', { name: t('common.continue') }));
+  expect(pathOf(page)).toBe(`/setup/${method}`);
+}
+
+/** Fills the number in the fieldset with that legend and presses the form's button. */
+async function submitNumber(
+  { page, t }: Tab,
+  legend: string,
+  button: string,
+  typed: TypedPhone,
+): Promise<void> {
+  const fieldset = page.getByRole('group', { name: legend, exact: true });
+  await fieldset.getByLabel(t('phone.country'), { exact: true }).selectOption(typed.country);
+  await fieldset.getByLabel(t('phone.number'), { exact: true }).fill(typed.number);
+  if (typed.extension !== undefined) {
+    await fieldset.getByLabel(t('phone.extension'), { exact: true }).fill(typed.extension);
+  }
+  await pressEnter(page, page.getByRole('button', { name: button, exact: true }));
+}
+
+function submitPhoneForm(tab: Tab, typed: TypedPhone): Promise<void> {
+  return submitNumber(tab, tab.t('setup.phone.primary'), tab.t('setup.phone.submit'), typed);
+}
+
+function submitTextForm(tab: Tab, typed: TypedPhone): Promise<void> {
+  return submitNumber(tab, tab.t('setup.sms.mobile'), tab.t('setup.sms.submit'), typed);
+}
+
+async function submitCode({ page, t }: Tab, code: string): Promise<void> {
+  const field = page.getByLabel(t('codes.smsLabel'), { exact: true });
+  await field.fill(code);
+  await pressEnter(page, field);
+}
+
+/** The simulator's page loaded afresh, in the phone's language, and the newest message on it. */
+async function openSimulator(phone: Tab): Promise<Locator> {
+  await phone.page.goto(`/simulator?lng=${phone.lng}`);
+  return phone.page.getByRole('article').first();
+}
+
+async function expectMessage({ t }: Tab, message: Locator, heading: string, state: string) {
+  expect(await message.getByRole('heading', { level: 2 }).textContent()).toBe(heading);
+  expect(await message.getByText(t(`simulator.states.${state}`), { exact: true }).count()).toBe(1);
+}
+
+/**
+ * The newest call or text on the simulator's page, checked like every page. The page lists the
+ * newest first: it must be the one with that heading, in that state.
+ */
+async function newestOnPhone(phone: Tab, heading: string, state: string): Promise<Locator> {
+  const newest = await openSimulator(phone);
+  await expectPage(phone, { status: 200, heading: phone.t('simulator.title') });
+  await expectMessage(phone, newest, heading, state);
+  return newest;
+}
+
+/** The phone's page as it is now, checked like every page: the newest message is settled. */
+async function expectSettled(phone: Tab, heading: string, state: 'answered' | 'replied') {
+  await expectPage(phone, { status: 200, heading: phone.t('simulator.title') });
+  const newest = phone.page.getByRole('article').first();
+  await expectMessage(phone, newest, heading, state);
+  expect(await newest.getByRole('button').count()).toBe(0);
+}
+
+/** What a call says or a text reads. */
+async function bodyOf(message: Locator): Promise<string> {
+  return (await message.locator('.simulated-body').textContent()) ?? '';
+}
+
+/** The six-digit code in a text message. */
+function codeIn(text: string): string {
+  const code = /\b(\d{6})\b/.exec(text)?.[1];
+  expect(code, `a code in "${text}"`).toBeDefined();
+  return code ?? '';
+}
+
+/** Answers the newest call, ringing, with the keys the page offers: "#". */
+async function answerCall(phone: Tab, heading: string): Promise<void> {
+  const { page, t } = phone;
+  const call = await openSimulator(phone);
+  await expectMessage(phone, call, heading, 'ringing');
+  expect(await call.getByLabel(t('simulator.keys'), { exact: true }).inputValue()).toBe('#');
+  await pressEnter(page, call.getByRole('button', { name: t('simulator.answer'), exact: true }));
+  expect(pathOf(page)).toBe('/simulator');
+}
+
+/** Replies to the newest text, just delivered. */
+async function replyToText(phone: Tab, heading: string, reply: string): Promise<void> {
+  const { page, t } = phone;
+  const text = await openSimulator(phone);
+  await expectMessage(phone, text, heading, 'delivered');
+  await text.getByLabel(t('simulator.reply'), { exact: true }).fill(reply);
+  await pressEnter(page, text.getByRole('button', { name: t('simulator.send'), exact: true }));
+  expect(pathOf(page)).toBe('/simulator');
+}
+
+/**
+ * SPEC J4 with WCAG 2.2.1: the waiting page says what to do and offers "Check now"; it refreshes
+ * itself only once the user asks it to (README, "Decisions").
+ */
+async function expectWaiting(user: Tab, method: 'phone' | 'sms', maskedPhone: string) {
+  const { page, t } = user;
+  await expectPage(user, { status: 200, heading: t(`wait.${method}.title`) });
+  expect(await page.locator('meta[http-equiv="refresh"]').count()).toBe(0);
+  expect(await page.getByRole('status').textContent()).toBe(
+    t(`wait.${method}.body`, { phone: maskedPhone }),
+  );
+  expect(await page.getByText(t('wait.whenDone'), { exact: true }).count()).toBe(1);
+}
+
+/**
+ * The opt-in: the link turns on a self-refresh every 5 seconds (a real reload, no script), which
+ * "Check now" keeps and "Stop checking by itself" turns off again. axe's meta-refresh rule is the
+ * one rule not applied to this page: the user chose the refresh, which is what 2.2.1 asks.
+ */
+async function exerciseSelfRefresh(user: Tab): Promise<void> {
+  const { page, t } = user;
+  const waitingPath = pathOf(page);
+  await pressEnter(
+    page,
+    page.getByRole('link', { name: t('wait.startRefreshing', { seconds: 5 }), exact: true }),
+  );
+  expect(await page.locator('meta[http-equiv="refresh"]').getAttribute('content')).toBe('5');
+  const violations = (await axeViolations(page)).filter((v) => !v.startsWith('meta-refresh'));
+  expect.soft(violations, `axe on the self-refreshing ${waitingPath}`).toEqual([]);
+  await page.waitForEvent('load', { timeout: 8_000 });
+  expect(pathOf(page), 'after the page refreshed itself').toBe(`${waitingPath}?auto=on`);
+  await pressEnter(page, page.getByRole('link', { name: t('wait.stopRefreshing'), exact: true }));
+  expect(await page.locator('meta[http-equiv="refresh"]').count()).toBe(0);
+}
+
+/**
+ * SPEC J4 on the user's tab while the phone settles the call or text: "Check now" looks again at
+ * once, showing the same page as long as nothing happened, and leads on once it has.
+ */
+async function checkNowOnceSettled(user: Tab, settleOnPhone: () => Promise<void>) {
+  const { page, t } = user;
+  const waitingPath = pathOf(page);
+  const heading = await page.getByRole('heading', { level: 1 }).textContent();
+  const checkNow = page.getByRole('button', { name: t('wait.checkNow'), exact: true });
+
+  await pressEnter(page, checkNow);
+  expect(pathOf(page)).toBe(waitingPath);
+  expect(await page.getByRole('heading', { level: 1 }).textContent()).toBe(heading);
+
+  await settleOnPhone();
+  await pressEnter(page, checkNow);
+}
+
+/** From the waiting page of a call: the phone rings, is answered with "#", the user checks. */
+async function proveByCall(
+  user: Tab,
+  phone: Tab,
+  call: { maskedPhone: string; heading: string },
+): Promise<void> {
+  await expectWaiting(user, 'phone', call.maskedPhone);
+  const ringing = await newestOnPhone(phone, call.heading, 'ringing');
+  expect(await bodyOf(ringing)).toBe(user.t('telephony.callPrompt', { fraudCode: '0' }));
+  await checkNowOnceSettled(user, () => answerCall(phone, call.heading));
+  await expectSettled(phone, call.heading, 'answered');
+}
+
+/** From the waiting page of a two-way text: the phone replies with the code, the user checks. */
+async function proveByReply(
+  user: Tab,
+  phone: Tab,
+  text: { maskedPhone: string; heading: string },
+): Promise<void> {
+  await expectWaiting(user, 'sms', text.maskedPhone);
+  const delivered = await newestOnPhone(phone, text.heading, 'delivered');
+  const body = await bodyOf(delivered);
+  const code = codeIn(body);
+  expect(body).toBe(user.t('telephony.textReply', { code }));
+  await checkNowOnceSettled(user, () => replyToText(phone, text.heading, code));
+  await expectSettled(phone, text.heading, 'replied');
+}
+
+const noBrowser = await browserMissing();
+
+// A journey crosses many pages in two tabs, each page checked by axe, and waits on a phone.
+describe.skipIf(noBrowser)(
+  'Phone calls and text messages, no JavaScript',
+  { timeout: 120_000 },
+  () => {
+    let browser: Browser;
+    let dataDir: string;
+    let running: RunningServer;
+    let passwordHash: string;
+    let baseUrl: string;
+    const contexts: BrowserContext[] = [];
+
+    beforeAll(async () => {
+      browser = await launchBrowser();
+    });
+
+    // The simulator is one phone that every user's calls and texts ring on; a server of its own
+    // gives each journey a phone of its own.
+    beforeEach(async () => {
+      dataDir = mkdtempSync(join(tmpdir(), 'mfa-e2e-'));
+      // Plain HTTP at the root, whatever a web.config or local.json in the checkout says.
+      const config = loadConfig({
+        env: {
+          DATABASE_URL: `sqlite:${join(dataDir, 'mfa.sqlite')}`,
+          PORT: '0',
+          BASE_PATH: '',
+          SSL_REQUIRED: 'false',
+          LOG_LEVEL: 'silent',
+          ENCRYPTION_KEY: randomBytes(32).toString('hex'),
+          SIMULATOR_ENABLED: 'true',
+        },
+      });
+      running = await startServer(config);
+      baseUrl = `http://127.0.0.1:${running.address}`;
+      passwordHash = await running.services.accounts.hashPassword(password);
+      // These journeys are about the phone; security questions have journeys of their own.
+      await running.services.settings.write('useSecurityQuestions', false);
+    });
+
+    afterEach(async () => {
+      await Promise.all(contexts.splice(0).map((context) => context.close()));
+      await running.stop();
+      rmSync(dataDir, { recursive: true, force: true });
+    });
+
+    afterAll(async () => {
+      await browser.close();
+    });
+
+    async function openTab(lng: Language): Promise<Tab> {
+      const context = await newScriptlessContext(browser, baseUrl);
+      contexts.push(context);
+      const page = await context.newPage();
+      const t = running.services.i18n.getFixedT(lng);
+      return { page, lng, t, unchecked: recordDocuments(page) };
+    }
+
+    /** A fresh user with no method yet, signed in as far as User Setup, in their language. */
+    async function startJourney(username: string, lng: Language): Promise<Tab> {
+      await running.services.users.create({
+        username,
+        displayName: username,
+        passwordHash,
+        role: 'user',
+      });
+      const user = await openTab(lng);
+      await user.page.goto(`/sign-in?lng=${lng}`);
+      await expectPage(user, { status: 200, heading: user.t('signIn.title') });
+      await submitSignIn(user, username);
+      return user;
+    }
+
+    async function expectEnrolled(user: Tab, methodName: string): Promise<void> {
+      const { page, t } = user;
+      expect(pathOf(page)).toBe('/account?enrolled');
+      await expectPage(user, { status: 200, heading: t('account.title') });
+      expect(await page.getByRole('status').textContent()).toBe(t('account.enrolled'));
+      // Soft: a missing entry on My account should not keep the journey from signing in again.
+      const listed = page.getByRole('listitem').filter({ hasText: methodName });
+      expect.soft(await listed.count(), methodName).toBe(1);
+    }
+
+    async function expectSignedIn(user: Tab): Promise<void> {
+      expect(pathOf(user.page)).toBe('/account');
+      await expectPage(user, { status: 200, heading: user.t('account.title') });
+    }
+
+    /** Signs out and in again, up to the second step's page for the method. */
+    async function signInAgain(
+      user: Tab,
+      username: string,
+      method: 'phone' | 'sms',
+      masked: string,
+    ) {
+      const { page, t } = user;
+      await signOut(user);
+      await submitSignIn(user, username);
+      expect(pathOf(page)).toBe('/verify');
+      await expectPage(user, { status: 200, heading: t(`verify.${method}.title`) });
+      expect(
+        await page
+          .getByText(t(`verify.${method}.intro`, { phone: masked }), { exact: true })
+          .count(),
+      ).toBe(1);
+      await pressEnter(page, page.getByRole('button', { name: t(`verify.${method}.start`) }));
+    }
+
+    it('in Dutch, a user sets up phone calls, answers with #, and signs in with a new call', async () => {
+      const user = await startJourney('call-nl', 'nl');
+      const phone = await openTab('nl');
+      const { page, t } = user;
+      const call = {
+        maskedPhone: '+31 ••• 67',
+        heading: `${t('simulator.callTo', { phone: '+31201234567' })} ${t('simulator.extension', {
+          extension: '12,3',
+        })}`,
+      };
+
+      await chooseMethod(user, 'phone');
+      await expectPage(user, { status: 200, heading: t('setup.phone.title') });
+
+      await submitPhoneForm(user, { country: 'NL', number: '12', extension: '' });
+      expect(pathOf(page)).toBe('/setup/phone');
+      await expectPage(user, { status: 400, heading: t('setup.phone.title') });
+      await expectFieldError(user, 'phoneNumber', t('phone.errors.invalid'));
+
+      await submitPhoneForm(user, { country: 'NL', number: '020 123 4567', extension: '12,3' });
+      expect(pathOf(page)).toBe('/setup/phone/wait');
+      await proveByCall(user, phone, call);
+      await expectEnrolled(user, t('methods.phone.name'));
+
+      await signInAgain(user, 'call-nl', 'phone', '+31 ••• 67');
+      expect(pathOf(page)).toBe('/verify/wait');
+      await proveByCall(user, phone, call);
+      await expectSignedIn(user);
+    });
+
+    it('in French, a user sets up text messages, types the texted code, and signs in with a new one', async () => {
+      const user = await startJourney('text-fr', 'fr');
+      const phone = await openTab('fr');
+      const { page, t } = user;
+      const heading = t('simulator.textTo', { phone: '+33612345678' });
+      const textedCode = async () => {
+        const text = await newestOnPhone(phone, heading, 'delivered');
+        const body = await bodyOf(text);
+        const code = codeIn(body);
+        expect(body).toBe(t('telephony.textCode', { code, minutes: 5 }));
+        return code;
+      };
+
+      await chooseMethod(user, 'sms');
+      await expectPage(user, { status: 200, heading: t('setup.sms.title') });
+
+      await submitTextForm(user, { country: 'FR', number: '12' });
+      expect(pathOf(page)).toBe('/setup/sms');
+      await expectPage(user, { status: 400, heading: t('setup.sms.title') });
+      await expectFieldError(user, 'mobileNumber', t('phone.errors.invalid'));
+
+      await submitTextForm(user, { country: 'FR', number: '06 12 34 56 78' });
+      expect(pathOf(page)).toBe('/setup/sms/code');
+      await expectPage(user, { status: 200, heading: t('codes.smsTitle') });
+      const sent = t('codes.smsSent', { phone: '+33 ••• 78', minutes: 5 });
+      expect(await page.getByText(sent, { exact: true }).count()).toBe(1);
+      const code = await textedCode();
+
+      await submitCode(user, code.slice(1));
+      expect(pathOf(page)).toBe('/setup/sms/code');
+      await expectPage(user, { status: 400, heading: t('codes.smsTitle') });
+      await expectFieldError(user, 'code', t('codes.errors.format', { digits: '6' }));
+
+      await submitCode(user, code);
+      await expectEnrolled(user, t('methods.sms.name'));
+
+      await signInAgain(user, 'text-fr', 'sms', '+33 ••• 78');
+      expect(pathOf(page)).toBe('/verify/sms-code');
+      await expectPage(user, { status: 200, heading: t('codes.smsTitle') });
+      const signInCode = await textedCode();
+      // A new text, not the one that proved the number during set-up.
+      expect(await phone.page.locator('article.simulated').count()).toBe(2);
+      await submitCode(user, signInCode);
+      await expectSignedIn(user);
+    });
+
+    it('in English with two-way texts, a user replies to the text to set it up and to sign in', async () => {
+      await running.services.settings.write('smsDirection', 'two-way');
+      const user = await startJourney('reply-en', 'en');
+      const phone = await openTab('en');
+      const { page, t } = user;
+      const text = {
+        maskedPhone: '+44 ••• 56',
+        heading: t('simulator.textTo', { phone: '+447400123456' }),
+      };
+
+      await chooseMethod(user, 'sms');
+      await expectPage(user, { status: 200, heading: t('setup.sms.title') });
+      await submitTextForm(user, { country: 'GB', number: '07400 123456' });
+      expect(pathOf(page)).toBe('/setup/sms/wait');
+      await proveByReply(user, phone, text);
+      await expectEnrolled(user, t('methods.sms.name'));
+
+      await signInAgain(user, 'reply-en', 'sms', '+44 ••• 56');
+      expect(pathOf(page)).toBe('/verify/wait');
+      await proveByReply(user, phone, text);
+      await expectSignedIn(user);
+    });
+
+    describe.each(languages)('in %s', (lng) => {
+      it('the set-up forms, their errors, the waiting and code pages and the phone pass the checks', async () => {
+        const user = await startJourney(`pages-${lng}`, lng);
+        const phone = await openTab(lng);
+        const { page, t } = user;
+
+        await chooseMethod(user, 'phone');
+        await expectPage(user, { status: 200, heading: t('setup.phone.title') });
+        await submitPhoneForm(user, { country: 'BE', number: '12', extension: '' });
+        await expectPage(user, { status: 400, heading: t('setup.phone.title') });
+        await expectFieldError(user, 'phoneNumber', t('phone.errors.invalid'));
+        await submitPhoneForm(user, { country: 'BE', number: '02 123 45 67', extension: '' });
+        expect(pathOf(page)).toBe('/setup/phone/wait');
+        await expectWaiting(user, 'phone', '+32 ••• 67');
+        await newestOnPhone(phone, t('simulator.callTo', { phone: '+3221234567' }), 'ringing');
+        await exerciseSelfRefresh(user);
+
+        await pressEnter(page, page.getByRole('link', { name: t('wait.startAgain'), exact: true }));
+        expect(pathOf(page)).toBe('/setup/phone');
+        await pressEnter(
+          page,
+          page.getByRole('link', { name: t('setup.otherMethod'), exact: true }),
+        );
+        await chooseMethod(user, 'sms');
+        await expectPage(user, { status: 200, heading: t('setup.sms.title') });
+        await submitTextForm(user, { country: 'BE', number: '' });
+        await expectPage(user, { status: 400, heading: t('setup.sms.title') });
+        await expectFieldError(user, 'mobileNumber', t('phone.errors.missing'));
+        await submitTextForm(user, { country: 'BE', number: '0470 12 34 56' });
+        expect(pathOf(page)).toBe('/setup/sms/code');
+        await expectPage(user, { status: 200, heading: t('codes.smsTitle') });
+        await submitCode(user, '');
+        await expectPage(user, { status: 400, heading: t('codes.smsTitle') });
+        await expectFieldError(user, 'code', t('codes.errors.missing'));
+        await newestOnPhone(phone, t('simulator.textTo', { phone: '+32470123456' }), 'delivered');
+      });
+    });
+  },
+);
