@@ -104,7 +104,9 @@ export function createSecondFactor(deps: SecondFactorDependencies) {
     } else {
       const { ok, device } = await check();
       if (ok) {
-        await users.clearFailures(user.id);
+        if (current.failed_count > 0 || current.locked_until !== null) {
+          await users.clearFailures(user.id);
+        }
         result = device ? { outcome: 'success', device } : { outcome: 'success' };
       } else {
         result = await recordFailure(current, policy);

@@ -1,12 +1,34 @@
 import { mergeSettings, type PortalSettings } from '../core/settings.ts';
 import type { Db } from './schema.ts';
 
-/** Portal settings in the database: one small read per request, so every instance agrees. */
+/**
+ * How long an instance keeps the settings it read: a change made on another instance (or by the
+ * CLI) is in force everywhere within this time, and a sign-in, which consults them several
+ * times, reads them once.
+ */
+export const settingsCacheMs = 1000;
+
+/** Portal settings in the database, so every instance agrees (SPEC §5). */
 export function createSettingsRepository(db: Db) {
+  let cached: { settings: Promise<PortalSettings>; at: number } | undefined;
+
+  async function load(): Promise<PortalSettings> {
+    const rows = await db.selectFrom('settings').select(['key', 'value']).execute();
+    return mergeSettings(Object.fromEntries(rows.map((row) => [row.key, JSON.parse(row.value)])));
+  }
+
   return {
-    async read(): Promise<PortalSettings> {
-      const rows = await db.selectFrom('settings').select(['key', 'value']).execute();
-      return mergeSettings(Object.fromEntries(rows.map((row) => [row.key, JSON.parse(row.value)])));
+    read(): Promise<PortalSettings> {
+      const now = Date.now();
+      if (!cached || now - cached.at >= settingsCacheMs) {
+        const settings = load();
+        cached = { settings, at: now };
+        // A failed read is not kept: the next request tries the database again.
+        settings.catch(() => {
+          cached = undefined;
+        });
+      }
+      return cached.settings;
     },
 
     async write<K extends keyof PortalSettings>(
@@ -20,6 +42,7 @@ export function createSettingsRepository(db: Db) {
         .values(row)
         .onConflict((oc) => oc.column('key').doUpdateSet({ value: row.value, updated_at: now }))
         .execute();
+      cached = undefined;
     },
   };
 }

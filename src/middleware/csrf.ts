@@ -11,6 +11,14 @@ const { csrfSynchronisedProtection, generateToken } = csrfSync({
 });
 
 /**
+ * Gives a new session its token while it is first written, so the page after a sign-in step
+ * does not have to write the session again just to add one.
+ */
+export function issueCsrfToken(req: Parameters<typeof generateToken>[0]): void {
+  generateToken(req);
+}
+
+/**
  * SPEC S1: one synchroniser token per session, checked on every state-changing request and
  * exposed to views as `csrfToken`. A mismatch becomes a 403 the error handler renders.
  */

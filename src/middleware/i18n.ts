@@ -1,6 +1,37 @@
 import { Router, type Request, type Response } from 'express';
-import type { i18n } from 'i18next';
+import type { i18n, TFunction } from 'i18next';
 import { languages, type Language } from '../i18n.ts';
+
+const translators = new WeakMap<i18n, Map<Language, TFunction>>();
+
+/**
+ * A `t` per language, made once: a page calls it a dozen times, and a text without options
+ * (most of them) is looked up once per process instead of on every page.
+ */
+function translatorFor(i18next: i18n, lng: Language): TFunction {
+  let perLanguage = translators.get(i18next);
+  if (!perLanguage) {
+    perLanguage = new Map();
+    translators.set(i18next, perLanguage);
+  }
+  let t = perLanguage.get(lng);
+  if (!t) {
+    // i18next's own typing follows each key's text; here keys come from views, as strings.
+    const fixed = i18next.getFixedT(lng) as unknown as (key: string, options?: object) => string;
+    const plain = new Map<string, string>();
+    t = ((key: string, options?: unknown) => {
+      if (options !== undefined) return fixed(key, options as object);
+      let text = plain.get(key);
+      if (text === undefined) {
+        text = fixed(key);
+        plain.set(key, text);
+      }
+      return text;
+    }) as TFunction;
+    perLanguage.set(lng, t);
+  }
+  return t;
+}
 
 /** What every view needs, whatever the request reached before it was answered. */
 export function setViewDefaults(
@@ -11,7 +42,7 @@ export function setViewDefaults(
   path: string,
 ): void {
   res.locals.lng = lng;
-  res.locals.t = i18next.getFixedT(lng);
+  res.locals.t = translatorFor(i18next, lng);
   res.locals.basePath = basePath;
   res.locals.currentPath = basePath + path;
   res.locals.url = (target: string) => basePath + target;

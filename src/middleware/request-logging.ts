@@ -6,6 +6,8 @@ import { pinoHttp } from 'pino-http';
 /** JSON request logs with an id per request; secrets are redacted by the logger (SPEC S7). */
 export function setUpRequestLogging(logger: Logger): Router {
   const router = Router();
+  // A silent logger would still build a child logger for every request.
+  if (logger.level === 'silent') return router;
   router.use(
     pinoHttp({
       logger,

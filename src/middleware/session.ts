@@ -2,6 +2,7 @@ import { Router, type Request } from 'express';
 import session from 'express-session';
 import { RedisStore } from 'connect-redis';
 import { DatabaseSessionStore } from '../data/session-store.ts';
+import { issueCsrfToken } from './csrf.ts';
 import type { Services } from '../services.ts';
 
 export function sessionCookieName(secure: boolean): string {
@@ -46,7 +47,7 @@ export function setUpSession({ config, database, redis, sessionSecret }: Service
   return router;
 }
 
-function sessionCall(req: Request, method: 'regenerate' | 'save' | 'destroy'): Promise<void> {
+function sessionCall(req: Request, method: 'regenerate' | 'destroy'): Promise<void> {
   return new Promise((resolve, reject) => {
     req.session[method]((error: unknown) => {
       if (error) reject(error instanceof Error ? error : new Error(`session ${method} failed`));
@@ -63,14 +64,15 @@ export async function startSignedInSession(req: Request, userId: string, absolut
   req.session.signedInAt = now;
   req.session.lastSeenAt = now;
   req.session.cookie.maxAge = absoluteMs;
-  await sessionCall(req, 'save');
+  // express-session writes it once, before the response ends.
+  issueCsrfToken(req);
 }
 
 /** After the password: a new session that knows the user but grants nothing yet. */
 export async function startPendingSession(req: Request, userId: string) {
   await sessionCall(req, 'regenerate');
   req.session.pendingUserId = userId;
-  await sessionCall(req, 'save');
+  issueCsrfToken(req);
 }
 
 export function destroySession(req: Request): Promise<void> {

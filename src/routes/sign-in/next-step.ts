@@ -15,7 +15,9 @@ export async function nextStepAfterPassword(
 ): Promise<'/account' | '/verify' | '/setup' | '/not-enrolled'> {
   const settings = await services.settings.read();
   if (isTrustedIp(parseTrustedIps(settings.trustedIps), req.ip)) {
-    await services.users.clearFailures(user.id);
+    if (user.failed_count > 0 || user.locked_until !== null) {
+      await services.users.clearFailures(user.id);
+    }
     await startSignedInSession(req, user.id, services.config.SESSION_ABSOLUTE_HOURS * 3_600_000);
     return '/account';
   }
