@@ -11,6 +11,7 @@ import {
   SettingError,
   type SettingValue,
 } from './core/settings.ts';
+import { defaultBypassSeconds, maxBypassSeconds } from './core/bypass.ts';
 import { DuplicateUsernameError } from './data/users-repository.ts';
 import { createServices } from './services.ts';
 
@@ -21,6 +22,8 @@ Commands:
   create-admin --username NAME     create an administrator (password from stdin or a prompt)
   create-user --username NAME      create a user in the local directory
       [--display-name "Full Name"] [--email address]
+  bypass --username NAME           let the user's next sign-in skip the second step, once
+      [--seconds 300] --reason "why"
   settings list                    show the portal settings and their values
   settings set KEY VALUE           change a portal setting (lists: comma-separated)
 
@@ -75,6 +78,8 @@ async function run(argv: string[]): Promise<void> {
       username: { type: 'string' },
       'display-name': { type: 'string' },
       email: { type: 'string' },
+      seconds: { type: 'string' },
+      reason: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -85,6 +90,10 @@ async function run(argv: string[]): Promise<void> {
   }
   if (command === 'settings') {
     await runSettings(positionals.slice(1));
+    return;
+  }
+  if (command === 'bypass') {
+    await issueBypass(values.username, values.seconds, values.reason);
     return;
   }
   if (!['migrate', 'create-admin', 'create-user'].includes(command)) {
@@ -114,6 +123,35 @@ async function run(argv: string[]): Promise<void> {
     });
     const role = user.role === 'admin' ? 'Administrator' : 'User';
     process.stdout.write(`${role} ${user.username} created.\n`);
+  } finally {
+    await services.close();
+  }
+}
+
+/** SPEC M7, admin-issued, until the admin console can: a reason is required and audited. */
+async function issueBypass(
+  username: string | undefined,
+  secondsText: string | undefined,
+  reason: string | undefined,
+): Promise<void> {
+  if (!username?.trim()) throw new UsageError('bypass needs --username NAME.');
+  if (!reason?.trim()) throw new UsageError('bypass needs --reason "why", for the audit trail.');
+  const seconds = secondsText === undefined ? defaultBypassSeconds : Number(secondsText);
+  if (!/^\d+$/.test(secondsText ?? '300') || seconds < 1 || seconds > maxBypassSeconds) {
+    throw new UsageError(`--seconds must be a whole number from 1 to ${maxBypassSeconds}.`);
+  }
+  const services = await createServices(loadConfig());
+  try {
+    const user = await services.users.findByUsername(username);
+    if (!user) throw new UsageError(`No user ${username}.`);
+    const { expiresAt } = await services.bypasses.issue(
+      user,
+      { seconds, issuedBy: 'cli', reason: reason.trim() },
+      { clientIp: undefined },
+    );
+    process.stdout.write(
+      `${user.username} may sign in without the second step once until ${new Date(expiresAt).toISOString()}.\n`,
+    );
   } finally {
     await services.close();
   }

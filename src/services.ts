@@ -5,6 +5,7 @@ import { pino, type Logger } from 'pino';
 import { createClient } from 'redis';
 import type { Config } from './config/index.ts';
 import { createAccounts, type Accounts } from './core/accounts.ts';
+import { createBypasses, type Bypasses } from './core/bypass.ts';
 import { loadEncryptionKey } from './core/encryption-key.ts';
 import { createPhoneVerification, type PhoneVerification } from './core/phone-verification.ts';
 import { createSecondFactor, type SecondFactor } from './core/second-factor.ts';
@@ -37,6 +38,7 @@ export interface Services {
   questions: QuestionsRepository;
   accounts: Accounts;
   secondFactor: SecondFactor;
+  bypasses: Bypasses;
   /** Phone call and text message verification; absent when no voice/SMS provider is set up. */
   phoneVerification: PhoneVerification | undefined;
   /** The development phone (SIMULATOR_ENABLED): its page shows calls and texts. */
@@ -142,6 +144,7 @@ export async function createServices(
       encryptionKey,
       argon2,
     }),
+    bypasses: createBypasses({ db, audit }),
     phoneVerification,
     simulator,
     sessionSecret,

@@ -177,6 +177,24 @@ const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  '0004_bypasses': {
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- schema changes predate the types
+    async up(db: Kysely<any>) {
+      await db.schema
+        .createTable('bypasses')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('user_id', 'text', (c) => c.notNull().references('users.id').onDelete('cascade'))
+        .addColumn('issued_by', 'text', (c) => c.notNull())
+        .addColumn('admin_id', 'text')
+        .addColumn('reason', 'text')
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('expires_at', 'bigint', (c) => c.notNull())
+        .addColumn('used_at', 'bigint')
+        .addColumn('cancelled_at', 'bigint')
+        .execute();
+      await db.schema.createIndex('bypasses_user').on('bypasses').column('user_id').execute();
+    },
+  },
 };
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the migrator works on any schema

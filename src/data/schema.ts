@@ -123,6 +123,19 @@ export interface SimulatorMessagesTable {
   created_at: number;
 }
 
+/** A one-time bypass of the second step (SPEC M7): single use, within its seconds. */
+export interface BypassesTable {
+  id: string;
+  user_id: string;
+  issued_by: 'user' | 'admin' | 'cli';
+  admin_id: string | null;
+  reason: string | null;
+  created_at: number;
+  expires_at: number;
+  used_at: number | null;
+  cancelled_at: number | null;
+}
+
 export interface SessionsTable {
   sid: string;
   data: string;
@@ -145,6 +158,7 @@ export interface DatabaseSchema {
   audit_events: AuditEventsTable;
   verifications: VerificationsTable;
   simulator_messages: SimulatorMessagesTable;
+  bypasses: BypassesTable;
 }
 
 export type Db = Kysely<DatabaseSchema>;

@@ -135,3 +135,42 @@ describe('mfa-portal settings (SPEC §5)', () => {
     expect((await cli(['settings', 'list'], databaseUrl)).stdout).toContain('deviceLimit = 4\n');
   });
 });
+
+describe('mfa-portal bypass (SPEC M7)', () => {
+  const databaseUrl = `sqlite:${join(mkdtempSync(join(tmpdir(), 'mfa-cli-bypass-')), 'mfa.sqlite')}`;
+
+  it('issues a one-time bypass with a reason, and refuses what it cannot do', async () => {
+    await cli(['create-user', '--username', 'noor'], databaseUrl, 'a long enough password');
+    const ok = await cli(
+      ['bypass', '--username', 'noor', '--seconds', '120', '--reason', 'phone broken'],
+      databaseUrl,
+    );
+    expect(ok.code).toBe(0);
+    expect(ok.stdout).toMatch(/^noor may sign in without the second step once until \d{4}-/);
+
+    for (const [args, message] of [
+      [['bypass', '--username', 'noor'], /needs --reason/],
+      [['bypass', '--username', 'ghost', '--reason', 'x'], /No user ghost/],
+      [
+        ['bypass', '--username', 'noor', '--seconds', 'soon', '--reason', 'x'],
+        /--seconds must be a whole number/,
+      ],
+    ] as const) {
+      const refused = await cli([...args], databaseUrl);
+      expect(refused.code).toBe(2);
+      expect(refused.stderr).toMatch(message);
+    }
+
+    const services = await createServices(
+      loadConfig({ env: { DATABASE_URL: databaseUrl, LOG_LEVEL: 'silent' } }),
+    );
+    try {
+      const rows = await services.database.db.selectFrom('bypasses').selectAll().execute();
+      expect(rows).toHaveLength(1);
+      expect(rows[0]).toMatchObject({ issued_by: 'cli', reason: 'phone broken', used_at: null });
+      expect((rows[0]?.expires_at ?? 0) - (rows[0]?.created_at ?? 0)).toBe(120_000);
+    } finally {
+      await services.close();
+    }
+  });
+});

@@ -411,3 +411,56 @@ describe('security questions asked in another language than the page', () => {
     expect(page.text).toMatch(/<label for="answer0" lang="nl">/);
   });
 });
+
+describe('one-time bypass at sign-in (SPEC J1, M7)', () => {
+  async function enrolledUser() {
+    const agent = browserAgent(portal);
+    await signIn(agent, 'lotte', password);
+    await enrolApp(agent);
+    const user = await portal.services.users.findByUsername('lotte');
+    if (!user) throw new Error('no user');
+    return user;
+  }
+
+  it('skips the second step once, within its seconds, and is audited', async () => {
+    const user = await enrolledUser();
+    await portal.services.bypasses.issue(
+      user,
+      { seconds: 300, issuedBy: 'cli', reason: 'phone lost' },
+      { clientIp: undefined },
+    );
+    const first = await signIn(browserAgent(portal), 'lotte', password);
+    expect(first.headers.location).toBe('/account');
+    const second = await signIn(browserAgent(portal), 'lotte', password);
+    expect(second.headers.location).toBe('/verify');
+    const types = (await portal.services.audit.recentForUser(user.id)).map((e) => e.type);
+    expect(types).toContain('bypass.issued');
+    expect(types.filter((t) => t === 'bypass.used')).toHaveLength(1);
+  });
+
+  it('is not honoured after its seconds, nor after a wrong password', async () => {
+    const user = await enrolledUser();
+    await portal.services.bypasses.issue(
+      user,
+      { seconds: 1, issuedBy: 'cli' },
+      { clientIp: undefined },
+    );
+    expect((await signIn(browserAgent(portal), 'lotte', 'wrong password')).status).toBe(400);
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    expect((await signIn(browserAgent(portal), 'lotte', password)).headers.location).toBe(
+      '/verify',
+    );
+  });
+
+  it('keeps only the newest bypass and refuses impossible lengths', async () => {
+    const user = await enrolledUser();
+    const issue = (seconds: number) =>
+      portal.services.bypasses.issue(user, { seconds, issuedBy: 'cli' }, { clientIp: undefined });
+    await issue(300);
+    await issue(600);
+    const rows = await portal.services.database.db.selectFrom('bypasses').selectAll().execute();
+    expect(rows.filter((r) => r.cancelled_at === null)).toHaveLength(1);
+    await expect(issue(0)).rejects.toThrow(RangeError);
+    await expect(issue(86_401)).rejects.toThrow(RangeError);
+  });
+});

@@ -5,8 +5,9 @@ import { startPendingSession, startSignedInSession } from '../../middleware/sess
 import type { Services } from '../../services.ts';
 
 /**
- * Where a user goes once their password is proven (SPEC J1, J2): straight in from a trusted IP,
- * to the second step when they have a method, to User Setup when they may enrol.
+ * Where a user goes once their password is proven (SPEC J1, J2): straight in from a trusted IP
+ * or with a pending bypass, to the second step when they have a method, to User Setup when they
+ * may enrol.
  */
 export async function nextStepAfterPassword(
   services: Services,
@@ -18,6 +19,11 @@ export async function nextStepAfterPassword(
     if (user.failed_count > 0 || user.locked_until !== null) {
       await services.users.clearFailures(user.id);
     }
+    await startSignedInSession(req, user.id, services.config.SESSION_ABSOLUTE_HOURS * 3_600_000);
+    return '/account';
+  }
+  // A pending one-time bypass skips the second step for this one sign-in (SPEC J1, M7).
+  if (await services.bypasses.consume(user, { clientIp: req.ip })) {
     await startSignedInSession(req, user.id, services.config.SESSION_ABSOLUTE_HOURS * 3_600_000);
     return '/account';
   }

@@ -1,0 +1,119 @@
+import { randomUUID } from 'node:crypto';
+import type { AuditRepository } from '../data/audit-repository.ts';
+import type { Db } from '../data/schema.ts';
+import type { UserRow } from '../data/users-repository.ts';
+import type { RequestContext } from './accounts.ts';
+
+/** SPEC M7: the default life of a bypass, and the most any bypass may have. */
+export const defaultBypassSeconds = 300;
+export const maxBypassSeconds = 24 * 3600;
+
+export interface BypassDependencies {
+  db: Db;
+  audit: AuditRepository;
+  now?: () => number;
+}
+
+/**
+ * One-time bypass (SPEC M7): the next sign-in within its seconds skips the second step, once.
+ * A new bypass replaces a pending one; every issue and use is audited.
+ */
+export function createBypasses({ db, audit, now = Date.now }: BypassDependencies) {
+  function event(user: UserRow, context: RequestContext) {
+    return {
+      user_id: user.id,
+      username: user.username,
+      display_name: user.display_name,
+      email: user.email,
+      phone: null,
+      device: null,
+      method: 'bypass',
+      client_ip: context.clientIp ?? null,
+    };
+  }
+
+  return {
+    async issue(
+      user: UserRow,
+      input: {
+        seconds: number;
+        issuedBy: 'user' | 'admin' | 'cli';
+        adminId?: string;
+        reason?: string;
+      },
+      context: RequestContext,
+    ): Promise<{ expiresAt: number }> {
+      if (
+        !Number.isInteger(input.seconds) ||
+        input.seconds < 1 ||
+        input.seconds > maxBypassSeconds
+      ) {
+        throw new RangeError(`A bypass lasts 1 to ${maxBypassSeconds} seconds`);
+      }
+      const time = now();
+      const expiresAt = time + input.seconds * 1000;
+      await db.transaction().execute(async (trx) => {
+        await trx
+          .updateTable('bypasses')
+          .set({ cancelled_at: time })
+          .where('user_id', '=', user.id)
+          .where('used_at', 'is', null)
+          .where('cancelled_at', 'is', null)
+          .execute();
+        await trx
+          .insertInto('bypasses')
+          .values({
+            id: randomUUID(),
+            user_id: user.id,
+            issued_by: input.issuedBy,
+            admin_id: input.adminId ?? null,
+            reason: input.reason ?? null,
+            created_at: time,
+            expires_at: expiresAt,
+            used_at: null,
+            cancelled_at: null,
+          })
+          .execute();
+      });
+      await audit.record({
+        ...event(user, context),
+        type: 'bypass.issued',
+        result: 'info',
+        reason: input.reason ?? `${input.seconds} s by ${input.issuedBy}`,
+        admin_id: input.adminId ?? null,
+      });
+      return { expiresAt };
+    },
+
+    /** Uses the pending bypass, if any: at most one sign-in, across instances. */
+    async consume(user: UserRow, context: RequestContext): Promise<boolean> {
+      const time = now();
+      const pending = await db
+        .selectFrom('bypasses')
+        .select('id')
+        .where('user_id', '=', user.id)
+        .where('used_at', 'is', null)
+        .where('cancelled_at', 'is', null)
+        .where('expires_at', '>', time)
+        .executeTakeFirst();
+      if (!pending) return false;
+      const result = await db
+        .updateTable('bypasses')
+        .set({ used_at: time })
+        .where('id', '=', pending.id)
+        .where('used_at', 'is', null)
+        .executeTakeFirst();
+      if (result.numUpdatedRows === 0n) return false;
+      await audit.record({
+        ...event(user, context),
+        type: 'bypass.used',
+        result: 'success',
+        reason: null,
+        admin_id: null,
+      });
+      return true;
+    },
+  };
+}
+
+export type Bypasses = ReturnType<typeof createBypasses>;
