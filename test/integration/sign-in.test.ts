@@ -256,3 +256,20 @@ describe('sign-in rate limit (SPEC S5)', () => {
     }
   });
 });
+
+describe('recent activity on My account (SPEC J3)', () => {
+  it('lists the sign-ins with time, method, result and address, in the page language', async () => {
+    await signIn(browserAgent(portal), 'jan.jansen', 'bad guess');
+    const agent = browserAgent(portal);
+    await agent.get('/sign-in?lng=nl');
+    await signIn(agent, 'jan.jansen', password);
+    const page = await agent.get('/account').expect(200);
+    expect(page.text).toContain('<h2 id="activity-title">Recente activiteit</h2>');
+    const rows = [...page.text.matchAll(/<tr>\s*<td><time datetime="([^"]+)">[\s\S]*?<\/tr>/g)];
+    expect(rows).toHaveLength(2);
+    expect(rows[0]?.[0]).toContain('Gelukt');
+    expect(rows[1]?.[0]).toContain('Mislukt');
+    expect(rows[0]?.[0]).toMatch(/127\.0\.0\.1/);
+    expect(Date.parse(rows[0]?.[1] ?? '')).toBeGreaterThan(Date.now() - 60_000);
+  });
+});

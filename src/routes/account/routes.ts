@@ -15,6 +15,11 @@ export function accountRoutes(services: Services): Router {
       phone: user?.phone ? maskPhone(user.phone) : '',
       mobile: user?.mobile_phone ? maskPhone(user.mobile_phone) : '',
       notice: 'enrolled' in req.query ? 'account.enrolled' : '',
+      activity: user ? await services.audit.recentForUser(user.id) : [],
+      formatTime: new Intl.DateTimeFormat(res.locals.lng, {
+        dateStyle: 'medium',
+        timeStyle: 'short',
+      }),
     });
   });
   return router;
