@@ -7,6 +7,7 @@ import { errorHandler, notFound } from './middleware/errors.ts';
 import { setUpHealthChecks } from './middleware/health.ts';
 import { setUpI18n } from './middleware/i18n.ts';
 import { setUpIisnode } from './middleware/iisnode.ts';
+import { setUpLanguagePreference } from './middleware/language-preference.ts';
 import { setUpRequestLogging } from './middleware/request-logging.ts';
 import { setUpNoStore, setUpSecurityHeaders } from './middleware/security.ts';
 import { setUpSession } from './middleware/session.ts';
@@ -41,6 +42,7 @@ export function createApp(services: Services): Express {
   portal.use(setUpBodyParsing());
   portal.use(setUpCsrf());
   portal.use(setUpCurrentUser(services.users));
+  portal.use(setUpLanguagePreference(services));
   portal.use(signInRoutes(services));
   portal.use(setupRoutes(services));
   portal.use(verifyRoutes(services));

@@ -66,6 +66,14 @@ export function createUsersRepository(db: Db) {
         .execute();
     },
 
+    async setLanguage(id: string, language: string, now = Date.now()): Promise<void> {
+      await db
+        .updateTable('users')
+        .set({ language, updated_at: now })
+        .where('id', '=', id)
+        .execute();
+    },
+
     async countAdmins(): Promise<number> {
       const row = await db
         .selectFrom('users')

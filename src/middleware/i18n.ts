@@ -33,6 +33,13 @@ function translatorFor(i18next: i18n, lng: Language): TFunction {
   return t;
 }
 
+/** Sets the language of the page being answered. */
+export function applyLanguage(res: Response, i18next: i18n, lng: Language): void {
+  res.locals.lng = lng;
+  res.locals.t = translatorFor(i18next, lng);
+  res.setHeader('Content-Language', lng);
+}
+
 /** What every view needs, whatever the request reached before it was answered. */
 export function setViewDefaults(
   res: Response,
@@ -41,8 +48,7 @@ export function setViewDefaults(
   lng: Language,
   path: string,
 ): void {
-  res.locals.lng = lng;
-  res.locals.t = translatorFor(i18next, lng);
+  applyLanguage(res, i18next, lng);
   res.locals.basePath = basePath;
   res.locals.currentPath = basePath + path;
   res.locals.url = (target: string) => basePath + target;
@@ -65,6 +71,18 @@ function detectorOf(i18next: i18n): Detector | undefined {
   return i18next.services.languageDetector as Detector | undefined;
 }
 
+/** The language the user picked with the switch on this request, if any. */
+export function explicitLanguage(req: Request): Language | undefined {
+  return req.query.lng !== undefined && supported(req.query.lng) === req.query.lng
+    ? supported(req.query.lng)
+    : undefined;
+}
+
+/** Keeps a language for the next requests of this browser (the `lang` cookie). */
+export function rememberLanguage(i18next: i18n, req: Request, res: Response, lng: Language): void {
+  detectorOf(i18next)?.cacheUserLanguage(req, res, lng);
+}
+
 /** The request's language: ?lng=, then the cookie, then Accept-Language (SPEC J5). */
 export function detectLanguage(i18next: i18n, req: Request, res: Response): Language {
   return supported(detectorOf(i18next)?.detect(req, res));
@@ -80,10 +98,7 @@ export function setUpI18n(i18next: i18n, basePath: string): Router {
   const router = Router();
   router.use((req, res, next) => {
     const lng = detectLanguage(i18next, req, res);
-    if (req.query.lng !== undefined && supported(req.query.lng) === req.query.lng) {
-      detectorOf(i18next)?.cacheUserLanguage(req, res, lng);
-    }
-    res.setHeader('Content-Language', lng);
+    if (explicitLanguage(req)) rememberLanguage(i18next, req, res, lng);
     setViewDefaults(res, i18next, basePath, lng, req.path);
     next();
   });

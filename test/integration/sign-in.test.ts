@@ -273,3 +273,29 @@ describe('recent activity on My account (SPEC J3)', () => {
     expect(Date.parse(rows[0]?.[1] ?? '')).toBeGreaterThan(Date.now() - 60_000);
   });
 });
+
+describe('language saved on the account (SPEC J5)', () => {
+  it('keeps the language a signed-in user picks and uses it on their next sign-in elsewhere', async () => {
+    const agent = browserAgent(portal);
+    await signIn(agent, 'jan.jansen', password);
+    const french = await agent.get('/account?lng=fr').expect(200);
+    expect(french.text).toContain('<html lang="fr">');
+    expect((await portal.services.users.findByUsername('jan.jansen'))?.language).toBe('fr');
+
+    // Another browser, asking for Dutch: once signed in, the account's choice wins.
+    const other = browserAgent(portal);
+    await other.get('/sign-in').set('Accept-Language', 'nl').expect(200);
+    await signIn(other, 'jan.jansen', password);
+    const account = await other.get('/account').set('Accept-Language', 'nl').expect(200);
+    expect(account.text).toContain('<html lang="fr">');
+    expect(account.headers['content-language']).toBe('fr');
+  });
+
+  it('does not save the choice when administrators turned language selection off', async () => {
+    await portal.services.settings.write('allowSelectLanguage', false);
+    const agent = browserAgent(portal);
+    await signIn(agent, 'jan.jansen', password);
+    await agent.get('/account?lng=nl').expect(200);
+    expect((await portal.services.users.findByUsername('jan.jansen'))?.language).toBeNull();
+  });
+});
