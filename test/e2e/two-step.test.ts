@@ -305,7 +305,8 @@ describe.skipIf(noBrowser)('Two-step verification, no JavaScript', { timeout: 12
     expect(pathOf(page)).toBe('/account?enrolled');
     await expectPage(journey, { status: 200, heading: t('account.title') });
     expect(await page.getByRole('status').textContent()).toBe(t('account.enrolled'));
-    expect(await page.getByText(t('methods.app.name'), { exact: true }).count()).toBe(1);
+    const listed = page.getByRole('listitem').filter({ hasText: t('methods.app.name') });
+    expect(await listed.count()).toBe(1);
 
     await signOut(journey);
     await submitSignIn(journey, 'app-en');
