@@ -2,8 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { TFunction } from 'i18next';
-import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
+import type { Browser, BrowserContext, Locator } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/index.ts';
 import { startServer, type RunningServer } from '../../src/http-server.ts';
@@ -14,8 +13,8 @@ import {
   launchBrowser,
   newScriptlessContext,
   recordDocuments,
-  type ReceivedDocument,
 } from '../helpers/browser.ts';
+import { chooseRadio, expectPage, pathOf, pressEnter, type Journey } from '../helpers/journey.ts';
 
 /*
  * SPEC J1, J2, J4, M1 and M2 in Chromium with JavaScript disabled, by keyboard: a user sets up a
@@ -27,14 +26,6 @@ import {
 
 const password = 'correct horse battery staple';
 
-/** A scriptless tab in one language, and the documents it received that no check looked at. */
-interface Tab {
-  page: Page;
-  lng: Language;
-  t: TFunction;
-  unchecked: Promise<ReceivedDocument>[];
-}
-
 /** A number as a person types it into a phone form. */
 interface TypedPhone {
   country: string;
@@ -42,67 +33,12 @@ interface TypedPhone {
   extension?: string;
 }
 
-function pathOf(page: Page): string {
-  const url = new URL(page.url());
-  return url.pathname + url.search;
-}
-
-/** Presses Enter on a control, as a keyboard user would, and waits for the page it leads to. */
-async function pressEnter(page: Page, control: Locator): Promise<void> {
-  await Promise.all([page.waitForEvent('load'), control.press('Enter')]);
-}
-
-/** Presses Tab until the control (or one of the controls) has the focus. */
-async function tabTo(page: Page, control: Locator): Promise<void> {
-  for (let presses = 0; presses < 40; presses++) {
-    await page.keyboard.press('Tab');
-    if ((await control.and(page.locator(':focus')).count()) > 0) return;
-  }
-  throw new Error(`Tab never reaches ${control.toString()}`);
-}
-
-/** Tabs into a radio group, moves to the option with the arrow keys, and ticks it with Space. */
-async function chooseRadio(page: Page, name: string, value: string): Promise<void> {
-  const options = page.locator(`input[type="radio"][name="${name}"]`);
-  const wanted = options.and(page.locator(`[value="${value}"]`));
-  await tabTo(page, options);
-  for (let moves = 0; moves < (await options.count()); moves++) {
-    if ((await wanted.and(page.locator(':focus')).count()) === 1) break;
-    await page.keyboard.press('ArrowDown');
-  }
-  if (!(await wanted.isChecked())) await page.keyboard.press('Space');
-  expect(await wanted.isChecked(), `${name} = ${value}`).toBe(true);
-}
-
-/**
- * What every page must be (SPEC S3, L1): sent under a CSP that allows no script and without a
- * script tag, like every document before it in the tab, redirects and self-refreshes included; in
- * the tab's language; and free of axe violations. Axe findings are soft, so that a journey goes on
- * and reports the violations of every page it reaches, not only the first page's.
- */
-async function expectPage(
-  { page, lng, unchecked }: Tab,
-  expected: { status: number; heading: string },
-): Promise<void> {
-  const documents = await Promise.all(unchecked.splice(0));
-  expect(documents.at(-1)?.status, pathOf(page)).toBe(expected.status);
-  for (const { url, policy, body } of documents) {
-    const directives = policy.split(';').map((directive) => directive.trim());
-    expect(directives, `CSP of ${url}`).toContain("script-src 'none'");
-    expect(body, url).not.toMatch(/<script/i);
-  }
-  expect(await page.locator('html').getAttribute('lang')).toBe(lng);
-  expect(await page.getByRole('heading', { level: 1 }).textContent()).toBe(expected.heading);
-  expect(await page.locator('script').count()).toBe(0);
-  // Each label, hint and error belongs to one field only if no id is used twice.
-  const ids = [...(await page.content()).matchAll(/\sid="([^"]*)"/g)].map((match) => match[1]);
-  const repeated = ids.filter((id, index) => ids.indexOf(id) !== index);
-  expect.soft(repeated, `ids used twice on ${pathOf(page)}`).toEqual([]);
-  expect.soft(await axeViolations(page), `axe on ${pathOf(page)} in ${lng}`).toEqual([]);
-}
-
 /** SPEC L3: an "Error:" title, and a summary with the one message, leading to its field. */
-async function expectFieldError({ page, t }: Tab, field: string, message: string): Promise<void> {
+async function expectFieldError(
+  { page, t }: Journey,
+  field: string,
+  message: string,
+): Promise<void> {
   const title = await page.title();
   expect(title.startsWith(`${t('common.errorPrefix')} `), `title "${title}"`).toBe(true);
   const summary = page.locator('.error-summary[role="alert"]');
@@ -115,20 +51,20 @@ async function expectFieldError({ page, t }: Tab, field: string, message: string
   expect(await page.locator(':focus').getAttribute('id')).toBe(field);
 }
 
-async function submitSignIn({ page, t }: Tab, username: string): Promise<void> {
+async function submitSignIn({ page, t }: Journey, username: string): Promise<void> {
   await page.getByLabel(t('signIn.username'), { exact: true }).fill(username);
   const passwordField = page.getByLabel(t('signIn.password'), { exact: true });
   await passwordField.fill(password);
   await pressEnter(page, passwordField);
 }
 
-async function signOut({ page, t }: Tab): Promise<void> {
+async function signOut({ page, t }: Journey): Promise<void> {
   await pressEnter(page, page.getByRole('button', { name: t('common.signOut') }));
   expect(pathOf(page)).toBe('/sign-in?signedOut');
 }
 
 /** On the User Setup page, picks the method by keyboard and continues to its form. */
-async function chooseMethod(tab: Tab, method: 'phone' | 'sms'): Promise<void> {
+async function chooseMethod(tab: Journey, method: 'phone' | 'sms'): Promise<void> {
   const { page, t } = tab;
   expect(pathOf(page)).toBe('/setup');
   await expectPage(tab, { status: 200, heading: t('setup.choose.title') });
@@ -139,7 +75,7 @@ async function chooseMethod(tab: Tab, method: 'phone' | 'sms'): Promise<void> {
 
 /** Fills the number in the fieldset with that legend and presses the form's button. */
 async function submitNumber(
-  { page, t }: Tab,
+  { page, t }: Journey,
   legend: string,
   button: string,
   typed: TypedPhone,
@@ -153,27 +89,27 @@ async function submitNumber(
   await pressEnter(page, page.getByRole('button', { name: button, exact: true }));
 }
 
-function submitPhoneForm(tab: Tab, typed: TypedPhone): Promise<void> {
+function submitPhoneForm(tab: Journey, typed: TypedPhone): Promise<void> {
   return submitNumber(tab, tab.t('setup.phone.primary'), tab.t('setup.phone.submit'), typed);
 }
 
-function submitTextForm(tab: Tab, typed: TypedPhone): Promise<void> {
+function submitTextForm(tab: Journey, typed: TypedPhone): Promise<void> {
   return submitNumber(tab, tab.t('setup.sms.mobile'), tab.t('setup.sms.submit'), typed);
 }
 
-async function submitCode({ page, t }: Tab, code: string): Promise<void> {
+async function submitCode({ page, t }: Journey, code: string): Promise<void> {
   const field = page.getByLabel(t('codes.smsLabel'), { exact: true });
   await field.fill(code);
   await pressEnter(page, field);
 }
 
 /** The simulator's page loaded afresh, in the phone's language, and the newest message on it. */
-async function openSimulator(phone: Tab): Promise<Locator> {
+async function openSimulator(phone: Journey): Promise<Locator> {
   await phone.page.goto(`/simulator?lng=${phone.lng}`);
   return phone.page.getByRole('article').first();
 }
 
-async function expectMessage({ t }: Tab, message: Locator, heading: string, state: string) {
+async function expectMessage({ t }: Journey, message: Locator, heading: string, state: string) {
   expect(await message.getByRole('heading', { level: 2 }).textContent()).toBe(heading);
   expect(await message.getByText(t(`simulator.states.${state}`), { exact: true }).count()).toBe(1);
 }
@@ -182,7 +118,7 @@ async function expectMessage({ t }: Tab, message: Locator, heading: string, stat
  * The newest call or text on the simulator's page, checked like every page. The page lists the
  * newest first: it must be the one with that heading, in that state.
  */
-async function newestOnPhone(phone: Tab, heading: string, state: string): Promise<Locator> {
+async function newestOnPhone(phone: Journey, heading: string, state: string): Promise<Locator> {
   const newest = await openSimulator(phone);
   await expectPage(phone, { status: 200, heading: phone.t('simulator.title') });
   await expectMessage(phone, newest, heading, state);
@@ -190,7 +126,7 @@ async function newestOnPhone(phone: Tab, heading: string, state: string): Promis
 }
 
 /** The phone's page as it is now, checked like every page: the newest message is settled. */
-async function expectSettled(phone: Tab, heading: string, state: 'answered' | 'replied') {
+async function expectSettled(phone: Journey, heading: string, state: 'answered' | 'replied') {
   await expectPage(phone, { status: 200, heading: phone.t('simulator.title') });
   const newest = phone.page.getByRole('article').first();
   await expectMessage(phone, newest, heading, state);
@@ -210,7 +146,7 @@ function codeIn(text: string): string {
 }
 
 /** Answers the newest call, ringing, with the keys the page offers: "#". */
-async function answerCall(phone: Tab, heading: string): Promise<void> {
+async function answerCall(phone: Journey, heading: string): Promise<void> {
   const { page, t } = phone;
   const call = await openSimulator(phone);
   await expectMessage(phone, call, heading, 'ringing');
@@ -220,7 +156,7 @@ async function answerCall(phone: Tab, heading: string): Promise<void> {
 }
 
 /** Replies to the newest text, just delivered. */
-async function replyToText(phone: Tab, heading: string, reply: string): Promise<void> {
+async function replyToText(phone: Journey, heading: string, reply: string): Promise<void> {
   const { page, t } = phone;
   const text = await openSimulator(phone);
   await expectMessage(phone, text, heading, 'delivered');
@@ -233,7 +169,7 @@ async function replyToText(phone: Tab, heading: string, reply: string): Promise<
  * SPEC J4 with WCAG 2.2.1: the waiting page says what to do and offers "Check now"; it refreshes
  * itself only once the user asks it to (README, "Decisions").
  */
-async function expectWaiting(user: Tab, method: 'phone' | 'sms', maskedPhone: string) {
+async function expectWaiting(user: Journey, method: 'phone' | 'sms', maskedPhone: string) {
   const { page, t } = user;
   await expectPage(user, { status: 200, heading: t(`wait.${method}.title`) });
   expect(await page.locator('meta[http-equiv="refresh"]').count()).toBe(0);
@@ -248,7 +184,7 @@ async function expectWaiting(user: Tab, method: 'phone' | 'sms', maskedPhone: st
  * "Check now" keeps and "Stop checking by itself" turns off again. axe's meta-refresh rule is the
  * one rule not applied to this page: the user chose the refresh, which is what 2.2.1 asks.
  */
-async function exerciseSelfRefresh(user: Tab): Promise<void> {
+async function exerciseSelfRefresh(user: Journey): Promise<void> {
   const { page, t } = user;
   const waitingPath = pathOf(page);
   await pressEnter(
@@ -268,7 +204,7 @@ async function exerciseSelfRefresh(user: Tab): Promise<void> {
  * SPEC J4 on the user's tab while the phone settles the call or text: "Check now" looks again at
  * once, showing the same page as long as nothing happened, and leads on once it has.
  */
-async function checkNowOnceSettled(user: Tab, settleOnPhone: () => Promise<void>) {
+async function checkNowOnceSettled(user: Journey, settleOnPhone: () => Promise<void>) {
   const { page, t } = user;
   const waitingPath = pathOf(page);
   const heading = await page.getByRole('heading', { level: 1 }).textContent();
@@ -284,8 +220,8 @@ async function checkNowOnceSettled(user: Tab, settleOnPhone: () => Promise<void>
 
 /** From the waiting page of a call: the phone rings, is answered with "#", the user checks. */
 async function proveByCall(
-  user: Tab,
-  phone: Tab,
+  user: Journey,
+  phone: Journey,
   call: { maskedPhone: string; heading: string },
 ): Promise<void> {
   await expectWaiting(user, 'phone', call.maskedPhone);
@@ -297,8 +233,8 @@ async function proveByCall(
 
 /** From the waiting page of a two-way text: the phone replies with the code, the user checks. */
 async function proveByReply(
-  user: Tab,
-  phone: Tab,
+  user: Journey,
+  phone: Journey,
   text: { maskedPhone: string; heading: string },
 ): Promise<void> {
   await expectWaiting(user, 'sms', text.maskedPhone);
@@ -361,7 +297,7 @@ describe.skipIf(noBrowser)(
       await browser.close();
     });
 
-    async function openTab(lng: Language): Promise<Tab> {
+    async function openTab(lng: Language): Promise<Journey> {
       const context = await newScriptlessContext(browser, baseUrl);
       contexts.push(context);
       const page = await context.newPage();
@@ -370,7 +306,7 @@ describe.skipIf(noBrowser)(
     }
 
     /** A fresh user with no method yet, signed in as far as User Setup, in their language. */
-    async function startJourney(username: string, lng: Language): Promise<Tab> {
+    async function startJourney(username: string, lng: Language): Promise<Journey> {
       await running.services.users.create({
         username,
         displayName: username,
@@ -384,7 +320,7 @@ describe.skipIf(noBrowser)(
       return user;
     }
 
-    async function expectEnrolled(user: Tab, methodName: string): Promise<void> {
+    async function expectEnrolled(user: Journey, methodName: string): Promise<void> {
       const { page, t } = user;
       expect(pathOf(page)).toBe('/account?enrolled');
       await expectPage(user, { status: 200, heading: t('account.title') });
@@ -394,14 +330,14 @@ describe.skipIf(noBrowser)(
       expect.soft(await listed.count(), methodName).toBe(1);
     }
 
-    async function expectSignedIn(user: Tab): Promise<void> {
+    async function expectSignedIn(user: Journey): Promise<void> {
       expect(pathOf(user.page)).toBe('/account');
       await expectPage(user, { status: 200, heading: user.t('account.title') });
     }
 
     /** Signs out and in again, up to the second step's page for the method. */
     async function signInAgain(
-      user: Tab,
+      user: Journey,
       username: string,
       method: 'phone' | 'sms',
       masked: string,

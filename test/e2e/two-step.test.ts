@@ -2,7 +2,6 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { TFunction } from 'i18next';
 import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/index.ts';
@@ -18,14 +17,20 @@ import {
 import { startServer, type RunningServer } from '../../src/http-server.ts';
 import { languages, type Language } from '../../src/i18n.ts';
 import {
-  axeViolations,
   browserMissing,
   launchBrowser,
   newScriptlessContext,
   recordDocuments,
-  type ReceivedDocument,
 } from '../helpers/browser.ts';
 import { appCode } from '../helpers/two-step.ts';
+import {
+  chooseRadio,
+  expectPage,
+  pathOf,
+  pressEnter,
+  tabTo,
+  type Journey,
+} from '../helpers/journey.ts';
 
 /*
  * SPEC J1, J2, M3, M4, M6 and M8 in Chromium with JavaScript disabled, by keyboard: setting up
@@ -36,14 +41,6 @@ import { appCode } from '../helpers/two-step.ts';
 
 const password = 'correct horse battery staple';
 
-/** A scriptless tab in one language, and the documents it received that no check looked at. */
-interface Journey {
-  page: Page;
-  lng: Language;
-  t: TFunction;
-  unchecked: Promise<ReceivedDocument>[];
-}
-
 /** An OATH token as printed on its sleeve, in the form's own values. */
 interface Token {
   serial: string;
@@ -52,11 +49,6 @@ interface Token {
   digits: '6' | '8';
   period: '30' | '60';
   algorithm: OtpAlgorithm;
-}
-
-function pathOf(page: Page): string {
-  const url = new URL(page.url());
-  return url.pathname + url.search;
 }
 
 /** The code a token shows at a counter (HOTP) or that many time steps from now (TOTP). */
@@ -86,59 +78,6 @@ function codeOtherThan(valid: readonly string[], digits = 6): string {
     const code = String(n).padStart(digits, '0');
     if (!valid.includes(code)) return code;
   }
-}
-
-/** Presses Enter on a control, as a keyboard user would, and waits for the page it leads to. */
-async function pressEnter(page: Page, control: Locator): Promise<void> {
-  await Promise.all([page.waitForEvent('load'), control.press('Enter')]);
-}
-
-/** Presses Tab until the control (or one of the controls) has the focus. */
-async function tabTo(page: Page, control: Locator): Promise<void> {
-  for (let presses = 0; presses < 40; presses++) {
-    await page.keyboard.press('Tab');
-    if ((await control.and(page.locator(':focus')).count()) > 0) return;
-  }
-  throw new Error(`Tab never reaches ${control.toString()}`);
-}
-
-/**
- * Chooses a radio as a keyboard user does: Tab into its group, the arrow keys to move to it, and
- * Space when the group had no choice yet.
- */
-async function chooseRadio(page: Page, name: string, value: string): Promise<void> {
-  const group = page.locator(`input[type="radio"][name="${name}"]`);
-  const wanted = group.and(page.locator(`[value="${value}"]`));
-  await tabTo(page, group);
-  const size = await group.count();
-  for (let moves = 0; moves < size; moves++) {
-    if ((await wanted.and(page.locator(':focus')).count()) === 1) break;
-    await page.keyboard.press('ArrowDown');
-  }
-  if (!(await wanted.isChecked())) await page.keyboard.press('Space');
-  expect(await wanted.isChecked(), `${name} = ${value}`).toBe(true);
-}
-
-/**
- * What every page must be (SPEC S3, L1): sent under a CSP that allows no script and without a
- * script tag, like every document before it in the journey, redirects included; in the journey's
- * language; and free of axe violations.
- */
-async function expectPage(
-  { page, lng, unchecked }: Journey,
-  expected: { status: number; heading: string },
-): Promise<void> {
-  const documents = await Promise.all(unchecked.splice(0));
-  expect(documents.at(-1)?.status, pathOf(page)).toBe(expected.status);
-  for (const { url, policy, body } of documents) {
-    const directives = policy.split(';').map((directive) => directive.trim());
-    expect(directives, `CSP of ${url}`).toContain("script-src 'none'");
-    expect(body, url).not.toMatch(/<script/i);
-  }
-  expect(await page.locator('html').getAttribute('lang')).toBe(lng);
-  expect(await page.getByRole('heading', { level: 1 }).textContent()).toBe(expected.heading);
-  expect(await page.locator('script').count()).toBe(0);
-  expect(await axeViolations(page)).toEqual([]);
 }
 
 /** SPEC L3: an "Error:" title and a summary whose every link leads to a field of the form. */
