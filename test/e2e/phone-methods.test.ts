@@ -1,11 +1,6 @@
-import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { Browser, BrowserContext, Locator } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config/index.ts';
-import { startServer, type RunningServer } from '../../src/http-server.ts';
+import type { RunningServer } from '../../src/http-server.ts';
 import { languages, type Language } from '../../src/i18n.ts';
 import {
   axeViolations,
@@ -14,7 +9,15 @@ import {
   newScriptlessContext,
   recordDocuments,
 } from '../helpers/browser.ts';
-import { chooseRadio, expectPage, pathOf, pressEnter, type Journey } from '../helpers/journey.ts';
+import {
+  chooseRadio,
+  expectPage,
+  pathOf,
+  pressEnter,
+  startE2eServer,
+  type E2eServer,
+  type Journey,
+} from '../helpers/journey.ts';
 
 /*
  * SPEC J1, J2, J4, M1 and M2 in Chromium with JavaScript disabled, by keyboard: a user sets up a
@@ -254,7 +257,7 @@ describe.skipIf(noBrowser)(
   { timeout: 120_000 },
   () => {
     let browser: Browser;
-    let dataDir: string;
+    let server: E2eServer;
     let running: RunningServer;
     let passwordHash: string;
     let baseUrl: string;
@@ -267,21 +270,8 @@ describe.skipIf(noBrowser)(
     // The simulator is one phone that every user's calls and texts ring on; a server of its own
     // gives each journey a phone of its own.
     beforeEach(async () => {
-      dataDir = mkdtempSync(join(tmpdir(), 'mfa-e2e-'));
-      // Plain HTTP at the root, whatever a web.config or local.json in the checkout says.
-      const config = loadConfig({
-        env: {
-          DATABASE_URL: `sqlite:${join(dataDir, 'mfa.sqlite')}`,
-          PORT: '0',
-          BASE_PATH: '',
-          SSL_REQUIRED: 'false',
-          LOG_LEVEL: 'silent',
-          ENCRYPTION_KEY: randomBytes(32).toString('hex'),
-          SIMULATOR_ENABLED: 'true',
-        },
-      });
-      running = await startServer(config);
-      baseUrl = `http://127.0.0.1:${running.address}`;
+      server = await startE2eServer({ SIMULATOR_ENABLED: 'true' });
+      ({ running, baseUrl } = server);
       passwordHash = await running.services.accounts.hashPassword(password);
       // These journeys are about the phone; security questions have journeys of their own.
       await running.services.settings.write('useSecurityQuestions', false);
@@ -289,8 +279,7 @@ describe.skipIf(noBrowser)(
 
     afterEach(async () => {
       await Promise.all(contexts.splice(0).map((context) => context.close()));
-      await running.stop();
-      rmSync(dataDir, { recursive: true, force: true });
+      await server.stop();
     });
 
     afterAll(async () => {

@@ -1,19 +1,17 @@
-import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { TFunction } from 'i18next';
-import type { Browser, BrowserContext, Locator, Page, Response } from 'playwright-core';
+import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config/index.ts';
-import { startServer, type RunningServer } from '../../src/http-server.ts';
+import type { RunningServer } from '../../src/http-server.ts';
 import { languages, type Language } from '../../src/i18n.ts';
 import {
   axeViolations,
   browserMissing,
   launchBrowser,
   newScriptlessContext,
+  recordDocuments,
+  type ReceivedDocument,
 } from '../helpers/browser.ts';
+import { startE2eServer, type E2eServer } from '../helpers/journey.ts';
 
 /*
  * SPEC L1, L2 and S3 for signing in and out: by keyboard in Chromium with JavaScript disabled,
@@ -21,14 +19,6 @@ import {
  */
 
 const password = 'correct horse battery staple';
-
-/** A page or redirect as the browser received it; a redirect has no body. */
-interface ReceivedDocument {
-  url: string;
-  status: number;
-  policy: string;
-  body: string;
-}
 
 /** A scriptless tab and the documents it received that no check has looked at yet. */
 interface Journey {
@@ -45,20 +35,6 @@ interface ExpectedPage {
 function pathOf(page: Page): string {
   const url = new URL(page.url());
   return url.pathname + url.search;
-}
-
-/** Reads a document response at once: its body is gone as soon as the tab navigates away. */
-function readDocument(response: Response): Promise<ReceivedDocument> {
-  const status = response.status();
-  const reading = (async () => ({
-    url: response.url(),
-    status,
-    policy: (await response.allHeaders())['content-security-policy'] ?? '',
-    body: status >= 300 && status < 400 ? '' : await response.text(),
-  }))();
-  // A failure is reported when the page is checked, not as an unhandled rejection before.
-  reading.catch(() => undefined);
-  return reading;
 }
 
 /** Presses Enter on a control, as a keyboard user would, and waits for the page it leads to. */
@@ -97,27 +73,15 @@ const noBrowser = await browserMissing();
 
 // A journey crosses several pages, each checked by axe.
 describe.skipIf(noBrowser)('Sign-in with JavaScript disabled', { timeout: 60_000 }, () => {
-  let dataDir: string;
+  let server: E2eServer;
   let running: RunningServer;
   let browser: Browser;
   let baseUrl: string;
   const contexts: BrowserContext[] = [];
 
   beforeAll(async () => {
-    dataDir = mkdtempSync(join(tmpdir(), 'mfa-e2e-'));
-    // Plain HTTP at the root, whatever a web.config or local.json in the checkout says.
-    const config = loadConfig({
-      env: {
-        DATABASE_URL: `sqlite:${join(dataDir, 'mfa.sqlite')}`,
-        PORT: '0',
-        BASE_PATH: '',
-        SSL_REQUIRED: 'false',
-        LOG_LEVEL: 'silent',
-        ENCRYPTION_KEY: randomBytes(32).toString('hex'),
-      },
-    });
-    running = await startServer(config);
-    baseUrl = `http://127.0.0.1:${running.address}`;
+    server = await startE2eServer();
+    ({ running, baseUrl } = server);
     // This journey is about the password step; the second step has journeys of its own.
     await running.services.settings.write('trustedIps', ['127.0.0.1', '::1']);
     const { users, accounts } = running.services;
@@ -137,19 +101,14 @@ describe.skipIf(noBrowser)('Sign-in with JavaScript disabled', { timeout: 60_000
 
   afterAll(async () => {
     await browser.close();
-    await running.stop();
-    rmSync(dataDir, { recursive: true, force: true });
+    await server.stop();
   });
 
   async function openJourney(): Promise<Journey> {
     const context = await newScriptlessContext(browser, baseUrl);
     contexts.push(context);
     const page = await context.newPage();
-    const unchecked: Promise<ReceivedDocument>[] = [];
-    page.on('response', (response) => {
-      if (response.request().resourceType() === 'document') unchecked.push(readDocument(response));
-    });
-    return { page, unchecked };
+    return { page, unchecked: recordDocuments(page) };
   }
 
   describe.each(languages)('in %s', (lng) => {

@@ -1,10 +1,5 @@
-import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config/index.ts';
 import {
   decodeBase32,
   encodeBase32,
@@ -14,7 +9,7 @@ import {
   totp,
   type OtpAlgorithm,
 } from '../../src/core/otp.ts';
-import { startServer, type RunningServer } from '../../src/http-server.ts';
+import type { RunningServer } from '../../src/http-server.ts';
 import { languages, type Language } from '../../src/i18n.ts';
 import {
   browserMissing,
@@ -29,6 +24,8 @@ import {
   pathOf,
   pressEnter,
   tabTo,
+  startE2eServer,
+  type E2eServer,
   type Journey,
 } from '../helpers/journey.ts';
 
@@ -150,7 +147,7 @@ const noBrowser = await browserMissing();
 
 // A journey crosses many pages, each checked by axe.
 describe.skipIf(noBrowser)('Two-step verification, no JavaScript', { timeout: 120_000 }, () => {
-  let dataDir: string;
+  let server: E2eServer;
   let running: RunningServer;
   let browser: Browser;
   let baseUrl: string;
@@ -158,22 +155,9 @@ describe.skipIf(noBrowser)('Two-step verification, no JavaScript', { timeout: 12
   const contexts: BrowserContext[] = [];
 
   beforeAll(async () => {
-    dataDir = mkdtempSync(join(tmpdir(), 'mfa-e2e-'));
-    // Plain HTTP at the root, whatever a web.config or local.json in the checkout says.
-    const config = loadConfig({
-      env: {
-        DATABASE_URL: `sqlite:${join(dataDir, 'mfa.sqlite')}`,
-        PORT: '0',
-        BASE_PATH: '',
-        SSL_REQUIRED: 'false',
-        LOG_LEVEL: 'silent',
-        ENCRYPTION_KEY: randomBytes(32).toString('hex'),
-        // Every test signs in from the same address, more often than a person would.
-        RATE_LIMIT_SIGNIN_MAX: '1000',
-      },
-    });
-    running = await startServer(config);
-    baseUrl = `http://127.0.0.1:${running.address}`;
+    // Every test signs in from the same address, more often than a person would.
+    server = await startE2eServer({ RATE_LIMIT_SIGNIN_MAX: '1000' });
+    ({ running, baseUrl } = server);
     passwordHash = await running.services.accounts.hashPassword(password);
     browser = await launchBrowser();
   });
@@ -184,8 +168,7 @@ describe.skipIf(noBrowser)('Two-step verification, no JavaScript', { timeout: 12
 
   afterAll(async () => {
     await browser.close();
-    await running.stop();
-    rmSync(dataDir, { recursive: true, force: true });
+    await server.stop();
   });
 
   /** A fresh user with no method yet, and a tab showing the sign-in page in their language. */

@@ -1,6 +1,12 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { TFunction } from 'i18next';
 import type { Locator, Page } from 'playwright-core';
 import { expect } from 'vitest';
+import { loadConfig } from '../../src/config/index.ts';
+import { startServer, type RunningServer } from '../../src/http-server.ts';
 import type { Language } from '../../src/i18n.ts';
 import { axeViolations, type ReceivedDocument } from './browser.ts';
 
@@ -72,4 +78,39 @@ export async function expectPage(
   const repeated = ids.filter((id, index) => ids.indexOf(id) !== index);
   expect.soft(repeated, `ids used twice on ${pathOf(page)}`).toEqual([]);
   expect.soft(await axeViolations(page), `axe on ${pathOf(page)} in ${lng}`).toEqual([]);
+}
+
+export interface E2eServer {
+  running: RunningServer;
+  baseUrl: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * The real portal on a fresh SQLite file for one browser test: plain HTTP at the root, whatever
+ * a web.config or local.json in the checkout says; `env` adds the keys a test needs.
+ */
+export async function startE2eServer(env: Record<string, string> = {}): Promise<E2eServer> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'mfa-e2e-'));
+  const running = await startServer(
+    loadConfig({
+      env: {
+        DATABASE_URL: `sqlite:${join(dataDir, 'mfa.sqlite')}`,
+        PORT: '0',
+        BASE_PATH: '',
+        SSL_REQUIRED: 'false',
+        LOG_LEVEL: 'silent',
+        ENCRYPTION_KEY: randomBytes(32).toString('hex'),
+        ...env,
+      },
+    }),
+  );
+  return {
+    running,
+    baseUrl: `http://127.0.0.1:${String(running.address)}`,
+    stop: async () => {
+      await running.stop();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
 }
