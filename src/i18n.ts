@@ -1,4 +1,5 @@
-import { join } from 'node:path';
+import { readdirSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import i18next, { type i18n } from 'i18next';
 import Backend, { type FsBackendOptions } from 'i18next-fs-backend';
 import { LanguageDetector } from 'i18next-http-middleware';
@@ -22,6 +23,12 @@ export async function createI18n({
   cookiePath,
   secureCookie,
 }: I18nOptions): Promise<i18n> {
+  // One file per area (translation.json plus e.g. account-phones.json); keys are looked up in
+  // all of them, so views and code never name the file.
+  const namespaces = readdirSync(join(rootDir, 'locales', 'en'))
+    .filter((file) => file.endsWith('.json'))
+    .map((file) => basename(file, '.json'))
+    .sort((a, b) => (a === 'translation' ? -1 : b === 'translation' ? 1 : a.localeCompare(b)));
   const instance = i18next.createInstance();
   await instance
     .use(Backend)
@@ -33,8 +40,9 @@ export async function createI18n({
       load: 'languageOnly',
       fallbackLng: 'en',
       preload: [...languages],
-      ns: ['translation'],
+      ns: namespaces,
       defaultNS: 'translation',
+      fallbackNS: namespaces.filter((ns) => ns !== 'translation'),
       initAsync: false,
       returnNull: false,
       interpolation: { escapeValue: false },

@@ -6,15 +6,19 @@ import { createClient } from 'redis';
 import type { Config } from './config/index.ts';
 import { createAccounts, type Accounts } from './core/accounts.ts';
 import { createBypasses, type Bypasses } from './core/bypass.ts';
+import { createChanges, type Changes } from './core/changes.ts';
+import type { Argon2Parameters } from './core/passwords.ts';
+import type { Translate } from './core/phone-verification.ts';
 import { loadEncryptionKey } from './core/encryption-key.ts';
 import { createPhoneVerification, type PhoneVerification } from './core/phone-verification.ts';
 import { createSecondFactor, type SecondFactor } from './core/second-factor.ts';
+import { createSmtpEmail, type Email } from './providers/email.ts';
 import { createSimulator, type Simulator } from './providers/simulator.ts';
 import { ensureSecret } from './data/app-secrets.ts';
 import { openDatabase, type Database } from './data/database.ts';
 import { migrateToLatest } from './data/migrations.ts';
 import { createAuditRepository, type AuditRepository } from './data/audit-repository.ts';
-import { createDevicesRepository } from './data/devices-repository.ts';
+import { createDevicesRepository, type DevicesRepository } from './data/devices-repository.ts';
 import {
   createQuestionsRepository,
   type QuestionsRepository,
@@ -36,9 +40,19 @@ export interface Services {
   settings: SettingsRepository;
   audit: AuditRepository;
   questions: QuestionsRepository;
+  devices: DevicesRepository;
   accounts: Accounts;
   secondFactor: SecondFactor;
   bypasses: Bypasses;
+  /** Self-service changes: audited, and announced by email when it is set up (SPEC J3, N2). */
+  changes: Changes;
+  /** SMTP (SPEC N1); absent when SMTP_HOST is empty. */
+  email: Email | undefined;
+  /** A message key in a given language, outside any request (calls, texts, emails). */
+  translate: Translate;
+  /** Seals device seeds (SPEC S7); never stored or logged. */
+  encryptionKey: Buffer;
+  argon2: Argon2Parameters;
   /** Phone call and text message verification; absent when no voice/SMS provider is set up. */
   phoneVerification: PhoneVerification | undefined;
   /** The development phone (SIMULATOR_ENABLED): its page shows calls and texts. */
@@ -110,6 +124,9 @@ export async function createServices(
     secureCookie: config.secure,
   });
 
+  const translate: Translate = (language, key, values) => i18n.getFixedT(language)(key, values);
+  const email = createSmtpEmail(config);
+  const devices = createDevicesRepository(db);
   const simulator = config.SIMULATOR_ENABLED ? createSimulator(db) : undefined;
   const phoneVerification = simulator
     ? createPhoneVerification({
@@ -118,7 +135,7 @@ export async function createServices(
         settings,
         audit,
         telephony: simulator.telephony,
-        translate: (language, key, values) => i18n.getFixedT(language)(key, values),
+        translate,
         codeKey: Buffer.from(hkdfSync('sha256', encryptionKey, '', 'mfa-portal text codes', 32)),
       })
     : undefined;
@@ -137,7 +154,7 @@ export async function createServices(
     secondFactor: createSecondFactor({
       db,
       users,
-      devices: createDevicesRepository(db),
+      devices,
       questions,
       settings,
       audit,
@@ -145,6 +162,18 @@ export async function createServices(
       argon2,
     }),
     bypasses: createBypasses({ db, audit }),
+    changes: createChanges({
+      audit,
+      email,
+      translate,
+      logger,
+      portalUrl: config.PORTAL_URL,
+    }),
+    email,
+    translate,
+    encryptionKey,
+    argon2,
+    devices,
     phoneVerification,
     simulator,
     sessionSecret,

@@ -77,6 +77,13 @@ const url: Parser<string> = (raw, key) => {
   return fail(key, 'empty or an absolute URL', raw);
 };
 
+const emailAddress: Parser<string> = (raw, key) => {
+  const value = raw.trim();
+  // A bare address or a display name with one: "MFA Portal <mfa@example.org>".
+  if (value === '' || /^([^<>]*<)?[^\s@<>]+@[^\s@<>]+\.[^\s@<>]+>?$/.test(value)) return value;
+  return fail(key, 'empty or an email address such as "MFA Portal <mfa@example.org>"', raw);
+};
+
 const logLevel: Parser<string> = (raw, key) => {
   const value = raw.trim();
   if (['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(value)) return value;
@@ -112,6 +119,13 @@ const schema = {
   ENCRYPTION_KEY: text,
   ENCRYPTION_KEY_FILE: text,
   SIMULATOR_ENABLED: flag,
+  SMTP_HOST: text,
+  SMTP_PORT: integer(1, 65535),
+  SMTP_SECURE: flag,
+  SMTP_USER: text,
+  SMTP_PASSWORD: text,
+  SMTP_FROM: emailAddress,
+  PORTAL_URL: url,
   ARGON2_MEMORY_KIB: integer(8, 4 * 1024 * 1024),
   ARGON2_PASSES: integer(1, 100),
   ARGON2_PARALLELISM: integer(1, 16),
@@ -217,6 +231,12 @@ export function loadConfig(sources: ConfigSources = {}): Config {
   if ((values.TLS_CERT_FILE === '') !== (values.TLS_KEY_FILE === '')) {
     throw new ConfigError(
       'Invalid configuration: TLS_CERT_FILE and TLS_KEY_FILE must be set together (or both left empty)',
+    );
+  }
+
+  if (values.SMTP_HOST !== '' && values.SMTP_FROM === '') {
+    throw new ConfigError(
+      'Invalid configuration: SMTP_FROM must name the sender when SMTP_HOST is set',
     );
   }
 

@@ -85,6 +85,42 @@ export function createBypasses({ db, audit, now = Date.now }: BypassDependencies
       return { expiresAt };
     },
 
+    /** The bypass waiting for the user's next sign-in, if any. */
+    async pending(user: UserRow): Promise<{ expiresAt: number; issuedBy: string } | undefined> {
+      const row = await db
+        .selectFrom('bypasses')
+        .select(['expires_at', 'issued_by'])
+        .where('user_id', '=', user.id)
+        .where('used_at', 'is', null)
+        .where('cancelled_at', 'is', null)
+        .where('expires_at', '>', now())
+        .orderBy('created_at', 'desc')
+        .executeTakeFirst();
+      return row ? { expiresAt: row.expires_at, issuedBy: row.issued_by } : undefined;
+    },
+
+    /** Withdraws the pending bypass; false when there was none left to cancel. */
+    async cancel(user: UserRow, context: RequestContext): Promise<boolean> {
+      const time = now();
+      const result = await db
+        .updateTable('bypasses')
+        .set({ cancelled_at: time })
+        .where('user_id', '=', user.id)
+        .where('used_at', 'is', null)
+        .where('cancelled_at', 'is', null)
+        .where('expires_at', '>', time)
+        .executeTakeFirst();
+      if (result.numUpdatedRows === 0n) return false;
+      await audit.record({
+        ...event(user, context),
+        type: 'bypass.cancelled',
+        result: 'info',
+        reason: null,
+        admin_id: null,
+      });
+      return true;
+    },
+
     /** Uses the pending bypass, if any: at most one sign-in, across instances. */
     async consume(user: UserRow, context: RequestContext): Promise<boolean> {
       const time = now();

@@ -30,7 +30,7 @@ export interface PhoneVerificationDependencies {
 
 export interface StartCall {
   user: UserRow;
-  purpose: 'sign-in' | 'enrolment';
+  purpose: Verification['purpose'];
   phone: string;
   extension: string | null;
   backupPhone: string | null;
@@ -42,7 +42,7 @@ export interface StartCall {
 
 export interface StartText {
   user: UserRow;
-  purpose: 'sign-in' | 'enrolment';
+  purpose: Verification['purpose'];
   phone: string;
   pinHash: string | null;
   language: string;

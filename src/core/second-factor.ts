@@ -12,6 +12,9 @@ import { hashSecret, verifySecret, type Argon2Parameters } from './passwords.ts'
 import { open, seal } from './secret-box.ts';
 import type { Method, PortalSettings } from './settings.ts';
 
+/** A second-factor check either completes a sign-in or proves the user again before a change. */
+export type CheckPurpose = 'sign-in.second-step' | 'proof';
+
 export type CheckOutcome =
   | { outcome: 'success'; device?: DeviceRow }
   | { outcome: 'invalid' }
@@ -155,9 +158,10 @@ export function createSecondFactor(deps: SecondFactorDependencies) {
       code: string,
       pin: string | undefined,
       context: RequestContext,
+      type: CheckPurpose = 'sign-in.second-step',
     ): Promise<CheckOutcome> {
       const method = kinds.length === 1 && kinds[0] === 'token' ? 'token' : 'app';
-      return guarded(user, { type: 'sign-in.second-step', method }, context, async () => {
+      return guarded(user, { type, method }, context, async () => {
         const candidates = (await devices.forUser(user.id)).filter((d) => kinds.includes(d.kind));
         if (pin !== undefined && !(user.pin_hash && (await verifySecret(pin, user.pin_hash)))) {
           return { ok: false };
@@ -186,25 +190,21 @@ export function createSecondFactor(deps: SecondFactorDependencies) {
       user: UserRow,
       answers: { questionId: string; answer: string }[],
       context: RequestContext,
+      type: CheckPurpose = 'sign-in.second-step',
     ): Promise<CheckOutcome> {
-      return guarded(
-        user,
-        { type: 'sign-in.second-step', method: 'questions' },
-        context,
-        async () => {
-          const stored = new Map(
-            (await questions.answersOf(user.id)).map((a) => [a.question_id, a.answer_hash]),
-          );
-          let ok = answers.length > 0;
-          // Every answer is verified, right or wrong, so the time taken tells nothing.
-          for (const { questionId, answer } of answers) {
-            const hash = stored.get(questionId);
-            const matches = hash ? await verifySecret(normaliseAnswer(answer), hash) : false;
-            ok &&= matches;
-          }
-          return { ok };
-        },
-      );
+      return guarded(user, { type, method: 'questions' }, context, async () => {
+        const stored = new Map(
+          (await questions.answersOf(user.id)).map((a) => [a.question_id, a.answer_hash]),
+        );
+        let ok = answers.length > 0;
+        // Every answer is verified, right or wrong, so the time taken tells nothing.
+        for (const { questionId, answer } of answers) {
+          const hash = stored.get(questionId);
+          const matches = hash ? await verifySecret(normaliseAnswer(answer), hash) : false;
+          ok &&= matches;
+        }
+        return { ok };
+      });
     },
 
     async completeEnrolment(

@@ -36,6 +36,10 @@ export interface PortalSettings {
   fraudCode: string;
   fraudAutoBlock: boolean;
   trustedIps: string[];
+  allowBypass: boolean;
+  promptBypassSeconds: boolean;
+  bypassMaxSeconds: number;
+  proofMinutes: number;
 }
 
 export const defaultSettings: PortalSettings = {
@@ -65,6 +69,10 @@ export const defaultSettings: PortalSettings = {
   fraudCode: '0',
   fraudAutoBlock: true,
   trustedIps: [],
+  allowBypass: false,
+  promptBypassSeconds: false,
+  bypassMaxSeconds: 3600,
+  proofMinutes: 5,
 };
 
 export class SettingError extends Error {
@@ -157,6 +165,10 @@ const parsers: { [K in Key]: Parser<K> } = {
     }
     return entries;
   },
+  allowBypass: flag('allowBypass'),
+  promptBypassSeconds: flag('promptBypassSeconds'),
+  bypassMaxSeconds: whole('bypassMaxSeconds', 60, 24 * 3600),
+  proofMinutes: whole('proofMinutes', 1, 60),
 };
 
 export function isSettingKey(key: string): key is Key {

@@ -94,7 +94,7 @@ export interface VerificationsTable {
   id: string;
   user_id: string;
   method: 'phone' | 'sms';
-  purpose: 'sign-in' | 'enrolment';
+  purpose: 'sign-in' | 'enrolment' | 'proof' | 'new-number';
   /** The number being called or texted now, E.164. */
   phone: string;
   extension: string | null;

@@ -68,6 +68,22 @@ export async function startSignedInSession(req: Request, userId: string, absolut
   issueCsrfToken(req);
 }
 
+/**
+ * The user proved a factor again (SPEC J3): a new session id, as at any privilege change, that
+ * keeps the sign-in's timeouts and records the moment of the proof.
+ */
+export async function provenAgain(req: Request) {
+  const { userId, signedInAt, lastSeenAt } = req.session;
+  const maxAge = req.session.cookie.maxAge;
+  await sessionCall(req, 'regenerate');
+  if (userId !== undefined) req.session.userId = userId;
+  if (signedInAt !== undefined) req.session.signedInAt = signedInAt;
+  if (lastSeenAt !== undefined) req.session.lastSeenAt = lastSeenAt;
+  if (maxAge !== undefined) req.session.cookie.maxAge = maxAge;
+  req.session.provenAt = Date.now();
+  issueCsrfToken(req);
+}
+
 /** After the password: a new session that knows the user but grants nothing yet. */
 export async function startPendingSession(req: Request, userId: string) {
   await sessionCall(req, 'regenerate');

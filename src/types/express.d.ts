@@ -1,5 +1,7 @@
 import 'express-session';
 import type { TFunction } from 'i18next';
+import type { Enrolment } from '../core/second-factor.ts';
+import type { PortalSettings } from '../core/settings.ts';
 import type { UserRow } from '../data/users-repository.ts';
 import type { EnrolmentDraft } from '../routes/setup/draft.ts';
 
@@ -18,6 +20,10 @@ declare module 'express-session' {
     askedQuestionIds: string[];
     /** The call or text of the second step in flight. */
     verificationId: string;
+    /** When the user last proved a second factor: changes to factors need a recent one (J3). */
+    provenAt: number;
+    /** The account page to return to once the user has proved a factor again. */
+    proofReturnTo: string;
   }
 }
 
@@ -33,6 +39,9 @@ declare global {
       isAdmin: boolean;
       user?: UserRow;
       pendingUser?: UserRow;
+      /** Set by requireChangeAllowed on account change pages. */
+      enrolment?: Enrolment;
+      portalSettings?: PortalSettings;
       /** Prefixes BASE_PATH to an absolute path inside the portal. */
       url: (path: string) => string;
     }

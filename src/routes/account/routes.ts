@@ -2,25 +2,102 @@ import { Router } from 'express';
 import { maskPhone } from '../../core/phone-numbers.ts';
 import { requireUser } from '../../middleware/auth.ts';
 import type { Services } from '../../services.ts';
+import { confirmRoutes } from '../verify/routes.ts';
+import { bypassRoutes } from './bypass.ts';
+import { deviceRoutes } from './devices.ts';
+import { languageRoutes } from './language.ts';
+import { methodRoutes } from './method.ts';
+import { accountPermissions, accountUser } from './permissions.ts';
+import { phoneChangeRoutes } from './phones.ts';
+import { pinRoutes } from './pin.ts';
+import { questionRoutes } from './questions.ts';
+import { tokenRoutes } from './token.ts';
 
-/** "My account": the user's methods; self-service changes arrive with SPEC J3. */
+/** Audit types shown by name in "Recent activity"; anything else reads "Other". */
+const namedEvents = new Set([
+  'sign-in.password',
+  'sign-in.second-step',
+  'proof',
+  'enrolment',
+  'enrolment.sms-code',
+  'verification.phone',
+  'verification.sms',
+  'fraud-alert',
+  'bypass.issued',
+  'bypass.used',
+  'bypass.cancelled',
+  'change.phone',
+  'change.mobile',
+  'change.pin',
+  'change.method',
+  'change.language',
+  'change.questions',
+  'device.added',
+  'device.renamed',
+  'device.removed',
+  'token.added',
+  'token.removed',
+]);
+
+/** The confirmations a change page may ask My account to show: `/account?done=phone`. */
+export const doneNotices = new Set([
+  'phone',
+  'mobile',
+  'deviceAdded',
+  'deviceRenamed',
+  'deviceRemoved',
+  'tokenAdded',
+  'tokenRemoved',
+  'pin',
+  'method',
+  'language',
+  'questions',
+  'bypassIssued',
+  'bypassCancelled',
+]);
+
+/** "My account" (SPEC J3): a summary with a link to each change the settings allow. */
 export function accountRoutes(services: Services): Router {
   const router = Router();
-  router.get('/account', requireUser, async (req, res) => {
-    const user = res.locals.user;
-    const enrolment = user ? await services.secondFactor.enrolmentOf(user) : undefined;
+  router.use('/account', requireUser);
+
+  router.get('/account', async (req, res) => {
+    const user = accountUser(res);
+    const settings = await services.settings.read();
+    const enrolment = await services.secondFactor.enrolmentOf(user);
+    const notice = typeof req.query.done === 'string' ? req.query.done : '';
     res.render('pages/account/index', {
-      methods: enrolment?.methods ?? [],
-      devices: enrolment?.devices ?? [],
-      phone: user?.phone ? maskPhone(user.phone) : '',
-      mobile: user?.mobile_phone ? maskPhone(user.mobile_phone) : '',
-      notice: 'enrolled' in req.query ? 'account.enrolled' : '',
-      activity: user ? await services.audit.recentForUser(user.id) : [],
+      enrolment,
+      can: accountPermissions(settings, enrolment, services.phoneVerification !== undefined),
+      apps: enrolment.devices.filter((d) => d.kind === 'app'),
+      tokens: enrolment.devices.filter((d) => d.kind === 'token'),
+      phone: user.phone ? maskPhone(user.phone) : '',
+      backupPhone: user.backup_phone ? maskPhone(user.backup_phone) : '',
+      mobile: user.mobile_phone ? maskPhone(user.mobile_phone) : '',
+      bypass: await services.bypasses.pending(user),
+      notice:
+        'enrolled' in req.query
+          ? 'account.enrolled'
+          : doneNotices.has(notice)
+            ? `account.done.${notice}`
+            : '',
+      activity: await services.audit.recentForUser(user.id),
+      eventName: (type: string) => (namedEvents.has(type) ? type.replace(/\./g, '_') : 'other'),
       formatTime: new Intl.DateTimeFormat(res.locals.lng, {
         dateStyle: 'medium',
         timeStyle: 'short',
       }),
     });
   });
+
+  router.use(confirmRoutes(services));
+  router.use(phoneChangeRoutes(services));
+  router.use(deviceRoutes(services));
+  router.use(tokenRoutes(services));
+  router.use(pinRoutes(services));
+  router.use(methodRoutes(services));
+  router.use(languageRoutes(services));
+  router.use(questionRoutes(services));
+  router.use(bypassRoutes(services));
   return router;
 }

@@ -93,6 +93,7 @@ export function setupRoutes(services: Services): Router {
     );
     delete req.session.enrolment;
     await startSignedInSession(req, user.id, services.config.SESSION_ABSOLUTE_HOURS * 3_600_000);
+    req.session.provenAt = Date.now();
     res.redirect(303, res.locals.url('/account?enrolled'));
   }
 

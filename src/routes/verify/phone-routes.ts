@@ -1,6 +1,7 @@
 import type { Response, Router } from 'express';
 import createError from 'http-errors';
 import { maskPhone } from '../../core/phone-numbers.ts';
+import type { CheckPurpose } from '../../core/second-factor.ts';
 import type { Method } from '../../core/settings.ts';
 import type { UserRow } from '../../data/users-repository.ts';
 import type { Services } from '../../services.ts';
@@ -10,6 +11,8 @@ import { codeError, readCode } from '../setup/validation.ts';
 import type { optionsFor } from './routes.ts';
 
 interface VerifySteps {
+  base: '/verify' | '/account/confirm';
+  purpose: CheckPurpose;
   userOf: (res: Response) => UserRow;
   succeed: (res: Response, user: UserRow) => Promise<void>;
   renderLocked: (res: Response, until: number) => void;
@@ -28,6 +31,7 @@ const guesses = new Set(['wrong pin', 'wrong reply']);
 /** The second step by phone call or text message (SPEC J1, J4, M1, M2). */
 export function phoneVerifyRoutes(router: Router, services: Services, steps: VerifySteps): void {
   const { settings: settingsRepository, secondFactor } = services;
+  const { base, purpose } = steps;
 
   const phoneVerification = () => requirePhoneVerification(services);
 
@@ -39,13 +43,13 @@ export function phoneVerifyRoutes(router: Router, services: Services, steps: Ver
     return { user, settings };
   }
 
-  router.post('/verify/phone', async (req, res) => {
+  router.post(`${base}/phone`, async (req, res) => {
     readForm(req.body, []);
     const { user, settings } = await requireEnrolled(res, 'phone');
     if (!user.phone) throw createError(404);
     req.session.verificationId = await phoneVerification().startCall({
       user,
-      purpose: 'sign-in',
+      purpose: purpose === 'proof' ? 'proof' : 'sign-in',
       phone: user.phone,
       extension: user.phone_extension,
       backupPhone: user.backup_phone,
@@ -53,30 +57,30 @@ export function phoneVerifyRoutes(router: Router, services: Services, steps: Ver
       pinHash: settings.phoneMode === 'pin' ? user.pin_hash : null,
       language: user.language ?? res.locals.lng,
     });
-    res.redirect(303, res.locals.url('/verify/wait'));
+    res.redirect(303, res.locals.url(`${base}/wait`));
   });
 
-  router.post('/verify/sms', async (req, res) => {
+  router.post(`${base}/sms`, async (req, res) => {
     readForm(req.body, []);
     const { user, settings } = await requireEnrolled(res, 'sms');
     if (!user.mobile_phone) throw createError(404);
     req.session.verificationId = await phoneVerification().startText({
       user,
-      purpose: 'sign-in',
+      purpose: purpose === 'proof' ? 'proof' : 'sign-in',
       phone: user.mobile_phone,
       pinHash: settings.smsMode === 'otp-pin' ? user.pin_hash : null,
       language: user.language ?? res.locals.lng,
     });
     const twoWay = settings.smsDirection === 'two-way';
-    res.redirect(303, res.locals.url(twoWay ? '/verify/wait' : '/verify/sms-code'));
+    res.redirect(303, res.locals.url(twoWay ? `${base}/wait` : `${base}/sms-code`));
   });
 
-  router.get('/verify/wait', async (req, res) => {
+  router.get(`${base}/wait`, async (req, res) => {
     const user = steps.userOf(res);
     const id = req.session.verificationId;
     const verification = id ? await phoneVerification().status(id, user.id) : undefined;
     if (!id || !verification) {
-      res.redirect(res.locals.url('/verify'));
+      res.redirect(res.locals.url(base));
       return;
     }
     if (verification.status === 'pending') {
@@ -85,8 +89,8 @@ export function phoneVerifyRoutes(router: Router, services: Services, steps: Ver
         auto: res.req.query.auto === 'on',
         method: verification.method,
         phone: maskPhone(verification.phone),
-        action: res.locals.url('/verify/wait'),
-        back: res.locals.url(`/verify?method=${verification.method}`),
+        action: res.locals.url(`${base}/wait`),
+        back: res.locals.url(`${base}?method=${verification.method}`),
       });
       return;
     }
@@ -96,7 +100,7 @@ export function phoneVerifyRoutes(router: Router, services: Services, steps: Ver
     ) {
       const outcome = await secondFactor.checkWithLockout(
         user,
-        { type: 'sign-in.second-step', method: verification.method },
+        { type: purpose, method: verification.method },
         { clientIp: req.ip },
         () => Promise.resolve({ ok: true }),
       );
@@ -109,7 +113,7 @@ export function phoneVerifyRoutes(router: Router, services: Services, steps: Ver
       if (await phoneVerification().acknowledge(id, user.id, 'denied')) {
         const outcome = await secondFactor.checkWithLockout(
           user,
-          { type: 'sign-in.second-step', method: verification.method },
+          { type: purpose, method: verification.method },
           { clientIp: req.ip },
           () => Promise.resolve({ ok: false }),
         );
@@ -132,34 +136,34 @@ export function phoneVerifyRoutes(router: Router, services: Services, steps: Ver
       phone: maskPhone(user.mobile_phone ?? ''),
       minutes: Math.round(settings.smsCodeLifetimeSeconds / 60),
       pinRequired: settings.smsMode === 'otp-pin',
-      action: '/verify/sms-code',
-      resendAction: '/verify/sms/resend',
+      action: `${base}/sms-code`,
+      resendAction: `${base}/sms/resend`,
     });
   }
 
-  router.get('/verify/sms-code', async (req, res) => {
+  router.get(`${base}/sms-code`, async (req, res) => {
     await requireEnrolled(res, 'sms');
     if (!req.session.verificationId) {
-      res.redirect(res.locals.url('/verify?method=sms'));
+      res.redirect(res.locals.url(`${base}?method=sms`));
       return;
     }
     await renderSmsCode(res, 200, [], 'resent' in req.query ? 'codes.resent' : '');
   });
 
-  router.post('/verify/sms/resend', async (req, res) => {
+  router.post(`${base}/sms/resend`, async (req, res) => {
     readForm(req.body, []);
     await requireEnrolled(res, 'sms');
     const id = req.session.verificationId;
     if (id) await phoneVerification().resendText(id);
-    res.redirect(303, res.locals.url('/verify/sms-code?resent'));
+    res.redirect(303, res.locals.url(`${base}/sms-code?resent`));
   });
 
-  router.post('/verify/sms-code', async (req, res) => {
+  router.post(`${base}/sms-code`, async (req, res) => {
     const form = readForm(req.body, ['code', 'pin'] as const);
     const { user, settings } = await requireEnrolled(res, 'sms');
     const id = req.session.verificationId;
     if (!id) {
-      res.redirect(303, res.locals.url('/verify?method=sms'));
+      res.redirect(303, res.locals.url(`${base}?method=sms`));
       return;
     }
     const pinRequired = settings.smsMode === 'otp-pin';
@@ -173,7 +177,7 @@ export function phoneVerifyRoutes(router: Router, services: Services, steps: Ver
     }
     const outcome = await secondFactor.checkWithLockout(
       user,
-      { type: 'sign-in.second-step', method: 'sms' },
+      { type: purpose, method: 'sms' },
       { clientIp: req.ip },
       async () => {
         const ok = await phoneVerification().checkTypedCode(id, code, pinRequired ? form.pin : '');

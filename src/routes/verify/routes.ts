@@ -1,11 +1,11 @@
-import { Router, type Response } from 'express';
+import { Router, type RequestHandler, type Response } from 'express';
 import createError from 'http-errors';
-import type { CheckOutcome } from '../../core/second-factor.ts';
+import type { CheckOutcome, CheckPurpose } from '../../core/second-factor.ts';
 import { maskPhone } from '../../core/phone-numbers.ts';
 import { methods, type Method, type PortalSettings } from '../../core/settings.ts';
 import type { UserRow } from '../../data/users-repository.ts';
-import { requirePendingUser } from '../../middleware/auth.ts';
-import { startSignedInSession } from '../../middleware/session.ts';
+import { requirePendingUser, requireUser } from '../../middleware/auth.ts';
+import { provenAgain, startSignedInSession } from '../../middleware/session.ts';
 import type { Services } from '../../services.ts';
 import { readForm, type FieldError } from '../form.ts';
 import { codeError, readCode } from '../setup/validation.ts';
@@ -14,10 +14,59 @@ import { phoneVerifyRoutes } from './phone-routes.ts';
 type CodeMethod = Extract<Method, 'app' | 'token'>;
 type PhoneMethod = Extract<Method, 'phone' | 'sms'>;
 
-function userOf(res: Response): UserRow {
-  const user = res.locals.pendingUser;
-  if (!user) throw createError(401);
-  return user;
+/**
+ * The same pages serve two purposes: the second step of sign-in (/verify, for the user whose
+ * password was just proven) and proving a factor again before a change (/account/confirm, for
+ * the signed-in user, SPEC J3 and ASVS 5 7.5.1).
+ */
+export interface SecondStepMode {
+  base: '/verify' | '/account/confirm';
+  purpose: CheckPurpose;
+  guard: RequestHandler;
+  userOf: (res: Response) => UserRow;
+  succeed: (res: Response, user: UserRow) => Promise<void>;
+}
+
+function signInMode(services: Services): SecondStepMode {
+  return {
+    base: '/verify',
+    purpose: 'sign-in.second-step',
+    guard: requirePendingUser(services.users),
+    userOf(res) {
+      const user = res.locals.pendingUser;
+      if (!user) throw createError(401);
+      return user;
+    },
+    async succeed(res, user) {
+      delete res.req.session.askedQuestionIds;
+      await startSignedInSession(
+        res.req,
+        user.id,
+        services.config.SESSION_ABSOLUTE_HOURS * 3_600_000,
+      );
+      res.req.session.provenAt = Date.now();
+      res.redirect(303, res.locals.url('/account'));
+    },
+  };
+}
+
+function proofMode(): SecondStepMode {
+  return {
+    base: '/account/confirm',
+    purpose: 'proof',
+    guard: requireUser,
+    userOf(res) {
+      const user = res.locals.user;
+      if (!user) throw createError(401);
+      return user;
+    },
+    async succeed(res) {
+      delete res.req.session.askedQuestionIds;
+      const back = res.req.session.proofReturnTo ?? '/account';
+      await provenAgain(res.req);
+      res.redirect(303, res.locals.url(back));
+    },
+  };
 }
 
 /** The ways this user can prove the second step now, the default first (SPEC J1). */
@@ -40,19 +89,19 @@ export async function optionsFor(services: Services, user: UserRow, settings: Po
 
 /** SPEC J1 second step: a code from the app or token, or security questions as a fallback. */
 export function verifyRoutes(services: Services): Router {
-  const { secondFactor, settings: settingsRepository } = services;
-  const router = Router();
-  router.use('/verify', requirePendingUser(services.users));
+  return secondStepRoutes(services, signInMode(services));
+}
 
-  async function succeed(res: Response, user: UserRow) {
-    delete res.req.session.askedQuestionIds;
-    await startSignedInSession(
-      res.req,
-      user.id,
-      services.config.SESSION_ABSOLUTE_HOURS * 3_600_000,
-    );
-    res.redirect(303, res.locals.url('/account'));
-  }
+/** SPEC J3: a fresh second-factor proof before a change to a factor. */
+export function confirmRoutes(services: Services): Router {
+  return secondStepRoutes(services, proofMode());
+}
+
+function secondStepRoutes(services: Services, mode: SecondStepMode): Router {
+  const { secondFactor, settings: settingsRepository } = services;
+  const { base, purpose, userOf, succeed } = mode;
+  const router = Router();
+  router.use(base, mode.guard);
 
   function renderLocked(res: Response, until: number) {
     res.status(403).render('pages/verify/locked', {
@@ -72,7 +121,7 @@ export function verifyRoutes(services: Services): Router {
     const chosen = method && options.all.includes(method) ? method : options.preferred;
     if (!chosen) {
       if (options.questions) {
-        res.redirect(res.locals.url('/verify/questions'));
+        res.redirect(res.locals.url(`${base}/questions`));
         return;
       }
       throw createError(403, 'No way to verify', { page: 'notEnrolled' });
@@ -81,6 +130,8 @@ export function verifyRoutes(services: Services): Router {
     if (chosen === 'phone' || chosen === 'sms') {
       const phone = chosen === 'phone' ? user.phone : user.mobile_phone;
       res.status(status).render('pages/verify/phone', {
+        base,
+        purpose,
         method: chosen,
         phone: maskPhone(phone ?? ''),
         others,
@@ -91,6 +142,8 @@ export function verifyRoutes(services: Services): Router {
     }
     const digits = chosen === 'token' ? [...new Set(options.tokenDigits)] : [6];
     res.status(status).render('pages/verify/code', {
+      base,
+      purpose,
       method: chosen,
       digits,
       pinRequired: chosen === 'app' && settings.appMode === 'pin',
@@ -100,12 +153,12 @@ export function verifyRoutes(services: Services): Router {
     });
   }
 
-  router.get('/verify', async (req, res) => {
+  router.get(base, async (req, res) => {
     const method = methods.find((m) => m === req.query.method);
     await renderCode(res, 200, method, []);
   });
 
-  router.post('/verify', async (req, res) => {
+  router.post(base, async (req, res) => {
     const form = readForm(req.body, ['method', 'code', 'pin'] as const);
     const user = userOf(res);
     const settings = await settingsRepository.read();
@@ -128,6 +181,7 @@ export function verifyRoutes(services: Services): Router {
       code,
       pinRequired ? form.pin : undefined,
       { clientIp: req.ip },
+      purpose,
     );
     if (outcome.outcome === 'success') await succeed(res, user);
     else if (outcome.outcome === 'locked') renderLocked(res, outcome.until);
@@ -152,17 +206,19 @@ export function verifyRoutes(services: Services): Router {
     return fresh;
   }
 
-  router.get('/verify/questions', async (_req, res) => {
+  router.get(`${base}/questions`, async (_req, res) => {
     const user = userOf(res);
     const settings = await settingsRepository.read();
     if (!(await optionsFor(services, user, settings)).questions) throw createError(404);
     res.render('pages/verify/questions', {
+      base,
+      purpose,
       asked: await askedQuestions(res, user, settings),
       errors: [],
     });
   });
 
-  router.post('/verify/questions', async (req, res) => {
+  router.post(`${base}/questions`, async (req, res) => {
     const user = userOf(res);
     const settings = await settingsRepository.read();
     if (!(await optionsFor(services, user, settings)).questions) throw createError(404);
@@ -177,24 +233,35 @@ export function verifyRoutes(services: Services): Router {
         : [],
     );
     if (errors.length > 0) {
-      res.status(400).render('pages/verify/questions', { asked, errors });
+      res.status(400).render('pages/verify/questions', { base, purpose, asked, errors });
       return;
     }
     const outcome = await secondFactor.checkAnswers(
       user,
       asked.map((q, i) => ({ questionId: q.id, answer: form[`answer${i}`] ?? '' })),
       { clientIp: req.ip },
+      purpose,
     );
     if (outcome.outcome === 'success') await succeed(res, user);
     else if (outcome.outcome === 'locked') renderLocked(res, outcome.until);
     else {
       res.status(400).render('pages/verify/questions', {
+        base,
+        purpose,
         asked,
         errors: [{ field: 'answer0', message: 'verify.questions.errors.wrong' }],
       });
     }
   });
 
-  phoneVerifyRoutes(router, services, { userOf, succeed, renderLocked, renderCode, optionsFor });
+  phoneVerifyRoutes(router, services, {
+    base,
+    purpose,
+    userOf,
+    succeed,
+    renderLocked,
+    renderCode,
+    optionsFor,
+  });
   return router;
 }

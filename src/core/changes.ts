@@ -1,0 +1,105 @@
+import type { Logger } from 'pino';
+import type { AuditRepository } from '../data/audit-repository.ts';
+import type { UserRow } from '../data/users-repository.ts';
+import type { Email } from '../providers/email.ts';
+import type { RequestContext } from './accounts.ts';
+import type { Translate } from './phone-verification.ts';
+
+/** The security notices a user gets by email (SPEC N2, J3). */
+export type Notice = 'factorAdded' | 'factorChanged' | 'factorRemoved' | 'bypassIssued';
+
+export interface Change {
+  /** Audit type, e.g. `change.phone`, `device.added`. */
+  type: string;
+  method?: string | null;
+  device?: string | null;
+  /** Masked, never the full number. */
+  phone?: string | null;
+  reason?: string | null;
+  /** The email to send, if the change is one the user must hear about. */
+  notice?: Notice;
+  /** What changed, as the notice names it: a key under `notices.what` (phone, app, pin…). */
+  what?: string;
+  /** A bypass notice: when it expires. */
+  until?: number;
+}
+
+export interface ChangesDependencies {
+  audit: AuditRepository;
+  email: Email | undefined;
+  translate: Translate;
+  logger: Logger;
+  portalUrl: string;
+  now?: () => number;
+}
+
+/**
+ * Self-service changes (SPEC J3): each is audited and, when it touches a factor or issues a
+ * bypass, announced to the user by email in their language. A mail server that is slow or down
+ * never blocks or undoes the change: the failure is logged and the audit record stays.
+ */
+export function createChanges(deps: ChangesDependencies) {
+  const { audit, email, translate, logger, portalUrl } = deps;
+  const now = deps.now ?? Date.now;
+
+  function compose(user: UserRow, change: Change, language: string, context: RequestContext) {
+    const t = (key: string, values?: Record<string, unknown>) => translate(language, key, values);
+    const format = (time: number) =>
+      new Intl.DateTimeFormat(language, {
+        dateStyle: 'full',
+        timeStyle: 'short',
+        timeZone: 'UTC',
+        timeZoneName: 'short',
+      }).format(time);
+    const notice = change.notice ?? 'factorChanged';
+    const what =
+      t(`notices.what.${change.what ?? 'factor'}`) + (change.device ? ` (${change.device})` : '');
+    const lines = [
+      t('notices.greeting', { name: user.display_name || user.username }),
+      '',
+      t(`notices.${notice}.body`, { what, until: format(change.until ?? now()) }),
+      '',
+      t('notices.details', {
+        when: format(now()),
+        ip: context.clientIp ?? t('notices.unknownAddress'),
+      }),
+      '',
+      t('notices.notYou'),
+      ...(portalUrl ? ['', t('notices.portal', { url: portalUrl })] : []),
+    ];
+    return { subject: t(`notices.${notice}.subject`), text: lines.join('\n') };
+  }
+
+  return {
+    /** Audits the change, then sends its notice when email is set up and the user has an address. */
+    async record(
+      user: UserRow,
+      change: Change,
+      context: RequestContext & { language: string },
+    ): Promise<void> {
+      await audit.record({
+        type: change.type,
+        result: 'success',
+        reason: change.reason ?? null,
+        user_id: user.id,
+        username: user.username,
+        display_name: user.display_name,
+        email: user.email,
+        phone: change.phone ?? null,
+        device: change.device ?? null,
+        method: change.method ?? null,
+        client_ip: context.clientIp ?? null,
+        admin_id: null,
+      });
+      if (!change.notice || !email || !user.email) return;
+      const language = user.language ?? context.language;
+      const message = compose(user, change, language, context);
+      // Sent after the response is on its way: a slow mail server never holds the page up.
+      email.send({ to: user.email, language, ...message }).catch((error: unknown) => {
+        logger.warn({ err: error, userId: user.id, notice: change.notice }, 'notice email failed');
+      });
+    },
+  };
+}
+
+export type Changes = ReturnType<typeof createChanges>;

