@@ -24,6 +24,24 @@ declare module 'express-session' {
     provenAt: number;
     /** The account page to return to once the user has proved a factor again. */
     proofReturnTo: string;
+    /**
+     * A change of phone numbers waiting for the new number to answer (SPEC J3): nothing is saved
+     * until the call or text to it succeeds.
+     */
+    phoneChange: {
+      kind: 'phone' | 'mobile';
+      phone: string | null;
+      extension: string | null;
+      backupPhone: string | null;
+      backupExtension: string | null;
+      /** The number being proven now, and its call or text. */
+      proving: string;
+      verificationId: string;
+      /** Numbers already proven in this change. */
+      proven: string[];
+    };
+    /** A mobile app activation from My account: the new seed, sealed to the user. */
+    deviceDraft: { sealedSecret: string; name: string };
   }
 }
 
