@@ -70,6 +70,16 @@ export function createChanges(deps: ChangesDependencies) {
     return { subject: t(`notices.${notice}.subject`), text: lines.join('\n') };
   }
 
+  function notify(user: UserRow, change: Change, context: RequestContext & { language: string }) {
+    if (!change.notice || !email || !user.email) return;
+    const language = user.language ?? context.language;
+    const message = compose(user, change, language, context);
+    // Sent after the response is on its way: a slow mail server never holds the page up.
+    email.send({ to: user.email, language, ...message }).catch((error: unknown) => {
+      logger.warn({ err: error, userId: user.id, notice: change.notice }, 'notice email failed');
+    });
+  }
+
   return {
     /** Audits the change, then sends its notice when email is set up and the user has an address. */
     async record(
@@ -91,14 +101,11 @@ export function createChanges(deps: ChangesDependencies) {
         client_ip: context.clientIp ?? null,
         admin_id: null,
       });
-      if (!change.notice || !email || !user.email) return;
-      const language = user.language ?? context.language;
-      const message = compose(user, change, language, context);
-      // Sent after the response is on its way: a slow mail server never holds the page up.
-      email.send({ to: user.email, language, ...message }).catch((error: unknown) => {
-        logger.warn({ err: error, userId: user.id, notice: change.notice }, 'notice email failed');
-      });
+      notify(user, change, context);
     },
+
+    /** The notice alone, for a change audited elsewhere (an enrolment, a bypass). */
+    notify,
   };
 }
 

@@ -92,6 +92,16 @@ export function setupRoutes(services: Services): Router {
       { clientIp: req.ip },
     );
     delete req.session.enrolment;
+    services.changes.notify(
+      user,
+      {
+        type: 'enrolment',
+        notice: 'factorAdded',
+        what: draft.method === 'sms' ? 'mobile' : draft.method,
+        device: draft.device?.serial ?? null,
+      },
+      { clientIp: req.ip, language: res.locals.lng },
+    );
     await startSignedInSession(req, user.id, services.config.SESSION_ABSOLUTE_HOURS * 3_600_000);
     req.session.provenAt = Date.now();
     res.redirect(303, res.locals.url('/account?enrolled'));
