@@ -47,9 +47,8 @@ export function createChanges(deps: ChangesDependencies) {
     const format = (time: number) =>
       new Intl.DateTimeFormat(language, {
         dateStyle: 'full',
-        timeStyle: 'short',
+        timeStyle: 'long',
         timeZone: 'UTC',
-        timeZoneName: 'short',
       }).format(time);
     const notice = change.notice ?? 'factorChanged';
     const what =
@@ -73,11 +72,15 @@ export function createChanges(deps: ChangesDependencies) {
   function notify(user: UserRow, change: Change, context: RequestContext & { language: string }) {
     if (!change.notice || !email || !user.email) return;
     const language = user.language ?? context.language;
-    const message = compose(user, change, language, context);
-    // Sent after the response is on its way: a slow mail server never holds the page up.
-    email.send({ to: user.email, language, ...message }).catch((error: unknown) => {
+    const failed = (error: unknown) => {
       logger.warn({ err: error, userId: user.id, notice: change.notice }, 'notice email failed');
-    });
+    };
+    // Sent after the response is on its way: a slow mail server never holds the page up.
+    Promise.resolve()
+      .then(() =>
+        email.send({ to: user.email ?? '', language, ...compose(user, change, language, context) }),
+      )
+      .catch(failed);
   }
 
   return {

@@ -1,0 +1,90 @@
+import { createServer } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config/index.ts';
+import { createTestPortal, type TestPortal } from '../helpers/app.ts';
+import { enrolledUser } from '../helpers/account.ts';
+import { startSmtpServer } from '../helpers/smtp.ts';
+
+/*
+ * SPEC N1, N2: security notices go out over real SMTP (a server on loopback in this process) in
+ * the user's language, and a mail server that is down never blocks or undoes a change.
+ */
+
+let portal: TestPortal | undefined;
+let smtp: Awaited<ReturnType<typeof startSmtpServer>> | undefined;
+
+afterEach(async () => {
+  await portal?.close();
+  await smtp?.close();
+  portal = undefined;
+  smtp = undefined;
+});
+
+describe('security notices by email (SPEC N2)', () => {
+  it('tells a Dutch-speaking user, in Dutch, that a way to sign in was added at enrolment', async () => {
+    smtp = await startSmtpServer();
+    portal = await createTestPortal({
+      ...smtp.config,
+      PORTAL_URL: 'https://mfa.example.test/MultiFactorAuth',
+    });
+    await enrolledUser(portal, 'lotte', { email: 'lotte@example.test', language: 'nl' });
+    const [mail] = await smtp.waitFor(1);
+    expect(mail?.to).toEqual(['lotte@example.test']);
+    expect(mail?.from).toBe('mfa@example.test');
+    expect(mail?.language).toBe('nl');
+    expect(mail?.subject).toBe('Beveiligingsmelding: er is een manier van aanmelden toegevoegd');
+    expect(mail?.text).toContain('Beste lotte display,');
+    expect(mail?.text).toContain('toegevoegd: mobiele app.');
+    expect(mail?.text).toMatch(/Vanaf adres: (::ffff:)?127\.0\.0\.1/);
+    expect(mail?.text).toContain('https://mfa.example.test/MultiFactorAuth');
+    expect(mail?.text).not.toMatch(/\{\{|notices\./);
+  });
+
+  it('writes French for a French-speaking user, with accents intact', async () => {
+    smtp = await startSmtpServer();
+    portal = await createTestPortal(smtp.config);
+    await enrolledUser(portal, 'amelie', { email: 'amelie@example.test', language: 'fr' });
+    const [mail] = await smtp.waitFor(1);
+    expect(mail?.subject).toBe('Avis de sécurité : un moyen de connexion a été ajouté');
+    expect(mail?.text).toContain('Bonjour amelie display,');
+    expect(mail?.text).toContain('application mobile');
+  });
+
+  it('sends nothing to a user without an email address', async () => {
+    smtp = await startSmtpServer();
+    portal = await createTestPortal(smtp.config);
+    await enrolledUser(portal, 'noaddress');
+    await expect(smtp.waitFor(1, 500)).rejects.toThrow('Expected 1 emails, got 0');
+  });
+
+  it('keeps the change when the mail server is down', async () => {
+    // A port that was just free: nothing listens there.
+    const probe = createServer();
+    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+    const address = probe.address();
+    const port = typeof address === 'object' && address ? address.port : 0;
+    await new Promise<void>((resolve) => probe.close(() => resolve()));
+    portal = await createTestPortal({
+      SMTP_HOST: '127.0.0.1',
+      SMTP_PORT: String(port),
+      SMTP_FROM: 'mfa@example.test',
+    });
+    const { agent, user } = await enrolledUser(portal, 'lotte', { email: 'lotte@example.test' });
+    expect(user.enrolled_at).not.toBeNull();
+    await agent.get('/account').expect(200);
+  });
+});
+
+describe('SMTP configuration (SPEC C1)', () => {
+  it('refuses an SMTP host without a sender, naming the key', () => {
+    expect(() => loadConfig({ env: { SMTP_HOST: 'mail.example.org' } })).toThrow(
+      'SMTP_FROM must name the sender when SMTP_HOST is set',
+    );
+  });
+
+  it('refuses a sender that is not an address', () => {
+    expect(() => loadConfig({ env: { SMTP_FROM: 'not an address' } })).toThrow(
+      'Invalid configuration: SMTP_FROM must be empty or an email address',
+    );
+  });
+});
