@@ -63,7 +63,11 @@ describe('security notices by email (SPEC N2)', () => {
     await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
     const address = probe.address();
     const port = typeof address === 'object' && address ? address.port : 0;
-    await new Promise<void>((resolve) => probe.close(() => resolve()));
+    await new Promise<void>((resolve) =>
+      probe.close(() => {
+        resolve();
+      }),
+    );
     portal = await createTestPortal({
       SMTP_HOST: '127.0.0.1',
       SMTP_PORT: String(port),
