@@ -1,10 +1,51 @@
-import { Router } from 'express';
+import { Router, type Response } from 'express';
 import type { Services } from '../../services.ts';
-import { requireChangeAllowed } from './permissions.ts';
+import { readForm, type FieldError } from '../form.ts';
+import { newPinErrors } from '../setup/validation.ts';
+import { accountUser, requireChangeAllowed, requireRecentProof } from './permissions.ts';
 
-/** Scaffold: the pin change pages, refused when the settings do not allow them. */
+/** SPEC J3, M5: a new PIN, typed twice, checked against the policy and the user's numbers. */
 export function pinRoutes(services: Services): Router {
   const router = Router();
-  router.use('/account/pin', requireChangeAllowed(services, 'pin'));
+  router.use('/account/pin', requireChangeAllowed(services, 'pin'), requireRecentProof(services));
+
+  async function renderPin(res: Response, status: number, errors: FieldError[]) {
+    const settings = res.locals.portalSettings ?? (await services.settings.read());
+    res.status(status).render('pages/account/pin', {
+      hasPin: accountUser(res).pin_hash !== null,
+      pinMinLength: settings.pinMinLength,
+      errors,
+    });
+  }
+
+  router.get('/account/pin', async (_req, res) => {
+    await renderPin(res, 200, []);
+  });
+
+  router.post('/account/pin', async (req, res) => {
+    const form = readForm(req.body, ['pin', 'pinConfirmation'] as const);
+    const user = accountUser(res);
+    const settings = res.locals.portalSettings ?? (await services.settings.read());
+    const phones = [user.phone, user.backup_phone, user.mobile_phone].filter((p) => p !== null);
+    const errors = newPinErrors(form.pin, form.pinConfirmation, settings.pinMinLength, phones);
+    if (errors.length > 0) {
+      await renderPin(res, 400, errors);
+      return;
+    }
+    const pinHash = await services.secondFactor.hashPin(form.pin);
+    const now = Date.now();
+    await services.database.db
+      .updateTable('users')
+      .set({ pin_hash: pinHash, pin_change_required: 0, updated_at: now })
+      .where('id', '=', user.id)
+      .execute();
+    await services.changes.record(
+      user,
+      { type: 'change.pin', notice: 'factorChanged', what: 'pin' },
+      { clientIp: req.ip, language: res.locals.lng },
+    );
+    res.redirect(303, res.locals.url('/account?done=pin'));
+  });
+
   return router;
 }
