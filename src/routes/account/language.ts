@@ -40,7 +40,7 @@ export function languageRoutes(services: Services): Router {
     // The browser keeps it too, so the sign-in page after signing out speaks it as well.
     rememberLanguage(services.i18n, req, res, language);
     await services.changes.record(
-      { ...user, language },
+      user,
       { type: 'change.language' },
       { clientIp: req.ip, language },
     );
