@@ -40,6 +40,59 @@ export function createDevicesRepository(db: Db) {
         .executeTakeFirst();
       return result.numUpdatedRows > 0n;
     },
+    async countOfKind(userId: string, kind: DeviceRow['kind']): Promise<number> {
+      const row = await db
+        .selectFrom('devices')
+        .select((eb) => eb.fn.countAll<number | string | bigint>().as('count'))
+        .where('user_id', '=', userId)
+        .where('kind', '=', kind)
+        .executeTakeFirstOrThrow();
+      return Number(row.count);
+    },
+
+    /**
+     * Saves a device unless the user already has `limit` of its kind (SPEC M3 device limit, one
+     * OATH token). Touching the user's row first takes its lock, so two activations racing on
+     * two instances are counted one after the other. Returns false when the limit was reached.
+     */
+    async addWithinLimit(device: NewDevice, limit: number): Promise<boolean> {
+      return db.transaction().execute(async (trx) => {
+        await trx
+          .updateTable('users')
+          .set({ updated_at: device.created_at })
+          .where('id', '=', device.user_id)
+          .execute();
+        const row = await trx
+          .selectFrom('devices')
+          .select((eb) => eb.fn.countAll<number | string | bigint>().as('count'))
+          .where('user_id', '=', device.user_id)
+          .where('kind', '=', device.kind)
+          .executeTakeFirstOrThrow();
+        if (Number(row.count) >= limit) return false;
+        await trx.insertInto('devices').values(device).execute();
+        return true;
+      });
+    },
+
+    /** Only the user's own device: another user's id changes nothing and returns false. */
+    async rename(userId: string, deviceId: string, name: string): Promise<boolean> {
+      const result = await db
+        .updateTable('devices')
+        .set({ name })
+        .where('id', '=', deviceId)
+        .where('user_id', '=', userId)
+        .executeTakeFirst();
+      return result.numUpdatedRows > 0n;
+    },
+
+    async remove(userId: string, deviceId: string): Promise<boolean> {
+      const result = await db
+        .deleteFrom('devices')
+        .where('id', '=', deviceId)
+        .where('user_id', '=', userId)
+        .executeTakeFirst();
+      return result.numDeletedRows > 0n;
+    },
   };
 }
 

@@ -1,10 +1,352 @@
-import { Router } from 'express';
+import { Router, type Response } from 'express';
+import createError from 'http-errors';
+import QRCode from 'qrcode';
+import { appDeviceParameters, newDeviceRow, proveNewDevice } from '../../core/devices.ts';
+import {
+  encodeBase32,
+  formatSecretForReading,
+  generateOtpSecret,
+  otpauthUri,
+} from '../../core/otp.ts';
+import type { Enrolment } from '../../core/second-factor.ts';
+import type { Method, PortalSettings } from '../../core/settings.ts';
+import type { DeviceRow } from '../../data/devices-repository.ts';
+import type { UserRow } from '../../data/users-repository.ts';
 import type { Services } from '../../services.ts';
-import { requireChangeAllowed } from './permissions.ts';
+import { readForm, type FieldError } from '../form.ts';
+import { pinRequired } from '../setup/routes.ts';
+import { codeError, newPinErrors, readCode } from '../setup/validation.ts';
+import {
+  accountUser,
+  methodOffered,
+  requireChangeAllowed,
+  requireRecentProof,
+} from './permissions.ts';
 
-/** Scaffold: the devices change pages, refused when the settings do not allow them. */
+const nameMaxLength = 40;
+
+/** What requireChangeAllowed loaded for this request. */
+export function changeContext(res: Response): {
+  user: UserRow;
+  enrolment: Enrolment;
+  settings: PortalSettings;
+} {
+  const { enrolment, portalSettings } = res.locals;
+  if (!enrolment || !portalSettings) throw createError(500, 'Change context missing');
+  return { user: accountUser(res), enrolment, settings: portalSettings };
+}
+
+/**
+ * The methods the user keeps if this device goes: its kind stays only while another device of
+ * that kind remains. None left means it is their last way to sign in, which is refused.
+ */
+export function methodsWithout(enrolment: Enrolment, device: DeviceRow): Method[] {
+  const sameKindLeft = enrolment.devices.some((d) => d.kind === device.kind && d.id !== device.id);
+  return enrolment.methods.filter((m) => m !== device.kind || sameKindLeft);
+}
+
+/**
+ * Deactivates an app device or removes a token (SPEC J3): audited and announced. When the user's
+ * default method went with it, another remaining one (preferably one still offered) takes over.
+ */
+export async function removeFactorDevice(
+  services: Services,
+  res: Response,
+  device: DeviceRow,
+  remaining: readonly Method[],
+): Promise<void> {
+  const { user, settings } = changeContext(res);
+  if (!(await services.devices.remove(user.id, device.id))) throw createError(404);
+  if (user.default_method === device.kind && !remaining.includes(device.kind)) {
+    const telephony = services.phoneVerification !== undefined;
+    const next = remaining.find((m) => methodOffered(m, settings, telephony)) ?? remaining[0];
+    await services.database.db
+      .updateTable('users')
+      .set({ default_method: next ?? null, updated_at: Date.now() })
+      .where('id', '=', user.id)
+      .execute();
+  }
+  await services.changes.record(
+    user,
+    {
+      type: device.kind === 'app' ? 'device.removed' : 'token.removed',
+      method: device.kind,
+      device: device.kind === 'app' ? device.name : (device.serial ?? device.name),
+      notice: 'factorRemoved',
+      what: device.kind,
+    },
+    { clientIp: res.req.ip, language: res.locals.lng },
+  );
+}
+
+/** A device name as typed (already trimmed): 1–40 printable characters, not one already used. */
+function deviceNameErrors(name: string, takenNames: readonly string[]): FieldError[] {
+  const error = (message: string): FieldError[] => [
+    { field: 'name', message: `devicesPage.errors.${message}`, values: { max: nameMaxLength } },
+  ];
+  if (name === '') return error('nameMissing');
+  // Characters as people count them; a bound on code units keeps stacked accents in check.
+  const characters = [...new Intl.Segmenter().segment(name)].length;
+  if (characters > nameMaxLength || name.length > nameMaxLength * 4) return error('nameTooLong');
+  if (/\p{C}/u.test(name)) return error('nameFormat');
+  const folded = name.toLocaleLowerCase();
+  if (takenNames.some((taken) => taken.toLocaleLowerCase() === folded)) return error('nameTaken');
+  return [];
+}
+
+/**
+ * What a person needs to add a new seed to an authenticator (SPEC M3): a QR code, the
+ * otpauth:// link, and the key in groups for those who cannot scan.
+ */
+export async function activationFor(res: Response, user: UserRow, secret: Buffer) {
+  const uri = otpauthUri({
+    type: 'totp',
+    issuer: res.locals.t('common.productName'),
+    account: user.username,
+    secret,
+    params: appDeviceParameters,
+  });
+  const svg = await QRCode.toString(uri, { type: 'svg', errorCorrectionLevel: 'M', margin: 2 });
+  return {
+    qr: `data:image/svg+xml;base64,${Buffer.from(svg).toString('base64')}`,
+    uri,
+    secret: formatSecretForReading(encodeBase32(secret)),
+  };
+}
+
+/** SPEC J3, M3: activate, rename and deactivate mobile app devices, up to the device limit. */
 export function deviceRoutes(services: Services): Router {
+  const { secondFactor, devices } = services;
   const router = Router();
-  router.use('/account/devices', requireChangeAllowed(services, 'app'));
+  router.use(
+    '/account/devices',
+    requireChangeAllowed(services, 'app'),
+    requireRecentProof(services),
+  );
+
+  const appsOf = (enrolment: Enrolment) => enrolment.devices.filter((d) => d.kind === 'app');
+
+  /** Only the user's own app device: any other id is not found. */
+  function ownDevice(res: Response, id: unknown): DeviceRow {
+    const device = appsOf(changeContext(res).enrolment).find((d) => d.id === id);
+    if (!device) throw createError(404);
+    return device;
+  }
+
+  /** A name no device of the user has yet: "Mobile app 2", "Mobile app 3"… */
+  function suggestedName(res: Response, apps: readonly DeviceRow[]): string {
+    const taken = new Set(apps.map((d) => d.name.toLocaleLowerCase()));
+    for (let number = apps.length + 1; ; number++) {
+      const name = res.locals.t('devicesPage.defaultName', { number });
+      if (!taken.has(name.toLocaleLowerCase())) return name;
+    }
+  }
+
+  async function renderList(
+    res: Response,
+    status: number,
+    options: { errors?: FieldError[]; name?: string; refusal?: string } = {},
+  ) {
+    const { user, settings } = changeContext(res);
+    const apps = (await devices.forUser(user.id)).filter((d) => d.kind === 'app');
+    res.status(status).render('pages/account/devices', {
+      apps,
+      limit: settings.deviceLimit,
+      canAdd: apps.length < settings.deviceLimit,
+      name: options.name ?? suggestedName(res, apps),
+      errors: options.errors ?? [],
+      refusal: options.refusal ?? '',
+      formatDate: new Intl.DateTimeFormat(res.locals.lng, { dateStyle: 'medium' }),
+    });
+  }
+
+  router.get('/account/devices', async (_req, res) => {
+    await renderList(res, 200);
+  });
+
+  router.post('/account/devices/new', async (req, res) => {
+    const form = readForm(req.body, ['name'] as const);
+    const { user, enrolment, settings } = changeContext(res);
+    const apps = appsOf(enrolment);
+    if (apps.length >= settings.deviceLimit) {
+      await renderList(res, 400, { refusal: 'devicesPage.limitReached' });
+      return;
+    }
+    const name = form.name.trim();
+    const errors = deviceNameErrors(
+      name,
+      apps.map((d) => d.name),
+    );
+    if (errors.length > 0) {
+      await renderList(res, 400, { errors, name: form.name });
+      return;
+    }
+    req.session.deviceDraft = {
+      sealedSecret: secondFactor.sealDraftSecret(user, generateOtpSecret()),
+      name,
+    };
+    res.redirect(303, res.locals.url('/account/devices/new'));
+  });
+
+  /** The PIN is asked for only when the app's mode needs one and the user has none yet. */
+  const pinNeeded = (user: UserRow, settings: PortalSettings) =>
+    pinRequired('app', settings) && user.pin_hash === null;
+
+  async function renderActivation(
+    res: Response,
+    status: number,
+    draft: { sealedSecret: string; name: string },
+    errors: FieldError[],
+  ) {
+    const { user, settings } = changeContext(res);
+    const secret = secondFactor.openDraftSecret(user, draft.sealedSecret);
+    res.status(status).render('pages/account/device-new', {
+      activation: await activationFor(res, user, secret),
+      name: draft.name,
+      pinRequired: pinNeeded(user, settings),
+      pinMinLength: settings.pinMinLength,
+      errors,
+    });
+  }
+
+  router.get('/account/devices/new', async (req, res) => {
+    const draft = req.session.deviceDraft;
+    if (!draft) {
+      res.redirect(res.locals.url('/account/devices'));
+      return;
+    }
+    await renderActivation(res, 200, draft, []);
+  });
+
+  router.post('/account/devices/activate', async (req, res) => {
+    const form = readForm(req.body, ['code', 'pin', 'pinConfirmation'] as const);
+    const { user, settings } = changeContext(res);
+    const draft = req.session.deviceDraft;
+    if (!draft) {
+      res.redirect(303, res.locals.url('/account/devices'));
+      return;
+    }
+    const withPin = pinNeeded(user, settings);
+    const phones = [user.phone, user.backup_phone, user.mobile_phone].filter((p) => p !== null);
+    const errors = withPin
+      ? newPinErrors(form.pin, form.pinConfirmation, settings.pinMinLength, phones)
+      : [];
+    errors.push(...codeError('code', form.code, [6]));
+    const code = readCode(form.code, [6]);
+    const secret = secondFactor.openDraftSecret(user, draft.sealedSecret);
+    const proof =
+      errors.length === 0 && code
+        ? proveNewDevice(secret, appDeviceParameters, code, Date.now())
+        : undefined;
+    if (errors.length === 0 && !proof)
+      errors.push({ field: 'code', message: 'codes.errors.wrong' });
+    if (!proof || errors.length > 0) {
+      await renderActivation(res, 400, draft, errors);
+      return;
+    }
+    const pinHash = withPin ? await secondFactor.hashPin(form.pin) : undefined;
+    const now = Date.now();
+    const row = newDeviceRow({
+      userId: user.id,
+      kind: 'app',
+      name: draft.name,
+      serial: null,
+      secret,
+      params: appDeviceParameters,
+      counter: proof.counter,
+      lastStep: proof.lastStep,
+      key: services.encryptionKey,
+      now,
+    });
+    delete req.session.deviceDraft;
+    // Checked again: another tab or instance may have activated a device meanwhile.
+    if (!(await devices.addWithinLimit(row, settings.deviceLimit))) {
+      await renderList(res, 400, { refusal: 'devicesPage.limitReached' });
+      return;
+    }
+    if (pinHash) {
+      await services.database.db
+        .updateTable('users')
+        .set({ pin_hash: pinHash, pin_change_required: 0, updated_at: now })
+        .where('id', '=', user.id)
+        .execute();
+    }
+    await services.changes.record(
+      user,
+      {
+        type: 'device.added',
+        method: 'app',
+        device: draft.name,
+        notice: 'factorAdded',
+        what: 'app',
+      },
+      { clientIp: req.ip, language: res.locals.lng },
+    );
+    res.redirect(303, res.locals.url('/account?done=deviceAdded'));
+  });
+
+  function renderRename(
+    res: Response,
+    status: number,
+    device: DeviceRow,
+    name: string,
+    errors: FieldError[],
+  ) {
+    res.status(status).render('pages/account/device-rename', { device, name, errors });
+  }
+
+  router.get('/account/devices/:id/rename', (req, res) => {
+    const device = ownDevice(res, req.params.id);
+    renderRename(res, 200, device, device.name, []);
+  });
+
+  router.post('/account/devices/:id/rename', async (req, res) => {
+    const form = readForm(req.body, ['name'] as const);
+    const device = ownDevice(res, req.params.id);
+    const { user, enrolment } = changeContext(res);
+    const name = form.name.trim();
+    const others = appsOf(enrolment).filter((d) => d.id !== device.id);
+    const errors = deviceNameErrors(
+      name,
+      others.map((d) => d.name),
+    );
+    if (errors.length > 0) {
+      renderRename(res, 400, device, form.name, errors);
+      return;
+    }
+    if (!(await devices.rename(user.id, device.id, name))) throw createError(404);
+    await services.changes.record(
+      user,
+      { type: 'device.renamed', method: 'app', device: name },
+      { clientIp: req.ip, language: res.locals.lng },
+    );
+    res.redirect(303, res.locals.url('/account?done=deviceRenamed'));
+  });
+
+  function renderRemove(res: Response, status: number, device: DeviceRow) {
+    const remaining = methodsWithout(changeContext(res).enrolment, device);
+    res.status(status).render('pages/account/device-remove', {
+      device,
+      lastMethod: remaining.length === 0,
+      refused: status === 400,
+    });
+  }
+
+  router.get('/account/devices/:id/remove', (req, res) => {
+    renderRemove(res, 200, ownDevice(res, req.params.id));
+  });
+
+  router.post('/account/devices/:id/remove', async (req, res) => {
+    readForm(req.body, []);
+    const device = ownDevice(res, req.params.id);
+    const remaining = methodsWithout(changeContext(res).enrolment, device);
+    if (remaining.length === 0) {
+      renderRemove(res, 400, device);
+      return;
+    }
+    await removeFactorDevice(services, res, device, remaining);
+    res.redirect(303, res.locals.url('/account?done=deviceRemoved'));
+  });
+
   return router;
 }
