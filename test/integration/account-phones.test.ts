@@ -1,0 +1,492 @@
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { UserRow } from '../../src/data/users-repository.ts';
+import { confirmWithApp, enrolledUser, signInWithoutProof } from '../helpers/account.ts';
+import { browserAgent, createTestPortal, type TestPortal } from '../helpers/app.ts';
+import { startSmtpServer } from '../helpers/smtp.ts';
+import { post } from '../helpers/two-step.ts';
+
+type Agent = ReturnType<typeof browserAgent>;
+
+let smtp: Awaited<ReturnType<typeof startSmtpServer>>;
+let portal: TestPortal;
+
+beforeAll(async () => {
+  smtp = await startSmtpServer();
+});
+afterAll(async () => {
+  await smtp.close();
+});
+beforeEach(async () => {
+  smtp.received.splice(0);
+  portal = await createTestPortal({
+    RATE_LIMIT_SIGNIN_MAX: '1000',
+    SIMULATOR_ENABLED: 'true',
+    ...smtp.config,
+  });
+});
+afterEach(async () => {
+  await portal.close();
+});
+
+/** The user set up by `enrolledUser` gets a notice of their own: these tests read the next ones. */
+async function afterEnrolmentNotice() {
+  await smtp.waitFor(1);
+  smtp.received.splice(0);
+}
+
+const primaryForm = {
+  phoneCountry: 'NL',
+  phoneNumber: '020 123 4567',
+  phoneExtension: '',
+  backupCountry: 'BE',
+  backupNumber: '',
+  backupExtension: '',
+};
+
+async function userRow(username = 'lotte'): Promise<UserRow> {
+  const user = await portal.services.users.findByUsername(username);
+  if (!user) throw new Error('no such user');
+  return user;
+}
+
+/** Gives the user numbers as if set up earlier, next to their app. */
+async function giveNumbers(
+  numbers: Partial<
+    Pick<
+      UserRow,
+      'phone' | 'phone_extension' | 'backup_phone' | 'backup_extension' | 'mobile_phone'
+    >
+  >,
+  username = 'lotte',
+) {
+  await portal.services.database.db
+    .updateTable('users')
+    .set(numbers)
+    .where('username', '=', username)
+    .execute();
+}
+
+const verifications = () =>
+  portal.services.database.db.selectFrom('verifications').selectAll().execute();
+
+const changeEvents = async () =>
+  (await portal.services.audit.recentForUser((await userRow()).id)).filter((e) =>
+    e.type.startsWith('change.'),
+  );
+
+/** The simulator's page, as the phone shows it: the newest call or text first. */
+async function newestMessage(agent: Agent) {
+  const page = await agent.get('/simulator').expect(200);
+  const id = /action="\/simulator\/(?:calls|texts)\/([0-9a-f-]+)\//.exec(page.text)?.[1] ?? '';
+  const heading = /<h2[^>]*>([^<]*)/.exec(page.text)?.[1] ?? '';
+  const body = /<p class="simulated-body">([^<]*)<\/p>/.exec(page.text)?.[1] ?? '';
+  return { page, id, heading, body };
+}
+
+async function answerCall(agent: Agent, keys = '#') {
+  const { page, id } = await newestMessage(agent);
+  await post(agent, `/simulator/calls/${id}/answer`, page.text, { keys }).expect(303);
+}
+
+async function missCall(agent: Agent) {
+  const { page, id } = await newestMessage(agent);
+  await post(agent, `/simulator/calls/${id}/miss`, page.text, {}).expect(303);
+}
+
+const codeIn = (body: string) => /\b(\d{6})\b/.exec(body)?.[1] ?? '';
+
+/** Fills in the phone form afresh; the change starts with a call: 303 to the waiting page. */
+async function startPhoneChange(agent: Agent, fields: Record<string, string>) {
+  const form = await agent.get('/account/phone').expect(200);
+  const started = await post(agent, '/account/phone', form.text, fields).expect(303);
+  expect(started.headers.location).toBe('/account/phone/wait');
+}
+
+describe('Phone numbers for calls (SPEC J3, M1)', () => {
+  it('calls each new number in turn and saves them only once both answered, with a Dutch notice', async () => {
+    const { agent, user } = await enrolledUser(portal, 'lotte', {
+      email: 'lotte@example.test',
+      language: 'nl',
+    });
+    await afterEnrolmentNotice();
+    const form = await agent.get('/account/phone').expect(200);
+    expect(form.text).toContain('Verificatie per telefoongesprek instellen');
+    expect(form.text).toContain('name="backupNumber"');
+
+    const started = await post(agent, '/account/phone', form.text, {
+      ...primaryForm,
+      phoneExtension: '12,3',
+      backupNumber: '02 123 45 67',
+    }).expect(303);
+    expect(started.headers.location).toBe('/account/phone/wait');
+    const waiting = await agent.get('/account/phone/wait').expect(200);
+    expect(waiting.text).toContain('+31 ••• 67');
+    expect(waiting.text).toContain('action="/account/phone/wait"');
+    expect(waiting.text).not.toContain('http-equiv="refresh"');
+    const auto = await agent.get('/account/phone/wait?auto=on').expect(200);
+    expect(auto.text).toContain('<meta http-equiv="refresh" content="5">');
+
+    const first = await newestMessage(agent);
+    expect(first.heading).toContain('+31201234567');
+    expect(first.body).toContain('hekje');
+    await answerCall(agent);
+    // The primary answered: the backup is called next, and still nothing is saved.
+    const next = await agent.get('/account/phone/wait').expect(303);
+    expect(next.headers.location).toBe('/account/phone/wait');
+    expect((await userRow()).phone).toBeNull();
+    expect((await newestMessage(agent)).heading).toContain('+3221234567');
+    await agent.get('/account/phone/wait').expect(200);
+    await answerCall(agent);
+
+    const done = await agent.get('/account/phone/wait').expect(303);
+    expect(done.headers.location).toBe('/account?done=phone');
+    expect(await userRow()).toMatchObject({
+      phone: '+31201234567',
+      phone_extension: '12,3',
+      backup_phone: '+3221234567',
+      backup_extension: null,
+    });
+    // Each call proved its own number: none rang on to another one.
+    const calls = await verifications();
+    expect(calls.map((v) => [v.purpose, v.phone, v.backup_phone, v.status])).toEqual(
+      expect.arrayContaining([
+        ['new-number', '+31201234567', null, 'used'],
+        ['new-number', '+3221234567', null, 'used'],
+      ]),
+    );
+    expect(calls).toHaveLength(2);
+    const [event] = await changeEvents();
+    expect(event).toMatchObject({ type: 'change.phone', method: 'phone', phone: '+31 ••• 67' });
+
+    const [mail] = await smtp.waitFor(1);
+    expect(mail?.to).toEqual(['lotte@example.test']);
+    expect(mail?.language).toBe('nl');
+    expect(mail?.subject).toBe('Beveiligingsmelding: er is een manier van aanmelden toegevoegd');
+    expect(mail?.text).toContain(`Beste ${user.display_name},`);
+    expect(mail?.text).toContain('telefoonnummers voor oproepen');
+    const summary = await agent.get('/account').expect(200);
+    expect(summary.text).toContain('+31 ••• 67');
+    // The change is over: its waiting page leads back to the form.
+    expect((await agent.get('/account/phone/wait').expect(302)).headers.location).toBe(
+      '/account/phone',
+    );
+  });
+
+  it('saves nothing when the new number does not answer, or answers with other keys', async () => {
+    const { agent } = await enrolledUser(portal);
+    await startPhoneChange(agent, primaryForm);
+    await missCall(agent);
+    const missed = await agent.get('/account/phone/wait').expect(400);
+    expect(missed.text).toContain('The call was not answered');
+    expect(missed.text).toContain('value="020 123 4567"');
+    expect((await userRow()).phone).toBeNull();
+
+    await startPhoneChange(agent, primaryForm);
+    await answerCall(agent, '1#');
+    const wrongKeys = await agent.get('/account/phone/wait').expect(400);
+    expect(wrongKeys.text).toContain(
+      'The keys pressed during the call were not the ones asked for',
+    );
+    expect((await userRow()).phone).toBeNull();
+    expect(await changeEvents()).toEqual([]);
+    // The failed attempt is gone from the session: nothing left to wait for.
+    await agent.get('/account/phone/wait').expect(302);
+  });
+
+  it('a denied backup call keeps the numbers as they were, although the primary answered', async () => {
+    const { agent } = await enrolledUser(portal);
+    await giveNumbers({ phone: '+31201234567' });
+    await startPhoneChange(agent, {
+      ...primaryForm,
+      phoneNumber: '020 765 4321',
+      backupNumber: '02 123 45 67',
+    });
+    await answerCall(agent);
+    await agent.get('/account/phone/wait').expect(303);
+    await missCall(agent);
+    const denied = await agent.get('/account/phone/wait').expect(400);
+    expect(denied.text).toMatch(/href="#backupNumber"/);
+    expect(await userRow()).toMatchObject({ phone: '+31201234567', backup_phone: null });
+  });
+
+  it('shows the current numbers, and needs no call for no change, clearing the backup or a swap', async () => {
+    const { agent } = await enrolledUser(portal);
+    await giveNumbers({
+      phone: '+31201234567',
+      phone_extension: '12',
+      backup_phone: '+3221234567',
+      backup_extension: null,
+    });
+    const form = await agent.get('/account/phone').expect(200);
+    expect(form.text).toContain('Change your phone numbers');
+    expect(form.text).toContain('value="020 123 4567"');
+    expect(form.text).toContain('value="02 123 45 67"');
+    expect(form.text).toMatch(/<option value="NL" selected>/);
+    expect(form.text).toMatch(/<option value="BE" selected>/);
+
+    const current = {
+      ...primaryForm,
+      phoneExtension: '12',
+      backupNumber: '02 123 45 67',
+    };
+    const same = await post(agent, '/account/phone', form.text, current).expect(303);
+    expect(same.headers.location).toBe('/account');
+
+    const swapped = await post(agent, '/account/phone', form.text, {
+      phoneCountry: 'BE',
+      phoneNumber: '+32 2 123 45 67',
+      phoneExtension: '',
+      backupCountry: 'NL',
+      backupNumber: '020 123 4567',
+      backupExtension: '12',
+    }).expect(303);
+    expect(swapped.headers.location).toBe('/account?done=phone');
+    expect(await userRow()).toMatchObject({
+      phone: '+3221234567',
+      backup_phone: '+31201234567',
+      backup_extension: '12',
+    });
+
+    const cleared = await post(agent, '/account/phone', form.text, {
+      ...primaryForm,
+      phoneCountry: 'BE',
+      phoneNumber: '02 123 45 67',
+    }).expect(303);
+    expect(cleared.headers.location).toBe('/account?done=phone');
+    expect(await userRow()).toMatchObject({ phone: '+3221234567', backup_phone: null });
+    expect(await verifications()).toEqual([]);
+    expect((await changeEvents()).map((e) => e.type)).toEqual(['change.phone', 'change.phone']);
+
+    // A new extension is a new line to prove: it is called before it is saved.
+    await post(agent, '/account/phone', form.text, {
+      ...primaryForm,
+      phoneCountry: 'BE',
+      phoneNumber: '02 123 45 67',
+      phoneExtension: '9',
+    }).expect(303);
+    expect((await userRow()).phone_extension).toBeNull();
+    expect(await verifications()).toHaveLength(1);
+  });
+
+  it('refuses malformed, repeated, oversized and unknown fields, and changes nothing', async () => {
+    const { agent } = await enrolledUser(portal);
+    const form = await agent.get('/account/phone').expect(200);
+    const malformed = await post(agent, '/account/phone', form.text, {
+      ...primaryForm,
+      phoneNumber: '12',
+    }).expect(400);
+    expect(malformed.text).toContain('Enter a valid phone number for the country you chose');
+    expect(malformed.text).toContain('aria-invalid="true"');
+    const badExtension = await post(agent, '/account/phone', form.text, {
+      ...primaryForm,
+      phoneExtension: '12#',
+    }).expect(400);
+    expect(badExtension.text).toContain('href="#phoneExtension"');
+    await post(agent, '/account/phone', form.text, { ...primaryForm, phoneCountry: 'XX' }).expect(
+      400,
+    );
+    await post(agent, '/account/phone', form.text, {
+      ...primaryForm,
+      phoneNumber: '2'.repeat(10_000),
+    }).expect(400);
+    await agent
+      .post('/account/phone')
+      .type('form')
+      .send(
+        `_csrf=${encodeURIComponent(/name="_csrf" value="([^"]+)"/.exec(form.text)?.[1] ?? '')}` +
+          '&phoneCountry=NL&phoneNumber=0201234567&phoneNumber=0201234568',
+      )
+      .expect(400);
+    await post(agent, '/account/phone', form.text, { ...primaryForm, pin: '1234' }).expect(400);
+    expect(await verifications()).toEqual([]);
+    expect((await userRow()).phone).toBeNull();
+    expect(await changeEvents()).toEqual([]);
+  });
+});
+
+describe('Mobile number for texts (SPEC J3, M2)', () => {
+  it('texts a code to the new number, counts a wrong code, and saves it with the right one', async () => {
+    const { agent } = await enrolledUser(portal, 'lotte', { email: 'lotte@example.test' });
+    await afterEnrolmentNotice();
+    const form = await agent.get('/account/mobile').expect(200);
+    expect(form.text).toContain('Set up text messages');
+    expect(form.text).not.toContain('name="mobileExtension"');
+    const started = await post(agent, '/account/mobile', form.text, {
+      mobileCountry: 'FR',
+      mobileNumber: '06 12 34 56 78',
+    }).expect(303);
+    expect(started.headers.location).toBe('/account/mobile/code');
+    const text = await newestMessage(agent);
+    expect(text.heading).toContain('+33612345678');
+    const code = codeIn(text.body);
+    const page = await agent.get('/account/mobile/code').expect(200);
+    expect(page.text).toContain('action="/account/mobile/code"');
+    expect(page.text).toContain('autocomplete="one-time-code"');
+
+    const wrong = await post(agent, '/account/mobile/code', page.text, {
+      code: code === '000000' ? '111111' : '000000',
+    }).expect(400);
+    expect(wrong.text).toContain('aria-invalid="true"');
+    expect((await userRow()).failed_count).toBe(1);
+    await post(agent, '/account/mobile/code', page.text, { code: '12' }).expect(400);
+    await post(agent, '/account/mobile/code', page.text, { code: [code, code] } as never).expect(
+      400,
+    );
+    expect((await userRow()).mobile_phone).toBeNull();
+
+    await post(agent, '/account/mobile/resend', page.text, {}).expect(303);
+    expect((await userRow()).failed_count).toBe(1);
+    const resent = codeIn((await newestMessage(agent)).body);
+    const done = await post(agent, '/account/mobile/code', page.text, { code: resent }).expect(303);
+    expect(done.headers.location).toBe('/account?done=mobile');
+    expect(await userRow()).toMatchObject({ mobile_phone: '+33612345678', failed_count: 0 });
+    const [event] = await changeEvents();
+    expect(event).toMatchObject({ type: 'change.mobile', method: 'sms', phone: '+33 ••• 78' });
+    const [mail] = await smtp.waitFor(1);
+    expect(mail?.language).toBe('en');
+    expect(mail?.text).toContain('A way to sign in was added to your account: mobile number');
+  });
+
+  it('with two-way texts, waits for the reply before saving; a wrong reply saves nothing', async () => {
+    await portal.services.settings.write('smsDirection', 'two-way');
+    const { agent } = await enrolledUser(portal);
+    await giveNumbers({ mobile_phone: '+33612345678' });
+    const form = await agent.get('/account/mobile').expect(200);
+    expect(form.text).toContain('value="06 12 34 56 78"');
+    const same = await post(agent, '/account/mobile', form.text, {
+      mobileCountry: 'FR',
+      mobileNumber: '+33 6 12 34 56 78',
+    }).expect(303);
+    expect(same.headers.location).toBe('/account');
+    expect(await verifications()).toEqual([]);
+
+    const reply = async (body: (code: string) => string) => {
+      const text = await newestMessage(agent);
+      await post(agent, `/simulator/texts/${text.id}/reply`, text.page.text, {
+        body: body(codeIn(text.body)),
+      }).expect(303);
+    };
+    const newNumber = { mobileCountry: 'BE', mobileNumber: '0470 12 34 56' };
+    const started = await post(agent, '/account/mobile', form.text, newNumber).expect(303);
+    expect(started.headers.location).toBe('/account/mobile/wait');
+    await agent.get('/account/mobile/wait').expect(200);
+    await reply((code) => (code === '000000' ? '111111' : '000000'));
+    const denied = await agent.get('/account/mobile/wait').expect(400);
+    expect(denied.text).toContain('The reply did not contain the right code.');
+    expect((await userRow()).mobile_phone).toBe('+33612345678');
+
+    await post(agent, '/account/mobile', form.text, newNumber).expect(303);
+    await reply((code) => code);
+    const done = await agent.get('/account/mobile/wait').expect(303);
+    expect(done.headers.location).toBe('/account?done=mobile');
+    expect((await userRow()).mobile_phone).toBe('+32470123456');
+    expect((await changeEvents()).map((e) => e.type)).toEqual(['change.mobile']);
+  });
+});
+
+describe('Settings and proof (SPEC J3, ASVS 5 7.5.1)', () => {
+  it('refuses the pages with 403 when the settings do not offer the method', async () => {
+    const { agent } = await enrolledUser(portal);
+    const form = await agent.get('/account/phone').expect(200);
+    await portal.services.settings.write('allowedMethods', ['app', 'token', 'sms']);
+    await agent.get('/account/phone').expect(403);
+    await post(agent, '/account/phone', form.text, primaryForm).expect(403);
+
+    // Adding a method needs "allow users to select method"; keeping one does not.
+    await portal.services.settings.write('allowedMethods', ['app', 'token', 'phone', 'sms']);
+    await portal.services.settings.write('allowSelectMethod', false);
+    await agent.get('/account/phone').expect(403);
+    await post(agent, '/account/mobile', form.text, {
+      mobileCountry: 'FR',
+      mobileNumber: '06 12 34 56 78',
+    }).expect(403);
+    await giveNumbers({ phone: '+31201234567' });
+    await agent.get('/account/phone').expect(200);
+    await agent.get('/account/mobile').expect(403);
+    expect(await verifications()).toEqual([]);
+    expect((await userRow()).mobile_phone).toBeNull();
+  });
+
+  it('without a recent proof sends the user to confirm and changes nothing', async () => {
+    const { secret } = await enrolledUser(portal);
+    await giveNumbers({ phone: '+31201234567', mobile_phone: '+33612345678' });
+    const agent = await signInWithoutProof(portal);
+    for (const path of ['/account/phone', '/account/mobile', '/account/mobile/code']) {
+      const asked = await agent.get(path).expect(303);
+      expect(asked.headers.location).toBe('/account/confirm');
+    }
+    for (const [path, fields] of [
+      ['/account/phone', { ...primaryForm, phoneNumber: '020 765 4321' }],
+      ['/account/mobile', { mobileCountry: 'FR', mobileNumber: '06 12 34 56 79' }],
+      ['/account/phone/remove', {}],
+      ['/account/mobile/remove', {}],
+    ] as const) {
+      const token = await agent.get('/account').expect(200);
+      const refused = await post(agent, path, token.text, fields);
+      expect(refused.status, path).toBe(303);
+      expect(refused.headers.location).toBe('/account/confirm');
+    }
+    expect(await verifications()).toEqual([]);
+    expect(await userRow()).toMatchObject({
+      phone: '+31201234567',
+      mobile_phone: '+33612345678',
+    });
+
+    expect((await confirmWithApp(agent, secret, 1)).status).toBe(303);
+    await agent.get('/account/phone').expect(200);
+  });
+});
+
+describe('Stopping a method (SPEC J3)', () => {
+  it('removes phone calls while the app remains, and moves the default method to it', async () => {
+    const { agent } = await enrolledUser(portal, 'lotte', {
+      email: 'lotte@example.test',
+      language: 'fr',
+    });
+    await afterEnrolmentNotice();
+    await giveNumbers({ phone: '+31201234567', backup_phone: '+3221234567' });
+    await portal.services.database.db
+      .updateTable('users')
+      .set({ default_method: 'phone' })
+      .where('username', '=', 'lotte')
+      .execute();
+    const page = await agent.get('/account/phone').expect(200);
+    expect(page.text).toContain('action="/account/phone/remove"');
+    const removed = await post(agent, '/account/phone/remove', page.text, {}).expect(303);
+    expect(removed.headers.location).toBe('/account?done=phone');
+    expect(await userRow()).toMatchObject({
+      phone: null,
+      backup_phone: null,
+      default_method: 'app',
+    });
+    const [event] = await changeEvents();
+    expect(event).toMatchObject({ type: 'change.phone', phone: '+31 ••• 67' });
+    const [mail] = await smtp.waitFor(1);
+    expect(mail?.language).toBe('fr');
+    expect(mail?.subject).toBe('Avis de sécurité : un moyen de connexion a été retiré');
+    expect(mail?.text).toContain('numéros de téléphone pour les appels');
+  });
+
+  it('refuses to remove the last method the user can sign in with', async () => {
+    const { agent } = await enrolledUser(portal);
+    await giveNumbers({ mobile_phone: '+33612345678' });
+    const withApp = await agent.get('/account/mobile').expect(200);
+    expect(withApp.text).toContain('action="/account/mobile/remove"');
+
+    // The app is no longer offered: it cannot stand in for text messages.
+    await portal.services.settings.write('allowedMethods', ['phone', 'sms', 'token']);
+    const page = await agent.get('/account/mobile').expect(200);
+    expect(page.text).not.toContain('action="/account/mobile/remove"');
+    expect(page.text).toContain('Text messages are your only way to sign in');
+    const refused = await post(agent, '/account/mobile/remove', page.text, {}).expect(400);
+    expect(refused.text).toContain('href="#remove"');
+    expect((await userRow()).mobile_phone).toBe('+33612345678');
+
+    await portal.services.settings.write('allowedMethods', ['phone', 'sms', 'token', 'app']);
+    await portal.services.database.db.deleteFrom('devices').execute();
+    await post(agent, '/account/mobile/remove', page.text, {}).expect(400);
+    await post(agent, '/account/mobile/remove', page.text, { extra: '1' }).expect(400);
+    expect((await userRow()).mobile_phone).toBe('+33612345678');
+    expect(await changeEvents()).toEqual([]);
+  });
+});
