@@ -134,6 +134,30 @@ describe('activating mobile app devices (SPEC J3, M3)', () => {
     expect(await eventsOf(user.id, 'device.added')).toEqual([]);
   });
 
+  it('asks for a new PIN with the code when the app needs one and the user has none', async () => {
+    const { agent, user } = await enrolledUser(portal);
+    await portal.services.settings.write('appMode', 'pin');
+    const list = await agent.get('/account/devices').expect(200);
+    await post(agent, '/account/devices/new', list.text, { name: 'Tablet' }).expect(303);
+    const page = await agent.get('/account/devices/new').expect(200);
+    expect(page.text).toContain('name="pinConfirmation"');
+    const secret = secretFrom(page.text);
+    const weak = await post(agent, '/account/devices/activate', page.text, {
+      pin: '1234',
+      pinConfirmation: '1234',
+      code: appCode(secret),
+    });
+    expect(weak.status).toBe(400);
+    expect(await devicesOf(user.id)).toHaveLength(1);
+    await post(agent, '/account/devices/activate', page.text, {
+      pin: '4863',
+      pinConfirmation: '4863',
+      code: appCode(secret),
+    }).expect(303);
+    expect(await devicesOf(user.id)).toHaveLength(2);
+    expect((await portal.services.users.findById(user.id))?.pin_hash).toMatch(/^\$argon2id\$/);
+  });
+
   it('refuses a bad device name and keeps no draft', async () => {
     const { agent } = await enrolledUser(portal);
     const list = await agent.get('/account/devices').expect(200);

@@ -154,6 +154,7 @@ export function deviceRoutes(services: Services): Router {
       limit: settings.deviceLimit,
       canAdd: apps.length < settings.deviceLimit,
       name: options.name ?? suggestedName(res, apps),
+      nameMaxLength,
       errors: options.errors ?? [],
       refusal: options.refusal ?? '',
       formatDate: new Intl.DateTimeFormat(res.locals.lng, { dateStyle: 'medium' }),
@@ -292,7 +293,9 @@ export function deviceRoutes(services: Services): Router {
     name: string,
     errors: FieldError[],
   ) {
-    res.status(status).render('pages/account/device-rename', { device, name, errors });
+    res
+      .status(status)
+      .render('pages/account/device-rename', { device, name, nameMaxLength, errors });
   }
 
   router.get('/account/devices/:id/rename', (req, res) => {
