@@ -40,16 +40,6 @@ export function createDevicesRepository(db: Db) {
         .executeTakeFirst();
       return result.numUpdatedRows > 0n;
     },
-    async countOfKind(userId: string, kind: DeviceRow['kind']): Promise<number> {
-      const row = await db
-        .selectFrom('devices')
-        .select((eb) => eb.fn.countAll<number | string | bigint>().as('count'))
-        .where('user_id', '=', userId)
-        .where('kind', '=', kind)
-        .executeTakeFirstOrThrow();
-      return Number(row.count);
-    },
-
     /**
      * Saves a device unless the user already has `limit` of its kind (SPEC M3 device limit, one
      * OATH token). Touching the user's row first takes its lock, so two activations racing on
