@@ -1,18 +1,13 @@
 import { Router, type Response } from 'express';
 import createError from 'http-errors';
-import QRCode from 'qrcode';
 import { appDeviceParameters, newDeviceRow, proveNewDevice } from '../../core/devices.ts';
-import {
-  encodeBase32,
-  formatSecretForReading,
-  generateOtpSecret,
-  otpauthUri,
-} from '../../core/otp.ts';
+import { generateOtpSecret } from '../../core/otp.ts';
 import type { Enrolment } from '../../core/second-factor.ts';
 import type { Method, PortalSettings } from '../../core/settings.ts';
 import type { DeviceRow } from '../../data/devices-repository.ts';
 import type { UserRow } from '../../data/users-repository.ts';
 import type { Services } from '../../services.ts';
+import { activationFor } from '../app-activation.ts';
 import { readForm, type FieldError } from '../form.ts';
 import { pinRequired } from '../setup/routes.ts';
 import { codeError, newPinErrors, readCode } from '../setup/validation.ts';
@@ -92,26 +87,6 @@ function deviceNameErrors(name: string, takenNames: readonly string[]): FieldErr
   const folded = name.toLocaleLowerCase();
   if (takenNames.some((taken) => taken.toLocaleLowerCase() === folded)) return error('nameTaken');
   return [];
-}
-
-/**
- * What a person needs to add a new seed to an authenticator (SPEC M3): a QR code, the
- * otpauth:// link, and the key in groups for those who cannot scan.
- */
-export async function activationFor(res: Response, user: UserRow, secret: Buffer) {
-  const uri = otpauthUri({
-    type: 'totp',
-    issuer: res.locals.t('common.productName'),
-    account: user.username,
-    secret,
-    params: appDeviceParameters,
-  });
-  const svg = await QRCode.toString(uri, { type: 'svg', errorCorrectionLevel: 'M', margin: 2 });
-  return {
-    qr: `data:image/svg+xml;base64,${Buffer.from(svg).toString('base64')}`,
-    uri,
-    secret: formatSecretForReading(encodeBase32(secret)),
-  };
 }
 
 /** SPEC J3, M3: activate, rename and deactivate mobile app devices, up to the device limit. */

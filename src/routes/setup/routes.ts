@@ -1,20 +1,15 @@
 import { Router, type Response } from 'express';
 import createError from 'http-errors';
-import QRCode from 'qrcode';
-import { appDeviceParameters, proveNewDevice, type OtpDevice } from '../../core/devices.ts';
-import {
-  decodeBase32,
-  encodeBase32,
-  formatSecretForReading,
-  generateOtpSecret,
-  otpauthUri,
-} from '../../core/otp.ts';
+import { appDeviceParameters, proveNewDevice } from '../../core/devices.ts';
+import { generateOtpSecret } from '../../core/otp.ts';
 import type { Method, PortalSettings } from '../../core/settings.ts';
 import type { UserRow } from '../../data/users-repository.ts';
 import { requirePendingUser } from '../../middleware/auth.ts';
 import { startSignedInSession } from '../../middleware/session.ts';
 import type { Services } from '../../services.ts';
+import { activationFor } from '../app-activation.ts';
 import { readForm, type FieldError } from '../form.ts';
+import { checkToken, tokenChoices, tokenFields } from '../token-form.ts';
 import { phoneSetupRoutes } from './phone-routes.ts';
 import { codeError, newPinErrors, readCode } from './validation.ts';
 
@@ -46,13 +41,6 @@ function userOf(res: Response): UserRow {
   if (!user) throw createError(401);
   return user;
 }
-
-const tokenChoices = {
-  otpType: ['totp', 'hotp'],
-  digits: ['6', '8'],
-  period: ['30', '60'],
-  algorithm: ['SHA1', 'SHA256', 'SHA512'],
-} as const;
 
 /** SPEC J2: User Setup. Nothing is saved until the last step succeeds. */
 export function setupRoutes(services: Services): Router {
@@ -148,23 +136,10 @@ export function setupRoutes(services: Services): Router {
     const user = userOf(res);
     const settings = await settingsRepository.read();
     const draft = req.session.enrolment;
-    let activation: { qr: string; uri: string; secret: string } | undefined;
-    if (draft?.method === 'app' && draft.sealedSecret) {
-      const secret = secondFactor.openDraftSecret(user, draft.sealedSecret);
-      const uri = otpauthUri({
-        type: 'totp',
-        issuer: res.locals.t('common.productName'),
-        account: user.username,
-        secret,
-        params: appDeviceParameters,
-      });
-      const svg = await QRCode.toString(uri, { type: 'svg', errorCorrectionLevel: 'M', margin: 2 });
-      activation = {
-        qr: `data:image/svg+xml;base64,${Buffer.from(svg).toString('base64')}`,
-        uri,
-        secret: formatSecretForReading(encodeBase32(secret)),
-      };
-    }
+    const activation =
+      draft?.method === 'app' && draft.sealedSecret
+        ? await activationFor(res, user, secondFactor.openDraftSecret(user, draft.sealedSecret))
+        : undefined;
     res.status(status).render('pages/setup/app', {
       activation,
       pinRequired: pinRequired('app', settings),
@@ -232,73 +207,20 @@ export function setupRoutes(services: Services): Router {
   });
 
   router.post('/setup/token', async (req, res) => {
-    const fields = [
-      'serial',
-      'secret',
-      'otpType',
-      'digits',
-      'period',
-      'algorithm',
-      'code',
-    ] as const;
-    const form = readForm(req.body, fields);
+    const form = readForm(req.body, tokenFields);
     const user = userOf(res);
     if (!(await offered()).includes('token')) throw createError(404);
-
-    const errors: FieldError[] = [];
-    const serial = form.serial.trim();
-    if (serial === '')
-      errors.push({ field: 'serial', message: 'setup.token.errors.serialMissing' });
-    else if (!/^[\w.-]{1,64}$/.test(serial)) {
-      errors.push({ field: 'serial', message: 'setup.token.errors.serialFormat' });
-    }
-    let secret: Buffer | undefined;
-    try {
-      secret = decodeBase32(form.secret);
-      if (secret.length < 16) secret = undefined;
-    } catch {
-      secret = undefined;
-    }
-    if (form.secret.trim() === '') {
-      errors.push({ field: 'secret', message: 'setup.token.errors.secretMissing' });
-    } else if (!secret) {
-      errors.push({ field: 'secret', message: 'setup.token.errors.secretFormat' });
-    }
-    const choose = <K extends keyof typeof tokenChoices>(
-      key: K,
-    ): (typeof tokenChoices)[K][number] | undefined =>
-      tokenChoices[key].find((value) => value === form[key]);
-    const otpType = choose('otpType');
-    const digits = choose('digits');
-    const period = choose('period');
-    const algorithm = choose('algorithm');
-    for (const [key, value] of Object.entries({ otpType, digits, period, algorithm })) {
-      if (value === undefined)
-        errors.push({ field: `${key}-0`, message: 'setup.token.errors.choose' });
-    }
-    const codeDigits = digits === '8' ? 8 : 6;
-    errors.push(...codeError('code', form.code, [codeDigits]));
-
-    let proof: { lastStep: number | null; counter: number | null } | undefined;
-    const params: OtpDevice | undefined =
-      otpType && digits && period && algorithm
-        ? { otpType, algorithm, digits: codeDigits, period: period === '60' ? 60 : 30 }
-        : undefined;
-    const code = readCode(form.code, [codeDigits]);
-    if (errors.length === 0 && secret && params && code) {
-      proof = proveNewDevice(secret, params, code, Date.now());
-      if (!proof) errors.push({ field: 'code', message: 'codes.errors.wrong' });
-    }
-    if (errors.length > 0 || !proof || !secret || !params) {
+    const { errors, token } = checkToken(form);
+    if (!token) {
       const values = { ...form, secret: '', code: '' };
       res.status(400).render('pages/setup/token', { values, choices: tokenChoices, errors });
       return;
     }
     req.session.enrolment = {
       method: 'token',
-      sealedSecret: secondFactor.sealDraftSecret(user, secret),
-      device: { kind: 'token', name: serial, serial, params },
-      proof,
+      sealedSecret: secondFactor.sealDraftSecret(user, token.secret),
+      device: { kind: 'token', name: token.serial, serial: token.serial, params: token.params },
+      proof: token.proof,
     };
     await afterProof(res, user);
   });
