@@ -74,6 +74,15 @@ export function createUsersRepository(db: Db) {
         .execute();
     },
 
+    /** A new PIN (its hash) also satisfies "PIN change required" (SPEC M5). */
+    async setPin(id: string, pinHash: string, now = Date.now()): Promise<void> {
+      await db
+        .updateTable('users')
+        .set({ pin_hash: pinHash, pin_change_required: 0, updated_at: now })
+        .where('id', '=', id)
+        .execute();
+    },
+
     async countAdmins(): Promise<number> {
       const row = await db
         .selectFrom('users')

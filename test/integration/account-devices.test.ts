@@ -236,7 +236,22 @@ describe('renaming and deactivating devices (SPEC J3)', () => {
     await post(agent, `/account/devices/${first?.id ?? ''}/remove`, last.text, {}).expect(404);
   });
 
+  it('keeps the last app device when the other method cannot be used (no text provider)', async () => {
+    const { agent, user } = await enrolledUser(portal);
+    await portal.services.database.db
+      .updateTable('users')
+      .set({ mobile_phone: '+31612345678' })
+      .where('id', '=', user.id)
+      .execute();
+    const [device] = await devicesOf(user.id);
+    const page = await agent.get(`/account/devices/${device?.id ?? ''}/remove`).expect(200);
+    await post(agent, `/account/devices/${device?.id ?? ''}/remove`, page.text, {}).expect(400);
+    expect(await devicesOf(user.id)).toEqual([device]);
+  });
+
   it('moves the default method when the last app device goes', async () => {
+    await portal.close();
+    portal = await createTestPortal({ RATE_LIMIT_SIGNIN_MAX: '1000', SIMULATOR_ENABLED: 'true' });
     const { agent, user } = await enrolledUser(portal);
     await portal.services.database.db
       .updateTable('users')

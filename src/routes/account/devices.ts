@@ -13,7 +13,8 @@ import { pinRequired } from '../setup/routes.ts';
 import { codeError, newPinErrors, readCode } from '../setup/validation.ts';
 import {
   accountUser,
-  methodOffered,
+  methodsLeft,
+  nextDefaultMethod,
   requireChangeAllowed,
   requireRecentProof,
 } from './permissions.ts';
@@ -31,13 +32,10 @@ export function changeContext(res: Response): {
   return { user: accountUser(res), enrolment, settings: portalSettings };
 }
 
-/**
- * The methods the user keeps if this device goes: its kind stays only while another device of
- * that kind remains. None left means it is their last way to sign in, which is refused.
- */
-export function methodsWithout(enrolment: Enrolment, device: DeviceRow): Method[] {
-  const sameKindLeft = enrolment.devices.some((d) => d.kind === device.kind && d.id !== device.id);
-  return enrolment.methods.filter((m) => m !== device.kind || sameKindLeft);
+/** The methods the user keeps if this device goes (see methodsLeft). */
+export function methodsWithout(res: Response, services: Services, device: DeviceRow): Method[] {
+  const { enrolment, settings } = changeContext(res);
+  return methodsLeft(enrolment, settings, services.phoneVerification !== undefined, device);
 }
 
 /**
@@ -53,8 +51,7 @@ export async function removeFactorDevice(
   const { user, settings } = changeContext(res);
   if (!(await services.devices.remove(user.id, device.id))) throw createError(404);
   if (user.default_method === device.kind && !remaining.includes(device.kind)) {
-    const telephony = services.phoneVerification !== undefined;
-    const next = remaining.find((m) => methodOffered(m, settings, telephony)) ?? remaining[0];
+    const next = nextDefaultMethod(remaining, settings);
     await services.database.db
       .updateTable('users')
       .set({ default_method: next ?? null, updated_at: Date.now() })
@@ -240,13 +237,7 @@ export function deviceRoutes(services: Services): Router {
       await renderList(res, 400, { refusal: 'devicesPage.limitReached' });
       return;
     }
-    if (pinHash) {
-      await services.database.db
-        .updateTable('users')
-        .set({ pin_hash: pinHash, pin_change_required: 0, updated_at: now })
-        .where('id', '=', user.id)
-        .execute();
-    }
+    if (pinHash) await services.users.setPin(user.id, pinHash, now);
     await services.changes.record(
       user,
       {
@@ -302,7 +293,7 @@ export function deviceRoutes(services: Services): Router {
   });
 
   function renderRemove(res: Response, status: number, device: DeviceRow) {
-    const remaining = methodsWithout(changeContext(res).enrolment, device);
+    const remaining = methodsWithout(res, services, device);
     res.status(status).render('pages/account/device-remove', {
       device,
       lastMethod: remaining.length === 0,
@@ -317,7 +308,7 @@ export function deviceRoutes(services: Services): Router {
   router.post('/account/devices/:id/remove', async (req, res) => {
     readForm(req.body, []);
     const device = ownDevice(res, req.params.id);
-    const remaining = methodsWithout(changeContext(res).enrolment, device);
+    const remaining = methodsWithout(res, services, device);
     if (remaining.length === 0) {
       renderRemove(res, 400, device);
       return;

@@ -2,6 +2,7 @@ import type { RequestHandler, Response } from 'express';
 import createError from 'http-errors';
 import type { Enrolment } from '../../core/second-factor.ts';
 import type { Method, PortalSettings } from '../../core/settings.ts';
+import type { DeviceRow } from '../../data/devices-repository.ts';
 import type { UserRow } from '../../data/users-repository.ts';
 import type { Services } from '../../services.ts';
 
@@ -48,6 +49,29 @@ export function defaultMethodChoices(
   telephony: boolean,
 ): Method[] {
   return enrolment.methods.filter((m) => methodOffered(m, settings, telephony));
+}
+
+/**
+ * The methods the user could still sign in with once `gone` (a method, or one device) is
+ * removed: enrolled and still offered. A device's kind stays while another device of that kind
+ * remains. None left means it is their last way to sign in, and its removal is refused.
+ */
+export function methodsLeft(
+  enrolment: Enrolment,
+  settings: PortalSettings,
+  telephony: boolean,
+  gone: Method | DeviceRow,
+): Method[] {
+  const stays = (m: Method) =>
+    typeof gone === 'string'
+      ? m !== gone
+      : m !== gone.kind || enrolment.devices.some((d) => d.kind === gone.kind && d.id !== gone.id);
+  return defaultMethodChoices(enrolment, settings, telephony).filter(stays);
+}
+
+/** The default method after the old one went: the portal's default when kept, else the first. */
+export function nextDefaultMethod(left: readonly Method[], settings: PortalSettings) {
+  return left.includes(settings.defaultMethod) ? settings.defaultMethod : left[0];
 }
 
 export function accountPermissions(

@@ -1,10 +1,9 @@
 import { parsePhoneNumberFromString } from 'libphonenumber-js';
 import { isPhoneCountry } from '../../core/phone-numbers.ts';
-import type { Enrolment } from '../../core/second-factor.ts';
 import type { Method, PortalSettings } from '../../core/settings.ts';
 import type { UserRow } from '../../data/users-repository.ts';
 import type { Services } from '../../services.ts';
-import { defaultMethodChoices } from './permissions.ts';
+import { nextDefaultMethod } from './permissions.ts';
 
 /** The numbers a phone-call change would save (SPEC J3): what `req.session.phoneChange` holds. */
 export interface PhoneLines {
@@ -91,16 +90,6 @@ export function numberValues(
   };
 }
 
-/** The methods the user could still sign in with once `method` is gone: enrolled and offered. */
-export function methodsLeftWithout(
-  method: Extract<Method, 'phone' | 'sms'>,
-  enrolment: Enrolment,
-  settings: PortalSettings,
-  telephony: boolean,
-): Method[] {
-  return defaultMethodChoices(enrolment, settings, telephony).filter((m) => m !== method);
-}
-
 /**
  * Clears a phone method's numbers; a default method that pointed at it moves to the portal's
  * default when the user has that, else to another method they keep.
@@ -116,7 +105,7 @@ export async function stopUsingMethod(
     method === 'phone'
       ? { phone: null, phone_extension: null, backup_phone: null, backup_extension: null }
       : { mobile_phone: null };
-  const fallback = left.includes(settings.defaultMethod) ? settings.defaultMethod : left[0];
+  const fallback = nextDefaultMethod(left, settings);
   await services.database.db
     .updateTable('users')
     .set({

@@ -7,10 +7,14 @@ import { readForm, type FieldError } from '../form.ts';
 import { defaultCountry, phoneCountries, readPhone } from '../phone/forms.ts';
 import { denialMessage, requirePhoneVerification } from '../phone/outcomes.ts';
 import { codeError, readCode } from '../setup/validation.ts';
-import { accountUser, requireChangeAllowed, requireRecentProof } from './permissions.ts';
+import {
+  accountUser,
+  methodsLeft,
+  requireChangeAllowed,
+  requireRecentProof,
+} from './permissions.ts';
 import {
   lineKey,
-  methodsLeftWithout,
   newLines,
   numberValues,
   sameLines,
@@ -54,11 +58,11 @@ export function phoneChangeRoutes(services: Services): Router {
     res.locals.portalSettings ?? (await services.settings.read());
   const languageOf = (res: Response) => accountUser(res).language ?? res.locals.lng;
 
-  async function methodsLeft(res: Response, kind: Kind) {
+  async function othersLeft(res: Response, kind: Kind) {
     const user = accountUser(res);
     const enrolment = res.locals.enrolment ?? (await services.secondFactor.enrolmentOf(user));
     const telephony = services.phoneVerification !== undefined;
-    return methodsLeftWithout(methodOf[kind], enrolment, await settingsOf(res), telephony);
+    return methodsLeft(enrolment, await settingsOf(res), telephony, methodOf[kind]);
   }
 
   function draftOf(req: Request, kind: Kind): PhoneChange | undefined {
@@ -86,7 +90,7 @@ export function phoneChangeRoutes(services: Services): Router {
       country: defaultCountry(res.locals.lng),
       backup: withBackup(user, settings),
       has,
-      removable: has && (await methodsLeft(res, kind)).length > 0,
+      removable: has && (await othersLeft(res, kind)).length > 0,
     });
   }
 
@@ -447,7 +451,7 @@ export function phoneChangeRoutes(services: Services): Router {
         res.redirect(303, res.locals.url(`/account/${kind}`));
         return;
       }
-      const left = await methodsLeft(res, kind);
+      const left = await othersLeft(res, kind);
       if (left.length === 0) {
         const values =
           kind === 'phone' ? currentPhoneValues(user) : numberValues('mobile', user.mobile_phone);

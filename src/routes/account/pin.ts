@@ -33,12 +33,7 @@ export function pinRoutes(services: Services): Router {
       return;
     }
     const pinHash = await services.secondFactor.hashPin(form.pin);
-    const now = Date.now();
-    await services.database.db
-      .updateTable('users')
-      .set({ pin_hash: pinHash, pin_change_required: 0, updated_at: now })
-      .where('id', '=', user.id)
-      .execute();
+    await services.users.setPin(user.id, pinHash);
     await services.changes.record(
       user,
       { type: 'change.pin', notice: 'factorChanged', what: 'pin' },

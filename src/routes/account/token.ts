@@ -87,7 +87,7 @@ export function tokenRoutes(services: Services): Router {
       res.redirect(res.locals.url('/account/token'));
       return;
     }
-    const lastMethod = methodsWithout(changeContext(res).enrolment, token).length === 0;
+    const lastMethod = methodsWithout(res, services, token).length === 0;
     res.render('pages/account/token-remove', { token, lastMethod, refused: false });
   });
 
@@ -98,7 +98,7 @@ export function tokenRoutes(services: Services): Router {
       res.redirect(303, res.locals.url('/account/token'));
       return;
     }
-    const remaining = methodsWithout(changeContext(res).enrolment, token);
+    const remaining = methodsWithout(res, services, token);
     if (remaining.length === 0) {
       res.status(400).render('pages/account/token-remove', {
         token,
