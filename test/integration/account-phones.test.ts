@@ -172,6 +172,24 @@ describe('Phone numbers for calls (SPEC J3, M1)', () => {
     );
   });
 
+  it('in PIN mode, leads a user without a PIN from the saved number to choosing one', async () => {
+    await portal.services.settings.write('phoneMode', 'pin');
+    const { agent, user } = await enrolledUser(portal);
+    await startPhoneChange(agent, primaryForm);
+    await answerCall(agent);
+    const saved = await agent.get('/account/phone/wait').expect(303);
+    expect(saved.headers.location).toBe('/account/pin?needed=phone');
+    expect((await userRow()).phone).toBe('+31201234567');
+    const pinPage = await agent.get('/account/pin?needed=phone').expect(200);
+    expect(pinPage.text).toContain('The method “Phone call” asks for a PIN');
+    expect(pinPage.text).toContain('action="/account/pin?needed=phone"');
+    await post(agent, '/account/pin?needed=phone', pinPage.text, {
+      pin: '7294',
+      pinConfirmation: '7294',
+    }).expect(303);
+    expect((await portal.services.users.findById(user.id))?.pin_hash).toMatch(/^\$argon2id\$/);
+  });
+
   it('saves nothing when the new number does not answer, or answers with other keys', async () => {
     const { agent } = await enrolledUser(portal);
     await startPhoneChange(agent, primaryForm);

@@ -10,6 +10,7 @@ import { codeError, readCode } from '../setup/validation.ts';
 import {
   accountUser,
   methodsLeft,
+  pinMethods,
   requireChangeAllowed,
   requireRecentProof,
 } from './permissions.ts';
@@ -57,6 +58,15 @@ export function phoneChangeRoutes(services: Services): Router {
   const settingsOf = async (res: Response): Promise<PortalSettings> =>
     res.locals.portalSettings ?? (await services.settings.read());
   const languageOf = (res: Response) => accountUser(res).language ?? res.locals.lng;
+
+  /** Where a saved change leads: to choosing a PIN first when the method asks for one (M5). */
+  async function afterSaving(res: Response, method: 'phone' | 'sms') {
+    const settings = await settingsOf(res);
+    if (pinMethods(settings).includes(method) && accountUser(res).pin_hash === null) {
+      return `/account/pin?needed=${method}`;
+    }
+    return `/account?done=${method === 'phone' ? 'phone' : 'mobile'}`;
+  }
 
   async function othersLeft(res: Response, kind: Kind) {
     const user = accountUser(res);
@@ -225,7 +235,7 @@ export function phoneChangeRoutes(services: Services): Router {
       },
       context(req, res),
     );
-    res.redirect(303, res.locals.url('/account?done=phone'));
+    res.redirect(303, res.locals.url(await afterSaving(res, 'phone')));
   }
 
   /**
@@ -345,7 +355,7 @@ export function phoneChangeRoutes(services: Services): Router {
       },
       context(req, res),
     );
-    res.redirect(303, res.locals.url('/account?done=mobile'));
+    res.redirect(303, res.locals.url(await afterSaving(res, 'sms')));
   }
 
   router.get('/account/mobile/wait', async (req, res) => {

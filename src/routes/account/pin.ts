@@ -11,8 +11,12 @@ export function pinRoutes(services: Services): Router {
 
   async function renderPin(res: Response, status: number, errors: FieldError[]) {
     const settings = res.locals.portalSettings ?? (await services.settings.read());
+    const hasPin = accountUser(res).pin_hash !== null;
+    const needed = res.req.query.needed;
     res.status(status).render('pages/account/pin', {
-      hasPin: accountUser(res).pin_hash !== null,
+      // Just after adding calls or texts in a PIN mode: the method works only once there is one.
+      neededFor: !hasPin && (needed === 'phone' || needed === 'sms') ? needed : '',
+      hasPin,
       pinMinLength: settings.pinMinLength,
       errors,
     });
