@@ -1,25 +1,21 @@
-import type { Browser, BrowserContext } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { appDeviceParameters } from '../../src/core/devices.ts';
-import { generateOtpSecret } from '../../src/core/otp.ts';
-import type { RunningServer } from '../../src/http-server.ts';
+import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Language } from '../../src/i18n.ts';
+import { enrolWithApp } from '../helpers/account.ts';
+import { browserMissing } from '../helpers/browser.ts';
 import {
-  browserMissing,
-  launchBrowser,
-  newScriptlessContext,
-  recordDocuments,
-} from '../helpers/browser.ts';
-import {
+  expectDone,
+  expectErrorSummary,
   expectPage,
+  openSignInPage,
   pathOf,
   pressEnter,
-  startE2eServer,
+  signInWithApp,
+  signOut,
+  submitSignIn,
   tabTo,
-  type E2eServer,
+  useBrowserPortal,
   type Journey,
 } from '../helpers/journey.ts';
-import { appCode } from '../helpers/two-step.ts';
 
 /*
  * SPEC J1, J3, M7 in Chromium with JavaScript disabled, by keyboard: a user starts a one-time
@@ -34,103 +30,30 @@ const password = 'correct horse battery staple';
 const noBrowser = await browserMissing();
 
 describe.skipIf(noBrowser)('One-time bypass, no JavaScript', { timeout: 120_000 }, () => {
-  let server: E2eServer;
-  let running: RunningServer;
-  let browser: Browser;
-  const contexts: BrowserContext[] = [];
+  const portal = useBrowserPortal({ RATE_LIMIT_SIGNIN_MAX: '1000' });
 
   beforeAll(async () => {
-    server = await startE2eServer({ RATE_LIMIT_SIGNIN_MAX: '1000' });
-    running = server.running;
-    browser = await launchBrowser();
-    await running.services.settings.write('allowBypass', true);
+    await portal.services.settings.write('allowBypass', true);
   });
 
   beforeEach(async () => {
-    await running.services.settings.write('promptBypassSeconds', false);
-  });
-
-  afterEach(async () => {
-    await Promise.all(contexts.splice(0).map((context) => context.close()));
-  });
-
-  afterAll(async () => {
-    await browser.close();
-    await server.stop();
+    await portal.services.settings.write('promptBypassSeconds', false);
   });
 
   /** A user who has set up the mobile app; returns its secret. */
   async function appUser(username: string, language: Language): Promise<Buffer> {
-    const { users, accounts, secondFactor } = running.services;
-    const created = await users.create({
-      username,
-      displayName: username,
-      passwordHash: await accounts.hashPassword(password),
-      role: 'user',
-    });
-    const secret = generateOtpSecret();
-    await secondFactor.completeEnrolment(
-      created,
-      {
-        method: 'app',
-        device: {
-          kind: 'app',
-          name: 'Mobile app',
-          serial: null,
-          secret,
-          params: appDeviceParameters,
-          lastStep: null,
-          counter: null,
-        },
-        answers: [],
-      },
-      { clientIp: undefined },
-    );
-    await users.setLanguage(created.id, language);
-    return secret;
-  }
-
-  async function openTab(lng: Language): Promise<Journey> {
-    const context = await newScriptlessContext(browser, server.baseUrl);
-    contexts.push(context);
-    const page = await context.newPage();
-    const journey: Journey = {
-      page,
-      lng,
-      t: running.services.i18n.getFixedT(lng),
-      unchecked: recordDocuments(page),
-    };
-    await page.goto(`/sign-in?lng=${lng}`);
-    await expectPage(journey, { status: 200, heading: journey.t('signIn.title') });
-    return journey;
+    return (await enrolWithApp(portal.services, username, password, { language })).secret;
   }
 
   /** The password step; lands on the second step, or straight on My account with a bypass. */
   async function submitPassword(journey: Journey, username: string, lands: string) {
-    const { page, t } = journey;
-    await page.getByLabel(t('signIn.username'), { exact: true }).fill(username);
-    const field = page.getByLabel(t('signIn.password'), { exact: true });
-    await field.fill(password);
-    await pressEnter(page, field);
-    expect(pathOf(page)).toBe(lands);
+    await submitSignIn(journey, username, password);
+    expect(pathOf(journey.page)).toBe(lands);
   }
 
-  async function signIn(journey: Journey, username: string, secret: Buffer) {
-    const { page, t } = journey;
-    await submitPassword(journey, username, '/verify');
-    await expectPage(journey, { status: 200, heading: t('verify.app.title') });
-    const code = page.getByLabel(t('codes.appLabel'), { exact: true });
-    await code.fill(appCode(secret));
-    await pressEnter(page, code);
-    expect(pathOf(page)).toBe('/account');
-    await expectPage(journey, { status: 200, heading: t('account.title') });
-  }
-
-  async function signOut(journey: Journey) {
-    const { page, t } = journey;
-    await pressEnter(page, page.getByRole('button', { name: t('common.signOut') }));
-    expect(pathOf(page)).toBe('/sign-in?signedOut');
-    await expectPage(journey, { status: 200, heading: t('signIn.title') });
+  async function signOutToSignIn(journey: Journey) {
+    await signOut(journey);
+    await expectPage(journey, { status: 200, heading: journey.t('signIn.title') });
   }
 
   /** Follows a link on the page by keyboard to the bypass page. */
@@ -146,20 +69,13 @@ describe.skipIf(noBrowser)('One-time bypass, no JavaScript', { timeout: 120_000 
   /** The other form of the start page (with or without the seconds field), for axe too. */
   async function checkOtherForm(journey: Journey, prompt: boolean) {
     const { page, t } = journey;
-    await running.services.settings.write('promptBypassSeconds', !prompt);
+    await portal.services.settings.write('promptBypassSeconds', !prompt);
     await page.goto('/account/bypass');
     await expectPage(journey, { status: 200, heading: t('bypassPage.title') });
     expect(await page.locator('input[name="seconds"]').count()).toBe(prompt ? 0 : 1);
-    await running.services.settings.write('promptBypassSeconds', prompt);
+    await portal.services.settings.write('promptBypassSeconds', prompt);
     await page.goto('/account/bypass');
     await expectPage(journey, { status: 200, heading: t('bypassPage.title') });
-  }
-
-  async function expectDone(journey: Journey, done: string) {
-    const { page, t } = journey;
-    expect(pathOf(page)).toBe(`/account?done=${done}`);
-    await expectPage(journey, { status: 200, heading: t('account.title') });
-    expect(await page.getByRole('status').textContent()).toBe(t(`account.done.${done}`));
   }
 
   /** From My account to the pending bypass: it says until when, and offers to cancel it. */
@@ -173,9 +89,9 @@ describe.skipIf(noBrowser)('One-time bypass, no JavaScript', { timeout: 120_000 
 
   it('in English, a user starts a 5-minute bypass and signs in once with the password alone', async () => {
     const secret = await appUser('bypass-en', 'en');
-    const journey = await openTab('en');
+    const journey = await openSignInPage(portal, 'en');
     const { page, t } = journey;
-    await signIn(journey, 'bypass-en', secret);
+    await signInWithApp(journey, 'bypass-en', password, secret);
 
     await openBypassPage(journey, t('account.summary.bypassStart'));
     await checkOtherForm(journey, false);
@@ -191,22 +107,22 @@ describe.skipIf(noBrowser)('One-time bypass, no JavaScript', { timeout: 120_000 
     await pressEnter(page, back);
     await expectPage(journey, { status: 200, heading: t('account.title') });
 
-    await signOut(journey);
+    await signOutToSignIn(journey);
     await submitPassword(journey, 'bypass-en', '/account');
     await expectPage(journey, { status: 200, heading: t('account.title') });
     expect(await page.getByText(t('account.summary.bypassNone')).count()).toBe(1);
 
-    await signOut(journey);
+    await signOutToSignIn(journey);
     await submitPassword(journey, 'bypass-en', '/verify');
     await expectPage(journey, { status: 200, heading: t('verify.app.title') });
   });
 
   it('in Dutch, a user types how many seconds, corrects a wrong value, and uses the bypass', async () => {
     const secret = await appUser('bypass-nl', 'nl');
-    await running.services.settings.write('promptBypassSeconds', true);
-    const journey = await openTab('nl');
+    await portal.services.settings.write('promptBypassSeconds', true);
+    const journey = await openSignInPage(portal, 'nl');
     const { page, t } = journey;
-    await signIn(journey, 'bypass-nl', secret);
+    await signInWithApp(journey, 'bypass-nl', password, secret);
 
     await openBypassPage(journey, t('account.summary.bypassStart'));
     await checkOtherForm(journey, true);
@@ -217,11 +133,7 @@ describe.skipIf(noBrowser)('One-time bypass, no JavaScript', { timeout: 120_000 
     await page.keyboard.type('30');
     await pressEnter(page, seconds);
     await expectPage(journey, { status: 400, heading: t('bypassPage.title') });
-    expect((await page.title()).startsWith(`${t('common.errorPrefix')} `)).toBe(true);
-    const summary = page.locator('.error-summary[role="alert"]');
-    expect(await summary.getByRole('link').allTextContents()).toEqual([
-      t('bypassPage.errors.range', { min: 60, max: 3600 }),
-    ]);
+    await expectErrorSummary(journey, [t('bypassPage.errors.range', { min: 60, max: 3600 })]);
     expect(await seconds.getAttribute('aria-invalid')).toBe('true');
     expect(await bypassCount('bypass-nl')).toBe(0);
 
@@ -232,16 +144,16 @@ describe.skipIf(noBrowser)('One-time bypass, no JavaScript', { timeout: 120_000 
     await expectDone(journey, 'bypassIssued');
     await openPendingBypass(journey);
 
-    await signOut(journey);
+    await signOutToSignIn(journey);
     await submitPassword(journey, 'bypass-nl', '/account');
     await expectPage(journey, { status: 200, heading: t('account.title') });
   });
 
   it('in French, a user cancels their bypass and the next sign-in asks for the second step', async () => {
     const secret = await appUser('bypass-fr', 'fr');
-    const journey = await openTab('fr');
+    const journey = await openSignInPage(portal, 'fr');
     const { page, t } = journey;
-    await signIn(journey, 'bypass-fr', secret);
+    await signInWithApp(journey, 'bypass-fr', password, secret);
 
     await openBypassPage(journey, t('account.summary.bypassStart'));
     await checkOtherForm(journey, false);
@@ -259,14 +171,14 @@ describe.skipIf(noBrowser)('One-time bypass, no JavaScript', { timeout: 120_000 
     await expectDone(journey, 'bypassCancelled');
     expect(await page.getByText(t('account.summary.bypassNone')).count()).toBe(1);
 
-    await signOut(journey);
+    await signOutToSignIn(journey);
     await submitPassword(journey, 'bypass-fr', '/verify');
     await expectPage(journey, { status: 200, heading: t('verify.app.title') });
   });
 
   async function bypassCount(username: string) {
-    const user = await running.services.users.findByUsername(username);
-    const rows = await running.services.database.db
+    const user = await portal.services.users.findByUsername(username);
+    const rows = await portal.services.database.db
       .selectFrom('bypasses')
       .select('id')
       .where('user_id', '=', user?.id ?? '')

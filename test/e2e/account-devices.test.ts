@@ -1,6 +1,5 @@
-import type { Browser, BrowserContext } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { appDeviceParameters, newDeviceRow } from '../../src/core/devices.ts';
+import { describe, expect, it } from 'vitest';
+import { appDeviceParameters } from '../../src/core/devices.ts';
 import {
   decodeBase32,
   encodeBase32,
@@ -8,25 +7,19 @@ import {
   generateOtpSecret,
   totp,
 } from '../../src/core/otp.ts';
-import type { RunningServer } from '../../src/http-server.ts';
 import { languages, type Language } from '../../src/i18n.ts';
-import {
-  browserMissing,
-  launchBrowser,
-  newScriptlessContext,
-  recordDocuments,
-} from '../helpers/browser.ts';
+import { createAppUser } from '../helpers/account.ts';
+import { browserMissing } from '../helpers/browser.ts';
 import {
   chooseRadio,
   expectPage,
   pathOf,
   pressEnter,
-  startE2eServer,
+  signInWithApp,
   tabTo,
-  type E2eServer,
+  useBrowserPortal,
   type Journey,
 } from '../helpers/journey.ts';
-import { appCode } from '../helpers/two-step.ts';
 
 /*
  * SPEC J3, M3, M4 in Chromium with JavaScript disabled, by keyboard: on My account a user
@@ -49,80 +42,14 @@ describe.skipIf(noBrowser)(
   'Mobile app devices and OATH token on My account, no JavaScript',
   { timeout: 180_000 },
   () => {
-    let server: E2eServer;
-    let running: RunningServer;
-    let browser: Browser;
-    const contexts: BrowserContext[] = [];
-
-    beforeAll(async () => {
-      server = await startE2eServer({ RATE_LIMIT_SIGNIN_MAX: '1000' });
-      running = server.running;
-      browser = await launchBrowser();
-    });
-
-    afterEach(async () => {
-      await Promise.all(contexts.splice(0).map((context) => context.close()));
-    });
-
-    afterAll(async () => {
-      await browser.close();
-      await server.stop();
-    });
-
-    /** A user with one mobile app device already set up; returns its secret. */
-    async function appUser(username: string): Promise<Buffer> {
-      const { services } = running;
-      const user = await services.users.create({
-        username,
-        displayName: `${username} display`,
-        passwordHash: await services.accounts.hashPassword(password),
-        role: 'user',
-      });
-      const secret = generateOtpSecret();
-      await services.database.db
-        .insertInto('devices')
-        .values(
-          newDeviceRow({
-            userId: user.id,
-            kind: 'app',
-            name: 'Phone',
-            serial: null,
-            secret,
-            params: appDeviceParameters,
-            counter: null,
-            lastStep: null,
-            key: services.encryptionKey,
-            now: Date.now(),
-          }),
-        )
-        .execute();
-      await services.database.db
-        .updateTable('users')
-        .set({ default_method: 'app', enrolled_at: Date.now() })
-        .where('id', '=', user.id)
-        .execute();
-      return secret;
-    }
+    const portal = useBrowserPortal({ RATE_LIMIT_SIGNIN_MAX: '1000' });
 
     /** Signs in with password and app code: the session then holds a fresh proof. */
     async function signedInJourney(lng: Language, username: string): Promise<Journey> {
-      const secret = await appUser(username);
-      const context = await newScriptlessContext(browser, server.baseUrl);
-      contexts.push(context);
-      const page = await context.newPage();
-      const t = running.services.i18n.getFixedT(lng);
-      const journey: Journey = { page, lng, t, unchecked: recordDocuments(page) };
-      await page.goto(`/sign-in?lng=${lng}`);
-      await page.getByLabel(t('signIn.username'), { exact: true }).fill(username);
-      const passwordField = page.getByLabel(t('signIn.password'), { exact: true });
-      await passwordField.fill(password);
-      await pressEnter(page, passwordField);
-      expect(pathOf(page)).toBe('/verify');
-      const code = page.getByLabel(t('codes.appLabel'), { exact: true });
-      await code.fill(appCode(secret));
-      await pressEnter(page, code);
-      expect(pathOf(page)).toBe('/account');
-      await expectPage(journey, { status: 200, heading: t('account.title') });
+      const secret = await createAppUser(portal.services, username, password);
+      const journey = await portal.openTab(lng);
+      await journey.page.goto(`/sign-in?lng=${lng}`);
+      await signInWithApp(journey, username, password, secret);
       return journey;
     }
 

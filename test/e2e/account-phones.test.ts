@@ -1,25 +1,20 @@
-import type { Browser, BrowserContext, Locator } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { appDeviceParameters, newDeviceRow } from '../../src/core/devices.ts';
-import { generateOtpSecret } from '../../src/core/otp.ts';
-import type { RunningServer } from '../../src/http-server.ts';
+import type { Locator } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
 import { languages, type Language } from '../../src/i18n.ts';
+import { createAppUser } from '../helpers/account.ts';
+import { browserMissing } from '../helpers/browser.ts';
 import {
-  browserMissing,
-  launchBrowser,
-  newScriptlessContext,
-  recordDocuments,
-} from '../helpers/browser.ts';
-import {
+  expectDone,
+  expectFieldError,
   expectPage,
+  openSignInPage,
   pathOf,
   pressEnter,
-  startE2eServer,
+  signInWithApp,
   tabTo,
-  type E2eServer,
+  useBrowserPortal,
   type Journey,
 } from '../helpers/journey.ts';
-import { appCode } from '../helpers/two-step.ts';
 
 /*
  * SPEC J3, M1 and M2 in Chromium with JavaScript disabled, by keyboard: a signed-in user changes
@@ -42,86 +37,17 @@ describe.skipIf(noBrowser)(
   'Changing phone numbers from My account, no JavaScript',
   { timeout: 120_000 },
   () => {
-    let browser: Browser;
-    let server: E2eServer;
-    let running: RunningServer;
-    const contexts: BrowserContext[] = [];
-
-    beforeAll(async () => {
-      browser = await launchBrowser();
-    });
-
     // The simulator is one phone for every user: a server of its own gives each test its own.
-    beforeEach(async () => {
-      server = await startE2eServer({ SIMULATOR_ENABLED: 'true', RATE_LIMIT_SIGNIN_MAX: '1000' });
-      running = server.running;
-    });
-
-    afterEach(async () => {
-      await Promise.all(contexts.splice(0).map((context) => context.close()));
-      await server.stop();
-    });
-
-    afterAll(async () => {
-      await browser.close();
-    });
-
-    async function openTab(lng: Language): Promise<Journey> {
-      const context = await newScriptlessContext(browser, server.baseUrl);
-      contexts.push(context);
-      const page = await context.newPage();
-      const t = running.services.i18n.getFixedT(lng);
-      return { page, lng, t, unchecked: recordDocuments(page) };
-    }
+    const portal = useBrowserPortal(
+      { SIMULATOR_ENABLED: 'true', RATE_LIMIT_SIGNIN_MAX: '1000' },
+      { serverPerTest: true },
+    );
 
     /** A user with the mobile app set up, signed in with a code from it: a fresh proof. */
     async function signedInAppUser(username: string, lng: Language): Promise<Journey> {
-      const { services } = running;
-      const user = await services.users.create({
-        username,
-        displayName: `${username} display`,
-        passwordHash: await services.accounts.hashPassword(password),
-        role: 'user',
-      });
-      const secret = generateOtpSecret();
-      await services.database.db
-        .insertInto('devices')
-        .values(
-          newDeviceRow({
-            userId: user.id,
-            kind: 'app',
-            name: 'Phone',
-            serial: null,
-            secret,
-            params: appDeviceParameters,
-            counter: null,
-            lastStep: null,
-            key: services.encryptionKey,
-            now: Date.now(),
-          }),
-        )
-        .execute();
-      await services.database.db
-        .updateTable('users')
-        .set({ default_method: 'app', enrolled_at: Date.now() })
-        .where('id', '=', user.id)
-        .execute();
-
-      const tab = await openTab(lng);
-      const { page, t } = tab;
-      await page.goto(`/sign-in?lng=${lng}`);
-      await expectPage(tab, { status: 200, heading: t('signIn.title') });
-      await page.getByLabel(t('signIn.username'), { exact: true }).fill(username);
-      const passwordField = page.getByLabel(t('signIn.password'), { exact: true });
-      await passwordField.fill(password);
-      await pressEnter(page, passwordField);
-      expect(pathOf(page)).toBe('/verify');
-      await expectPage(tab, { status: 200, heading: t('verify.app.title') });
-      const code = page.getByLabel(t('codes.appLabel'), { exact: true });
-      await code.fill(appCode(secret));
-      await pressEnter(page, code);
-      expect(pathOf(page)).toBe('/account');
-      await expectPage(tab, { status: 200, heading: t('account.title') });
+      const secret = await createAppUser(portal.services, username, password);
+      const tab = await openSignInPage(portal, lng);
+      await signInWithApp(tab, username, password, secret);
       return tab;
     }
 
@@ -170,15 +96,6 @@ describe.skipIf(noBrowser)(
       await pressEnter(page, field);
     }
 
-    /** SPEC L3: an error summary with the one message, leading to its field. */
-    async function expectFieldError({ page, t }: Journey, field: string, message: string) {
-      const summary = page.locator('.error-summary[role="alert"]');
-      expect(await summary.getByRole('link').allTextContents()).toEqual([message]);
-      expect(await summary.getByRole('link').getAttribute('href')).toBe(`#${field}`);
-      expect(await page.locator(`[id="${field}"]`).getAttribute('aria-invalid')).toBe('true');
-      expect((await page.title()).startsWith(`${t('common.errorPrefix')} `)).toBe(true);
-    }
-
     /** The phone's tab: the simulator page afresh, the newest call or text on it. */
     async function newestOnPhone(phone: Journey, heading: string, state: string) {
       await phone.page.goto(`/simulator?lng=${phone.lng}`);
@@ -211,16 +128,9 @@ describe.skipIf(noBrowser)(
       await pressEnter(page, page.getByRole('button', { name: t('wait.checkNow'), exact: true }));
     }
 
-    async function expectDone(user: Journey, notice: 'phone' | 'mobile') {
-      const { page, t } = user;
-      expect(pathOf(page)).toBe(`/account?done=${notice}`);
-      await expectPage(user, { status: 200, heading: t('account.title') });
-      expect(await page.getByRole('status').textContent()).toBe(t(`account.done.${notice}`));
-    }
-
     it('in Dutch, a user adds a phone and a backup phone, each answering a call first', async () => {
       const user = await signedInAppUser('calls-nl', 'nl');
-      const phone = await openTab('nl');
+      const phone = await portal.openTab('nl');
       const { page, t } = user;
 
       await followSummaryLink(user, 'add', 'phone');
@@ -245,10 +155,10 @@ describe.skipIf(noBrowser)(
         })}`,
       );
       // The primary answered; the backup is called next, and nothing is saved before it answers.
-      expect((await running.services.users.findByUsername('calls-nl'))?.phone).toBeNull();
+      expect((await portal.services.users.findByUsername('calls-nl'))?.phone).toBeNull();
       await proveByCall(user, phone, '+32 ••• 67', t('simulator.callTo', { phone: '+3221234567' }));
       await expectDone(user, 'phone');
-      expect(await running.services.users.findByUsername('calls-nl')).toMatchObject({
+      expect(await portal.services.users.findByUsername('calls-nl')).toMatchObject({
         phone: '+31201234567',
         phone_extension: '12,3',
         backup_phone: '+3221234567',
@@ -257,7 +167,7 @@ describe.skipIf(noBrowser)(
 
     it('in French, a user adds a mobile number with the texted code, then stops using texts', async () => {
       const user = await signedInAppUser('texts-fr', 'fr');
-      const phone = await openTab('fr');
+      const phone = await portal.openTab('fr');
       const { page, t } = user;
 
       await followSummaryLink(user, 'add', 'sms');
@@ -286,7 +196,7 @@ describe.skipIf(noBrowser)(
       await expectFieldError(user, 'code', t('codes.errors.format', { digits: '6' }));
       await submitCode(user, code);
       await expectDone(user, 'mobile');
-      expect((await running.services.users.findByUsername('texts-fr'))?.mobile_phone).toBe(
+      expect((await portal.services.users.findByUsername('texts-fr'))?.mobile_phone).toBe(
         '+33612345678',
       );
 
@@ -299,14 +209,14 @@ describe.skipIf(noBrowser)(
       await tabTo(page, stop);
       await pressEnter(page, stop);
       await expectDone(user, 'mobile');
-      expect((await running.services.users.findByUsername('texts-fr'))?.mobile_phone).toBeNull();
+      expect((await portal.services.users.findByUsername('texts-fr'))?.mobile_phone).toBeNull();
     });
 
     describe.each(languages)('in %s', (lng) => {
       it('the phone and mobile pages, their errors, the waiting and code pages pass the checks', async () => {
         const user = await signedInAppUser(`pages-${lng}`, lng);
         const { page, t } = user;
-        await running.services.database.db
+        await portal.services.database.db
           .updateTable('users')
           .set({ phone: '+31201234567' })
           .where('username', '=', `pages-${lng}`)
@@ -350,12 +260,12 @@ describe.skipIf(noBrowser)(
         await submitCode(user, '');
         await expectPage(user, { status: 400, heading: t('codes.smsTitle') });
         await expectFieldError(user, 'code', t('codes.errors.missing'));
-        expect((await running.services.users.findByUsername(`pages-${lng}`))?.mobile_phone).toBe(
+        expect((await portal.services.users.findByUsername(`pages-${lng}`))?.mobile_phone).toBe(
           null,
         );
 
         // The last method left: the page explains why it cannot be stopped.
-        await running.services.database.db.deleteFrom('devices').execute();
+        await portal.services.database.db.deleteFrom('devices').execute();
         await page.goto('/account/phone');
         await expectPage(user, { status: 200, heading: t('phoneChange.phone.titleChange') });
         expect(

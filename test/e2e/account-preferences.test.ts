@@ -1,24 +1,22 @@
-import type { Browser, BrowserContext } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { appDeviceParameters, newDeviceRow } from '../../src/core/devices.ts';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { appDeviceParameters } from '../../src/core/devices.ts';
 import { generateOtpSecret } from '../../src/core/otp.ts';
 import { defaultSettings } from '../../src/core/settings.ts';
-import type { RunningServer } from '../../src/http-server.ts';
 import { languages, type Language } from '../../src/i18n.ts';
-import {
-  browserMissing,
-  launchBrowser,
-  newScriptlessContext,
-  recordDocuments,
-} from '../helpers/browser.ts';
+import { enrolWithApp, saveDevice } from '../helpers/account.ts';
+import { browserMissing } from '../helpers/browser.ts';
 import {
   chooseRadio,
+  expectDone,
+  expectErrorSummary,
   expectPage,
+  openSignInPage,
   pathOf,
   pressEnter,
-  startE2eServer,
+  signOut,
+  submitSignIn,
   tabTo,
-  type E2eServer,
+  useBrowserPortal,
   type Journey,
 } from '../helpers/journey.ts';
 import { appCode } from '../helpers/two-step.ts';
@@ -43,30 +41,11 @@ interface TestUser {
 const noBrowser = await browserMissing();
 
 describe.skipIf(noBrowser)('My account preferences, no JavaScript', { timeout: 120_000 }, () => {
-  let server: E2eServer;
-  let running: RunningServer;
-  let browser: Browser;
-  let baseUrl: string;
-  const contexts: BrowserContext[] = [];
-
-  beforeAll(async () => {
-    server = await startE2eServer({ RATE_LIMIT_SIGNIN_MAX: '1000' });
-    ({ running, baseUrl } = server);
-    browser = await launchBrowser();
-  });
+  const portal = useBrowserPortal({ RATE_LIMIT_SIGNIN_MAX: '1000' });
 
   beforeEach(async () => {
-    const { settings } = running.services;
+    const { settings } = portal.services;
     await settings.write('appMode', defaultSettings.appMode);
-  });
-
-  afterEach(async () => {
-    await Promise.all(contexts.splice(0).map((context) => context.close()));
-  });
-
-  afterAll(async () => {
-    await browser.close();
-    await server.stop();
   });
 
   /** A user who set up the mobile app and questions (and, if asked, an OATH token). */
@@ -74,78 +53,31 @@ describe.skipIf(noBrowser)('My account preferences, no JavaScript', { timeout: 1
     username: string,
     options: { language?: Language; token?: boolean; pin?: string } = {},
   ): Promise<TestUser> {
-    const { users, accounts, secondFactor, questions, database, encryptionKey } = running.services;
-    const created = await users.create({
-      username,
-      displayName: username,
-      passwordHash: await accounts.hashPassword(password),
-      role: 'user',
+    const { language, pin } = options;
+    const { user, secret: app } = await enrolWithApp(portal.services, username, password, {
+      answers,
+      ...(language ? { language } : {}),
+      ...(pin ? { pin } : {}),
     });
-    const app = generateOtpSecret();
-    const asked = await questions.forLanguage('en');
-    await secondFactor.completeEnrolment(
-      created,
-      {
-        method: 'app',
-        device: {
-          kind: 'app',
-          name: 'Mobile app',
-          serial: null,
-          secret: app,
-          params: appDeviceParameters,
-          lastStep: null,
-          counter: null,
-        },
-        ...(options.pin ? { pinHash: await secondFactor.hashPin(options.pin) } : {}),
-        answers: answers.map((answer, i) => ({ questionId: asked[i]?.id ?? '', answer })),
-      },
-      { clientIp: undefined },
-    );
-    if (options.language) await users.setLanguage(created.id, options.language);
     let token: Buffer | undefined;
     if (options.token) {
       token = generateOtpSecret();
-      await database.db
-        .insertInto('devices')
-        .values(
-          newDeviceRow({
-            userId: created.id,
-            kind: 'token',
-            name: 'TOK-7',
-            serial: 'TOK-7',
-            secret: token,
-            params: appDeviceParameters,
-            counter: null,
-            lastStep: null,
-            key: encryptionKey,
-            now: Date.now(),
-          }),
-        )
-        .execute();
+      await saveDevice(portal.services, {
+        userId: user.id,
+        kind: 'token',
+        name: 'TOK-7',
+        serial: 'TOK-7',
+        secret: token,
+        params: appDeviceParameters,
+      });
     }
     return { username, app, token };
-  }
-
-  /** A new tab on the sign-in page in that language. */
-  async function openTab(lng: Language): Promise<Journey> {
-    const context = await newScriptlessContext(browser, baseUrl);
-    contexts.push(context);
-    const page = await context.newPage();
-    const journey: Journey = {
-      page,
-      lng,
-      t: running.services.i18n.getFixedT(lng),
-      unchecked: recordDocuments(page),
-    };
-    await page.goto(`/sign-in?lng=${lng}`);
-    await expectPage(journey, { status: 200, heading: journey.t('signIn.title') });
-    return journey;
   }
 
   /** The journey in another language from now on (the user chose it). */
   function speak(journey: Journey, lng: Language): void {
     journey.lng = lng;
-    journey.t = running.services.i18n.getFixedT(lng);
+    journey.t = portal.services.i18n.getFixedT(lng);
   }
 
   /** The password step; the second step then starts with the user's default method. */
@@ -154,13 +86,9 @@ describe.skipIf(noBrowser)('My account preferences, no JavaScript', { timeout: 1
     username: string,
     method: 'app' | 'token' = 'app',
   ): Promise<void> {
-    const { page, t } = journey;
-    await page.getByLabel(t('signIn.username'), { exact: true }).fill(username);
-    const field = page.getByLabel(t('signIn.password'), { exact: true });
-    await field.fill(password);
-    await pressEnter(page, field);
-    expect(pathOf(page)).toBe('/verify');
-    await expectPage(journey, { status: 200, heading: t(`verify.${method}.title`) });
+    await submitSignIn(journey, username, password);
+    expect(pathOf(journey.page)).toBe('/verify');
+    await expectPage(journey, { status: 200, heading: journey.t(`verify.${method}.title`) });
   }
 
   /**
@@ -192,11 +120,9 @@ describe.skipIf(noBrowser)('My account preferences, no JavaScript', { timeout: 1
     await expectPage(journey, { status: 200, heading: journey.t('account.title') });
   }
 
-  async function signOut(journey: Journey): Promise<void> {
-    const { page, t } = journey;
-    await pressEnter(page, page.getByRole('button', { name: t('common.signOut') }));
-    expect(pathOf(page)).toBe('/sign-in?signedOut');
-    await expectPage(journey, { status: 200, heading: t('signIn.title') });
+  async function signOutToSignIn(journey: Journey): Promise<void> {
+    await signOut(journey);
+    await expectPage(journey, { status: 200, heading: journey.t('signIn.title') });
   }
 
   /** From My account, follows the "Change …" link of a row by keyboard. */
@@ -209,24 +135,10 @@ describe.skipIf(noBrowser)('My account preferences, no JavaScript', { timeout: 1
     await expectPage(journey, { status: 200, heading });
   }
 
-  /** Back on My account with the confirmation of the change. */
-  async function expectDone(journey: Journey, done: string): Promise<void> {
-    const { page, t } = journey;
-    expect(pathOf(page)).toBe(`/account?done=${done}`);
-    await expectPage(journey, { status: 200, heading: t('account.title') });
-    expect(await page.getByRole('status').textContent()).toBe(t(`account.done.${done}`));
-  }
-
-  async function expectErrors({ page, t }: Journey, messages: string[]): Promise<void> {
-    expect((await page.title()).startsWith(`${t('common.errorPrefix')} `)).toBe(true);
-    const summary = page.locator('.error-summary[role="alert"]');
-    expect(await summary.getByRole('link').allTextContents()).toEqual(messages);
-  }
-
   it('in English, a user changes their PIN, and the next sign-in needs the new one', async () => {
     const user = await enrolledUser('pin-en', { pin: '1357' });
-    await running.services.settings.write('appMode', 'pin');
-    const journey = await openTab('en');
+    await portal.services.settings.write('appMode', 'pin');
+    const journey = await openSignInPage(portal, 'en');
     const { page, t } = journey;
     await signIn(journey, user, '1357');
 
@@ -238,7 +150,7 @@ describe.skipIf(noBrowser)('My account preferences, no JavaScript', { timeout: 1
     await confirmation.fill('2581');
     await pressEnter(page, confirmation);
     await expectPage(journey, { status: 400, heading });
-    await expectErrors(journey, [t('pin.errors.mismatch')]);
+    await expectErrorSummary(journey, [t('pin.errors.mismatch')]);
 
     await tabTo(page, pin);
     await page.keyboard.type('2580');
@@ -247,12 +159,12 @@ describe.skipIf(noBrowser)('My account preferences, no JavaScript', { timeout: 1
     await pressEnter(page, confirmation);
     await expectDone(journey, 'pin');
 
-    await signOut(journey);
+    await signOutToSignIn(journey);
     await submitPassword(journey, user.username);
     // A wrong PIN spends no code: the same one is good with the right PIN.
     await submitDeviceCode(journey, 'app', user.app, { pin: '1357', offsetSteps: 1 });
     await expectPage(journey, { status: 400, heading: t('verify.app.title') });
-    await expectErrors(journey, [t('codes.errors.wrongWithPin')]);
+    await expectErrorSummary(journey, [t('codes.errors.wrongWithPin')]);
     await submitDeviceCode(journey, 'app', user.app, { pin: '2580', offsetSteps: 1 });
     expect(pathOf(page)).toBe('/account');
     await expectPage(journey, { status: 200, heading: t('account.title') });
@@ -260,7 +172,7 @@ describe.skipIf(noBrowser)('My account preferences, no JavaScript', { timeout: 1
 
   it('in Dutch, a user with an app and a token makes the token their default method', async () => {
     const user = await enrolledUser('method-nl', { language: 'nl', token: true });
-    const journey = await openTab('nl');
+    const journey = await openSignInPage(portal, 'nl');
     const { page, t } = journey;
     await signIn(journey, user);
 
@@ -271,7 +183,7 @@ describe.skipIf(noBrowser)('My account preferences, no JavaScript', { timeout: 1
     await pressEnter(page, page.getByRole('button', { name: t('preferences.save') }));
     await expectDone(journey, 'method');
 
-    await signOut(journey);
+    await signOutToSignIn(journey);
     await submitPassword(journey, user.username, 'token');
     await submitDeviceCode(journey, 'token', user.token ?? Buffer.alloc(0));
     expect(pathOf(page)).toBe('/account');
@@ -280,7 +192,7 @@ describe.skipIf(noBrowser)('My account preferences, no JavaScript', { timeout: 1
 
   it('in French, a user switches to Dutch and My account answers in Dutch', async () => {
     const user = await enrolledUser('language-fr', { language: 'fr' });
-    const journey = await openTab('fr');
+    const journey = await openSignInPage(portal, 'fr');
     const { page } = journey;
     await signIn(journey, user);
 
@@ -297,13 +209,13 @@ describe.skipIf(noBrowser)('My account preferences, no JavaScript', { timeout: 1
     speak(journey, 'nl');
     await expectDone(journey, 'language');
 
-    await signOut(journey);
+    await signOutToSignIn(journey);
     expect(await page.locator('html').getAttribute('lang')).toBe('nl');
   });
 
   it('in French, a user answers new security questions, and the fallback accepts them', async () => {
     const user = await enrolledUser('questions-fr', { language: 'fr' });
-    const journey = await openTab('fr');
+    const journey = await openSignInPage(portal, 'fr');
     const { page, t } = journey;
     await signIn(journey, user);
 
@@ -327,7 +239,7 @@ describe.skipIf(noBrowser)('My account preferences, no JavaScript', { timeout: 1
     await pressEnter(page, submit);
     await expectDone(journey, 'questions');
 
-    await signOut(journey);
+    await signOutToSignIn(journey);
     await submitPassword(journey, user.username);
     const fallback = page.getByRole('link', { name: t('verify.questions.use') });
     await tabTo(page, fallback);
@@ -348,15 +260,15 @@ describe.skipIf(noBrowser)('My account preferences, no JavaScript', { timeout: 1
 
   it('passes axe on the four pages in English, Dutch and French, with and without errors', async () => {
     const user = await enrolledUser('axe-all', { pin: '1357', token: true });
-    await running.services.settings.write('appMode', 'pin');
+    await portal.services.settings.write('appMode', 'pin');
     // No default method saved, so that the method form can be sent without a choice. The
     // language form always has one: its error is not reachable from the page.
-    await running.services.database.db
+    await portal.services.database.db
       .updateTable('users')
       .set({ default_method: null })
       .where('username', '=', user.username)
       .execute();
-    const journey = await openTab('en');
+    const journey = await openSignInPage(portal, 'en');
     const { page } = journey;
     await signIn(journey, user, '1357');
     const pages = [

@@ -1,23 +1,14 @@
-import type { Browser, BrowserContext } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { newDeviceRow, appDeviceParameters } from '../../src/core/devices.ts';
-import { generateOtpSecret } from '../../src/core/otp.ts';
-import type { RunningServer } from '../../src/http-server.ts';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { languages, type Language } from '../../src/i18n.ts';
-import {
-  browserMissing,
-  launchBrowser,
-  newScriptlessContext,
-  recordDocuments,
-} from '../helpers/browser.ts';
+import { createAppUser } from '../helpers/account.ts';
+import { browserMissing } from '../helpers/browser.ts';
 import {
   expectPage,
   pathOf,
   pressEnter,
-  startE2eServer,
+  submitSignIn,
   tabTo,
-  type E2eServer,
-  type Journey,
+  useBrowserPortal,
 } from '../helpers/journey.ts';
 import { appCode } from '../helpers/two-step.ts';
 
@@ -34,80 +25,24 @@ describe.skipIf(noBrowser)(
   'My account and proof before change, no JavaScript',
   { timeout: 120_000 },
   () => {
-    let server: E2eServer;
-    let running: RunningServer;
-    let browser: Browser;
-    const contexts: BrowserContext[] = [];
+    const portal = useBrowserPortal({ RATE_LIMIT_SIGNIN_MAX: '1000' });
 
     beforeAll(async () => {
-      server = await startE2eServer({ RATE_LIMIT_SIGNIN_MAX: '1000' });
-      running = server.running;
-      browser = await launchBrowser();
       // Signing in from here skips the second step, so the session has no recent proof.
-      await running.services.settings.write('trustedIps', ['127.0.0.1', '::1']);
-      await running.services.settings.write('allowBypass', true);
+      await portal.services.settings.write('trustedIps', ['127.0.0.1', '::1']);
+      await portal.services.settings.write('allowBypass', true);
     });
-
-    afterEach(async () => {
-      await Promise.all(contexts.splice(0).map((context) => context.close()));
-    });
-
-    afterAll(async () => {
-      await browser.close();
-      await server.stop();
-    });
-
-    /** A user with the mobile app already set up; returns the app's secret. */
-    async function appUser(username: string): Promise<Buffer> {
-      const { services } = running;
-      const user = await services.users.create({
-        username,
-        displayName: `${username} display`,
-        passwordHash: await services.accounts.hashPassword(password),
-        role: 'user',
-      });
-      const secret = generateOtpSecret();
-      await services.database.db
-        .insertInto('devices')
-        .values(
-          newDeviceRow({
-            userId: user.id,
-            kind: 'app',
-            name: 'Phone',
-            serial: null,
-            secret,
-            params: appDeviceParameters,
-            counter: null,
-            lastStep: null,
-            key: services.encryptionKey,
-            now: Date.now(),
-          }),
-        )
-        .execute();
-      await services.database.db
-        .updateTable('users')
-        .set({ default_method: 'app', enrolled_at: Date.now() })
-        .where('id', '=', user.id)
-        .execute();
-      return secret;
-    }
 
     it.each(languages)(
       'in %s, the summary links to changes, and a change asks for proof first',
       async (lng: Language) => {
         const username = `summary-${lng}`;
-        const secret = await appUser(username);
-        const context = await newScriptlessContext(browser, server.baseUrl);
-        contexts.push(context);
-        const page = await context.newPage();
-        const t = running.services.i18n.getFixedT(lng);
-        const journey: Journey = { page, lng, t, unchecked: recordDocuments(page) };
+        const secret = await createAppUser(portal.services, username, password);
+        const journey = await portal.openTab(lng);
+        const { page, t } = journey;
 
         await page.goto(`/sign-in?lng=${lng}`);
-        await page.getByLabel(t('signIn.username'), { exact: true }).fill(username);
-        const passwordField = page.getByLabel(t('signIn.password'), { exact: true });
-        await passwordField.fill(password);
-        await pressEnter(page, passwordField);
+        await submitSignIn(journey, username, password);
         expect(pathOf(page)).toBe('/account');
         await expectPage(journey, { status: 200, heading: t('account.title') });
         expect(await page.locator('.summary').first().textContent()).toContain(username);

@@ -1,21 +1,17 @@
-import type { Browser, BrowserContext, Locator } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { RunningServer } from '../../src/http-server.ts';
+import type { Locator } from 'playwright-core';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { languages, type Language } from '../../src/i18n.ts';
-import {
-  axeViolations,
-  browserMissing,
-  launchBrowser,
-  newScriptlessContext,
-  recordDocuments,
-} from '../helpers/browser.ts';
+import { axeViolations, browserMissing } from '../helpers/browser.ts';
 import {
   chooseRadio,
+  expectFieldError,
   expectPage,
+  openSignInPage,
   pathOf,
   pressEnter,
-  startE2eServer,
-  type E2eServer,
+  signOut,
+  submitSignIn,
+  useBrowserPortal,
   type Journey,
 } from '../helpers/journey.ts';
 
@@ -34,36 +30,6 @@ interface TypedPhone {
   country: string;
   number: string;
   extension?: string;
-}
-
-/** SPEC L3: an "Error:" title, and a summary with the one message, leading to its field. */
-async function expectFieldError(
-  { page, t }: Journey,
-  field: string,
-  message: string,
-): Promise<void> {
-  const title = await page.title();
-  expect(title.startsWith(`${t('common.errorPrefix')} `), `title "${title}"`).toBe(true);
-  const summary = page.locator('.error-summary[role="alert"]');
-  expect(await summary.getByRole('heading').textContent()).toBe(t('common.errorSummaryTitle'));
-  expect(await summary.getByRole('link').allTextContents()).toEqual([message]);
-  const link = summary.getByRole('link');
-  expect(await link.getAttribute('href')).toBe(`#${field}`);
-  expect(await page.locator(`[id="${field}"]`).getAttribute('aria-invalid')).toBe('true');
-  await link.press('Enter');
-  expect(await page.locator(':focus').getAttribute('id')).toBe(field);
-}
-
-async function submitSignIn({ page, t }: Journey, username: string): Promise<void> {
-  await page.getByLabel(t('signIn.username'), { exact: true }).fill(username);
-  const passwordField = page.getByLabel(t('signIn.password'), { exact: true });
-  await passwordField.fill(password);
-  await pressEnter(page, passwordField);
-}
-
-async function signOut({ page, t }: Journey): Promise<void> {
-  await pressEnter(page, page.getByRole('button', { name: t('common.signOut') }));
-  expect(pathOf(page)).toBe('/sign-in?signedOut');
 }
 
 /** On the User Setup page, picks the method by keyboard and continues to its form. */
@@ -256,56 +222,27 @@ describe.skipIf(noBrowser)(
   'Phone calls and text messages, no JavaScript',
   { timeout: 120_000 },
   () => {
-    let browser: Browser;
-    let server: E2eServer;
-    let running: RunningServer;
-    let passwordHash: string;
-    let baseUrl: string;
-    const contexts: BrowserContext[] = [];
-
-    beforeAll(async () => {
-      browser = await launchBrowser();
-    });
-
     // The simulator is one phone that every user's calls and texts ring on; a server of its own
     // gives each journey a phone of its own.
+    const portal = useBrowserPortal({ SIMULATOR_ENABLED: 'true' }, { serverPerTest: true });
+    let passwordHash: string;
+
     beforeEach(async () => {
-      server = await startE2eServer({ SIMULATOR_ENABLED: 'true' });
-      ({ running, baseUrl } = server);
-      passwordHash = await running.services.accounts.hashPassword(password);
+      passwordHash = await portal.services.accounts.hashPassword(password);
       // These journeys are about the phone; security questions have journeys of their own.
-      await running.services.settings.write('useSecurityQuestions', false);
+      await portal.services.settings.write('useSecurityQuestions', false);
     });
-
-    afterEach(async () => {
-      await Promise.all(contexts.splice(0).map((context) => context.close()));
-      await server.stop();
-    });
-
-    afterAll(async () => {
-      await browser.close();
-    });
-
-    async function openTab(lng: Language): Promise<Journey> {
-      const context = await newScriptlessContext(browser, baseUrl);
-      contexts.push(context);
-      const page = await context.newPage();
-      const t = running.services.i18n.getFixedT(lng);
-      return { page, lng, t, unchecked: recordDocuments(page) };
-    }
 
     /** A fresh user with no method yet, signed in as far as User Setup, in their language. */
     async function startJourney(username: string, lng: Language): Promise<Journey> {
-      await running.services.users.create({
+      await portal.services.users.create({
         username,
         displayName: username,
         passwordHash,
         role: 'user',
       });
-      const user = await openTab(lng);
-      await user.page.goto(`/sign-in?lng=${lng}`);
-      await expectPage(user, { status: 200, heading: user.t('signIn.title') });
-      await submitSignIn(user, username);
+      const user = await openSignInPage(portal, lng);
+      await submitSignIn(user, username, password);
       return user;
     }
 
@@ -333,7 +270,7 @@ describe.skipIf(noBrowser)(
     ) {
       const { page, t } = user;
       await signOut(user);
-      await submitSignIn(user, username);
+      await submitSignIn(user, username, password);
       expect(pathOf(page)).toBe('/verify');
       await expectPage(user, { status: 200, heading: t(`verify.${method}.title`) });
       expect(
@@ -346,7 +283,7 @@ describe.skipIf(noBrowser)(
 
     it('in Dutch, a user sets up phone calls, answers with #, and signs in with a new call', async () => {
       const user = await startJourney('call-nl', 'nl');
-      const phone = await openTab('nl');
+      const phone = await portal.openTab('nl');
       const { page, t } = user;
       const call = {
         maskedPhone: '+31 ••• 67',
@@ -376,7 +313,7 @@ describe.skipIf(noBrowser)(
 
     it('in French, a user sets up text messages, types the texted code, and signs in with a new one', async () => {
       const user = await startJourney('text-fr', 'fr');
-      const phone = await openTab('fr');
+      const phone = await portal.openTab('fr');
       const { page, t } = user;
       const heading = t('simulator.textTo', { phone: '+33612345678' });
       const textedCode = async () => {
@@ -421,9 +358,9 @@ describe.skipIf(noBrowser)(
     });
 
     it('in English with two-way texts, a user replies to the text to set it up and to sign in', async () => {
-      await running.services.settings.write('smsDirection', 'two-way');
+      await portal.services.settings.write('smsDirection', 'two-way');
       const user = await startJourney('reply-en', 'en');
-      const phone = await openTab('en');
+      const phone = await portal.openTab('en');
       const { page, t } = user;
       const text = {
         maskedPhone: '+44 ••• 56',
@@ -446,7 +383,7 @@ describe.skipIf(noBrowser)(
     describe.each(languages)('in %s', (lng) => {
       it('the set-up forms, their errors, the waiting and code pages and the phone pass the checks', async () => {
         const user = await startJourney(`pages-${lng}`, lng);
-        const phone = await openTab(lng);
+        const phone = await portal.openTab(lng);
         const { page, t } = user;
 
         await chooseMethod(user, 'phone');

@@ -1,5 +1,5 @@
-import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { Locator, Page } from 'playwright-core';
+import { beforeAll, describe, expect, it } from 'vitest';
 import {
   decodeBase32,
   encodeBase32,
@@ -9,23 +9,19 @@ import {
   totp,
   type OtpAlgorithm,
 } from '../../src/core/otp.ts';
-import type { RunningServer } from '../../src/http-server.ts';
 import { languages, type Language } from '../../src/i18n.ts';
-import {
-  browserMissing,
-  launchBrowser,
-  newScriptlessContext,
-  recordDocuments,
-} from '../helpers/browser.ts';
+import { browserMissing } from '../helpers/browser.ts';
 import { appCode } from '../helpers/two-step.ts';
 import {
   chooseRadio,
+  expectErrorSummary,
   expectPage,
   pathOf,
   pressEnter,
+  signOut,
+  submitSignIn,
   tabTo,
-  startE2eServer,
-  type E2eServer,
+  useBrowserPortal,
   type Journey,
 } from '../helpers/journey.ts';
 
@@ -77,33 +73,6 @@ function codeOtherThan(valid: readonly string[], digits = 6): string {
   }
 }
 
-/** SPEC L3: an "Error:" title and a summary whose every link leads to a field of the form. */
-async function expectErrorSummary({ page, t }: Journey, messages: string[]): Promise<void> {
-  const title = await page.title();
-  expect(title.startsWith(`${t('common.errorPrefix')} `), `title "${title}"`).toBe(true);
-  const summary = page.locator('.error-summary[role="alert"]');
-  expect(await summary.getByRole('heading').textContent()).toBe(t('common.errorSummaryTitle'));
-  const links = await summary.getByRole('link').all();
-  expect(await Promise.all(links.map((link) => link.textContent()))).toEqual(messages);
-  for (const link of links) {
-    const href = (await link.getAttribute('href')) ?? '';
-    const field = page.locator(`:is(input, select, textarea)[id="${href.slice(1)}"]`);
-    expect(await field.count(), `the field ${href} of "${await link.textContent()}"`).toBe(1);
-  }
-}
-
-async function submitSignIn({ page, t }: Journey, username: string): Promise<void> {
-  await page.getByLabel(t('signIn.username'), { exact: true }).fill(username);
-  const passwordField = page.getByLabel(t('signIn.password'), { exact: true });
-  await passwordField.fill(password);
-  await pressEnter(page, passwordField);
-}
-
-async function signOut({ page, t }: Journey): Promise<void> {
-  await pressEnter(page, page.getByRole('button', { name: t('common.signOut') }));
-  expect(pathOf(page)).toBe('/sign-in?signedOut');
-}
-
 async function submitCode(page: Page, field: Locator, code: string): Promise<void> {
   await field.fill(code);
   await pressEnter(page, field);
@@ -147,44 +116,24 @@ const noBrowser = await browserMissing();
 
 // A journey crosses many pages, each checked by axe.
 describe.skipIf(noBrowser)('Two-step verification, no JavaScript', { timeout: 120_000 }, () => {
-  let server: E2eServer;
-  let running: RunningServer;
-  let browser: Browser;
-  let baseUrl: string;
+  // Every test signs in from the same address, more often than a person would.
+  const portal = useBrowserPortal({ RATE_LIMIT_SIGNIN_MAX: '1000' });
   let passwordHash: string;
-  const contexts: BrowserContext[] = [];
 
   beforeAll(async () => {
-    // Every test signs in from the same address, more often than a person would.
-    server = await startE2eServer({ RATE_LIMIT_SIGNIN_MAX: '1000' });
-    ({ running, baseUrl } = server);
-    passwordHash = await running.services.accounts.hashPassword(password);
-    browser = await launchBrowser();
-  });
-
-  afterEach(async () => {
-    await Promise.all(contexts.splice(0).map((context) => context.close()));
-  });
-
-  afterAll(async () => {
-    await browser.close();
-    await server.stop();
+    passwordHash = await portal.services.accounts.hashPassword(password);
   });
 
   /** A fresh user with no method yet, and a tab showing the sign-in page in their language. */
   async function startJourney(username: string, lng: Language): Promise<Journey> {
-    await running.services.users.create({
+    await portal.services.users.create({
       username,
       displayName: username,
       passwordHash,
       role: 'user',
     });
-    const context = await newScriptlessContext(browser, baseUrl);
-    contexts.push(context);
-    const page = await context.newPage();
-    const t = running.services.i18n.getFixedT(lng);
-    const journey: Journey = { page, lng, t, unchecked: recordDocuments(page) };
-    await page.goto(`/sign-in?lng=${lng}`);
+    const journey = await portal.openTab(lng);
+    await journey.page.goto(`/sign-in?lng=${lng}`);
     return journey;
   }
 
@@ -192,7 +141,7 @@ describe.skipIf(noBrowser)('Two-step verification, no JavaScript', { timeout: 12
     const journey = await startJourney('app-en', 'en');
     const { page, t } = journey;
 
-    await submitSignIn(journey, 'app-en');
+    await submitSignIn(journey, 'app-en', password);
     expect(pathOf(page)).toBe('/setup');
     await expectPage(journey, { status: 200, heading: t('setup.choose.title') });
 
@@ -231,7 +180,7 @@ describe.skipIf(noBrowser)('Two-step verification, no JavaScript', { timeout: 12
     expect(await listed.count()).toBe(1);
 
     await signOut(journey);
-    await submitSignIn(journey, 'app-en');
+    await submitSignIn(journey, 'app-en', password);
     expect(pathOf(page)).toBe('/verify');
     await expectPage(journey, { status: 200, heading: t('verify.app.title') });
 
@@ -258,7 +207,7 @@ describe.skipIf(noBrowser)('Two-step verification, no JavaScript', { timeout: 12
       algorithm: 'SHA1',
     };
 
-    await submitSignIn(journey, 'hotp-nl');
+    await submitSignIn(journey, 'hotp-nl', password);
     expect(pathOf(page)).toBe('/setup');
     await expectPage(journey, { status: 200, heading: t('setup.choose.title') });
 
@@ -299,7 +248,7 @@ describe.skipIf(noBrowser)('Two-step verification, no JavaScript', { timeout: 12
     expect(await page.getByText(listed, { exact: true }).count()).toBe(1);
 
     await signOut(journey);
-    await submitSignIn(journey, 'hotp-nl');
+    await submitSignIn(journey, 'hotp-nl', password);
     expect(pathOf(page)).toBe('/verify');
     await expectPage(journey, { status: 200, heading: t('verify.token.title') });
 
@@ -325,7 +274,7 @@ describe.skipIf(noBrowser)('Two-step verification, no JavaScript', { timeout: 12
       algorithm: 'SHA256',
     };
 
-    await submitSignIn(journey, 'totp-fr');
+    await submitSignIn(journey, 'totp-fr', password);
     expect(pathOf(page)).toBe('/setup');
     await expectPage(journey, { status: 200, heading: t('setup.choose.title') });
 
@@ -354,7 +303,7 @@ describe.skipIf(noBrowser)('Two-step verification, no JavaScript', { timeout: 12
     await expectPage(journey, { status: 200, heading: t('account.title') });
 
     await signOut(journey);
-    await submitSignIn(journey, 'totp-fr');
+    await submitSignIn(journey, 'totp-fr', password);
     expect(pathOf(page)).toBe('/verify');
     await expectPage(journey, { status: 200, heading: t('verify.token.title') });
 
@@ -380,7 +329,7 @@ describe.skipIf(noBrowser)('Two-step verification, no JavaScript', { timeout: 12
     await expectPage(journey, { status: 200, heading: t('account.title') });
 
     await signOut(journey);
-    await submitSignIn(journey, 'totp-fr');
+    await submitSignIn(journey, 'totp-fr', password);
     expect(pathOf(page)).toBe('/verify');
     const codeField = page.getByLabel(t('codes.tokenLabel'), { exact: true });
     const wrongCode = codeOtherThan(codesInReach(token), 8);
@@ -398,7 +347,7 @@ describe.skipIf(noBrowser)('Two-step verification, no JavaScript', { timeout: 12
 
     // The lock holds for a new session too, whatever the password.
     await pressEnter(page, page.getByRole('link', { name: t('errors.backToSignIn') }));
-    await submitSignIn(journey, 'totp-fr');
+    await submitSignIn(journey, 'totp-fr', password);
     expect(pathOf(page)).toBe('/sign-in');
     await expectPage(journey, { status: 400, heading: t('signIn.title') });
     await expectErrorSummary(journey, [t('signIn.errors.locked', { minutes: 15 })]);
@@ -409,7 +358,7 @@ describe.skipIf(noBrowser)('Two-step verification, no JavaScript', { timeout: 12
       const journey = await startJourney(`no-choice-${lng}`, lng);
       const { page, t } = journey;
 
-      await submitSignIn(journey, `no-choice-${lng}`);
+      await submitSignIn(journey, `no-choice-${lng}`, password);
       await pressEnter(page, page.getByRole('button', { name: t('common.continue') }));
       expect(pathOf(page)).toBe('/setup');
       await expectPage(journey, { status: 400, heading: t('setup.choose.title') });
@@ -420,7 +369,7 @@ describe.skipIf(noBrowser)('Two-step verification, no JavaScript', { timeout: 12
       const journey = await startJourney(`pages-${lng}`, lng);
       const { page, t } = journey;
 
-      await submitSignIn(journey, `pages-${lng}`);
+      await submitSignIn(journey, `pages-${lng}`, password);
       expect(pathOf(page)).toBe('/setup');
       await expectPage(journey, { status: 200, heading: t('setup.choose.title') });
 
@@ -441,7 +390,7 @@ describe.skipIf(noBrowser)('Two-step verification, no JavaScript', { timeout: 12
       expect(pathOf(page)).toBe('/account?enrolled');
 
       await signOut(journey);
-      await submitSignIn(journey, `pages-${lng}`);
+      await submitSignIn(journey, `pages-${lng}`, password);
       expect(pathOf(page)).toBe('/verify');
       await expectPage(journey, { status: 200, heading: t('verify.app.title') });
 

@@ -1,4 +1,8 @@
 import type supertest from 'supertest';
+import { appDeviceParameters, newDeviceRow, type OtpDevice } from '../../src/core/devices.ts';
+import { generateOtpSecret } from '../../src/core/otp.ts';
+import type { Language } from '../../src/i18n.ts';
+import type { Services } from '../../src/services.ts';
 import { browserAgent, createUser, signIn, trustLoopback, type TestPortal } from './app.ts';
 import { appCode, enrolApp, post } from './two-step.ts';
 
@@ -53,4 +57,104 @@ export async function confirmWithApp(agent: Agent, secret: Buffer, offsetSteps =
     method: 'app',
     code: appCode(secret, offsetSteps),
   });
+}
+
+/** A device row saved straight to the database, as User Setup or My account would save it. */
+export async function saveDevice(
+  services: Services,
+  device: {
+    userId: string;
+    kind: 'app' | 'token';
+    name: string;
+    serial: string | null;
+    secret: Buffer;
+    params: OtpDevice;
+  },
+): Promise<void> {
+  await services.database.db
+    .insertInto('devices')
+    .values(
+      newDeviceRow({
+        ...device,
+        counter: null,
+        lastStep: null,
+        key: services.encryptionKey,
+        now: Date.now(),
+      }),
+    )
+    .execute();
+}
+
+/**
+ * A user with the mobile app already set up, saved straight to the database (no User Setup, no
+ * questions): the app is their default method. Returns the app's secret.
+ */
+export async function createAppUser(
+  services: Services,
+  username: string,
+  password: string,
+): Promise<Buffer> {
+  const user = await services.users.create({
+    username,
+    displayName: `${username} display`,
+    passwordHash: await services.accounts.hashPassword(password),
+    role: 'user',
+  });
+  const secret = generateOtpSecret();
+  await saveDevice(services, {
+    userId: user.id,
+    kind: 'app',
+    name: 'Phone',
+    serial: null,
+    secret,
+    params: appDeviceParameters,
+  });
+  await services.database.db
+    .updateTable('users')
+    .set({ default_method: 'app', enrolled_at: Date.now() })
+    .where('id', '=', user.id)
+    .execute();
+  return secret;
+}
+
+/**
+ * A user enrolled with the mobile app through the core, as User Setup leaves them, with the
+ * questions answered in that order (none by default) and a PIN if given.
+ */
+export async function enrolWithApp(
+  services: Services,
+  username: string,
+  password: string,
+  options: { language?: Language; pin?: string; answers?: readonly string[] } = {},
+) {
+  const { users, accounts, secondFactor, questions } = services;
+  const user = await users.create({
+    username,
+    displayName: username,
+    passwordHash: await accounts.hashPassword(password),
+    role: 'user',
+  });
+  const secret = generateOtpSecret();
+  const answers = options.answers ?? [];
+  const asked = answers.length > 0 ? await questions.forLanguage('en') : [];
+  await secondFactor.completeEnrolment(
+    user,
+    {
+      method: 'app',
+      device: {
+        kind: 'app',
+        name: 'Mobile app',
+        serial: null,
+        secret,
+        params: appDeviceParameters,
+        lastStep: null,
+        counter: null,
+      },
+      ...(options.pin ? { pinHash: await secondFactor.hashPin(options.pin) } : {}),
+      answers: answers.map((answer, i) => ({ questionId: asked[i]?.id ?? '', answer })),
+    },
+    { clientIp: undefined },
+  );
+  if (options.language) await users.setLanguage(user.id, options.language);
+  return { user, secret };
 }

@@ -3,12 +3,20 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TFunction } from 'i18next';
-import type { Locator, Page } from 'playwright-core';
-import { expect } from 'vitest';
+import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, beforeEach, expect } from 'vitest';
 import { loadConfig } from '../../src/config/index.ts';
 import { startServer, type RunningServer } from '../../src/http-server.ts';
 import type { Language } from '../../src/i18n.ts';
-import { axeViolations, type ReceivedDocument } from './browser.ts';
+import type { Services } from '../../src/services.ts';
+import {
+  axeViolations,
+  launchBrowser,
+  newScriptlessContext,
+  recordDocuments,
+  type ReceivedDocument,
+} from './browser.ts';
+import { appCode } from './two-step.ts';
 
 /** A scriptless tab in one language, and the documents it received that no check looked at. */
 export interface Journey {
@@ -113,4 +121,156 @@ export async function startE2eServer(env: Record<string, string> = {}): Promise<
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/** A browser and the real portal for the tests of one describe block. */
+export interface BrowserPortal {
+  readonly server: E2eServer;
+  readonly services: Services;
+  /** A new scriptless tab in that language, closed after the test; it opens no page yet. */
+  openTab(lng: Language): Promise<Journey>;
+}
+
+/**
+ * Starts a browser for the enclosing describe block, and the portal with `env` for the block or,
+ * with `serverPerTest`, for each test; every tab a test opened is closed after it. Hooks the
+ * caller adds after this call run once the browser and the portal are up.
+ */
+export function useBrowserPortal(
+  env: Record<string, string> = {},
+  { serverPerTest = false } = {},
+): BrowserPortal {
+  let browser: Browser | undefined;
+  let server: E2eServer | undefined;
+  const contexts: BrowserContext[] = [];
+  const started = (): E2eServer => {
+    if (!server) throw new Error('The portal is not running');
+    return server;
+  };
+  const startPortal = async () => {
+    server = await startE2eServer(env);
+  };
+  const stopPortal = async () => {
+    await server?.stop();
+    server = undefined;
+  };
+
+  beforeAll(async () => {
+    browser = await launchBrowser();
+    if (!serverPerTest) await startPortal();
+  });
+  if (serverPerTest) beforeEach(startPortal);
+  afterEach(async () => {
+    await Promise.all(contexts.splice(0).map((context) => context.close()));
+    if (serverPerTest) await stopPortal();
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await stopPortal();
+  });
+
+  return {
+    get server() {
+      return started();
+    },
+    get services() {
+      return started().running.services;
+    },
+    async openTab(lng) {
+      if (!browser) throw new Error('The browser is not running');
+      const context = await newScriptlessContext(browser, started().baseUrl);
+      contexts.push(context);
+      const page = await context.newPage();
+      const t = started().running.services.i18n.getFixedT(lng);
+      return { page, lng, t, unchecked: recordDocuments(page) };
+    },
+  };
+}
+
+/** A new tab on the sign-in page in that language, checked like every page. */
+export async function openSignInPage(portal: BrowserPortal, lng: Language): Promise<Journey> {
+  const journey = await portal.openTab(lng);
+  await journey.page.goto(`/sign-in?lng=${lng}`);
+  await expectPage(journey, { status: 200, heading: journey.t('signIn.title') });
+  return journey;
+}
+
+/** Fills the sign-in form on the current page and submits it from the password field. */
+export async function submitSignIn(
+  { page, t }: Journey,
+  username: string,
+  password: string,
+): Promise<void> {
+  await page.getByLabel(t('signIn.username'), { exact: true }).fill(username);
+  const passwordField = page.getByLabel(t('signIn.password'), { exact: true });
+  await passwordField.fill(password);
+  await pressEnter(page, passwordField);
+}
+
+/**
+ * From the sign-in page, the password and then a code from the mobile app, each page checked:
+ * the session on My account then holds a fresh proof.
+ */
+export async function signInWithApp(
+  journey: Journey,
+  username: string,
+  password: string,
+  secret: Buffer,
+): Promise<void> {
+  const { page, t } = journey;
+  await submitSignIn(journey, username, password);
+  expect(pathOf(page)).toBe('/verify');
+  await expectPage(journey, { status: 200, heading: t('verify.app.title') });
+  const code = page.getByLabel(t('codes.appLabel'), { exact: true });
+  await code.fill(appCode(secret));
+  await pressEnter(page, code);
+  expect(pathOf(page)).toBe('/account');
+  await expectPage(journey, { status: 200, heading: t('account.title') });
+}
+
+/** The header's sign-out button, by keyboard; the tab lands on the sign-in page. */
+export async function signOut({ page, t }: Journey): Promise<void> {
+  await pressEnter(page, page.getByRole('button', { name: t('common.signOut') }));
+  expect(pathOf(page)).toBe('/sign-in?signedOut');
+}
+
+/** Back on My account after a change, with the confirmation of that change. */
+export async function expectDone(journey: Journey, done: string): Promise<void> {
+  const { page, t } = journey;
+  expect(pathOf(page)).toBe(`/account?done=${done}`);
+  await expectPage(journey, { status: 200, heading: t('account.title') });
+  expect(await page.getByRole('status').textContent()).toBe(t(`account.done.${done}`));
+}
+
+/** SPEC L3: an "Error:" title and a summary whose every link leads to a field of the form. */
+export async function expectErrorSummary({ page, t }: Journey, messages: string[]): Promise<void> {
+  const title = await page.title();
+  expect(title.startsWith(`${t('common.errorPrefix')} `), `title "${title}"`).toBe(true);
+  const summary = page.locator('.error-summary[role="alert"]');
+  expect(await summary.getByRole('heading').textContent()).toBe(t('common.errorSummaryTitle'));
+  const links = await summary.getByRole('link').all();
+  expect(await Promise.all(links.map((link) => link.textContent()))).toEqual(messages);
+  for (const link of links) {
+    const href = (await link.getAttribute('href')) ?? '';
+    const field = page.locator(`:is(input, select, textarea)[id="${href.slice(1)}"]`);
+    expect(await field.count(), `the field ${href} of "${await link.textContent()}"`).toBe(1);
+  }
+}
+
+/**
+ * SPEC L3 for a form with one error: the summary's one link leads to the field, which is marked
+ * invalid and takes the focus when the link is followed by keyboard.
+ */
+export async function expectFieldError(
+  journey: Journey,
+  field: string,
+  message: string,
+): Promise<void> {
+  const { page } = journey;
+  await expectErrorSummary(journey, [message]);
+  const link = page.locator('.error-summary[role="alert"]').getByRole('link');
+  expect(await link.getAttribute('href')).toBe(`#${field}`);
+  expect(await page.locator(`[id="${field}"]`).getAttribute('aria-invalid')).toBe('true');
+  await link.press('Enter');
+  expect(await page.locator(':focus').getAttribute('id')).toBe(field);
 }
