@@ -274,3 +274,12 @@ export async function expectFieldError(
   await link.press('Enter');
   expect(await page.locator(':focus').getAttribute('id')).toBe(field);
 }
+
+/** What My account's summary shows for a method (SPEC J3): the row's value, or undefined. */
+export async function summaryValue(page: Page, label: string): Promise<string | undefined> {
+  const row = page
+    .locator('.summary > div')
+    .filter({ has: page.locator('dt').getByText(label, { exact: true }) });
+  if ((await row.count()) !== 1) return undefined;
+  return (await row.locator('dd').first().textContent()) ?? undefined;
+}
