@@ -152,6 +152,13 @@ async function issueBypass(
     process.stdout.write(
       `${user.username} may sign in without the second step once until ${new Date(expiresAt).toISOString()}.\n`,
     );
+    // SPEC M7: the user is told, as when they start a bypass themselves; awaited before exit.
+    const notified = await services.changes.notify(
+      user,
+      { type: 'bypass.issued', method: 'bypass', notice: 'bypassIssued', until: expiresAt },
+      { clientIp: undefined, language: 'en' },
+    );
+    if (notified) process.stdout.write(`A security notice went to ${user.email ?? ''}.\n`);
   } finally {
     await services.close();
   }

@@ -4,7 +4,7 @@ import type { i18n } from 'i18next';
 import { pino, type Logger } from 'pino';
 import { createClient } from 'redis';
 import type { Config } from './config/index.ts';
-import { createAccounts, type Accounts } from './core/accounts.ts';
+import { createAccounts, type Accounts, type RequestContext } from './core/accounts.ts';
 import { createBypasses, type Bypasses } from './core/bypass.ts';
 import { createChanges, type Changes } from './core/changes.ts';
 import type { Argon2Parameters } from './core/passwords.ts';
@@ -24,7 +24,11 @@ import {
   type QuestionsRepository,
 } from './data/questions-repository.ts';
 import { createSettingsRepository, type SettingsRepository } from './data/settings-repository.ts';
-import { createUsersRepository, type UsersRepository } from './data/users-repository.ts';
+import {
+  createUsersRepository,
+  type UserRow,
+  type UsersRepository,
+} from './data/users-repository.ts';
 import { createI18n } from './i18n.ts';
 
 export type RedisClient = ReturnType<typeof createClient>;
@@ -140,6 +144,16 @@ export async function createServices(
       })
     : undefined;
 
+  const changes = createChanges({ audit, email, translate, logger, portalUrl: config.PORTAL_URL });
+  // SPEC N2: a user whose account is locked hears of it, in their language (or the page's).
+  const onLockout = (user: UserRow, until: number, context: RequestContext) => {
+    void changes.notify(
+      user,
+      { type: 'lockout', notice: 'lockedOut', until },
+      { ...context, language: context.language ?? 'en' },
+    );
+  };
+
   return {
     config,
     logger,
@@ -150,7 +164,7 @@ export async function createServices(
     settings,
     audit,
     questions,
-    accounts: createAccounts({ users, audit, settings, argon2 }),
+    accounts: createAccounts({ users, audit, settings, argon2, onLockout }),
     secondFactor: createSecondFactor({
       db,
       users,
@@ -160,15 +174,10 @@ export async function createServices(
       audit,
       encryptionKey,
       argon2,
+      onLockout,
     }),
     bypasses: createBypasses({ db, audit }),
-    changes: createChanges({
-      audit,
-      email,
-      translate,
-      logger,
-      portalUrl: config.PORTAL_URL,
-    }),
+    changes,
     email,
     translate,
     encryptionKey,

@@ -17,12 +17,16 @@ export interface AccountsDependencies {
   audit: AuditRepository;
   settings: SettingsRepository;
   argon2: Argon2Parameters;
+  /** Told when a failure locks an account (SPEC N2: the user hears of it by email). */
+  onLockout?: (user: UserRow, until: number, context: RequestContext) => void;
   now?: () => number;
 }
 
 /** Who is asking: recorded with every audit event. */
 export interface RequestContext {
   clientIp: string | undefined;
+  /** The language of the page, for a message the request causes when the account has none. */
+  language?: string;
 }
 
 export function createAccounts({
@@ -30,6 +34,7 @@ export function createAccounts({
   audit,
   settings,
   argon2,
+  onLockout,
   now = Date.now,
 }: AccountsDependencies) {
   // Unknown users are checked against this hash so that they cost the same time as known ones.
@@ -44,7 +49,7 @@ export function createAccounts({
       password: string,
       context: RequestContext = { clientIp: undefined },
     ): Promise<PasswordCheck> {
-      const check = await this.verifyPassword(username, password);
+      const check = await this.verifyPassword(username, password, context);
       const user = check.outcome === 'success' ? check.user : await users.findByUsername(username);
       await audit.record({
         type: 'sign-in.password',
@@ -63,7 +68,11 @@ export function createAccounts({
       return check;
     },
 
-    async verifyPassword(username: string, password: string): Promise<PasswordCheck> {
+    async verifyPassword(
+      username: string,
+      password: string,
+      context: RequestContext = { clientIp: undefined },
+    ): Promise<PasswordCheck> {
       const user = await users.findByUsername(username);
       const hash = user?.password_hash ?? (await dummyHash);
       const matches = await verifySecret(password, hash);
@@ -76,7 +85,7 @@ export function createAccounts({
       if (!matches) {
         // SPEC M8: the lockout policy is a portal setting, read at the moment it applies.
         const policy = await settings.read();
-        await users.recordFailure(
+        const after = await users.recordFailure(
           user.id,
           {
             threshold: policy.lockoutThreshold,
@@ -85,6 +94,10 @@ export function createAccounts({
           },
           time,
         );
+        if (after.lockedNow && after.locked_until !== null) {
+          onLockout?.(user, after.locked_until, context);
+        }
+        // Still "invalid": only the right password may learn that the account is locked (S4).
         return { outcome: 'invalid' };
       }
       // The counter is cleared when the whole sign-in succeeds, not here: otherwise a right

@@ -6,7 +6,8 @@ import type { RequestContext } from './accounts.ts';
 import type { Translate } from './phone-verification.ts';
 
 /** The security notices a user gets by email (SPEC N2, J3). */
-export type Notice = 'factorAdded' | 'factorChanged' | 'factorRemoved' | 'bypassIssued';
+export type Notice =
+  'factorAdded' | 'factorChanged' | 'factorRemoved' | 'bypassIssued' | 'lockedOut';
 
 export interface Change {
   /** Audit type, e.g. `change.phone`, `device.added`. */
@@ -20,7 +21,7 @@ export interface Change {
   notice?: Notice;
   /** What changed, as the notice names it: a key under `notices.what` (phone, app, pin…). */
   what?: string;
-  /** A bypass notice: when it expires. */
+  /** A bypass or lockout notice: when it ends. */
   until?: number;
 }
 
@@ -63,24 +64,32 @@ export function createChanges(deps: ChangesDependencies) {
         ip: context.clientIp ?? t('notices.unknownAddress'),
       }),
       '',
-      t('notices.notYou'),
+      // A notice may say its own "if this was not you"; most share the common one.
+      t(`notices.${notice}.notYou`, { defaultValue: t('notices.notYou') }),
       ...(portalUrl ? ['', t('notices.portal', { url: portalUrl })] : []),
     ];
     return { subject: t(`notices.${notice}.subject`), text: lines.join('\n') };
   }
 
-  function notify(user: UserRow, change: Change, context: RequestContext & { language: string }) {
-    if (!change.notice || !email || !user.email) return;
+  /**
+   * Sends the change's notice, if it has one and the user an address. Never rejects: it resolves
+   * to whether the mail server took the message. Pages do not wait for it, so a slow mail server
+   * never holds them up; the command line does, before it exits.
+   */
+  async function notify(
+    user: UserRow,
+    change: Change,
+    context: RequestContext & { language: string },
+  ): Promise<boolean> {
+    if (!change.notice || !email || !user.email) return false;
     const language = user.language ?? context.language;
-    const failed = (error: unknown) => {
+    try {
+      await email.send({ to: user.email, language, ...compose(user, change, language, context) });
+      return true;
+    } catch (error) {
       logger.warn({ err: error, userId: user.id, notice: change.notice }, 'notice email failed');
-    };
-    // Sent after the response is on its way: a slow mail server never holds the page up.
-    Promise.resolve()
-      .then(() =>
-        email.send({ to: user.email ?? '', language, ...compose(user, change, language, context) }),
-      )
-      .catch(failed);
+      return false;
+    }
   }
 
   return {
@@ -104,10 +113,10 @@ export function createChanges(deps: ChangesDependencies) {
         client_ip: context.clientIp ?? null,
         admin_id: null,
       });
-      notify(user, change, context);
+      void notify(user, change, context);
     },
 
-    /** The notice alone, for a change audited elsewhere (an enrolment, a bypass). */
+    /** The notice alone, for an event audited elsewhere (an enrolment, a bypass, a lockout). */
     notify,
   };
 }

@@ -62,6 +62,8 @@ export interface SecondFactorDependencies {
   audit: AuditRepository;
   encryptionKey: Buffer;
   argon2: Argon2Parameters;
+  /** Told when a failed code or answer locks the account (SPEC N2). */
+  onLockout?: (user: UserRow, until: number, context: RequestContext) => void;
   now?: () => number;
 }
 
@@ -81,12 +83,19 @@ export function createSecondFactor(deps: SecondFactorDependencies) {
   const { db, users, devices, questions, settings, audit, encryptionKey, argon2 } = deps;
   const now = deps.now ?? Date.now;
 
-  async function recordFailure(user: UserRow, policy: PortalSettings): Promise<CheckOutcome> {
+  async function recordFailure(
+    user: UserRow,
+    policy: PortalSettings,
+    context: RequestContext,
+  ): Promise<CheckOutcome> {
     const after = await users.recordFailure(user.id, {
       threshold: policy.lockoutThreshold,
       lockMs: policy.lockoutMinutes * 60_000,
       hourlyCap: hourlyFailureCap,
     });
+    if (after.lockedNow && after.locked_until !== null) {
+      deps.onLockout?.(user, after.locked_until, context);
+    }
     return after.locked_until !== null && after.locked_until > now()
       ? { outcome: 'locked', until: after.locked_until }
       : { outcome: 'invalid' };
@@ -112,7 +121,7 @@ export function createSecondFactor(deps: SecondFactorDependencies) {
         }
         result = device ? { outcome: 'success', device } : { outcome: 'success' };
       } else {
-        result = await recordFailure(current, policy);
+        result = await recordFailure(current, policy, context);
       }
     }
     await audit.record({

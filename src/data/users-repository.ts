@@ -94,13 +94,18 @@ export function createUsersRepository(db: Db) {
 
     /**
      * Records one failed attempt atomically, so concurrent requests on several instances cannot
-     * lose a count. Returns the counters as they are after the update.
+     * lose a count. Returns the counters as they are after the update, and whether this failure
+     * is the one that locked the account.
      */
     async recordFailure(
       id: string,
       policy: { threshold: number; lockMs: number; hourlyCap: number },
       now = Date.now(),
-    ): Promise<Pick<UserRow, 'failed_count' | 'locked_until' | 'failure_window_count'>> {
+    ): Promise<
+      Pick<UserRow, 'failed_count' | 'locked_until' | 'failure_window_count'> & {
+        lockedNow: boolean;
+      }
+    > {
       const hourAgo = now - 3_600_000;
       return db.transaction().execute(async (trx) => {
         await trx
@@ -143,9 +148,9 @@ export function createUsersRepository(db: Db) {
             .set({ locked_until: lockedUntil, failed_count: 0 })
             .where('id', '=', id)
             .execute();
-          return { ...row, failed_count: 0, locked_until: lockedUntil };
+          return { ...row, failed_count: 0, locked_until: lockedUntil, lockedNow: true };
         }
-        return row;
+        return { ...row, lockedNow: false };
       });
     },
 

@@ -5,12 +5,13 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadConfig, projectRoot } from '../../src/config/index.ts';
 import { createServices } from '../../src/services.ts';
+import { startSmtpServer } from '../helpers/smtp.ts';
 
-function cli(args: string[], databaseUrl: string, stdin = '') {
+function cli(args: string[], databaseUrl: string, stdin = '', env: Record<string, string> = {}) {
   return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
     const child = spawn(process.execPath, ['src/cli.ts', ...args], {
       cwd: projectRoot,
-      env: { PATH: process.env.PATH, DATABASE_URL: databaseUrl },
+      env: { PATH: process.env.PATH, DATABASE_URL: databaseUrl, ...env },
     });
     let stdout = '';
     let stderr = '';
@@ -171,6 +172,45 @@ describe('mfa-portal bypass (SPEC M7)', () => {
       expect((rows[0]?.expires_at ?? 0) - (rows[0]?.created_at ?? 0)).toBe(120_000);
     } finally {
       await services.close();
+    }
+  });
+
+  it('tells the user by email, in their language, before the command ends', async () => {
+    const smtp = await startSmtpServer();
+    try {
+      await cli(
+        ['create-user', '--username', 'sacha', '--email', 'sacha@example.test'],
+        databaseUrl,
+        'a long enough password',
+      );
+      const services = await createServices(
+        loadConfig({ env: { DATABASE_URL: databaseUrl, LOG_LEVEL: 'silent' } }),
+      );
+      try {
+        await services.database.db
+          .updateTable('users')
+          .set({ language: 'fr' })
+          .where('username', '=', 'sacha')
+          .execute();
+      } finally {
+        await services.close();
+      }
+      const ok = await cli(
+        ['bypass', '--username', 'sacha', '--reason', 'lost phone'],
+        databaseUrl,
+        '',
+        smtp.config,
+      );
+      expect(ok.code).toBe(0);
+      expect(ok.stdout).toContain('A security notice went to sacha@example.test.\n');
+      const [mail] = smtp.received;
+      expect(mail?.to).toEqual(['sacha@example.test']);
+      expect(mail?.subject).toBe(
+        'Avis de sécurité : votre prochaine connexion sautera la deuxième étape',
+      );
+      expect(mail?.text).toMatch(/avant \S+ \d+ \S+ \d{4}/);
+    } finally {
+      await smtp.close();
     }
   });
 });

@@ -99,13 +99,18 @@ describe.each(engines)('data layer on $name', (engine) => {
       const users = createUsersRepository(database.db);
       const user = await users.create({ username: 'concurrent', passwordHash: 'h', role: 'user' });
       const policy = { threshold: 50, lockMs: 60_000, hourlyCap: 100 };
-      await Promise.all(Array.from({ length: 20 }, () => users.recordFailure(user.id, policy)));
+      const counted = await Promise.all(
+        Array.from({ length: 20 }, () => users.recordFailure(user.id, policy)),
+      );
       expect((await users.findById(user.id))?.failed_count).toBe(20);
+      expect(counted.filter((after) => after.lockedNow)).toEqual([]);
 
       const now = Date.now();
       const locked = await users.recordFailure(user.id, { ...policy, threshold: 21 }, now);
       expect(locked.locked_until).toBe(now + 60_000);
       expect(locked.failed_count).toBe(0);
+      // This failure is the one that locked the account: the user is told of it once (SPEC N2).
+      expect(locked.lockedNow).toBe(true);
       await users.clearFailures(user.id);
       expect((await users.findById(user.id))?.locked_until).toBeNull();
     },

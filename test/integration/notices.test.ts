@@ -2,7 +2,9 @@ import { createServer } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/index.ts';
 import { createTestPortal, type TestPortal } from '../helpers/app.ts';
-import { enrolledUser } from '../helpers/account.ts';
+import { accountPassword, enrolledUser } from '../helpers/account.ts';
+import { browserAgent, createUser, signIn } from '../helpers/app.ts';
+import { post } from '../helpers/two-step.ts';
 import { startSmtpServer } from '../helpers/smtp.ts';
 
 /*
@@ -55,6 +57,51 @@ describe('security notices by email (SPEC N2)', () => {
     portal = await createTestPortal(smtp.config);
     await enrolledUser(portal, 'noaddress');
     await expect(smtp.waitFor(1, 500)).rejects.toThrow('Expected 1 emails, got 0');
+  });
+
+  it('tells the user once, in their language, that wrong passwords locked the account', async () => {
+    smtp = await startSmtpServer();
+    portal = await createTestPortal(smtp.config);
+    await portal.services.settings.write('lockoutThreshold', 3);
+    const user = await createUser(portal, 'pieter', accountPassword);
+    await portal.services.database.db
+      .updateTable('users')
+      .set({ email: 'pieter@example.test', language: 'nl' })
+      .where('id', '=', user.id)
+      .execute();
+    for (let attempt = 0; attempt < 2; attempt++) {
+      expect((await signIn(browserAgent(portal), 'pieter', 'wrong guess')).status).toBe(400);
+    }
+    await expect(smtp.waitFor(1, 300)).rejects.toThrow('got 0');
+    // The third failure locks the account; the page still says only "not correct" (SPEC S4).
+    expect((await signIn(browserAgent(portal), 'pieter', 'wrong guess')).status).toBe(400);
+    const [mail] = await smtp.waitFor(1);
+    expect(mail?.to).toEqual(['pieter@example.test']);
+    expect(mail?.subject).toBe('Beveiligingsmelding: uw account is tijdelijk geblokkeerd');
+    expect(mail?.text).toContain('U kunt zich weer aanmelden na ');
+    expect(mail?.text).toContain('misschien probeert iemand in uw account te komen');
+    expect(mail?.text).not.toContain('iemand kent mogelijk uw wachtwoord');
+    // Failures while locked do not lock it again, so they send nothing more.
+    expect((await signIn(browserAgent(portal), 'pieter', 'wrong guess')).status).toBe(400);
+    await expect(smtp.waitFor(2, 500)).rejects.toThrow('got 1');
+  });
+
+  it('writes the lockout notice in the page language when the account has none', async () => {
+    smtp = await startSmtpServer();
+    portal = await createTestPortal(smtp.config);
+    await portal.services.settings.write('lockoutThreshold', 2);
+    await enrolledUser(portal, 'camille', { email: 'camille@example.test' });
+    await smtp.waitFor(1); // "a way to sign in was added", at enrolment
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const agent = browserAgent(portal);
+      await agent.get('/sign-in?lng=fr').expect(200);
+      expect((await signIn(agent, 'camille', accountPassword)).status).toBe(303);
+      const page = await agent.get('/verify').expect(200);
+      await post(agent, '/verify', page.text, { method: 'app', code: '000000' });
+    }
+    const [, mail] = await smtp.waitFor(2);
+    expect(mail?.subject).toBe('Avis de sécurité : votre compte est temporairement verrouillé');
+    expect(mail?.text).toContain('Vous pourrez vous reconnecter à partir du ');
   });
 
   it('keeps the change when the mail server is down', async () => {

@@ -100,7 +100,7 @@ export function bypassRoutes(services: Services): Router {
       context(req, res),
     );
     // bypasses.issue has written the audit record; this is the email alone.
-    services.changes.notify(
+    void services.changes.notify(
       user,
       { type: 'bypass.issued', method: 'bypass', notice: 'bypassIssued', until: expiresAt },
       context(req, res),

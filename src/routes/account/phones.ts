@@ -431,7 +431,7 @@ export function phoneChangeRoutes(services: Services): Router {
     const outcome = await services.secondFactor.checkWithLockout(
       user,
       { type: 'enrolment.sms-code', method: 'sms' },
-      { clientIp: req.ip },
+      { clientIp: req.ip, language: res.locals.lng },
       async () => ({
         ok: await phoneVerification().checkTypedCode(draft.verificationId, code, ''),
       }),

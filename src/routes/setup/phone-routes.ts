@@ -243,7 +243,7 @@ export function phoneSetupRoutes(router: Router, services: Services, steps: Setu
     const outcome = await secondFactor.checkWithLockout(
       user,
       { type: 'enrolment.sms-code', method: 'sms' },
-      { clientIp: req.ip },
+      { clientIp: req.ip, language: res.locals.lng },
       async () => ({
         ok: await phoneVerification().checkTypedCode(
           draft.verificationId,

@@ -80,7 +80,7 @@ export function setupRoutes(services: Services): Router {
       { clientIp: req.ip },
     );
     delete req.session.enrolment;
-    services.changes.notify(
+    void services.changes.notify(
       user,
       {
         type: 'enrolment',

@@ -40,12 +40,14 @@ export function signInRoutes(services: Services): Router {
   const authenticator = new passport.Passport();
   authenticator.use(
     new LocalStrategy({ passReqToCallback: true }, (req, username, password, done) => {
-      accounts.checkPassword(username, password, { clientIp: req.ip }).then((check) => {
-        done(null, check.outcome === 'success' ? check.user : false, {
-          message: check.outcome,
-          check,
-        } as { message: string });
-      }, done);
+      accounts
+        .checkPassword(username, password, { clientIp: req.ip, language: req.res?.locals.lng })
+        .then((check) => {
+          done(null, check.outcome === 'success' ? check.user : false, {
+            message: check.outcome,
+            check,
+          } as { message: string });
+        }, done);
     }),
   );
 

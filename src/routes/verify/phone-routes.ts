@@ -101,7 +101,7 @@ export function phoneVerifyRoutes(router: Router, services: Services, steps: Ver
       const outcome = await secondFactor.checkWithLockout(
         user,
         { type: purpose, method: verification.method },
-        { clientIp: req.ip },
+        { clientIp: req.ip, language: res.locals.lng },
         () => Promise.resolve({ ok: true }),
       );
       if (outcome.outcome === 'locked') steps.renderLocked(res, outcome.until);
@@ -114,7 +114,7 @@ export function phoneVerifyRoutes(router: Router, services: Services, steps: Ver
         const outcome = await secondFactor.checkWithLockout(
           user,
           { type: purpose, method: verification.method },
-          { clientIp: req.ip },
+          { clientIp: req.ip, language: res.locals.lng },
           () => Promise.resolve({ ok: false }),
         );
         if (outcome.outcome === 'locked') {
@@ -178,7 +178,7 @@ export function phoneVerifyRoutes(router: Router, services: Services, steps: Ver
     const outcome = await secondFactor.checkWithLockout(
       user,
       { type: purpose, method: 'sms' },
-      { clientIp: req.ip },
+      { clientIp: req.ip, language: res.locals.lng },
       async () => {
         const ok = await phoneVerification().checkTypedCode(id, code, pinRequired ? form.pin : '');
         return { ok: ok && (await phoneVerification().acknowledge(id, user.id, 'approved')) };

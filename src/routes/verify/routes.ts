@@ -180,7 +180,7 @@ function secondStepRoutes(services: Services, mode: SecondStepMode): Router {
       [method],
       code,
       pinRequired ? form.pin : undefined,
-      { clientIp: req.ip },
+      { clientIp: req.ip, language: res.locals.lng },
       purpose,
     );
     if (outcome.outcome === 'success') await succeed(res, user);
@@ -239,7 +239,7 @@ function secondStepRoutes(services: Services, mode: SecondStepMode): Router {
     const outcome = await secondFactor.checkAnswers(
       user,
       asked.map((q, i) => ({ questionId: q.id, answer: form[`answer${i}`] ?? '' })),
-      { clientIp: req.ip },
+      { clientIp: req.ip, language: res.locals.lng },
       purpose,
     );
     if (outcome.outcome === 'success') await succeed(res, user);
