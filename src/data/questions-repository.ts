@@ -26,6 +26,22 @@ export function createQuestionsRepository(db: Db) {
         .where('security_answers.user_id', '=', userId)
         .execute();
     },
+
+    /** A user's new answers replace all the old ones at once, or none of them do. */
+    async replaceAnswers(
+      userId: string,
+      answers: { question_id: string; answer_hash: string }[],
+      now = Date.now(),
+    ): Promise<void> {
+      await db.transaction().execute(async (trx) => {
+        await trx.deleteFrom('security_answers').where('user_id', '=', userId).execute();
+        await trx
+          .insertInto('security_answers')
+          .values(answers.map((answer) => ({ ...answer, user_id: userId })))
+          .execute();
+        await trx.updateTable('users').set({ updated_at: now }).where('id', '=', userId).execute();
+      });
+    },
   };
 }
 

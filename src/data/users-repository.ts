@@ -17,6 +17,19 @@ export function normaliseUsername(username: string): string {
   return username.trim().normalize('NFC').toLowerCase();
 }
 
+/** What a user changes about themselves on My account (SPEC J3), apart from the PIN. */
+export type AccountFields = Partial<
+  Pick<
+    UserRow,
+    | 'phone'
+    | 'phone_extension'
+    | 'backup_phone'
+    | 'backup_extension'
+    | 'mobile_phone'
+    | 'default_method'
+  >
+>;
+
 export class DuplicateUsernameError extends Error {
   override name = 'DuplicateUsernameError';
 }
@@ -70,6 +83,14 @@ export function createUsersRepository(db: Db) {
       await db
         .updateTable('users')
         .set({ language, updated_at: now })
+        .where('id', '=', id)
+        .execute();
+    },
+
+    async updateAccount(id: string, fields: AccountFields, now = Date.now()): Promise<void> {
+      await db
+        .updateTable('users')
+        .set({ ...fields, updated_at: now })
         .where('id', '=', id)
         .execute();
     },

@@ -3,6 +3,7 @@ import type { TFunction } from 'i18next';
 import type { Enrolment } from '../core/second-factor.ts';
 import type { PortalSettings } from '../core/settings.ts';
 import type { UserRow } from '../data/users-repository.ts';
+import type { Language } from '../i18n.ts';
 import type { EnrolmentDraft } from '../routes/setup/draft.ts';
 
 declare module 'express-session' {
@@ -49,7 +50,7 @@ declare global {
   namespace Express {
     interface Locals {
       t: TFunction;
-      lng: string;
+      lng: Language;
       basePath: string;
       currentPath: string;
       csrfToken: string;

@@ -1,3 +1,4 @@
+import { dateFormat } from '../../i18n.ts';
 import { Router, type Request, type Response } from 'express';
 import { defaultBypassSeconds } from '../../core/bypass.ts';
 import type { PortalSettings } from '../../core/settings.ts';
@@ -57,7 +58,7 @@ export function bypassRoutes(services: Services): Router {
     const suggested = plainBypassSeconds(settings);
     res.status(status).render('pages/account/bypass', {
       pending: await services.bypasses.pending(user),
-      formatTime: new Intl.DateTimeFormat(lng, { dateStyle: 'full', timeStyle: 'short' }),
+      formatTime: dateFormat(lng, 'fullDateTime'),
       promptSeconds: settings.promptBypassSeconds,
       seconds: typed || String(suggested),
       minSeconds: minBypassSeconds,

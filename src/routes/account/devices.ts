@@ -1,3 +1,4 @@
+import { dateFormat } from '../../i18n.ts';
 import { Router, type Response } from 'express';
 import createError from 'http-errors';
 import { appDeviceParameters, newDeviceRow, proveNewDevice } from '../../core/devices.ts';
@@ -52,11 +53,7 @@ export async function removeFactorDevice(
   if (!(await services.devices.remove(user.id, device.id))) throw createError(404);
   if (user.default_method === device.kind && !remaining.includes(device.kind)) {
     const next = nextDefaultMethod(remaining, settings);
-    await services.database.db
-      .updateTable('users')
-      .set({ default_method: next ?? null, updated_at: Date.now() })
-      .where('id', '=', user.id)
-      .execute();
+    await services.users.updateAccount(user.id, { default_method: next ?? null });
   }
   await services.changes.record(
     user,
@@ -129,7 +126,7 @@ export function deviceRoutes(services: Services): Router {
       nameMaxLength,
       errors: options.errors ?? [],
       refusal: options.refusal ?? '',
-      formatDate: new Intl.DateTimeFormat(res.locals.lng, { dateStyle: 'medium' }),
+      formatDate: dateFormat(res.locals.lng, 'date'),
     });
   }
 

@@ -43,11 +43,7 @@ export function methodRoutes(services: Services): Router {
       ]);
       return;
     }
-    await services.database.db
-      .updateTable('users')
-      .set({ default_method: method, updated_at: Date.now() })
-      .where('id', '=', user.id)
-      .execute();
+    await services.users.updateAccount(user.id, { default_method: method });
     await services.changes.record(
       user,
       { type: 'change.method', method },

@@ -106,13 +106,8 @@ export async function stopUsingMethod(
       ? { phone: null, phone_extension: null, backup_phone: null, backup_extension: null }
       : { mobile_phone: null };
   const fallback = nextDefaultMethod(left, settings);
-  await services.database.db
-    .updateTable('users')
-    .set({
-      ...numbers,
-      ...(user.default_method === method && fallback ? { default_method: fallback } : {}),
-      updated_at: Date.now(),
-    })
-    .where('id', '=', user.id)
-    .execute();
+  await services.users.updateAccount(user.id, {
+    ...numbers,
+    ...(user.default_method === method && fallback ? { default_method: fallback } : {}),
+  });
 }

@@ -212,17 +212,12 @@ export function phoneChangeRoutes(services: Services): Router {
 
   async function savePhoneLines(req: Request, res: Response, change: PhoneLines) {
     const user = accountUser(res);
-    await services.database.db
-      .updateTable('users')
-      .set({
-        phone: change.phone,
-        phone_extension: change.extension,
-        backup_phone: change.backupPhone,
-        backup_extension: change.backupExtension,
-        updated_at: Date.now(),
-      })
-      .where('id', '=', user.id)
-      .execute();
+    await services.users.updateAccount(user.id, {
+      phone: change.phone,
+      phone_extension: change.extension,
+      backup_phone: change.backupPhone,
+      backup_extension: change.backupExtension,
+    });
     delete req.session.phoneChange;
     await services.changes.record(
       user,
@@ -338,11 +333,7 @@ export function phoneChangeRoutes(services: Services): Router {
 
   async function saveMobile(req: Request, res: Response, mobile: string) {
     const user = accountUser(res);
-    await services.database.db
-      .updateTable('users')
-      .set({ mobile_phone: mobile, updated_at: Date.now() })
-      .where('id', '=', user.id)
-      .execute();
+    await services.users.updateAccount(user.id, { mobile_phone: mobile });
     delete req.session.phoneChange;
     await services.changes.record(
       user,

@@ -70,22 +70,13 @@ export function questionRoutes(services: Services): Router {
       await renderQuestions(res, 400, { questionIds, answers }, errors);
       return;
     }
-    const rows = await Promise.all(
+    const hashed = await Promise.all(
       questionIds.map(async (questionId, i) => ({
-        user_id: user.id,
         question_id: questionId,
         answer_hash: await hashSecret(normaliseAnswer(answers[i] ?? ''), services.argon2),
       })),
     );
-    await services.database.db.transaction().execute(async (trx) => {
-      await trx.deleteFrom('security_answers').where('user_id', '=', user.id).execute();
-      await trx.insertInto('security_answers').values(rows).execute();
-      await trx
-        .updateTable('users')
-        .set({ updated_at: Date.now() })
-        .where('id', '=', user.id)
-        .execute();
-    });
+    await services.questions.replaceAnswers(user.id, hashed);
     await services.changes.record(
       user,
       { type: 'change.questions', method: 'questions', notice: 'factorChanged', what: 'questions' },

@@ -1,3 +1,4 @@
+import { dateFormat } from '../../i18n.ts';
 import { Router } from 'express';
 import { maskPhone } from '../../core/phone-numbers.ts';
 import { requireUser } from '../../middleware/auth.ts';
@@ -83,10 +84,7 @@ export function accountRoutes(services: Services): Router {
             : '',
       activity: await services.audit.recentForUser(user.id),
       eventName: (type: string) => (namedEvents.has(type) ? type.replace(/\./g, '_') : 'other'),
-      formatTime: new Intl.DateTimeFormat(res.locals.lng, {
-        dateStyle: 'medium',
-        timeStyle: 'short',
-      }),
+      formatTime: dateFormat(res.locals.lng, 'dateTime'),
     });
   });
 

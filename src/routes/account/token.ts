@@ -1,3 +1,4 @@
+import { dateFormat } from '../../i18n.ts';
 import { Router, type Response } from 'express';
 import { newDeviceRow } from '../../core/devices.ts';
 import type { Services } from '../../services.ts';
@@ -29,7 +30,7 @@ export function tokenRoutes(services: Services): Router {
       choices: tokenChoices,
       errors: options.errors ?? [],
       refusal: options.refusal ?? '',
-      formatDate: new Intl.DateTimeFormat(res.locals.lng, { dateStyle: 'medium' }),
+      formatDate: dateFormat(res.locals.lng, 'date'),
     });
   }
 
