@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { DeviceRow, DevicesRepository, NewDevice } from '../data/devices-repository.ts';
 import {
   decodeBase32,
+  resyncHotp,
   verifyHotp,
   verifyTotp,
   type HotpParameters,
@@ -63,7 +64,8 @@ export function newDeviceRow(input: {
     algorithm: input.params.algorithm,
     digits: input.params.digits,
     period: input.params.period,
-    counter: input.counter,
+    // An HOTP counter always has a value, so that its compare-and-set can match it.
+    counter: input.params.otpType === 'hotp' ? (input.counter ?? 0) : input.counter,
     last_step: input.lastStep,
     created_at: input.now,
   };
@@ -135,6 +137,25 @@ export async function acceptDeviceCode(
     }
   }
   return undefined;
+}
+
+/**
+ * SPEC M4: an HOTP token pressed many times away from the portal is brought back in step by two
+ * consecutive codes; its counter then moves past them, so neither can be used again (S6).
+ * Returns whether the token accepted them.
+ */
+export async function resyncHotpDevice(
+  devices: DevicesRepository,
+  device: DeviceRow,
+  codes: readonly [string, string],
+  key: Buffer,
+): Promise<boolean> {
+  const params = paramsOf(device);
+  if (params.otpType !== 'hotp') return false;
+  const counter = device.counter ?? 0;
+  const secret = openDeviceSecret(device, key);
+  const next = resyncHotp(secret, codes[0], codes[1], counter, hotpParameters(params));
+  return next !== undefined && devices.advanceHotpCounter(device.id, counter, next);
 }
 
 export function parseTokenSecret(text: string): Buffer {

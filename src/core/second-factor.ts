@@ -7,7 +7,7 @@ import type { SettingsRepository } from '../data/settings-repository.ts';
 import type { UserRow, UsersRepository } from '../data/users-repository.ts';
 import { hourlyFailureCap, type RequestContext } from './accounts.ts';
 import { normaliseAnswer } from './answers.ts';
-import { acceptDeviceCode, newDeviceRow, type OtpDevice } from './devices.ts';
+import { acceptDeviceCode, newDeviceRow, resyncHotpDevice, type OtpDevice } from './devices.ts';
 import { hashSecret, verifySecret, type Argon2Parameters } from './passwords.ts';
 import { open, seal } from './secret-box.ts';
 import type { Method, PortalSettings } from './settings.ts';
@@ -177,6 +177,23 @@ export function createSecondFactor(deps: SecondFactorDependencies) {
         }
         const device = await acceptDeviceCode(devices, candidates, code, encryptionKey, now());
         return device ? { ok: true, device } : { ok: false };
+      });
+    },
+
+    /**
+     * Two consecutive codes bring the user's HOTP token back in step (SPEC M4). Wrong codes count
+     * towards the lockout like any other (M8), and the attempt is audited either way.
+     */
+    async resyncToken(
+      user: UserRow,
+      codes: readonly [string, string],
+      context: RequestContext,
+    ): Promise<CheckOutcome> {
+      return guarded(user, { type: 'token.resync', method: 'token' }, context, async () => {
+        const token = (await devices.forUser(user.id)).find((d) => d.kind === 'token');
+        if (!token) return { ok: false };
+        const ok = await resyncHotpDevice(devices, token, codes, encryptionKey);
+        return ok ? { ok, device: token } : { ok };
       });
     },
 

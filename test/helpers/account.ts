@@ -1,6 +1,6 @@
 import type supertest from 'supertest';
 import { appDeviceParameters, newDeviceRow, type OtpDevice } from '../../src/core/devices.ts';
-import { generateOtpSecret } from '../../src/core/otp.ts';
+import { generateOtpSecret, hotp } from '../../src/core/otp.ts';
 import type { Language } from '../../src/i18n.ts';
 import type { Services } from '../../src/services.ts';
 import { browserAgent, createUser, signIn, trustLoopback, type TestPortal } from './app.ts';
@@ -115,6 +115,40 @@ export async function createAppUser(
     .where('id', '=', user.id)
     .execute();
   return secret;
+}
+
+/**
+ * A user whose only way to sign in is an HOTP token (serial `HOTP-7`, SHA1, 6 digits), its counter
+ * at 0 in the portal. Returns the user and the token's code at any counter.
+ */
+export async function createHotpTokenUser(
+  services: Services,
+  username: string,
+  password: string,
+  options: { language?: Language } = {},
+) {
+  const user = await services.users.create({
+    username,
+    passwordHash: await services.accounts.hashPassword(password),
+    role: 'user',
+  });
+  const secret = generateOtpSecret();
+  const params = { otpType: 'hotp', algorithm: 'SHA1', digits: 6, period: 30 } as const;
+  await saveDevice(services, {
+    userId: user.id,
+    kind: 'token',
+    name: 'HOTP-7',
+    serial: 'HOTP-7',
+    secret,
+    params,
+  });
+  await services.database.db
+    .updateTable('users')
+    .set({ default_method: 'token', enrolled_at: Date.now(), language: options.language ?? null })
+    .where('id', '=', user.id)
+    .execute();
+  const code = (counter: number) => hotp(secret, counter, params);
+  return { user, code };
 }
 
 /**

@@ -7,7 +7,12 @@ import {
   signIn,
   type TestPortal,
 } from '../helpers/app.ts';
-import { accountPassword, enrolledUser, signInWithoutProof } from '../helpers/account.ts';
+import {
+  accountPassword,
+  enrolledUser,
+  createHotpTokenUser,
+  signInWithoutProof,
+} from '../helpers/account.ts';
 import { startSmtpServer } from '../helpers/smtp.ts';
 import { post } from '../helpers/two-step.ts';
 
@@ -257,5 +262,135 @@ describe('token changes are guarded (SPEC J3)', () => {
       await mailPortal.close();
       await smtp.close();
     }
+  });
+});
+
+describe('bringing an event-based token back in step (SPEC M4)', () => {
+  const hotpUser = (username: string) =>
+    createHotpTokenUser(portal.services, username, accountPassword);
+
+  /** Signs in as the helpdesk would let them: with a one-time bypass, so with no proof. */
+  async function signInWithBypass(username: string) {
+    const user = await portal.services.users.findByUsername(username);
+    if (!user) throw new Error('no such user');
+    await portal.services.bypasses.issue(
+      user,
+      { seconds: 300, issuedBy: 'cli', reason: 'token out of step' },
+      { clientIp: undefined },
+    );
+    const agent = browserAgent(portal);
+    expect((await signIn(agent, username, accountPassword)).headers.location).toBe('/account');
+    return agent;
+  }
+
+  async function counterOf(userId: string) {
+    return (await tokensOf(userId))[0]?.counter;
+  }
+
+  it('accepts two consecutive codes without a fresh proof, then signs in with the next code', async () => {
+    const { user, code } = await hotpUser('hanna');
+    // Pressed 40 times away from the portal: past the sign-in look-ahead of 10.
+    const outOfStep = browserAgent(portal);
+    await signIn(outOfStep, 'hanna', accountPassword);
+    const verify = await outOfStep.get('/verify').expect(200);
+    expect(
+      (await post(outOfStep, '/verify', verify.text, { method: 'token', code: code(40) })).status,
+    ).toBe(400);
+
+    const agent = await signInWithBypass('hanna');
+    const account = await agent.get('/account').expect(200);
+    expect(account.text).toContain('href="/account/token/resync"');
+    const page = await agent.get('/account/token/resync').expect(200);
+    expect(page.text).toContain('HOTP-7');
+    expect(page.text).toContain('autocomplete="one-time-code"');
+
+    const apart = await post(agent, '/account/token/resync', page.text, {
+      code1: code(40),
+      code2: code(42),
+    });
+    expect(apart.status).toBe(400);
+    expect(apart.text).toContain('These two codes do not follow each other on your token.');
+    expect(await counterOf(user.id)).toBe(0);
+
+    const done = await post(agent, '/account/token/resync', page.text, {
+      code1: code(41),
+      code2: code(42),
+    });
+    expect(done.status).toBe(303);
+    expect(done.headers.location).toBe('/account?done=tokenResynced');
+    expect(await counterOf(user.id)).toBe(43);
+    expect((await agent.get('/account?done=tokenResynced')).text).toContain(
+      'Your token is back in step',
+    );
+    const events = await eventsOf(user.id, 'token.resync');
+    expect(events.map((e) => e.result)).toEqual(['success', 'failure']);
+
+    // The same two codes again: used up (SPEC S6).
+    const replay = await post(agent, '/account/token/resync', page.text, {
+      code1: code(41),
+      code2: code(42),
+    });
+    expect(replay.status).toBe(400);
+    expect(await counterOf(user.id)).toBe(43);
+
+    const next = browserAgent(portal);
+    await signIn(next, 'hanna', accountPassword);
+    const second = await next.get('/verify').expect(200);
+    const signedIn = await post(next, '/verify', second.text, { method: 'token', code: code(43) });
+    expect(signedIn.headers.location).toBe('/account');
+  });
+
+  it('changes nothing on bad input, with a message for each field', async () => {
+    const { user, code } = await hotpUser('hanna');
+    const agent = await signInWithBypass('hanna');
+    const page = await agent.get('/account/token/resync').expect(200);
+    const empty = await post(agent, '/account/token/resync', page.text, { code1: '', code2: '' });
+    expect(empty.status).toBe(400);
+    expect(empty.text).toContain('Enter the first code');
+    expect(empty.text).toContain('Enter the next code');
+    expect(empty.text).toContain('href="#code1"');
+    const malformed = await post(agent, '/account/token/resync', page.text, {
+      code1: 'abcdef',
+      code2: '1'.repeat(5000),
+    });
+    expect(malformed.status).toBe(400);
+    expect(malformed.text).toContain('Enter the code as 6 digits');
+    expect(malformed.text).not.toContain('1'.repeat(50));
+    const repeated = await agent
+      .post('/account/token/resync')
+      .type('form')
+      .send({ _csrf: csrfTokenFrom(page.text), code1: [code(1), code(2)], code2: code(2) });
+    expect(repeated.status).toBe(400);
+    expect(await counterOf(user.id)).toBe(0);
+    // Bad input is not a wrong guess: it does not count towards the lockout.
+    expect((await portal.services.users.findById(user.id))?.failed_count).toBe(0);
+  });
+
+  it('counts wrong pairs towards the lockout', async () => {
+    await portal.services.settings.write('lockoutThreshold', 2);
+    const { user, code } = await hotpUser('hanna');
+    const agent = await signInWithBypass('hanna');
+    const page = await agent.get('/account/token/resync').expect(200);
+    const wrongPair = { code1: code(5), code2: code(9) };
+    expect((await post(agent, '/account/token/resync', page.text, wrongPair)).status).toBe(400);
+    const locked = await post(agent, '/account/token/resync', page.text, wrongPair);
+    expect(locked.status).toBe(403);
+    expect(locked.text).toContain('Your account is locked');
+    // Locked: even the right pair is not tried.
+    const right = await post(agent, '/account/token/resync', page.text, {
+      code1: code(5),
+      code2: code(6),
+    });
+    expect(right.status).toBe(403);
+    expect(await counterOf(user.id)).toBe(0);
+  });
+
+  it('is not offered for a time-based token or without a token', async () => {
+    const { agent } = await enrolledUser(portal);
+    expect((await agent.get('/account')).text).not.toContain('/account/token/resync');
+    const away = await agent.get('/account/token/resync').expect(302);
+    expect(away.headers.location).toBe('/account');
+    const signedOut = await browserAgent(portal).get('/account/token/resync').expect(302);
+    expect(signedOut.headers.location).toBe('/sign-in');
   });
 });

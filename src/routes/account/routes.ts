@@ -38,6 +38,7 @@ const namedEvents = new Set([
   'device.removed',
   'token.added',
   'token.removed',
+  'token.resync',
 ]);
 
 /** The confirmations a change page may ask My account to show: `/account?done=phone`. */
@@ -49,6 +50,7 @@ export const doneNotices = new Set([
   'deviceRemoved',
   'tokenAdded',
   'tokenRemoved',
+  'tokenResynced',
   'pin',
   'method',
   'language',
@@ -72,6 +74,7 @@ export function accountRoutes(services: Services): Router {
       can: accountPermissions(settings, enrolment, services.phoneVerification !== undefined),
       apps: enrolment.devices.filter((d) => d.kind === 'app'),
       tokens: enrolment.devices.filter((d) => d.kind === 'token'),
+      resyncable: enrolment.devices.some((d) => d.kind === 'token' && d.otp_type === 'hotp'),
       phone: user.phone ? maskPhone(user.phone) : '',
       backupPhone: user.backup_phone ? maskPhone(user.backup_phone) : '',
       mobile: user.mobile_phone ? maskPhone(user.mobile_phone) : '',

@@ -5,11 +5,13 @@ import type { Services } from '../../services.ts';
 import { readForm, type FieldError } from '../form.ts';
 import { checkToken, tokenChoices, tokenFields, type TokenForm } from '../token-form.ts';
 import { changeContext, methodsWithout, removeFactorDevice } from './devices.ts';
-import { requireChangeAllowed, requireRecentProof } from './permissions.ts';
+import { codeError, readCode } from '../setup/validation.ts';
+import { accountUser, requireChangeAllowed, requireRecentProof } from './permissions.ts';
 
-/** SPEC J3, M4: associate one third-party OATH token, or remove it. */
+/** SPEC J3, M4: associate one third-party OATH token, or remove it; bring an HOTP one in step. */
 export function tokenRoutes(services: Services): Router {
   const router = Router();
+  router.use(tokenResyncRoutes(services));
   router.use(
     '/account/token',
     requireChangeAllowed(services, 'token'),
@@ -110,6 +112,74 @@ export function tokenRoutes(services: Services): Router {
     }
     await removeFactorDevice(services, res, token, remaining);
     res.redirect(303, res.locals.url('/account?done=tokenRemoved'));
+  });
+
+  return router;
+}
+
+/**
+ * SPEC M4: two consecutive codes bring an HOTP token back in step. This needs no fresh proof and
+ * no permission to change the token: the two codes are the proof, it changes no factor, and a
+ * user whose token fell out of step may have signed in with a helpdesk bypass and have no other
+ * factor to prove with. Wrong codes count towards the lockout (M8).
+ */
+function tokenResyncRoutes(services: Services): Router {
+  const router = Router();
+
+  async function hotpTokenOf(res: Response) {
+    const devices = await services.devices.forUser(accountUser(res).id);
+    return devices.find((d) => d.kind === 'token' && d.otp_type === 'hotp');
+  }
+
+  router.get('/account/token/resync', async (_req, res) => {
+    const token = await hotpTokenOf(res);
+    if (!token) {
+      res.redirect(res.locals.url('/account'));
+      return;
+    }
+    res.render('pages/account/token-resync', { token, errors: [] });
+  });
+
+  router.post('/account/token/resync', async (req, res) => {
+    const form = readForm(req.body, ['code1', 'code2'] as const);
+    const token = await hotpTokenOf(res);
+    if (!token) {
+      res.redirect(303, res.locals.url('/account'));
+      return;
+    }
+    const digits = [token.digits];
+    const errors: FieldError[] = [
+      ...(form.code1.trim() === ''
+        ? [{ field: 'code1', message: 'tokenPage.resync.errors.firstMissing' }]
+        : codeError('code1', form.code1, digits)),
+      ...(form.code2.trim() === ''
+        ? [{ field: 'code2', message: 'tokenPage.resync.errors.secondMissing' }]
+        : codeError('code2', form.code2, digits)),
+    ];
+    const first = readCode(form.code1, digits);
+    const second = readCode(form.code2, digits);
+    if (errors.length > 0 || !first || !second) {
+      res.status(400).render('pages/account/token-resync', { token, errors });
+      return;
+    }
+    const outcome = await services.secondFactor.resyncToken(accountUser(res), [first, second], {
+      clientIp: req.ip,
+      language: res.locals.lng,
+    });
+    if (outcome.outcome === 'locked') {
+      res.status(403).render('pages/verify/locked', {
+        minutes: Math.max(1, Math.ceil((outcome.until - Date.now()) / 60_000)),
+      });
+      return;
+    }
+    if (outcome.outcome === 'invalid') {
+      res.status(400).render('pages/account/token-resync', {
+        token,
+        errors: [{ field: 'code1', message: 'tokenPage.resync.errors.wrong' }],
+      });
+      return;
+    }
+    res.redirect(303, res.locals.url('/account?done=tokenResynced'));
   });
 
   return router;
