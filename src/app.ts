@@ -13,6 +13,7 @@ import { setUpNoStore, setUpSecurityHeaders } from './middleware/security.ts';
 import { setUpSession } from './middleware/session.ts';
 import { setUpSessionTimeouts } from './middleware/session-timeouts.ts';
 import { setUpViews } from './middleware/views.ts';
+import { codesRateLimit } from './middleware/rate-limit.ts';
 import { accountRoutes } from './routes/account/routes.ts';
 import { adminRoutes } from './routes/admin/routes.ts';
 import { setupRoutes } from './routes/setup/routes.ts';
@@ -43,6 +44,7 @@ export function createApp(services: Services): Express {
   portal.use(setUpCsrf());
   portal.use(setUpCurrentUser(services.users));
   portal.use(setUpLanguagePreference(services));
+  portal.use(codesRateLimit(services));
   portal.use(signInRoutes(services));
   portal.use(setupRoutes(services));
   portal.use(verifyRoutes(services));

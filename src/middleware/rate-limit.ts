@@ -1,15 +1,21 @@
-import { rateLimit, type RateLimitRequestHandler } from 'express-rate-limit';
+import type { RequestHandler } from 'express';
+import { rateLimit } from 'express-rate-limit';
 import { RedisStore } from 'rate-limit-redis';
 import type { Services } from '../services.ts';
 
 /**
- * SPEC S5: per-IP limit on sign-in attempts. In Redis when configured so that every instance
- * counts together; otherwise in this process.
+ * A per-IP limit (SPEC S5). In Redis when configured so that every instance counts together;
+ * otherwise in this process.
  */
-export function signInRateLimit({ config, redis }: Services): RateLimitRequestHandler {
+function ipRateLimit(
+  { config, redis }: Services,
+  options: { name: string; limit: number; windowSeconds: number; failuresOnly: boolean },
+): RequestHandler {
   return rateLimit({
-    windowMs: config.RATE_LIMIT_SIGNIN_WINDOW_SECONDS * 1000,
-    limit: config.RATE_LIMIT_SIGNIN_MAX,
+    windowMs: options.windowSeconds * 1000,
+    limit: options.limit,
+    // Only answers of 400 and above count: a person who gets it right is never held up.
+    skipSuccessfulRequests: options.failuresOnly,
     standardHeaders: 'draft-8',
     legacyHeaders: false,
     // Without a trusted proxy, X-Forwarded-For is ignored on purpose: anyone can forge it.
@@ -17,7 +23,7 @@ export function signInRateLimit({ config, redis }: Services): RateLimitRequestHa
     ...(redis
       ? {
           store: new RedisStore({
-            prefix: `${config.REDIS_KEY_PREFIX}rl:signin:`,
+            prefix: `${config.REDIS_KEY_PREFIX}rl:${options.name}:`,
             sendCommand: (...args: string[]) => redis.sendCommand(args),
           }),
         }
@@ -26,4 +32,36 @@ export function signInRateLimit({ config, redis }: Services): RateLimitRequestHa
       res.status(429).render('errors/error', { page: 'tooManyRequests' });
     },
   });
+}
+
+/** Sign-in attempts per client address, whatever their outcome. */
+export function signInRateLimit(services: Services): RequestHandler {
+  return ipRateLimit(services, {
+    name: 'signin',
+    limit: services.config.RATE_LIMIT_SIGNIN_MAX,
+    windowSeconds: services.config.RATE_LIMIT_SIGNIN_WINDOW_SECONDS,
+    failuresOnly: false,
+  });
+}
+
+/**
+ * Refused forms after the password, per client address: wrong codes and answers in the second
+ * step, at enrolment and on My account (SPEC S5), on top of each account's lockout (M8). Passwords
+ * of several accounts in one hand still meet this limit across all of them.
+ */
+export function codesRateLimit(services: Services): RequestHandler {
+  const limit = ipRateLimit(services, {
+    name: 'codes',
+    limit: services.config.RATE_LIMIT_CODES_MAX,
+    windowSeconds: services.config.RATE_LIMIT_CODES_WINDOW_SECONDS,
+    failuresOnly: true,
+  });
+  const checked = /^\/(?:verify|setup|account)(?:\/|$)/;
+  return (req, res, next) => {
+    if (req.method === 'POST' && checked.test(req.path)) {
+      void limit(req, res, next);
+      return;
+    }
+    next();
+  };
 }

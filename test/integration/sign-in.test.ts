@@ -8,6 +8,8 @@ import {
   trustLoopback,
   type TestPortal,
 } from '../helpers/app.ts';
+import { accountPassword, createAppUser } from '../helpers/account.ts';
+import { appCode, post } from '../helpers/two-step.ts';
 
 const password = 'correct horse battery';
 let portal: TestPortal;
@@ -251,6 +253,50 @@ describe('sign-in rate limit (SPEC S5)', () => {
       const refused = await attempt();
       expect(refused.status).toBe(429);
       expect(refused.text).toContain('Too many attempts');
+    } finally {
+      await limited.close();
+    }
+  });
+});
+
+describe('rate limit on codes and answers (SPEC S5)', () => {
+  it('answers 429 once an address has RATE_LIMIT_CODES_MAX refused forms, across accounts', async () => {
+    const limited = await createTestPortal({
+      RATE_LIMIT_SIGNIN_MAX: '1000',
+      RATE_LIMIT_CODES_MAX: '3',
+    });
+    try {
+      const secrets = {
+        anna: await createAppUser(limited.services, 'anna', accountPassword),
+        bram: await createAppUser(limited.services, 'bram', accountPassword),
+      };
+      /** A new session at the second step of that user, and its form. */
+      const atSecondStep = async (username: keyof typeof secrets) => {
+        const agent = browserAgent(limited);
+        await signIn(agent, username, accountPassword);
+        return { agent, page: (await agent.get('/verify').expect(200)).text };
+      };
+      const anna = await atSecondStep('anna');
+      const wrong = { method: 'app', code: '000000' };
+      expect((await post(anna.agent, '/verify', anna.page, wrong)).status).toBe(400);
+      expect((await post(anna.agent, '/verify', anna.page, wrong)).status).toBe(400);
+      // A right code does not count: the person who gets it right is never held up.
+      const bram = await atSecondStep('bram');
+      const right = { method: 'app', code: appCode(secrets.bram) };
+      expect((await post(bram.agent, '/verify', bram.page, right)).status).toBe(303);
+      const bramAgain = await atSecondStep('bram');
+      expect((await post(bramAgain.agent, '/verify', bramAgain.page, wrong)).status).toBe(400);
+
+      // Three refusals from this address, over two accounts: the next form is not even tried.
+      const refused = await post(anna.agent, '/verify', anna.page, {
+        method: 'app',
+        code: appCode(secrets.anna),
+      });
+      expect(refused.status).toBe(429);
+      expect(refused.text).toContain('Too many attempts');
+      const annaRow = await limited.services.users.findByUsername('anna');
+      expect(annaRow?.failed_count).toBe(2);
+      expect(annaRow?.locked_until).toBeNull();
     } finally {
       await limited.close();
     }
