@@ -145,13 +145,18 @@ export async function createServices(
     : undefined;
 
   const changes = createChanges({ audit, email, translate, logger, portalUrl: config.PORTAL_URL });
-  // SPEC N2: a user whose account is locked hears of it, in their language (or the page's).
+  // A lockout is audited (the user sees it in Recent activity) and the user hears of it by
+  // email, in their language or the page's (SPEC A4, N2).
   const onLockout = (user: UserRow, until: number, context: RequestContext) => {
-    void changes.notify(
-      user,
-      { type: 'lockout', notice: 'lockedOut', until },
-      { ...context, language: context.language ?? 'en' },
-    );
+    changes
+      .record(
+        user,
+        { type: 'lockout', result: 'info', notice: 'lockedOut', until },
+        { ...context, language: context.language ?? 'en' },
+      )
+      .catch((error: unknown) => {
+        logger.error({ err: error, userId: user.id }, 'lockout not recorded');
+      });
   };
 
   return {

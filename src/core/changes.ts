@@ -12,6 +12,8 @@ export type Notice =
 export interface Change {
   /** Audit type, e.g. `change.phone`, `device.added`. */
   type: string;
+  /** A change succeeded; an event such as a lockout is only recorded. */
+  result?: 'success' | 'info';
   method?: string | null;
   device?: string | null;
   /** Masked, never the full number. */
@@ -101,7 +103,7 @@ export function createChanges(deps: ChangesDependencies) {
     ): Promise<void> {
       await audit.record({
         type: change.type,
-        result: 'success',
+        result: change.result ?? 'success',
         reason: change.reason ?? null,
         user_id: user.id,
         username: user.username,

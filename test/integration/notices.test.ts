@@ -84,6 +84,11 @@ describe('security notices by email (SPEC N2)', () => {
     // Failures while locked do not lock it again, so they send nothing more.
     expect((await signIn(browserAgent(portal), 'pieter', 'wrong guess')).status).toBe(400);
     await expect(smtp.waitFor(2, 500)).rejects.toThrow('got 1');
+    // Recorded once, for Recent activity and the helpdesk.
+    const lockouts = (await portal.services.audit.recentForUser(user.id)).filter(
+      (event) => event.type === 'lockout',
+    );
+    expect(lockouts).toMatchObject([{ result: 'info', username: 'pieter' }]);
   });
 
   it('writes the lockout notice in the page language when the account has none', async () => {

@@ -39,6 +39,7 @@ const namedEvents = new Set([
   'token.added',
   'token.removed',
   'token.resync',
+  'lockout',
 ]);
 
 /** The confirmations a change page may ask My account to show: `/account?done=phone`. */
