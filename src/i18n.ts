@@ -76,7 +76,7 @@ export async function createI18n({
         lookupQuerystring: 'lng',
         lookupCookie: 'lang',
         caches: ['cookie'],
-        cookieExpirationDate: new Date(Date.now() + 365 * 24 * 3600 * 1000),
+        // No cookieExpirationDate: without one, each choice is kept a year from when it is made.
         cookiePath,
         cookieSecure: secureCookie,
         cookieSameSite: 'lax',

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import supertest from 'supertest';
 import { browserAgent, createTestPortal, type TestPortal } from '../helpers/app.ts';
 
@@ -40,6 +40,22 @@ describe('languages (SPEC J5)', () => {
     expect(headingOf(next.text)).toBe('Se connecter');
     const override = await agent.get('/sign-in?lng=nl');
     expect(headingOf(override.text)).toBe('Aanmelden');
+  });
+
+  it('keeps the choice for a year from the day it is made, however long the portal has run', async () => {
+    const day = 24 * 3600 * 1000;
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      vi.setSystemTime(Date.now() + 200 * day);
+      const response = await supertest(portal.app).get('/sign-in?lng=nl').expect(200);
+      const cookies = response.headers['set-cookie'] as unknown as string[];
+      const cookie = cookies.find((c) => c.startsWith('lang=nl;')) ?? '';
+      const expires = Date.parse(/Expires=([^;]+)/.exec(cookie)?.[1] ?? '');
+      expect(expires - Date.now()).toBeGreaterThan(364 * day);
+      expect(expires - Date.now()).toBeLessThan(367 * day);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('ignores an unsupported ?lng= value', async () => {
