@@ -1,5 +1,6 @@
-import { accessSync, constants, readFileSync } from 'node:fs';
+import { accessSync, constants, readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { join } from 'node:path';
 import type { AxeResults, RunOptions } from 'axe-core';
 import {
   chromium,
@@ -141,16 +142,24 @@ export interface ReceivedDocument {
   status: number;
   policy: string;
   body: string;
+  /** What the document made the tab ask for afterwards: stylesheets, images, scripts… */
+  subresources: Subresource[];
+}
+
+export interface Subresource {
+  url: string;
+  type: string;
 }
 
 /** Reads a document response at once: its body is gone as soon as the tab navigates away. */
-function readDocument(response: Response): Promise<ReceivedDocument> {
+function readDocument(response: Response, subresources: Subresource[]): Promise<ReceivedDocument> {
   const status = response.status();
   const reading = (async () => ({
     url: response.url(),
     status,
     policy: (await response.allHeaders())['content-security-policy'] ?? '',
     body: status >= 300 && status < 400 ? '' : await response.text(),
+    subresources,
   }))();
   // A failure is reported when the document is checked, not as an unhandled rejection before.
   reading.catch(() => undefined);
@@ -158,13 +167,48 @@ function readDocument(response: Response): Promise<ReceivedDocument> {
 }
 
 /**
- * Records every document the tab receives from now on, redirects included, so that a check can
- * look at each of them later: take the ones not yet checked with `received.splice(0)`.
+ * Records every document the tab receives from now on, redirects included, with the requests
+ * each one led to, so that a check can look at each of them later: take the ones not yet
+ * checked with `received.splice(0)`.
  */
 export function recordDocuments(page: Page): Promise<ReceivedDocument>[] {
   const received: Promise<ReceivedDocument>[] = [];
+  let subresources: Subresource[] = [];
+  page.on('request', (request) => {
+    if (request.resourceType() !== 'document') {
+      subresources.push({ url: request.url(), type: request.resourceType() });
+    }
+  });
   page.on('response', (response) => {
-    if (response.request().resourceType() === 'document') received.push(readDocument(response));
+    if (response.request().resourceType() !== 'document') return;
+    subresources = [];
+    received.push(readDocument(response, subresources));
   });
   return received;
+}
+
+/** What a page costs the user's browser (SPEC P5), from the document and what it asked for. */
+export interface PageWeight {
+  /** The HTML and every stylesheet it links, in bytes, whether or not the browser had them. */
+  bytes: number;
+  /** Network requests: the document and its subresources (data: addresses are none). */
+  requests: number;
+  scripts: string[];
+}
+
+const publicDir = join(import.meta.dirname, '..', '..', 'public');
+
+export function pageWeight(document: ReceivedDocument): PageWeight {
+  const fetched = document.subresources.filter(({ url }) => !url.startsWith('data:'));
+  const stylesheetBytes = fetched
+    .filter(({ type }) => type === 'stylesheet')
+    .map(
+      ({ url }) =>
+        statSync(join(publicDir, new URL(url).pathname.replace(/^.*\/assets\//, ''))).size,
+    );
+  return {
+    bytes: Buffer.byteLength(document.body) + stylesheetBytes.reduce((sum, size) => sum + size, 0),
+    requests: 1 + fetched.length,
+    scripts: fetched.filter(({ type }) => type === 'script').map(({ url }) => url),
+  };
 }

@@ -13,6 +13,7 @@ import {
   axeViolations,
   launchBrowser,
   newScriptlessContext,
+  pageWeight,
   recordDocuments,
   type ReceivedDocument,
 } from './browser.ts';
@@ -63,10 +64,11 @@ export async function chooseRadio(page: Page, name: string, value: string): Prom
 }
 
 /**
- * What every page must be (SPEC S3, L1): sent under a CSP that allows no script and without a
- * script tag, like every document before it in the tab, redirects and self-refreshes included; in
- * the tab's language; with each id used once; and free of axe violations. Axe findings are soft,
- * so that a journey goes on and reports the violations of every page it reaches.
+ * What every page must be (SPEC S3, L1, P5): sent under a CSP that allows no script and without a
+ * script tag, like every document before it in the tab, redirects and self-refreshes included;
+ * at most 20 KB of HTML and CSS in at most 3 requests; in the tab's language; with each id used
+ * once; and free of axe violations. Axe and weight findings are soft, so that a journey goes on
+ * and reports the failures of every page it reaches.
  */
 export async function expectPage(
   { page, lng, unchecked }: Journey,
@@ -79,6 +81,12 @@ export async function expectPage(
     expect(directives, `CSP of ${url}`).toContain("script-src 'none'");
     expect(body, url).not.toMatch(/<script/i);
   }
+  // SPEC P5: light pages, checked once the page and what it links have loaded.
+  await page.waitForLoadState('load');
+  const weight = pageWeight(documents.at(-1) as ReceivedDocument);
+  expect(weight.scripts, `scripts of ${pathOf(page)}`).toEqual([]);
+  expect.soft(weight.bytes, `HTML + CSS bytes of ${pathOf(page)}`).toBeLessThanOrEqual(20_000);
+  expect.soft(weight.requests, `requests of ${pathOf(page)}`).toBeLessThanOrEqual(3);
   expect(await page.locator('html').getAttribute('lang')).toBe(lng);
   expect(await page.getByRole('heading', { level: 1 }).textContent()).toBe(expected.heading);
   expect(await page.locator('script').count()).toBe(0);
