@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import express, { type Express } from 'express';
 import { setUpCurrentUser } from './middleware/auth.ts';
 import { setUpBodyParsing } from './middleware/body-parsing.ts';
+import { setUpClientAddress } from './middleware/client-address.ts';
 import { setUpCsrf } from './middleware/csrf.ts';
 import { errorHandler, notFound } from './middleware/errors.ts';
 import { setUpHealthChecks } from './middleware/health.ts';
@@ -59,6 +60,7 @@ export function createApp(services: Services): Express {
   setUpViews(app, join(config.rootDir, 'views'));
   app.use(setUpRequestLogging(logger));
   app.use(setUpIisnode(config.underIisnode));
+  app.use(setUpClientAddress());
   app.use(setUpSecurityHeaders(config));
   app.use(config.BASE_PATH || '/', portal);
   app.use(notFound());

@@ -10,8 +10,11 @@ function family(address: string): 'ipv4' | 'ipv6' {
   return version === 4 ? 'ipv4' : 'ipv6';
 }
 
-/** A client address as Node reports it on a dual-stack socket: ::ffff:192.0.2.1 is IPv4. */
-function normalise(address: string): string {
+/**
+ * A client address in its plain form: on a dual-stack socket Node reports an IPv4 client as
+ * ::ffff:192.0.2.1, which is 192.0.2.1.
+ */
+export function plainAddress(address: string): string {
   return address.startsWith('::ffff:') && isIP(address.slice(7)) === 4 ? address.slice(7) : address;
 }
 
@@ -49,7 +52,7 @@ export function parseTrustedIps(entries: readonly string[]): BlockList {
 
 export function isTrustedIp(list: BlockList, address: string | undefined): boolean {
   if (!address) return false;
-  const client = normalise(address);
+  const client = plainAddress(address);
   const version = isIP(client);
   return version !== 0 && list.check(client, version === 4 ? 'ipv4' : 'ipv6');
 }

@@ -77,6 +77,32 @@ describe('serving (SPEC C3, C4, O1, O5)', () => {
     }
   });
 
+  it('records an IPv4 client of the dual-stack listener in plain form, not as ::ffff:', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mfa-ip-'));
+    const running = await startServer(
+      loadConfig({
+        env: { PORT: '0', DATABASE_URL: `sqlite:${join(dir, 'mfa.sqlite')}`, LOG_LEVEL: 'silent' },
+      }),
+    );
+    try {
+      const agent = supertest.agent(`http://127.0.0.1:${String(running.address)}`);
+      const token = csrfTokenFrom((await agent.get('/sign-in')).text);
+      await agent
+        .post('/sign-in')
+        .type('form')
+        .send({ _csrf: token, username: 'nobody', password: 'wrong' })
+        .expect(400);
+      const attempt = await running.services.database.db
+        .selectFrom('audit_events')
+        .select('client_ip')
+        .where('username', '=', 'nobody')
+        .executeTakeFirstOrThrow();
+      expect(attempt.client_ip).toBe('127.0.0.1');
+    } finally {
+      await running.stop();
+    }
+  });
+
   it('trusts only the X-Forwarded-For entry iisnode appended, so forged ones change nothing', async () => {
     const portal = await createTestPortal({
       IISNODE_VERSION: '0.2.26',
