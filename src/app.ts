@@ -58,6 +58,8 @@ export function createApp(services: Services): Express {
   app.disable('x-powered-by');
   app.set('trust proxy', config.trustProxyValue);
   setUpViews(app, join(config.rootDir, 'views'));
+  // SPEC L4: signed-in pages say how long the session lasts without activity.
+  app.locals.sessionIdleMinutes = config.SESSION_IDLE_MINUTES;
   app.use(setUpRequestLogging(logger));
   app.use(setUpIisnode(config.underIisnode));
   app.use(setUpClientAddress());

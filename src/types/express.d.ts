@@ -55,6 +55,8 @@ declare global {
       currentPath: string;
       csrfToken: string;
       signedIn: boolean;
+      /** SESSION_IDLE_MINUTES, for the session notice of signed-in pages (SPEC L4). */
+      sessionIdleMinutes: number;
       isAdmin: boolean;
       user?: UserRow;
       pendingUser?: UserRow;

@@ -234,6 +234,29 @@ describe('session timeouts (SPEC S2)', () => {
     expect((await agent.get('/account')).status).toBe(302);
   });
 
+  it('tells a signed-in user how long the session lasts without activity (SPEC L4)', async () => {
+    const notice = /<p>[^<]*(?:session ends|sessie stopt|session prend fin)[^<]*<\/p>/;
+    const agent = browserAgent(portal);
+    expect((await agent.get('/sign-in')).text).not.toMatch(notice);
+    await signIn(agent, 'jan.jansen', password);
+    expect((await agent.get('/account?lng=nl')).text).toContain(
+      'Voor uw veiligheid stopt uw sessie na 20 minuten zonder activiteit.',
+    );
+
+    const brief = await createTestPortal({ SESSION_IDLE_MINUTES: '1' });
+    try {
+      await trustLoopback(brief);
+      await createUser(brief, 'jan.jansen', password);
+      const briefAgent = browserAgent(brief);
+      await signIn(briefAgent, 'jan.jansen', password);
+      expect((await briefAgent.get('/account?lng=fr')).text).toContain(
+        'votre session prend fin après 1 minute d’inactivité',
+      );
+    } finally {
+      await brief.close();
+    }
+  });
+
   it('ends a session older than SESSION_ABSOLUTE_HOURS even when active', async () => {
     const agent = browserAgent(portal);
     await signIn(agent, 'jan.jansen', password);
