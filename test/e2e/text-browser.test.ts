@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
+import type { TFunction } from 'i18next';
 import { languages, type Language } from '../../src/i18n.ts';
 import { createAppUser } from '../helpers/account.ts';
 import { startE2eServer, type E2eServer } from '../helpers/journey.ts';
@@ -9,28 +10,46 @@ import { appCode } from '../helpers/two-step.ts';
  * SPEC L2 for J1 and J3 in the text browser lynx, driven by its own keystroke scripts: a user
  * signs in with their password and a code from the mobile app, follows My account's link to the
  * language page, chooses another language and saves it, and My account confirms it in that
- * language; in English, Dutch and French. Lynx fills and sends every form itself, CSRF token
- * included; the test reads the pages as lynx showed them, and the language the account kept.
+ * language; another starts a one-time bypass of the seconds they choose, signs out and signs in
+ * again with the password alone (M7); in English, Dutch and French. Lynx fills and sends every
+ * form itself, CSRF token included; the test reads the pages as lynx showed them, and what the
+ * account kept.
  */
 
 const password = 'correct horse battery staple';
 const noLynx = await lynxMissing();
+
+/** The sign-in form: username, password, Continue. */
+function passwordKeys(t: TFunction, username: string): string[] {
+  return [
+    ...find(t('signIn.username')),
+    ...type(username),
+    ...press('Down Arrow'),
+    ...type(password),
+    ...press('Down Arrow', '^J'),
+  ];
+}
+
+/** The second step with the mobile app: the current code, Continue. */
+function appCodeKeys(t: TFunction, secret: Buffer): string[] {
+  return [...find(t('codes.appLabel')), ...type(appCode(secret)), ...press('Down Arrow', '^J')];
+}
 
 /** From the Save button of the language page, Up Arrow to the radio of that language. */
 function upTo(language: Language): string[] {
   return Array<string>(languages.length - languages.indexOf(language)).fill('Up Arrow');
 }
 
+let server: E2eServer | undefined;
+
+beforeAll(async () => {
+  if (!noLynx) server = await startE2eServer({ RATE_LIMIT_SIGNIN_MAX: '1000' });
+});
+afterAll(async () => {
+  await server?.stop();
+});
+
 describe.skipIf(noLynx)('Signing in and changing the language in lynx', { timeout: 60_000 }, () => {
-  let server: E2eServer | undefined;
-
-  beforeAll(async () => {
-    server = await startE2eServer({ RATE_LIMIT_SIGNIN_MAX: '1000' });
-  });
-  afterAll(async () => {
-    await server?.stop();
-  });
-
   for (const [index, lng] of languages.entries()) {
     const chosen = languages[(index + 1) % languages.length] ?? lng;
 
@@ -47,15 +66,9 @@ describe.skipIf(noLynx)('Signing in and changing the language in lynx', { timeou
       });
 
       await lynx.browse(`${server.baseUrl}/sign-in?lng=${lng}`, [
-        ...find(t('signIn.username')),
-        ...type(username),
-        ...press('Down Arrow'),
-        ...type(password),
-        ...press('Down Arrow', '^J'),
+        ...passwordKeys(t, username),
         ...lynx.savePage('verify'),
-        ...find(t('codes.appLabel')),
-        ...type(appCode(secret)),
-        ...press('Down Arrow', '^J'),
+        ...appCodeKeys(t, secret),
         ...lynx.savePage('account'),
         // The link reads "Change Language" where no style sheet hides its second word.
         ...find(`${t('account.summary.change')} ${t('account.summary.language')}`),
@@ -78,4 +91,67 @@ describe.skipIf(noLynx)('Signing in and changing the language in lynx', { timeou
       expect((await services.users.findByUsername(username))?.language).toBe(chosen);
     });
   }
+});
+
+describe.skipIf(noLynx)('A one-time bypass in lynx', { timeout: 60_000 }, () => {
+  beforeAll(async () => {
+    await server?.running.services.settings.write('allowBypass', true);
+    await server?.running.services.settings.write('promptBypassSeconds', true);
+  });
+
+  it.each(languages)(
+    'in %s, a user starts a bypass for 600 s and signs in once without the code',
+    async (lng: Language) => {
+      if (!server) throw new Error('The portal is not running');
+      const { services } = server.running;
+      const t = services.i18n.getFixedT(lng);
+      const username = `lynx-bypass-${lng}`;
+      const secret = await createAppUser(services, username, password);
+      const lynx = openTextBrowser();
+      onTestFinished(() => {
+        lynx.close();
+      });
+
+      const startedAt = Date.now();
+      await lynx.browse(`${server.baseUrl}/sign-in?lng=${lng}`, [
+        ...passwordKeys(t, username),
+        ...appCodeKeys(t, secret),
+        ...find(t('account.summary.bypassStart')),
+        ...press('^J'),
+        ...lynx.savePage('bypass'),
+        // The field holds the default, 300: ^U clears it.
+        ...find(t('bypassPage.seconds.label')),
+        ...press('^U'),
+        ...type('600'),
+        ...press('Down Arrow', '^J'),
+        ...lynx.savePage('issued'),
+        ...find(t('common.signOut')),
+        ...press('^J'),
+        ...lynx.savePage('signed-out'),
+        ...passwordKeys(t, username),
+        ...lynx.savePage('bypassed'),
+      ]);
+
+      expect(lynx.pageLines('bypass')).toContain(t('bypassPage.title'));
+      expect(lynx.pageLines('issued')).toContain(t('account.done.bypassIssued'));
+      expect(lynx.pageLines('signed-out')).toContain(t('signIn.signedOut'));
+      const bypassed = lynx.pageLines('bypassed');
+      expect(bypassed).toContain(t('account.title'));
+      expect(bypassed).not.toContain(t('verify.app.title'));
+      const user = await services.users.findByUsername(username);
+      if (!user) throw new Error(`${username} is missing`);
+      expect(await services.bypasses.pending(user)).toBeUndefined();
+      const issued = (await services.audit.recentForUser(user.id)).find(
+        (event) => event.type === 'bypass.issued',
+      );
+      expect(issued?.occurred_at).toBeGreaterThanOrEqual(startedAt);
+      const used = await services.database.db
+        .selectFrom('bypasses')
+        .select(['created_at', 'expires_at', 'used_at'])
+        .where('user_id', '=', user.id)
+        .executeTakeFirstOrThrow();
+      expect(used.expires_at - used.created_at).toBe(600_000);
+      expect(used.used_at).not.toBeNull();
+    },
+  );
 });
