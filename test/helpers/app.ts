@@ -7,6 +7,7 @@ import supertest from 'supertest';
 import { createApp } from '../../src/app.ts';
 import { loadConfig, type Config } from '../../src/config/index.ts';
 import { createLogger, createServices, type Services } from '../../src/services.ts';
+import { createTemporaryPostgresDatabase } from './services.ts';
 
 export interface TestPortal {
   app: Express;
@@ -18,14 +19,20 @@ export interface TestPortal {
 /**
  * A real portal on a fresh SQLite file (or whatever DATABASE_URL the overrides name), built the
  * way server.ts builds it. Overrides are configuration keys, exactly as an operator sets them.
+ * The `postgres` test project (vitest.config.ts) runs the same tests on a fresh PostgreSQL
+ * database instead.
  */
 export async function createTestPortal(
   overrides: Record<string, string> = {},
 ): Promise<TestPortal> {
   const dir = mkdtempSync(join(tmpdir(), 'mfa-test-'));
+  const postgres =
+    process.env.TEST_DATABASE === 'postgres' && overrides.DATABASE_URL === undefined
+      ? await createTemporaryPostgresDatabase()
+      : undefined;
   const config = loadConfig({
     env: {
-      DATABASE_URL: `sqlite:${join(dir, 'mfa.sqlite')}`,
+      DATABASE_URL: postgres?.url ?? `sqlite:${join(dir, 'mfa.sqlite')}`,
       ENCRYPTION_KEY: randomBytes(32).toString('hex'),
       LOG_LEVEL: 'silent',
       ...overrides,
@@ -38,6 +45,7 @@ export async function createTestPortal(
     config,
     close: async () => {
       await services.close();
+      await postgres?.drop();
       rmSync(dir, { recursive: true, force: true });
     },
   };
