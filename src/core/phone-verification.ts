@@ -216,7 +216,7 @@ export function createPhoneVerification(deps: PhoneVerificationDependencies) {
       to: verification.phone,
       body: translate(verification.language, key, {
         code,
-        minutes: Math.round(policy.smsCodeLifetimeSeconds / 60),
+        count: Math.round(policy.smsCodeLifetimeSeconds / 60),
       }),
     });
   }

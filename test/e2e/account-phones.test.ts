@@ -178,7 +178,7 @@ describe.skipIf(noBrowser)(
       await expectPage(user, { status: 200, heading: t('codes.smsTitle') });
       expect(
         await page
-          .getByText(t('codes.smsSent', { phone: '+33 ••• 78', minutes: 5 }), { exact: true })
+          .getByText(t('codes.smsSent', { phone: '+33 ••• 78', count: 5 }), { exact: true })
           .count(),
       ).toBe(1);
 
@@ -189,7 +189,7 @@ describe.skipIf(noBrowser)(
       );
       const body = (await text.locator('.simulated-body').textContent()) ?? '';
       const code = /\b(\d{6})\b/.exec(body)?.[1] ?? '';
-      expect(body).toBe(t('telephony.textCode', { code, minutes: 5 }));
+      expect(body).toBe(t('telephony.textCode', { code, count: 5 }));
 
       await submitCode(user, code.slice(1));
       await expectPage(user, { status: 400, heading: t('codes.smsTitle') });

@@ -321,7 +321,7 @@ describe.skipIf(noBrowser)(
         const text = await newestOnPhone(phone, heading, 'delivered');
         const body = await bodyOf(text);
         const code = codeIn(body);
-        expect(body).toBe(t('telephony.textCode', { code, minutes: 5 }));
+        expect(body).toBe(t('telephony.textCode', { code, count: 5 }));
         return code;
       };
 
@@ -336,7 +336,7 @@ describe.skipIf(noBrowser)(
       await submitTextForm(user, { country: 'FR', number: '06 12 34 56 78' });
       expect(pathOf(page)).toBe('/setup/sms/code');
       await expectPage(user, { status: 200, heading: t('codes.smsTitle') });
-      const sent = t('codes.smsSent', { phone: '+33 ••• 78', minutes: 5 });
+      const sent = t('codes.smsSent', { phone: '+33 ••• 78', count: 5 });
       expect(await page.getByText(sent, { exact: true }).count()).toBe(1);
       const code = await textedCode();
 

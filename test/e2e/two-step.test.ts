@@ -342,14 +342,14 @@ describe.skipIf(noBrowser)('Two-step verification, no JavaScript', { timeout: 12
     await submitCode(page, codeField, wrongCode);
     expect(pathOf(page)).toBe('/verify');
     await expectPage(journey, { status: 403, heading: t('verify.locked.title') });
-    expect(await page.getByText(t('verify.locked.body', { minutes: 15 })).count()).toBe(1);
+    expect(await page.getByText(t('verify.locked.body', { count: 15 })).count()).toBe(1);
 
     // The lock holds for a new session too, whatever the password.
     await pressEnter(page, page.getByRole('link', { name: t('errors.backToSignIn') }));
     await submitSignIn(journey, 'totp-fr', password);
     expect(pathOf(page)).toBe('/sign-in');
     await expectPage(journey, { status: 400, heading: t('signIn.title') });
-    await expectErrorSummary(journey, [t('signIn.errors.locked', { minutes: 15 })]);
+    await expectErrorSummary(journey, [t('signIn.errors.locked', { count: 15 })]);
   });
 
   describe.each(languages)('in %s', (lng) => {

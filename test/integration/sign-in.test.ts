@@ -106,6 +106,19 @@ describe('local sign-in (SPEC J1, S2, S4, M8)', () => {
     expect(withWrongPassword.text).toContain('The username or password is not correct');
   });
 
+  it('says how many minutes the lockout lasts, one minute in the singular', async () => {
+    await portal.services.settings.write('lockoutMinutes', 1);
+    for (let attempt = 0; attempt < 3; attempt++) {
+      await signIn(browserAgent(portal), 'jan.jansen', 'bad guess');
+    }
+    const agent = browserAgent(portal);
+    await agent.get('/sign-in?lng=nl');
+    const locked = await signIn(agent, 'jan.jansen', password);
+    expect(locked.text).toContain('Probeer het over 1 minuut opnieuw');
+    const english = await signIn(browserAgent(portal), 'jan.jansen', password);
+    expect(english.text).toContain('Try again in 1 minute, or');
+  });
+
   it('audits each attempt with the client address, and unknown usernames too', async () => {
     await signIn(browserAgent(portal), 'jan.jansen', 'bad guess');
     await signIn(browserAgent(portal), 'jan.jansen', password);

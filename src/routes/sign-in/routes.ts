@@ -82,7 +82,7 @@ export function signInRoutes(services: Services): Router {
         ? {
             field: 'username',
             message: 'signIn.errors.locked',
-            values: { minutes: Math.max(1, Math.ceil((check.until - Date.now()) / 60_000)) },
+            values: { count: Math.max(1, Math.ceil((check.until - Date.now()) / 60_000)) },
           }
         : { field: 'username', message: 'signIn.errors.invalidCredentials' };
     renderSignIn(res, 400, { username: form.username, errors: [error] });
