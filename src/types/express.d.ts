@@ -63,6 +63,8 @@ declare global {
       /** Set by requireChangeAllowed on account change pages. */
       enrolment?: Enrolment;
       portalSettings?: PortalSettings;
+      /** On the proof pages (/account/confirm): how long a proof lasts. */
+      proofMinutes?: number;
       /** Prefixes BASE_PATH to an absolute path inside the portal. */
       url: (path: string) => string;
     }

@@ -53,7 +53,7 @@ describe.skipIf(noBrowser)(
         await pressEnter(page, link);
         expect(pathOf(page)).toBe('/account/confirm');
         await expectPage(journey, { status: 200, heading: t('verify.app.title') });
-        expect(await page.locator('.notice').textContent()).toBe(t('confirm.intro'));
+        expect(await page.locator('.notice').textContent()).toBe(t('confirm.intro', { count: 5 }));
 
         const code = page.getByLabel(t('codes.appLabel'), { exact: true });
         await code.fill('12345');

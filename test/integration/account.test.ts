@@ -56,7 +56,7 @@ describe('Proof before a change (SPEC J3, ASVS 5 7.5.1)', () => {
     const asked = await agent.get('/account/bypass').expect(303);
     expect(asked.headers.location).toBe('/account/confirm');
     const confirm = await agent.get('/account/confirm').expect(200);
-    expect(confirm.text).toContain('confirm it is you');
+    expect(confirm.text).toContain('You will not be asked again for 5 minutes.');
     expect(confirm.text).toContain('action="/account/confirm"');
 
     const wrong = await post(agent, '/account/confirm', confirm.text, {
@@ -84,6 +84,17 @@ describe('Proof before a change (SPEC J3, ASVS 5 7.5.1)', () => {
       'success',
       'failure',
     ]);
+  });
+
+  it('says how long a proof lasts, as the settings have it, in the page language (SPEC L4)', async () => {
+    await enrolledUser(portal);
+    const agent = await signInWithoutProof(portal);
+    await portal.services.settings.write('proofMinutes', 10);
+    const dutch = await agent.get('/account/confirm?lng=nl').expect(200);
+    expect(dutch.text).toContain('Daarna vragen we dit 10 minuten niet opnieuw.');
+    await portal.services.settings.write('proofMinutes', 1);
+    const french = await agent.get('/account/confirm?lng=fr').expect(200);
+    expect(french.text).toContain('Cela ne vous sera plus demandé pendant 1 minute.');
   });
 
   it('refuses a replayed code as proof and counts it as a failure', async () => {

@@ -102,6 +102,13 @@ function secondStepRoutes(services: Services, mode: SecondStepMode): Router {
   const { base, purpose, userOf, succeed } = mode;
   const router = Router();
   router.use(base, mode.guard);
+  if (purpose === 'proof') {
+    // SPEC L4: the proof pages say how long a proof lasts.
+    router.use(base, async (_req, res, next) => {
+      res.locals.proofMinutes = (await settingsRepository.read()).proofMinutes;
+      next();
+    });
+  }
 
   function renderLocked(res: Response, until: number) {
     res.status(403).render('pages/verify/locked', {
