@@ -1,6 +1,5 @@
 import { join } from 'node:path';
 import express, { type Express } from 'express';
-import { setUpCurrentUser } from './middleware/auth.ts';
 import { setUpBodyParsing } from './middleware/body-parsing.ts';
 import { setUpClientAddress } from './middleware/client-address.ts';
 import { setUpCsrf } from './middleware/csrf.ts';
@@ -8,6 +7,7 @@ import { errorHandler, notFound } from './middleware/errors.ts';
 import { setUpHealthChecks } from './middleware/health.ts';
 import { setUpI18n } from './middleware/i18n.ts';
 import { setUpIisnode } from './middleware/iisnode.ts';
+import { setUpJourney } from './middleware/journey.ts';
 import { setUpLanguagePreference } from './middleware/language-preference.ts';
 import { setUpRequestLogging } from './middleware/request-logging.ts';
 import { setUpNoStore, setUpSecurityHeaders } from './middleware/security.ts';
@@ -42,8 +42,8 @@ export function createApp(services: Services): Express {
   portal.use(setUpSession(services));
   portal.use(setUpSessionTimeouts(config));
   portal.use(setUpBodyParsing());
-  portal.use(setUpCsrf());
-  portal.use(setUpCurrentUser(services.users));
+  portal.use(setUpCsrf(config, services.sessionSecret));
+  portal.use(setUpJourney(services));
   portal.use(setUpLanguagePreference(services));
   portal.use(codesRateLimit(services));
   portal.use(signInRoutes(services));

@@ -52,6 +52,7 @@ export function setViewDefaults(
   res.locals.basePath = basePath;
   res.locals.currentPath = basePath + path;
   res.locals.url = (target: string) => basePath + target;
+  res.locals.journeyStage = 'anonymous';
   res.locals.signedIn = false;
   res.locals.isAdmin = false;
   res.locals.csrfToken = '';

@@ -91,6 +91,11 @@ export async function startPendingSession(req: Request, userId: string) {
   issueCsrfToken(req);
 }
 
+/** Ends what the session held and goes on with an empty one, which is not stored (S11). */
+export function resetSession(req: Request): Promise<void> {
+  return sessionCall(req, 'regenerate');
+}
+
 export function destroySession(req: Request): Promise<void> {
   return sessionCall(req, 'destroy');
 }

@@ -4,6 +4,7 @@ import type { Enrolment } from '../core/second-factor.ts';
 import type { PortalSettings } from '../core/settings.ts';
 import type { UserRow } from '../data/users-repository.ts';
 import type { Language } from '../i18n.ts';
+import type { JourneyStage } from '../middleware/journey.ts';
 import type { EnrolmentDraft } from '../routes/setup/draft.ts';
 
 declare module 'express-session' {
@@ -54,6 +55,8 @@ declare global {
       basePath: string;
       currentPath: string;
       csrfToken: string;
+      /** Where the visitor stands in the journey (SPEC S10). */
+      journeyStage: JourneyStage;
       signedIn: boolean;
       /** SESSION_IDLE_MINUTES, for the session notice of signed-in pages (SPEC L4). */
       sessionIdleMinutes: number;

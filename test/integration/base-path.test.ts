@@ -39,7 +39,7 @@ describe('BASE_PATH (IIS virtual directory, SPEC C3)', () => {
     expect(String(root.headers['set-cookie'])).not.toContain('mfa.sid=');
     const page = await agent.get('/MultiFactorAuth/sign-in?lng=nl');
     const cookies = page.headers['set-cookie'] as unknown as string[];
-    expect(cookies.find((c) => c.startsWith('mfa.sid='))).toContain('Path=/MultiFactorAuth;');
+    expect(cookies.find((c) => c.startsWith('mfa.csrf='))).toContain('Path=/MultiFactorAuth;');
     expect(cookies.find((c) => c.startsWith('lang='))).toContain('Path=/MultiFactorAuth;');
 
     const signedIn = await agent
@@ -52,6 +52,10 @@ describe('BASE_PATH (IIS virtual directory, SPEC C3)', () => {
       })
       .expect(303);
     expect(signedIn.headers.location).toBe('/MultiFactorAuth/account');
+    const session = (signedIn.headers['set-cookie'] as unknown as string[]).find((c) =>
+      c.startsWith('mfa.sid='),
+    );
+    expect(session).toContain('Path=/MultiFactorAuth;');
     await agent.get('/MultiFactorAuth/account').expect(200);
   });
 

@@ -40,11 +40,26 @@ describe('security headers (SPEC S3)', () => {
     expect(response.text).not.toMatch(/<script/i);
   });
 
-  it('sets the session cookie HttpOnly and SameSite=Lax', async () => {
-    const response = await supertest(portal.app).get('/sign-in');
-    const cookie = (response.headers['set-cookie'] as unknown as string[]).find((c) =>
-      c.startsWith('mfa.sid='),
-    );
+  it('sets the session cookie HttpOnly and SameSite=Lax, and the form cookie before it', async () => {
+    await trustLoopback(portal);
+    await createUser(portal, 'bram', 'a long enough password');
+    const cookieNamed = (response: { headers: Record<string, unknown> }, name: string) =>
+      ((response.headers['set-cookie'] ?? []) as string[]).find((c) => c.startsWith(`${name}=`));
+    const agent = browserAgent(portal);
+    const page = await agent.get('/sign-in').expect(200);
+    expect(cookieNamed(page, 'mfa.sid')).toBeUndefined();
+    expect(cookieNamed(page, 'mfa.csrf')).toMatch(/HttpOnly/);
+    expect(cookieNamed(page, 'mfa.csrf')).toMatch(/SameSite=Strict/);
+    const signedIn = await agent
+      .post('/sign-in')
+      .type('form')
+      .send({
+        _csrf: csrfTokenFrom(page.text),
+        username: 'bram',
+        password: 'a long enough password',
+      })
+      .expect(303);
+    const cookie = cookieNamed(signedIn, 'mfa.sid');
     expect(cookie).toMatch(/HttpOnly/);
     expect(cookie).toMatch(/SameSite=Lax/);
     expect(cookie).not.toMatch(/Secure/);
@@ -67,12 +82,12 @@ describe('under HTTPS (SSL_REQUIRED behind a proxy)', () => {
     expect(response.headers.location).toBe('https://127.0.0.1/sign-in?lng=fr');
   });
 
-  it('sends HSTS and a __Host- session cookie that is Secure with Path=/', async () => {
+  it('sends HSTS and __Host- cookies that are Secure with Path=/', async () => {
     const agent = browserAgent(portal);
     const response = await agent.get('/sign-in').set('X-Forwarded-Proto', 'https').expect(200);
     expect(response.headers['strict-transport-security']).toMatch(/max-age=31536000/);
     const cookie = (response.headers['set-cookie'] as unknown as string[]).find((c) =>
-      c.startsWith('__Host-mfa.sid='),
+      c.startsWith('__Host-mfa.csrf='),
     );
     expect(cookie).toMatch(/; Path=\/;/);
     expect(cookie).toMatch(/Secure/);
@@ -86,14 +101,14 @@ describe('under HTTPS (SSL_REQUIRED behind a proxy)', () => {
     // as the browser does behind the TLS-terminating proxy.
     const app = supertest(portal.app);
     const page = await app.get('/sign-in').set('X-Forwarded-Proto', 'https');
-    const cookieOf = (response: { headers: Record<string, unknown> }) =>
+    const cookieOf = (response: { headers: Record<string, unknown> }, name: string) =>
       ((response.headers['set-cookie'] ?? []) as string[])
-        .find((c) => c.startsWith('__Host-mfa.sid='))
+        .find((c) => c.startsWith(`__Host-mfa.${name}=`))
         ?.split(';')[0] ?? '';
     const signedIn = await app
       .post('/sign-in')
       .set('X-Forwarded-Proto', 'https')
-      .set('Cookie', cookieOf(page))
+      .set('Cookie', cookieOf(page, 'csrf'))
       .type('form')
       .send({
         _csrf: csrfTokenFrom(page.text),
@@ -104,7 +119,7 @@ describe('under HTTPS (SSL_REQUIRED behind a proxy)', () => {
     await app
       .get('/account')
       .set('X-Forwarded-Proto', 'https')
-      .set('Cookie', cookieOf(signedIn))
+      .set('Cookie', cookieOf(signedIn, 'sid'))
       .expect(200);
   });
 });

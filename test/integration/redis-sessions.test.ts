@@ -44,16 +44,16 @@ describe.skipIf(skip)('sessions in Redis (REDIS_URL, SPEC C5)', () => {
     await second.close();
   });
 
-  const cookieOf = (response: { headers: Record<string, unknown> }) =>
+  const cookieOf = (response: { headers: Record<string, unknown> }, name = 'mfa.sid') =>
     ((response.headers['set-cookie'] ?? []) as string[])
-      .find((c) => c.startsWith('mfa.sid='))
+      .find((c) => c.startsWith(`${name}=`))
       ?.split(';')[0] ?? '';
 
   it('keeps the session in Redis, readable by another instance, and removes it at sign-out', async () => {
     const page = await supertest(first.app).get('/sign-in');
     const signedIn = await supertest(second.app)
       .post('/sign-in')
-      .set('Cookie', cookieOf(page))
+      .set('Cookie', cookieOf(page, 'mfa.csrf'))
       .type('form')
       .send({
         _csrf: csrfTokenFrom(page.text),
@@ -90,7 +90,7 @@ describe.skipIf(skip)('sessions in Redis (REDIS_URL, SPEC C5)', () => {
     const attempt = (portal: TestPortal) =>
       supertest(portal.app)
         .post('/sign-in')
-        .set('Cookie', cookieOf(page))
+        .set('Cookie', cookieOf(page, 'mfa.csrf'))
         .type('form')
         .send({ _csrf: csrfTokenFrom(page.text), username: 'x', password: 'y' });
     const statuses = [];

@@ -208,7 +208,7 @@ describe('under iisnode (SPEC C3, D3)', () => {
         .set('X-iisnode-HTTPS', 'on')
         .set('X-Forwarded-For', '203.0.113.9')
         .expect(200);
-      expect(String(secure.headers['set-cookie'])).toContain('__Host-mfa.sid=');
+      expect(String(secure.headers['set-cookie'])).toContain('__Host-mfa.csrf=');
       const forged = await app
         .get('/sign-in')
         .set('X-iisnode-HTTPS', 'off')

@@ -98,7 +98,7 @@ export function accountPermissions(
   };
 }
 
-/** The signed-in user (the routes below run after requireUser). */
+/** The signed-in user (the journey lets only signed-in users reach My account). */
 export function accountUser(res: Response): UserRow {
   const user = res.locals.user;
   if (!user) throw createError(401);

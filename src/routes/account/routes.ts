@@ -1,7 +1,6 @@
 import { dateFormat } from '../../i18n.ts';
 import { Router } from 'express';
 import { maskPhone } from '../../core/phone-numbers.ts';
-import { requireUser } from '../../middleware/auth.ts';
 import type { Services } from '../../services.ts';
 import { confirmRoutes } from '../verify/routes.ts';
 import { bypassRoutes } from './bypass.ts';
@@ -63,7 +62,6 @@ export const doneNotices = new Set([
 /** "My account" (SPEC J3): a summary with a link to each change the settings allow. */
 export function accountRoutes(services: Services): Router {
   const router = Router();
-  router.use('/account', requireUser);
 
   router.get('/account', async (req, res) => {
     const user = accountUser(res);

@@ -4,7 +4,6 @@ import { appDeviceParameters, proveNewDevice } from '../../core/devices.ts';
 import { generateOtpSecret } from '../../core/otp.ts';
 import type { Method, PortalSettings } from '../../core/settings.ts';
 import type { UserRow } from '../../data/users-repository.ts';
-import { requirePendingUser } from '../../middleware/auth.ts';
 import { startSignedInSession } from '../../middleware/session.ts';
 import type { Services } from '../../services.ts';
 import { activationFor } from '../app-activation.ts';
@@ -48,7 +47,6 @@ export function setupRoutes(services: Services): Router {
   const offered = async () =>
     offeredMethods(await settingsRepository.read(), phoneVerification !== undefined);
   const router = Router();
-  router.use('/setup', requirePendingUser(services.users));
 
   async function finish(
     res: Response,

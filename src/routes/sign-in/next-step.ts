@@ -5,16 +5,18 @@ import { startPendingSession, startSignedInSession } from '../../middleware/sess
 import type { Services } from '../../services.ts';
 
 /**
- * Where a user goes once their password is proven (SPEC J1, J2): straight in from a trusted IP
- * or with a pending bypass, to the second step when they have a method, to User Setup when they
- * may enrol.
+ * Where a user goes once their password is proven (SPEC J1, J2): nowhere when users may not
+ * sign in (administrators still may), straight in from a trusted IP or with a pending bypass, to
+ * the second step when they have a method, to User Setup when they may enrol. A server session
+ * starts only on the way in (SPEC S11).
  */
 export async function nextStepAfterPassword(
   services: Services,
   req: Request,
   user: UserRow,
-): Promise<'/account' | '/verify' | '/setup' | '/not-enrolled'> {
+): Promise<'/account' | '/verify' | '/setup' | '/not-enrolled' | 'sign-in switched off'> {
   const settings = await services.settings.read();
+  if (!settings.allowUserLogin && user.role !== 'admin') return 'sign-in switched off';
   if (isTrustedIp(parseTrustedIps(settings.trustedIps), req.ip)) {
     if (user.failed_count > 0 || user.locked_until !== null) {
       await services.users.clearFailures(user.id);
@@ -27,8 +29,8 @@ export async function nextStepAfterPassword(
     await startSignedInSession(req, user.id, services.config.SESSION_ABSOLUTE_HOURS * 3_600_000);
     return '/account';
   }
-  await startPendingSession(req, user.id);
   const enrolment = await services.secondFactor.enrolmentOf(user);
-  if (enrolment.methods.length > 0) return '/verify';
-  return settings.allowEnrollment ? '/setup' : '/not-enrolled';
+  if (enrolment.methods.length === 0 && !settings.allowEnrollment) return '/not-enrolled';
+  await startPendingSession(req, user.id);
+  return enrolment.methods.length > 0 ? '/verify' : '/setup';
 }

@@ -74,7 +74,11 @@ export function signInRoutes(services: Services): Router {
     }
     const check = await authenticate(authenticator, req, res);
     if (check.outcome === 'success') {
-      res.redirect(303, res.locals.url(await nextStepAfterPassword(services, req, check.user)));
+      const next = await nextStepAfterPassword(services, req, check.user);
+      if (next === 'sign-in switched off') {
+        const error = { field: 'username', message: 'signIn.errors.switchedOff' };
+        renderSignIn(res, 403, { username: form.username, errors: [error] });
+      } else res.redirect(303, res.locals.url(next));
       return;
     }
     const error: FieldError =

@@ -1,10 +1,9 @@
-import { Router, type RequestHandler, type Response } from 'express';
+import { Router, type Response } from 'express';
 import createError from 'http-errors';
 import type { CheckOutcome, CheckPurpose } from '../../core/second-factor.ts';
 import { maskPhone } from '../../core/phone-numbers.ts';
 import { methods, type Method, type PortalSettings } from '../../core/settings.ts';
 import type { UserRow } from '../../data/users-repository.ts';
-import { requirePendingUser, requireUser } from '../../middleware/auth.ts';
 import { provenAgain, startSignedInSession } from '../../middleware/session.ts';
 import type { Services } from '../../services.ts';
 import { readForm, type FieldError } from '../form.ts';
@@ -22,7 +21,6 @@ type PhoneMethod = Extract<Method, 'phone' | 'sms'>;
 export interface SecondStepMode {
   base: '/verify' | '/account/confirm';
   purpose: CheckPurpose;
-  guard: RequestHandler;
   userOf: (res: Response) => UserRow;
   succeed: (res: Response, user: UserRow) => Promise<void>;
 }
@@ -31,7 +29,6 @@ function signInMode(services: Services): SecondStepMode {
   return {
     base: '/verify',
     purpose: 'sign-in.second-step',
-    guard: requirePendingUser(services.users),
     userOf(res) {
       const user = res.locals.pendingUser;
       if (!user) throw createError(401);
@@ -54,7 +51,6 @@ function proofMode(): SecondStepMode {
   return {
     base: '/account/confirm',
     purpose: 'proof',
-    guard: requireUser,
     userOf(res) {
       const user = res.locals.user;
       if (!user) throw createError(401);
@@ -101,7 +97,6 @@ function secondStepRoutes(services: Services, mode: SecondStepMode): Router {
   const { secondFactor, settings: settingsRepository } = services;
   const { base, purpose, userOf, succeed } = mode;
   const router = Router();
-  router.use(base, mode.guard);
   if (purpose === 'proof') {
     // SPEC L4: the proof pages say how long a proof lasts.
     router.use(base, async (_req, res, next) => {
