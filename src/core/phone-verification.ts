@@ -5,7 +5,9 @@ import type { Db, VerificationsTable } from '../data/schema.ts';
 import type { SettingsRepository } from '../data/settings-repository.ts';
 import type { UserRow, UsersRepository } from '../data/users-repository.ts';
 import type { Telephony, TelephonyEvents } from '../providers/telephony.ts';
+import type { RequestContext } from './accounts.ts';
 import { verifySecret } from './passwords.ts';
+import { createPhoneLimits, type Paused, type Send } from './phone-limits.ts';
 import { maskPhone } from './phone-numbers.ts';
 
 export type Verification = Selectable<VerificationsTable>;
@@ -48,6 +50,9 @@ export interface StartText {
   language: string;
 }
 
+/** A call or text started, or kept back by a limit (SPEC S5). */
+export type Started = { outcome: 'started'; verificationId: string } | Paused;
+
 /**
  * Phone-call and text-message verification (SPEC M1, M2, J4): a row per attempt, settled by
  * what the provider reports, read by the waiting page until it is approved or denied.
@@ -55,6 +60,36 @@ export interface StartText {
 export function createPhoneVerification(deps: PhoneVerificationDependencies) {
   const { db, users, settings, audit, telephony, translate, codeKey } = deps;
   const now = deps.now ?? Date.now;
+  const limits = createPhoneLimits({ db, settings, now });
+
+  /**
+   * Counts a call or text against the limits before the provider hears of it; one that meets a
+   * limit is not sent, and is audited with the limits it met.
+   */
+  async function admit(
+    user: UserRow,
+    method: Verification['method'],
+    send: Omit<Send, 'userId'>,
+  ): Promise<Paused | undefined> {
+    const paused = await limits.reserve({ ...send, userId: user.id });
+    if (paused) {
+      await audit.record({
+        type: `verification.${method}`,
+        result: 'failure',
+        reason: paused.limits.map((limit) => `limit per ${limit}`).join(', '),
+        user_id: user.id,
+        username: user.username,
+        display_name: user.display_name,
+        email: user.email,
+        phone: maskPhone(send.phone),
+        device: null,
+        method,
+        client_ip: send.clientIp,
+        admin_id: null,
+      });
+    }
+    return paused;
+  }
 
   const codeHash = (verificationId: string, code: string) =>
     createHmac('sha256', codeKey).update(`${verificationId}:${code}`).digest('base64url');
@@ -137,6 +172,18 @@ export function createPhoneVerification(deps: PhoneVerificationDependencies) {
       const verification = await find(verificationId);
       if (verification?.status !== 'pending' || verification.method !== 'phone') return;
       if (verification.backup_phone && verification.backup_phone !== verification.phone) {
+        const user = await users.findById(verification.user_id);
+        if (!user) return;
+        const paused = await admit(user, 'phone', {
+          verificationId,
+          phone: verification.backup_phone,
+          // Counted where the first call was asked for: the provider's report has no address.
+          clientIp: await limits.addressOf(verificationId),
+        });
+        if (paused) {
+          await settle(verificationId, 'denied', 'backup paused');
+          return;
+        }
         await db
           .updateTable('verifications')
           .set({
@@ -225,8 +272,14 @@ export function createPhoneVerification(deps: PhoneVerificationDependencies) {
     events,
     find,
 
-    async startCall(call: StartCall): Promise<string> {
+    async startCall(call: StartCall, context: RequestContext): Promise<Started> {
       const id = randomUUID();
+      const paused = await admit(call.user, 'phone', {
+        verificationId: id,
+        phone: call.phone,
+        clientIp: context.clientIp ?? null,
+      });
+      if (paused) return paused;
       const time = now();
       await db
         .insertInto('verifications')
@@ -255,11 +308,17 @@ export function createPhoneVerification(deps: PhoneVerificationDependencies) {
         extension: call.extension,
         prompt: callPrompt(call.language, call.pinHash !== null, policy.fraudCode),
       });
-      return id;
+      return { outcome: 'started', verificationId: id };
     },
 
-    async startText(text: StartText): Promise<string> {
+    async startText(text: StartText, context: RequestContext): Promise<Started> {
       const id = randomUUID();
+      const paused = await admit(text.user, 'sms', {
+        verificationId: id,
+        phone: text.phone,
+        clientIp: context.clientIp ?? null,
+      });
+      if (paused) return paused;
       const time = now();
       const policy = await settings.read();
       await db
@@ -287,19 +346,31 @@ export function createPhoneVerification(deps: PhoneVerificationDependencies) {
         policy.smsDirection === 'two-way',
         text.pinHash !== null,
       );
-      return id;
+      return { outcome: 'started', verificationId: id };
     },
 
-    /** A new code replaces the old one; the failure counter is not reset (SPEC M2). */
-    async resendText(verificationId: string): Promise<void> {
+    /**
+     * A new code replaces the old one; the failure counter is not reset (SPEC M2). Returns the
+     * limit that kept it from being sent, if one did: the old code then stays as it was.
+     */
+    async resendText(verificationId: string, context: RequestContext): Promise<Paused | undefined> {
       const verification = await find(verificationId);
-      if (verification?.status !== 'pending' || verification.method !== 'sms') return;
+      if (verification?.status !== 'pending' || verification.method !== 'sms') return undefined;
+      const user = await users.findById(verification.user_id);
+      if (!user) return undefined;
+      const paused = await admit(user, 'sms', {
+        verificationId,
+        phone: verification.phone,
+        clientIp: context.clientIp ?? null,
+      });
+      if (paused) return paused;
       const policy = await settings.read();
       await sendCode(
         verification,
         policy.smsDirection === 'two-way',
         verification.pin_hash !== null,
       );
+      return undefined;
     },
 
     /** One-way SMS: the code (and PIN) typed in the portal. */

@@ -40,6 +40,9 @@ export interface PortalSettings {
   promptBypassSeconds: boolean;
   bypassMaxSeconds: number;
   proofMinutes: number;
+  callsAndTextsPerUserPerHour: number;
+  callsAndTextsPerNumberPerHour: number;
+  callsAndTextsPerAddressPerHour: number;
 }
 
 export const defaultSettings: PortalSettings = {
@@ -73,6 +76,15 @@ export const defaultSettings: PortalSettings = {
   promptBypassSeconds: false,
   bypassMaxSeconds: 3600,
   proofMinutes: 5,
+  // SPEC S5 (toll fraud, SMS pumping): every call, backup call, text and resend counts, over the
+  // last hour. A sign-in takes one, or a few when a call rings out to the backup phone or a code
+  // is resent; setting up a number may take a retry or two: 6 leaves room for that, where one
+  // half-signed-in session once sent 25. A number is one person's phone, so the same (a
+  // switchboard number shared through extensions needs more). An address may be an office or a
+  // NAT that many people sign in from, so 30.
+  callsAndTextsPerUserPerHour: 6,
+  callsAndTextsPerNumberPerHour: 6,
+  callsAndTextsPerAddressPerHour: 30,
 };
 
 export class SettingError extends Error {
@@ -169,6 +181,9 @@ const parsers: { [K in Key]: Parser<K> } = {
   promptBypassSeconds: flag('promptBypassSeconds'),
   bypassMaxSeconds: whole('bypassMaxSeconds', 60, 24 * 3600),
   proofMinutes: whole('proofMinutes', 1, 60),
+  callsAndTextsPerUserPerHour: whole('callsAndTextsPerUserPerHour', 1, 100),
+  callsAndTextsPerNumberPerHour: whole('callsAndTextsPerNumberPerHour', 1, 100),
+  callsAndTextsPerAddressPerHour: whole('callsAndTextsPerAddressPerHour', 1, 10_000),
 };
 
 export function isSettingKey(key: string): key is Key {

@@ -195,6 +195,28 @@ const migrations: Record<string, Migration> = {
       await db.schema.createIndex('bypasses_user').on('bypasses').column('user_id').execute();
     },
   },
+  '0005_phone_sends': {
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- schema changes predate the types
+    async up(db: Kysely<any>) {
+      // No foreign keys: a deleted user or verification must not give its sends back.
+      await db.schema
+        .createTable('phone_sends')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('verification_id', 'text', (c) => c.notNull())
+        .addColumn('user_id', 'text', (c) => c.notNull())
+        .addColumn('phone', 'text', (c) => c.notNull())
+        .addColumn('client_ip', 'text')
+        .addColumn('sent_at', 'bigint', (c) => c.notNull())
+        .execute();
+      for (const column of ['user_id', 'phone', 'client_ip'] as const) {
+        await db.schema
+          .createIndex(`phone_sends_${column}`)
+          .on('phone_sends')
+          .columns([column, 'sent_at'])
+          .execute();
+      }
+    },
+  },
 };
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the migrator works on any schema

@@ -136,6 +136,20 @@ export interface BypassesTable {
   cancelled_at: number | null;
 }
 
+/**
+ * A call or text asked of the provider, kept for an hour to limit them per user, number and
+ * address (SPEC S5). A backup call is a send of its own.
+ */
+export interface PhoneSendsTable {
+  id: string;
+  verification_id: string;
+  user_id: string;
+  /** E.164, without the extension: what the provider dials and bills. */
+  phone: string;
+  client_ip: string | null;
+  sent_at: number;
+}
+
 export interface SessionsTable {
   sid: string;
   data: string;
@@ -159,6 +173,7 @@ export interface DatabaseSchema {
   verifications: VerificationsTable;
   simulator_messages: SimulatorMessagesTable;
   bypasses: BypassesTable;
+  phone_sends: PhoneSendsTable;
 }
 
 export type Db = Kysely<DatabaseSchema>;

@@ -5,7 +5,7 @@ import type { UserRow } from '../../data/users-repository.ts';
 import type { Services } from '../../services.ts';
 import { readForm, type FieldError } from '../form.ts';
 import { defaultCountry, phoneCountries, readPhone } from '../phone/forms.ts';
-import { denialMessage, requirePhoneVerification } from '../phone/outcomes.ts';
+import { denialMessage, renderPaused, requirePhoneVerification } from '../phone/outcomes.ts';
 import { codeError, readCode } from '../setup/validation.ts';
 import {
   accountUser,
@@ -125,6 +125,8 @@ export function phoneChangeRoutes(services: Services): Router {
     clientIp: req.ip,
     language: res.locals.lng,
   });
+  // A paused call or text leaves the numbers as they are (SPEC S5).
+  const backToAccount = { href: '/account', text: 'errors.backToAccount' };
 
   // Phone calls: primary and backup numbers, each with an extension.
 
@@ -192,20 +194,28 @@ export function phoneChangeRoutes(services: Services): Router {
       return;
     }
     // No backup number: an unanswered call must not be passed on to a number already proven.
-    const verificationId = await phoneVerification().startCall({
-      user,
-      purpose: 'new-number',
-      phone: next.phone,
-      extension: next.extension,
-      backupPhone: null,
-      backupExtension: null,
-      pinHash: null,
-      language: languageOf(res),
-    });
+    const started = await phoneVerification().startCall(
+      {
+        user,
+        purpose: 'new-number',
+        phone: next.phone,
+        extension: next.extension,
+        backupPhone: null,
+        backupExtension: null,
+        pinHash: null,
+        language: languageOf(res),
+      },
+      context(req, res),
+    );
+    if (started.outcome === 'paused') {
+      delete req.session.phoneChange;
+      renderPaused(res, started, backToAccount);
+      return;
+    }
     req.session.phoneChange = {
       ...draft,
       proving: lineKey(next.phone, next.extension),
-      verificationId,
+      verificationId: started.verificationId,
     };
     res.redirect(303, res.locals.url('/account/phone/wait'));
   }
@@ -310,13 +320,20 @@ export function phoneChangeRoutes(services: Services): Router {
       res.redirect(303, res.locals.url('/account'));
       return;
     }
-    const verificationId = await phoneVerification().startText({
-      user,
-      purpose: 'new-number',
-      phone: mobile.phone,
-      pinHash: null,
-      language: languageOf(res),
-    });
+    const started = await phoneVerification().startText(
+      {
+        user,
+        purpose: 'new-number',
+        phone: mobile.phone,
+        pinHash: null,
+        language: languageOf(res),
+      },
+      context(req, res),
+    );
+    if (started.outcome === 'paused') {
+      renderPaused(res, started, backToAccount);
+      return;
+    }
     req.session.phoneChange = {
       kind: 'mobile',
       phone: mobile.phone,
@@ -324,7 +341,7 @@ export function phoneChangeRoutes(services: Services): Router {
       backupPhone: null,
       backupExtension: null,
       proving: mobile.phone,
-      verificationId,
+      verificationId: started.verificationId,
       proven: [],
     };
     const twoWay = settings.smsDirection === 'two-way';
@@ -401,7 +418,12 @@ export function phoneChangeRoutes(services: Services): Router {
   router.post('/account/mobile/resend', async (req, res) => {
     readForm(req.body, []);
     const draft = draftOf(req, 'mobile');
-    if (draft) await phoneVerification().resendText(draft.verificationId);
+    const paused =
+      draft && (await phoneVerification().resendText(draft.verificationId, context(req, res)));
+    if (paused) {
+      renderPaused(res, paused, backToAccount);
+      return;
+    }
     res.redirect(303, res.locals.url('/account/mobile/code?resent'));
   });
 

@@ -1,4 +1,6 @@
+import type { Response } from 'express';
 import createError from 'http-errors';
+import type { Paused } from '../../core/phone-limits.ts';
 import type { PhoneVerification } from '../../core/phone-verification.ts';
 import type { Services } from '../../services.ts';
 
@@ -10,6 +12,7 @@ const denialMessages: Record<string, string> = {
   fraud: 'wait.denied.fraud',
   'wrong reply': 'wait.denied.wrongReply',
   expired: 'wait.denied.expired',
+  'backup paused': 'callsPaused.backupNotCalled',
 };
 
 export function denialMessage(reason: string | null | undefined): string {
@@ -20,4 +23,26 @@ export function denialMessage(reason: string | null | undefined): string {
 export function requirePhoneVerification(services: Services): PhoneVerification {
   if (!services.phoneVerification) throw createError(404);
   return services.phoneVerification;
+}
+
+/**
+ * A call or text kept back by a limit (SPEC S5): what is paused, for how long, and a way on (a
+ * link with its text key). The page never says more than the user may know: a number's limit,
+ * which others' sends may have filled, reads only that the number cannot be reached for now.
+ */
+export function renderPaused(
+  res: Response,
+  paused: Paused,
+  back: { href: string; text: string },
+): void {
+  const waitMs = Math.max(0, paused.until - Date.now());
+  // The page answers a form; the language switch leads on to the way out rather than to a GET
+  // of the form's address, which may be no page at all.
+  res.locals.currentPath = res.locals.url(back.href);
+  res.set('Retry-After', String(Math.max(1, Math.ceil(waitMs / 1000))));
+  res.status(429).render('pages/phone/paused', {
+    limit: paused.limit,
+    minutes: Math.max(1, Math.ceil(waitMs / 60_000)),
+    back: { href: res.locals.url(back.href), text: back.text },
+  });
 }

@@ -4,7 +4,7 @@ import { maskPhone } from '../../core/phone-numbers.ts';
 import type { PortalSettings } from '../../core/settings.ts';
 import type { UserRow } from '../../data/users-repository.ts';
 import type { Services } from '../../services.ts';
-import { denialMessage, requirePhoneVerification } from '../phone/outcomes.ts';
+import { denialMessage, renderPaused, requirePhoneVerification } from '../phone/outcomes.ts';
 import { readForm, type FieldError } from '../form.ts';
 import { defaultCountry, phoneCountries, readPhone } from '../phone/forms.ts';
 import type { SetupMethod } from './routes.ts';
@@ -34,6 +34,9 @@ export function phoneSetupRoutes(router: Router, services: Services, steps: Setu
   const { settings: settingsRepository, secondFactor } = services;
 
   const phoneVerification = () => requirePhoneVerification(services);
+  const context = (res: Response) => ({ clientIp: res.req.ip, language: res.locals.lng });
+  // A paused call or text leaves the choice of another method (SPEC S5).
+  const otherMethod = { href: '/setup', text: 'setup.otherMethod' };
 
   async function requireOffered(method: 'phone' | 'sms') {
     if (!(await steps.offered()).includes(method)) throw createError(404);
@@ -90,17 +93,24 @@ export function phoneSetupRoutes(router: Router, services: Services, steps: Setu
       backupPhone: backup.phone,
       backupExtension: backup.extension,
     };
-    const verificationId = await phoneVerification().startCall({
-      user,
-      purpose: 'enrolment',
-      ...phone,
-      pinHash: pinHash ?? null,
-      language: res.locals.lng,
-    });
+    const started = await phoneVerification().startCall(
+      {
+        user,
+        purpose: 'enrolment',
+        ...phone,
+        pinHash: pinHash ?? null,
+        language: res.locals.lng,
+      },
+      context(res),
+    );
+    if (started.outcome === 'paused') {
+      renderPaused(res, started, otherMethod);
+      return;
+    }
     req.session.enrolment = {
       method: 'phone',
       phone,
-      verificationId,
+      verificationId: started.verificationId,
       ...(pinHash ? { pinHash } : {}),
     };
     res.redirect(303, res.locals.url('/setup/phone/wait'));
@@ -128,17 +138,24 @@ export function phoneSetupRoutes(router: Router, services: Services, steps: Setu
     const pinHash = steps.pinRequired('sms', settings)
       ? await secondFactor.hashPin(form.pin)
       : undefined;
-    const verificationId = await phoneVerification().startText({
-      user,
-      purpose: 'enrolment',
-      phone: mobile.phone,
-      pinHash: pinHash ?? null,
-      language: res.locals.lng,
-    });
+    const started = await phoneVerification().startText(
+      {
+        user,
+        purpose: 'enrolment',
+        phone: mobile.phone,
+        pinHash: pinHash ?? null,
+        language: res.locals.lng,
+      },
+      context(res),
+    );
+    if (started.outcome === 'paused') {
+      renderPaused(res, started, otherMethod);
+      return;
+    }
     req.session.enrolment = {
       method: 'sms',
       mobilePhone: mobile.phone,
-      verificationId,
+      verificationId: started.verificationId,
       ...(pinHash ? { pinHash } : {}),
     };
     const twoWay = settings.smsDirection === 'two-way';
@@ -218,7 +235,12 @@ export function phoneSetupRoutes(router: Router, services: Services, steps: Setu
     await requireOffered('sms');
     readForm(req.body, []);
     const draft = draftFor(res, 'sms');
-    if (draft) await phoneVerification().resendText(draft.verificationId);
+    const paused =
+      draft && (await phoneVerification().resendText(draft.verificationId, context(res)));
+    if (paused) {
+      renderPaused(res, paused, otherMethod);
+      return;
+    }
     res.redirect(303, res.locals.url('/setup/sms/code?resent'));
   });
 

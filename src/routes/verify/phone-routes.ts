@@ -5,7 +5,7 @@ import type { CheckPurpose } from '../../core/second-factor.ts';
 import type { Method } from '../../core/settings.ts';
 import type { UserRow } from '../../data/users-repository.ts';
 import type { Services } from '../../services.ts';
-import { denialMessage, requirePhoneVerification } from '../phone/outcomes.ts';
+import { denialMessage, renderPaused, requirePhoneVerification } from '../phone/outcomes.ts';
 import { readForm, type FieldError } from '../form.ts';
 import { codeError, readCode } from '../setup/validation.ts';
 import type { optionsFor } from './routes.ts';
@@ -34,6 +34,9 @@ export function phoneVerifyRoutes(router: Router, services: Services, steps: Ver
   const { base, purpose } = steps;
 
   const phoneVerification = () => requirePhoneVerification(services);
+  const context = (res: Response) => ({ clientIp: res.req.ip, language: res.locals.lng });
+  // A paused call or text leaves the other ways to verify (SPEC S5).
+  const otherWay = { href: base, text: 'callsPaused.otherWay' };
 
   async function requireEnrolled(res: Response, method: 'phone' | 'sms') {
     const user = steps.userOf(res);
@@ -47,16 +50,24 @@ export function phoneVerifyRoutes(router: Router, services: Services, steps: Ver
     readForm(req.body, []);
     const { user, settings } = await requireEnrolled(res, 'phone');
     if (!user.phone) throw createError(404);
-    req.session.verificationId = await phoneVerification().startCall({
-      user,
-      purpose: purpose === 'proof' ? 'proof' : 'sign-in',
-      phone: user.phone,
-      extension: user.phone_extension,
-      backupPhone: user.backup_phone,
-      backupExtension: user.backup_extension,
-      pinHash: settings.phoneMode === 'pin' ? user.pin_hash : null,
-      language: user.language ?? res.locals.lng,
-    });
+    const started = await phoneVerification().startCall(
+      {
+        user,
+        purpose: purpose === 'proof' ? 'proof' : 'sign-in',
+        phone: user.phone,
+        extension: user.phone_extension,
+        backupPhone: user.backup_phone,
+        backupExtension: user.backup_extension,
+        pinHash: settings.phoneMode === 'pin' ? user.pin_hash : null,
+        language: user.language ?? res.locals.lng,
+      },
+      context(res),
+    );
+    if (started.outcome === 'paused') {
+      renderPaused(res, started, otherWay);
+      return;
+    }
+    req.session.verificationId = started.verificationId;
     res.redirect(303, res.locals.url(`${base}/wait`));
   });
 
@@ -64,13 +75,21 @@ export function phoneVerifyRoutes(router: Router, services: Services, steps: Ver
     readForm(req.body, []);
     const { user, settings } = await requireEnrolled(res, 'sms');
     if (!user.mobile_phone) throw createError(404);
-    req.session.verificationId = await phoneVerification().startText({
-      user,
-      purpose: purpose === 'proof' ? 'proof' : 'sign-in',
-      phone: user.mobile_phone,
-      pinHash: settings.smsMode === 'otp-pin' ? user.pin_hash : null,
-      language: user.language ?? res.locals.lng,
-    });
+    const started = await phoneVerification().startText(
+      {
+        user,
+        purpose: purpose === 'proof' ? 'proof' : 'sign-in',
+        phone: user.mobile_phone,
+        pinHash: settings.smsMode === 'otp-pin' ? user.pin_hash : null,
+        language: user.language ?? res.locals.lng,
+      },
+      context(res),
+    );
+    if (started.outcome === 'paused') {
+      renderPaused(res, started, otherWay);
+      return;
+    }
+    req.session.verificationId = started.verificationId;
     const twoWay = settings.smsDirection === 'two-way';
     res.redirect(303, res.locals.url(twoWay ? `${base}/wait` : `${base}/sms-code`));
   });
@@ -154,7 +173,11 @@ export function phoneVerifyRoutes(router: Router, services: Services, steps: Ver
     readForm(req.body, []);
     await requireEnrolled(res, 'sms');
     const id = req.session.verificationId;
-    if (id) await phoneVerification().resendText(id);
+    const paused = id && (await phoneVerification().resendText(id, context(res)));
+    if (paused) {
+      renderPaused(res, paused, otherWay);
+      return;
+    }
     res.redirect(303, res.locals.url(`${base}/sms-code?resent`));
   });
 
