@@ -12,6 +12,7 @@ const onPostgres = [
   'test/integration/account*.test.ts',
   'test/integration/csrf.test.ts',
   'test/integration/notices.test.ts',
+  'test/integration/phone-limits.test.ts',
   'test/integration/phone-methods.test.ts',
   'test/integration/sign-in.test.ts',
   'test/integration/two-step.test.ts',

@@ -14,6 +14,7 @@ describe('portal settings (SPEC §5)', () => {
     expect(parseSetting('deviceLimit', '10')).toBe(10);
     expect(parseSetting('allowedMethods', 'app, token,app')).toEqual(['app', 'token']);
     expect(parseSetting('smsDirection', 'two-way')).toBe('two-way');
+    expect(parseSetting('callsAndTextsPerAddressPerHour', '500')).toBe(500);
     expect(parseSetting('trustedIps', '10.0.0.0/8, 2001:db8::1')).toEqual([
       '10.0.0.0/8',
       '2001:db8::1',
@@ -25,6 +26,9 @@ describe('portal settings (SPEC §5)', () => {
     ['deviceLimit', '11', /deviceLimit must be a whole number from 1 to 10/],
     ['deviceLimit', '0', /deviceLimit must be a whole number from 1 to 10/],
     ['pinMinLength', '3', /pinMinLength must be a whole number from 4 to 10/],
+    ['callsAndTextsPerUserPerHour', '0', /PerUserPerHour must be a whole number from 1 to 100/],
+    ['callsAndTextsPerNumberPerHour', '101', /PerNumberPerHour must be a whole number from 1/],
+    ['callsAndTextsPerAddressPerHour', '-1', /PerAddressPerHour must be a whole number from 1/],
     ['allowedMethods', 'app,fax', /allowedMethods must be a comma-separated list of phone, sms/],
     ['allowedMethods', '', /allowedMethods must be/],
     ['phoneMode', 'loud', /phoneMode must be one of standard, pin/],
