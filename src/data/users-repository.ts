@@ -1,8 +1,40 @@
 import { randomUUID } from 'node:crypto';
-import type { Db, UsersTable } from './schema.ts';
-import type { Selectable } from 'kysely';
+import type { DatabaseSchema, Db, UsersTable } from './schema.ts';
+import type { ExpressionBuilder, Selectable } from 'kysely';
 
 export type UserRow = Selectable<UsersTable>;
+
+/** When attempts lock an account (SPEC M8): the portal settings and the hourly cap. */
+export interface LockoutPolicy {
+  threshold: number;
+  lockMs: number;
+  hourlyCap: number;
+}
+
+/** One attempt counted before its check, as it was counted (see `reserveAttempt`). */
+export interface Reservation {
+  /** The lock this attempt set, if it was the one that reached the threshold or the cap. */
+  lockedUntil: number | null;
+  /** The hourly window it was counted in. */
+  windowStart: number;
+}
+
+const hourMs = 3_600_000;
+
+/** The hourly failure count without this attempt, if its window is still the current one. */
+function windowWithout(eb: ExpressionBuilder<DatabaseSchema, 'users'>, reservation: Reservation) {
+  return eb
+    .case()
+    .when(
+      eb.and([
+        eb('failure_window_start', '=', reservation.windowStart),
+        eb('failure_window_count', '>', 0),
+      ]),
+    )
+    .then(eb('failure_window_count', '-', 1))
+    .else(eb.ref('failure_window_count'))
+    .end();
+}
 
 export interface NewUser {
   username: string;
@@ -175,10 +207,116 @@ export function createUsersRepository(db: Db) {
       });
     },
 
-    async clearFailures(id: string, now = Date.now()): Promise<void> {
+    /**
+     * Counts one attempt as a failure before it is checked (SPEC S5, M8), in one statement, so
+     * that concurrent requests on any number of instances cannot get past the lockout: only an
+     * account that is not locked at `now` is counted, and the attempt that reaches the threshold
+     * or the hourly cap locks it in the same statement. An expired lock is over: counting starts
+     * again. Returns nothing when the account is locked (the check must not run).
+     */
+    async reserveAttempt(
+      id: string,
+      policy: LockoutPolicy,
+      now = Date.now(),
+    ): Promise<Reservation | undefined> {
+      const row = await db
+        .updateTable('users')
+        .set((eb) => {
+          const newWindow = eb.or([
+            eb('failure_window_start', 'is', null),
+            eb('failure_window_start', '<=', now - hourMs),
+          ]);
+          const windowStart = eb
+            .case()
+            .when(newWindow)
+            .then(now)
+            .else(eb.ref('failure_window_start'))
+            .end();
+          const windowCount = eb
+            .case()
+            .when(newWindow)
+            .then(1)
+            .else(eb('failure_window_count', '+', 1))
+            .end();
+          const count = eb
+            .case()
+            .when('locked_until', 'is', null)
+            .then(eb('failed_count', '+', 1))
+            .else(1)
+            .end();
+          const windowEnd = eb(windowStart, '+', hourMs);
+          const lockEnd = now + policy.lockMs;
+          const overThreshold = eb(count, '>=', policy.threshold);
+          const overCap = eb(windowCount, '>=', policy.hourlyCap);
+          return {
+            failed_count: count,
+            failure_window_start: windowStart,
+            failure_window_count: windowCount,
+            // Both reached: whichever lock lasts longer.
+            locked_until: eb
+              .case()
+              .when(eb.and([overCap, overThreshold, eb(windowEnd, '<', lockEnd)]))
+              .then(lockEnd)
+              .when(overCap)
+              .then(windowEnd)
+              .when(overThreshold)
+              .then(lockEnd)
+              .else(null)
+              .end(),
+            updated_at: now,
+          };
+        })
+        .where('id', '=', id)
+        .where((eb) => eb.or([eb('locked_until', 'is', null), eb('locked_until', '<=', now)]))
+        .returning(['locked_until', 'failure_window_start'])
+        .executeTakeFirst();
+      return row && { lockedUntil: row.locked_until, windowStart: row.failure_window_start ?? now };
+    },
+
+    /**
+     * Takes back a reserved attempt whose check succeeded, and only that one: one failure less,
+     * in its hourly window, and the lock it set if it set one. A lock another attempt set stays.
+     */
+    async releaseAttempt(id: string, reservation: Reservation, now = Date.now()): Promise<void> {
       await db
         .updateTable('users')
-        .set({ failed_count: 0, locked_until: null, updated_at: now })
+        .set((eb) => ({
+          failed_count: eb
+            .case()
+            .when('failed_count', '>', 0)
+            .then(eb('failed_count', '-', 1))
+            .else(0)
+            .end(),
+          failure_window_count: windowWithout(eb, reservation),
+          ...(reservation.lockedUntil === null
+            ? {}
+            : {
+                locked_until: eb
+                  .case()
+                  .when('locked_until', '=', reservation.lockedUntil)
+                  .then(null)
+                  .else(eb.ref('locked_until'))
+                  .end(),
+              }),
+          updated_at: now,
+        }))
+        .where('id', '=', id)
+        .execute();
+    },
+
+    /**
+     * A success that proves the user (a completed sign-in or proof) clears the failures and the
+     * lock; the hourly window keeps its failures (SPEC M8), less the attempt that just succeeded.
+     */
+    async clearFailures(id: string, reservation?: Reservation, now = Date.now()): Promise<void> {
+      await db
+        .updateTable('users')
+        .set((eb) => ({
+          failed_count: 0,
+          locked_until: null,
+          ...(reservation ? { failure_window_count: windowWithout(eb, reservation) } : {}),
+          updated_at: now,
+        }))
         .where('id', '=', id)
         .execute();
     },

@@ -94,27 +94,78 @@ describe.each(engines)('data layer on $name', (engine) => {
   });
 
   it.skipIf(skip)(
-    'counts concurrent failures without losing one and locks at the threshold',
+    'reserves attempts in one UPDATE … RETURNING: 20 at once, exactly the threshold pass',
     async () => {
       const users = createUsersRepository(database.db);
       const user = await users.create({ username: 'concurrent', passwordHash: 'h', role: 'user' });
-      const policy = { threshold: 50, lockMs: 60_000, hourlyCap: 100 };
-      const counted = await Promise.all(
-        Array.from({ length: 20 }, () => users.recordFailure(user.id, policy)),
-      );
-      expect((await users.findById(user.id))?.failed_count).toBe(20);
-      expect(counted.filter((after) => after.lockedNow)).toEqual([]);
-
       const now = Date.now();
-      const locked = await users.recordFailure(user.id, { ...policy, threshold: 21 }, now);
-      expect(locked.locked_until).toBe(now + 60_000);
-      expect(locked.failed_count).toBe(0);
-      // This failure is the one that locked the account: the user is told of it once (SPEC N2).
-      expect(locked.lockedNow).toBe(true);
-      await users.clearFailures(user.id);
-      expect((await users.findById(user.id))?.locked_until).toBeNull();
+      const policy = { threshold: 5, lockMs: 60_000, hourlyCap: 100 };
+      const reserved = await Promise.all(
+        Array.from({ length: 20 }, () => users.reserveAttempt(user.id, policy, now)),
+      );
+      const passed = reserved.filter((r) => r !== undefined);
+      expect(passed).toHaveLength(5);
+      // The row as the statement left it comes back: only the fifth set the lock.
+      expect(passed.filter((r) => r.lockedUntil !== null)).toEqual([
+        { lockedUntil: now + 60_000, windowStart: now },
+      ]);
+      expect(await users.findById(user.id)).toMatchObject({
+        failed_count: 5,
+        failure_window_count: 5,
+        locked_until: now + 60_000,
+      });
+      expect(await users.reserveAttempt(user.id, policy, now + 59_999)).toBeUndefined();
+
+      // Once the lock is over, counting starts again.
+      const after = await users.reserveAttempt(user.id, policy, now + 60_000);
+      expect(after).toEqual({ lockedUntil: null, windowStart: now });
+      expect(await users.findById(user.id)).toMatchObject({
+        failed_count: 1,
+        failure_window_count: 6,
+        locked_until: null,
+      });
+      await users.clearFailures(user.id, after);
+      expect(await users.findById(user.id)).toMatchObject({
+        failed_count: 0,
+        failure_window_count: 5,
+        locked_until: null,
+      });
     },
   );
+
+  it.skipIf(skip)('takes back one reservation, and only the lock it set itself', async () => {
+    const users = createUsersRepository(database.db);
+    const user = await users.create({ username: 'release', passwordHash: 'h', role: 'user' });
+    const now = Date.now();
+    const policy = { threshold: 3, lockMs: 60_000, hourlyCap: 100 };
+    await users.reserveAttempt(user.id, policy, now);
+    const second = await users.reserveAttempt(user.id, policy, now);
+    const third = await users.reserveAttempt(user.id, policy, now);
+    expect(third?.lockedUntil).toBe(now + 60_000);
+    if (!second || !third) throw new Error('not reserved');
+
+    // The second did not lock: taking it back leaves the lock the third set.
+    await users.releaseAttempt(user.id, second);
+    expect(await users.findById(user.id)).toMatchObject({
+      failed_count: 2,
+      failure_window_count: 2,
+      locked_until: now + 60_000,
+    });
+    await users.releaseAttempt(user.id, third);
+    expect(await users.findById(user.id)).toMatchObject({
+      failed_count: 1,
+      failure_window_count: 1,
+      locked_until: null,
+    });
+
+    // Concurrent releases never count below zero.
+    await users.clearFailures(user.id);
+    await Promise.all([
+      users.releaseAttempt(user.id, second),
+      users.releaseAttempt(user.id, second),
+    ]);
+    expect((await users.findById(user.id))?.failed_count).toBe(0);
+  });
 
   it.skipIf(skip)('caps failures at 100 an hour whatever the threshold', async () => {
     const users = createUsersRepository(database.db);
@@ -122,8 +173,20 @@ describe.each(engines)('data layer on $name', (engine) => {
     const policy = { threshold: 1000, lockMs: 60_000, hourlyCap: 100 };
     const start = Date.now();
     let last;
-    for (let i = 0; i < 100; i++) last = await users.recordFailure(user.id, policy, start + i);
-    expect(last?.locked_until).toBe(start + 3_600_000);
+    for (let i = 0; i < 100; i++) last = await users.reserveAttempt(user.id, policy, start + i);
+    expect(last?.lockedUntil).toBe(start + 3_600_000);
+    expect(await users.reserveAttempt(user.id, policy, start + 3_599_999)).toBeUndefined();
+    // The next hour is a new window.
+    expect(await users.reserveAttempt(user.id, policy, start + 3_600_000)).toEqual({
+      lockedUntil: null,
+      windowStart: start + 3_600_000,
+    });
+
+    // Threshold and cap reached by the same attempt: the longer lock wins.
+    const both = await users.create({ username: 'both', passwordHash: 'h', role: 'user' });
+    const long = { threshold: 100, lockMs: 2 * 3_600_000, hourlyCap: 100 };
+    for (let i = 0; i < 100; i++) last = await users.reserveAttempt(both.id, long, start + i);
+    expect(last?.lockedUntil).toBe(start + 99 + 2 * 3_600_000);
   });
 
   it.skipIf(skip)('keeps sessions with their expiry and forgets expired ones', async () => {
