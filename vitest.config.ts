@@ -11,6 +11,7 @@ import { needs, postgresUnavailable } from './test/helpers/services.ts';
 const onPostgres = [
   'test/integration/account*.test.ts',
   'test/integration/csrf.test.ts',
+  'test/integration/lockout.test.ts',
   'test/integration/notices.test.ts',
   'test/integration/phone-limits.test.ts',
   'test/integration/phone-methods.test.ts',

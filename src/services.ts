@@ -10,6 +10,7 @@ import { createChanges, type Changes } from './core/changes.ts';
 import type { Argon2Parameters } from './core/passwords.ts';
 import type { Translate } from './core/phone-verification.ts';
 import { loadEncryptionKey } from './core/encryption-key.ts';
+import { createLockout } from './core/lockout.ts';
 import { createPhoneVerification, type PhoneVerification } from './core/phone-verification.ts';
 import { createSecondFactor, type SecondFactor } from './core/second-factor.ts';
 import { createSmtpEmail, type Email } from './providers/email.ts';
@@ -132,18 +133,6 @@ export async function createServices(
   const email = createSmtpEmail(config);
   const devices = createDevicesRepository(db);
   const simulator = config.SIMULATOR_ENABLED ? createSimulator(db) : undefined;
-  const phoneVerification = simulator
-    ? createPhoneVerification({
-        db,
-        users,
-        settings,
-        audit,
-        telephony: simulator.telephony,
-        translate,
-        codeKey: Buffer.from(hkdfSync('sha256', encryptionKey, '', 'mfa-portal text codes', 32)),
-      })
-    : undefined;
-
   const changes = createChanges({ audit, email, translate, logger, portalUrl: config.PORTAL_URL });
   // A lockout is audited (the user sees it in Recent activity) and the user hears of it by
   // email, in their language or the page's (SPEC A4, N2).
@@ -158,6 +147,19 @@ export async function createServices(
         logger.error({ err: error, userId: user.id }, 'lockout not recorded');
       });
   };
+  const lockout = createLockout({ users, settings, onLockout });
+  const phoneVerification = simulator
+    ? createPhoneVerification({
+        db,
+        users,
+        settings,
+        audit,
+        lockout,
+        telephony: simulator.telephony,
+        translate,
+        codeKey: Buffer.from(hkdfSync('sha256', encryptionKey, '', 'mfa-portal text codes', 32)),
+      })
+    : undefined;
 
   return {
     config,
@@ -172,14 +174,12 @@ export async function createServices(
     accounts: createAccounts({ users, audit, settings, argon2, onLockout }),
     secondFactor: createSecondFactor({
       db,
-      users,
       devices,
       questions,
-      settings,
+      lockout,
       audit,
       encryptionKey,
       argon2,
-      onLockout,
     }),
     bypasses: createBypasses({ db, audit }),
     changes,

@@ -1,10 +1,8 @@
+import { hourlyFailureCap } from './lockout.ts';
 import { hashSecret, verifySecret, type Argon2Parameters } from './passwords.ts';
 import type { AuditRepository } from '../data/audit-repository.ts';
 import type { SettingsRepository } from '../data/settings-repository.ts';
 import type { UserRow, UsersRepository } from '../data/users-repository.ts';
-
-/** SPEC M8: never more than this many failures per account per hour, whatever the settings. */
-export const hourlyFailureCap = 100;
 
 export type PasswordCheck =
   | { outcome: 'success'; user: UserRow }

@@ -6,6 +6,7 @@ import type { SettingsRepository } from '../data/settings-repository.ts';
 import type { UserRow, UsersRepository } from '../data/users-repository.ts';
 import type { Telephony, TelephonyEvents } from '../providers/telephony.ts';
 import type { RequestContext } from './accounts.ts';
+import type { Lockout } from './lockout.ts';
 import { verifySecret } from './passwords.ts';
 import { createPhoneLimits, type Paused, type Send } from './phone-limits.ts';
 import { maskPhone } from './phone-numbers.ts';
@@ -23,6 +24,7 @@ export interface PhoneVerificationDependencies {
   users: UsersRepository;
   settings: SettingsRepository;
   audit: AuditRepository;
+  lockout: Lockout;
   telephony: Telephony;
   translate: Translate;
   /** Keys the HMAC of text-message codes, so a database reader cannot recover a live code. */
@@ -58,7 +60,7 @@ export type Started = { outcome: 'started'; verificationId: string } | Paused;
  * what the provider reports, read by the waiting page until it is approved or denied.
  */
 export function createPhoneVerification(deps: PhoneVerificationDependencies) {
-  const { db, users, settings, audit, telephony, translate, codeKey } = deps;
+  const { db, users, settings, audit, lockout, telephony, translate, codeKey } = deps;
   const now = deps.now ?? Date.now;
   const limits = createPhoneLimits({ db, settings, now });
 
@@ -159,11 +161,11 @@ export function createPhoneVerification(deps: PhoneVerificationDependencies) {
         );
         return;
       }
-      const pinMatches = entered !== '' && (await verifySecret(entered, verification.pin_hash));
-      await settle(
-        verificationId,
-        pinMatches ? 'approved' : 'denied',
-        pinMatches ? null : 'wrong pin',
+      const pinHash = verification.pin_hash;
+      await settleGuess(
+        verification,
+        'wrong pin',
+        async () => entered !== '' && (await verifySecret(entered, pinHash)),
       );
     },
 
@@ -220,10 +222,30 @@ export function createPhoneVerification(deps: PhoneVerificationDependencies) {
         .orderBy('created_at', 'desc')
         .executeTakeFirst();
       if (!verification) return;
-      const ok = await textMatches(verification, body.replace(/\s/g, ''));
-      await settle(verification.id, ok ? 'approved' : 'denied', ok ? null : 'wrong reply');
+      await settleGuess(verification, 'wrong reply', () =>
+        textMatches(verification, body.replace(/\s/g, '')),
+      );
     },
   };
+
+  /**
+   * Settles a PIN keyed in during a call, or a reply to a text, counted towards the lockout
+   * before it is checked (SPEC S5): a locked account's guess is not checked at all. A right one
+   * takes back only its own attempt; the waiting page completes the step, which clears the rest.
+   */
+  async function settleGuess(
+    verification: Verification,
+    wrongReason: string,
+    check: () => Promise<boolean>,
+  ) {
+    const user = await users.findById(verification.user_id);
+    const context = { clientIp: undefined, language: verification.language };
+    const { outcome } = user
+      ? await lockout.attempt(user, context, 'this attempt', async () => ({ ok: await check() }))
+      : { outcome: 'failure' };
+    if (outcome === 'success') await settle(verification.id, 'approved', null);
+    else await settle(verification.id, 'denied', outcome === 'locked' ? 'locked' : wrongReason);
+  }
 
   /** The code, then the PIN when one is required, typed or replied as one string or two. */
   async function textMatches(verification: Verification, codeThenPin: string): Promise<boolean> {
@@ -373,7 +395,10 @@ export function createPhoneVerification(deps: PhoneVerificationDependencies) {
       return undefined;
     },
 
-    /** One-way SMS: the code (and PIN) typed in the portal. */
+    /**
+     * One-way SMS: the code (and PIN) typed in the portal. The pages run it under
+     * `secondFactor.checkWithLockout`, which counts it before the PIN is hashed (SPEC S5).
+     */
     async checkTypedCode(verificationId: string, code: string, pin: string): Promise<boolean> {
       const verification = await find(verificationId);
       if (verification?.status !== 'pending' || verification.method !== 'sms') return false;

@@ -3,14 +3,14 @@ import type { AuditRepository, NewAuditEvent } from '../data/audit-repository.ts
 import type { DeviceRow, DevicesRepository } from '../data/devices-repository.ts';
 import type { QuestionsRepository } from '../data/questions-repository.ts';
 import type { Db } from '../data/schema.ts';
-import type { SettingsRepository } from '../data/settings-repository.ts';
-import type { UserRow, UsersRepository } from '../data/users-repository.ts';
-import { hourlyFailureCap, type RequestContext } from './accounts.ts';
+import type { UserRow } from '../data/users-repository.ts';
+import type { RequestContext } from './accounts.ts';
 import { normaliseAnswer } from './answers.ts';
 import { acceptDeviceCode, newDeviceRow, resyncHotpDevice, type OtpDevice } from './devices.ts';
+import type { CountedAttempt, Lockout } from './lockout.ts';
 import { hashSecret, verifySecret, type Argon2Parameters } from './passwords.ts';
 import { open, seal } from './secret-box.ts';
-import type { Method, PortalSettings } from './settings.ts';
+import type { Method } from './settings.ts';
 
 /** A second-factor check either completes a sign-in or proves the user again before a change. */
 export type CheckPurpose = 'sign-in.second-step' | 'proof';
@@ -55,15 +55,12 @@ export interface CompletedEnrolment {
 
 export interface SecondFactorDependencies {
   db: Db;
-  users: UsersRepository;
   devices: DevicesRepository;
   questions: QuestionsRepository;
-  settings: SettingsRepository;
+  lockout: Lockout;
   audit: AuditRepository;
   encryptionKey: Buffer;
   argon2: Argon2Parameters;
-  /** Told when a failed code or answer locks the account (SPEC N2). */
-  onLockout?: (user: UserRow, until: number, context: RequestContext) => void;
   now?: () => number;
 }
 
@@ -78,57 +75,42 @@ function userFields(user: UserRow, context: RequestContext) {
   };
 }
 
+/** What the pages need to know of a counted check: a failure that locked reads as locked. */
+function outcomeOf(attempt: CountedAttempt<{ ok: boolean; device?: DeviceRow }>): CheckOutcome {
+  switch (attempt.outcome) {
+    case 'success':
+      return attempt.result.device
+        ? { outcome: 'success', device: attempt.result.device }
+        : { outcome: 'success' };
+    case 'locked':
+      return attempt;
+    case 'failure':
+      return attempt.lockedUntil === null
+        ? { outcome: 'invalid' }
+        : { outcome: 'locked', until: attempt.lockedUntil };
+  }
+}
+
 /** The second step of sign-in and the saving of an enrolment (SPEC J1, J2, M3, M4, M6, M8). */
 export function createSecondFactor(deps: SecondFactorDependencies) {
-  const { db, users, devices, questions, settings, audit, encryptionKey, argon2 } = deps;
+  const { db, devices, questions, lockout, audit, encryptionKey, argon2 } = deps;
   const now = deps.now ?? Date.now;
 
-  async function recordFailure(
-    user: UserRow,
-    policy: PortalSettings,
-    context: RequestContext,
-  ): Promise<CheckOutcome> {
-    const after = await users.recordFailure(user.id, {
-      threshold: policy.lockoutThreshold,
-      lockMs: policy.lockoutMinutes * 60_000,
-      hourlyCap: hourlyFailureCap,
-    });
-    if (after.lockedNow && after.locked_until !== null) {
-      deps.onLockout?.(user, after.locked_until, context);
-    }
-    return after.locked_until !== null && after.locked_until > now()
-      ? { outcome: 'locked', until: after.locked_until }
-      : { outcome: 'invalid' };
-  }
-
-  /** Runs a check under the lockout rules and audits it, whatever its outcome. */
+  /** Runs a check counted before it runs (SPEC S5) and audits it, whatever its outcome. */
   async function guarded(
     user: UserRow,
     event: Pick<NewAuditEvent, 'type' | 'method'>,
     context: RequestContext,
     check: () => Promise<{ ok: boolean; device?: DeviceRow }>,
   ): Promise<CheckOutcome> {
-    const current = (await users.findById(user.id)) ?? user;
-    const policy = await settings.read();
-    let result: CheckOutcome;
-    if (current.locked_until !== null && current.locked_until > now()) {
-      result = { outcome: 'locked', until: current.locked_until };
-    } else {
-      const { ok, device } = await check();
-      if (ok) {
-        if (current.failed_count > 0 || current.locked_until !== null) {
-          await users.clearFailures(user.id);
-        }
-        result = device ? { outcome: 'success', device } : { outcome: 'success' };
-      } else {
-        result = await recordFailure(current, policy, context);
-      }
-    }
+    const attempt = await lockout.attempt(user, context, 'all failures', check);
+    const result = outcomeOf(attempt);
     await audit.record({
       ...userFields(user, context),
       ...event,
-      result: result.outcome === 'success' ? 'success' : 'failure',
-      reason: result.outcome === 'success' ? null : result.outcome,
+      result: attempt.outcome === 'success' ? 'success' : 'failure',
+      // For the administrator: a wrong answer that was checked, or an attempt refused unchecked.
+      reason: { success: null, failure: 'invalid', locked: 'locked' }[attempt.outcome],
       phone: null,
       device: result.outcome === 'success' ? (result.device?.name ?? null) : null,
     });
@@ -138,7 +120,7 @@ export function createSecondFactor(deps: SecondFactorDependencies) {
   const draftData = (user: UserRow) => `enrolment:${user.id}`;
 
   return {
-    /** Any other check (a typed text code, a denied call) under the same lockout rules. */
+    /** Any other check (a typed text code, an approved call or reply) counted the same way. */
     checkWithLockout: guarded,
 
     hashPin: (pin: string) => hashSecret(pin, argon2),

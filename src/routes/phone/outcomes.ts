@@ -9,6 +9,7 @@ const denialMessages: Record<string, string> = {
   'no answer': 'wait.denied.noAnswer',
   'unexpected keys': 'wait.denied.unexpectedKeys',
   'wrong pin': 'wait.denied.wrongPin',
+  locked: 'wait.denied.locked',
   fraud: 'wait.denied.fraud',
   'wrong reply': 'wait.denied.wrongReply',
   expired: 'wait.denied.expired',

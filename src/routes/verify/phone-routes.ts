@@ -25,9 +25,6 @@ interface VerifySteps {
   optionsFor: typeof optionsFor;
 }
 
-/** Denials that are a wrong guess, and so count towards the lockout (SPEC M8). */
-const guesses = new Set(['wrong pin', 'wrong reply']);
-
 /** The second step by phone call or text message (SPEC J1, J4, M1, M2). */
 export function phoneVerifyRoutes(router: Router, services: Services, steps: VerifySteps): void {
   const { settings: settingsRepository, secondFactor } = services;
@@ -128,19 +125,10 @@ export function phoneVerifyRoutes(router: Router, services: Services, steps: Ver
       return;
     }
     delete req.session.verificationId;
-    if (verification.status === 'denied' && guesses.has(verification.reason ?? '')) {
-      if (await phoneVerification().acknowledge(id, user.id, 'denied')) {
-        const outcome = await secondFactor.checkWithLockout(
-          user,
-          { type: purpose, method: verification.method },
-          { clientIp: req.ip, language: res.locals.lng },
-          () => Promise.resolve({ ok: false }),
-        );
-        if (outcome.outcome === 'locked') {
-          steps.renderLocked(res, outcome.until);
-          return;
-        }
-      }
+    // A wrong PIN or reply was counted when it came in (SPEC S5): it may have locked the account.
+    if (user.locked_until !== null && user.locked_until > Date.now()) {
+      steps.renderLocked(res, user.locked_until);
+      return;
     }
     const message = denialMessage(verification.reason);
     await steps.renderCode(res, 400, verification.method, [{ field: 'start', message }]);

@@ -1,0 +1,295 @@
+import { randomInt } from 'node:crypto';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import {
+  browserAgent,
+  createTestPortal,
+  createUser,
+  signIn,
+  type TestPortal,
+} from '../helpers/app.ts';
+import { accountPassword, enrolWithApp } from '../helpers/account.ts';
+import { appCode, post } from '../helpers/two-step.ts';
+
+/*
+ * SPEC M8, S5: every attempt is counted before its check, in one statement of the database, so
+ * that parallel requests cannot get more checks (each an Argon2 hash for passwords, PINs and
+ * answers) past the lockout than the threshold allows. The checks that ran are read back from
+ * the audit: 'invalid' is a wrong secret that was hashed, 'locked' an attempt refused unchecked.
+ */
+
+const threshold = 5;
+const parallel = 20;
+let portal: TestPortal;
+
+beforeEach(async () => {
+  portal = await createTestPortal({
+    RATE_LIMIT_SIGNIN_MAX: '1000',
+    RATE_LIMIT_CODES_MAX: '1000',
+    SIMULATOR_ENABLED: 'true',
+  });
+  await portal.services.settings.write('lockoutThreshold', threshold);
+});
+afterEach(async () => {
+  await portal.close();
+});
+
+type Agent = ReturnType<typeof browserAgent>;
+
+const userRow = async (username: string) => {
+  const user = await portal.services.users.findByUsername(username);
+  if (!user) throw new Error(`no user ${username}`);
+  return user;
+};
+
+const isLocked = async (username: string) =>
+  ((await userRow(username)).locked_until ?? 0) > Date.now();
+
+/** How many attempts of this audit type ended how: success, invalid (checked) or locked. */
+async function outcomes(username: string, type: string) {
+  const rows = await portal.services.database.db
+    .selectFrom('audit_events')
+    .select(['result', 'reason'])
+    .where('user_id', '=', (await userRow(username)).id)
+    .where('type', '=', type)
+    .execute();
+  const count = (reason: string | null) => rows.filter((r) => r.reason === reason).length;
+  return { success: count(null), invalid: count('invalid'), locked: count('locked') };
+}
+
+/** Locks the account as many failures would have. */
+async function lockFor10Minutes(userId: string) {
+  const until = Date.now() + 10 * 60_000;
+  await portal.services.database.db
+    .updateTable('users')
+    .set({ locked_until: until })
+    .where('id', '=', userId)
+    .execute();
+  return until;
+}
+
+/** The one right attempt among the wrong ones, at a random place. */
+const rightOne = () => randomInt(parallel);
+
+/** Sessions that have proven the password, each on its own page of the second step. */
+async function atSecondStep(username: string, path: string, count = parallel) {
+  const sessions: { agent: Agent; page: string }[] = [];
+  for (let i = 0; i < count; i++) {
+    const agent = browserAgent(portal);
+    const signedIn = await signIn(agent, username, accountPassword);
+    if (signedIn.headers.location !== '/verify') throw new Error('not at the second step');
+    sessions.push({ agent, page: (await agent.get(path).expect(200)).text });
+  }
+  return sessions;
+}
+
+describe('the second step cannot be raced past the lockout', () => {
+  /**
+   * Only the wrong attempts that were counted are checked, and the hourly count keeps each of
+   * them. A success clears the other failures, so wrong attempts that come after it may be
+   * checked again, up to the threshold; before it, the right one's attempt counted too. After
+   * the lock the right one is not even tried, so it cannot lift the lock.
+   */
+  async function expectRaceHeld(
+    username: string,
+    responses: { status: number; text: string }[],
+    right: number,
+  ) {
+    const checked = await outcomes(username, 'sign-in.second-step');
+    expect(checked.success + checked.invalid + checked.locked).toBe(parallel);
+    expect((await userRow(username)).failure_window_count).toBe(checked.invalid);
+    const succeeded = responses[right]?.status === 303;
+    expect(checked.invalid).toBeLessThanOrEqual(succeeded ? 2 * threshold - 1 : threshold);
+    if (!succeeded) {
+      expect(responses[right]?.status).toBe(403);
+      expect(responses[right]?.text).toContain('Your account is locked');
+      expect(checked.invalid).toBe(threshold);
+      expect(await isLocked(username)).toBe(true);
+    }
+  }
+
+  it(`checks at most ${threshold} of ${parallel} parallel app codes with a PIN`, async () => {
+    await portal.services.settings.write('appMode', 'pin');
+    const { secret } = await enrolWithApp(portal.services, 'pim', accountPassword, {
+      pin: '8264',
+    });
+    const sessions = await atSecondStep('pim', '/verify');
+    const right = rightOne();
+    const code = appCode(secret);
+    const responses = await Promise.all(
+      sessions.map(({ agent, page }, i) =>
+        post(agent, '/verify', page, {
+          method: 'app',
+          code,
+          pin: i === right ? '8264' : String(1000 + i * 7),
+        }),
+      ),
+    );
+
+    await expectRaceHeld('pim', responses, right);
+  });
+
+  it(`checks at most ${threshold} of ${parallel} parallel sets of security answers`, async () => {
+    const answers = ['Rex', 'Utrecht', 'De Regenboog', 'Pieter'];
+    await enrolWithApp(portal.services, 'vera', accountPassword, { answers });
+    const questions = await portal.services.questions.forLanguage('en');
+    const answerOf = new Map(
+      questions.slice(0, answers.length).map((q, i) => [q.text, answers[i]]),
+    );
+    const sessions = await atSecondStep('vera', '/verify/questions');
+    const right = rightOne();
+    const responses = await Promise.all(
+      sessions.map(({ agent, page }, i) => {
+        const labels = [...page.matchAll(/<label for="answer(\d)"[^>]*>([^<]+)<\/label>/g)];
+        const fields = Object.fromEntries(
+          labels.map(([, n, text]) => [
+            `answer${n ?? ''}`,
+            i === right ? (answerOf.get(text ?? '') ?? '') : `wrong ${i}`,
+          ]),
+        );
+        return post(agent, '/verify/questions', page, fields);
+      }),
+    );
+
+    await expectRaceHeld('vera', responses, right);
+  });
+
+  it('does not try a right code and PIN while locked, nor lift the lock', async () => {
+    await portal.services.settings.write('appMode', 'pin');
+    const { user, secret } = await enrolWithApp(portal.services, 'pim', accountPassword, {
+      pin: '8264',
+    });
+    const [session] = await atSecondStep('pim', '/verify', 1);
+    if (!session) throw new Error('no session');
+    const until = await lockFor10Minutes(user.id);
+    const refused = await post(session.agent, '/verify', session.page, {
+      method: 'app',
+      code: appCode(secret),
+      pin: '8264',
+    });
+    expect(refused.status).toBe(403);
+    expect(await userRow('pim')).toMatchObject({ locked_until: until, failed_count: 0 });
+    expect(await outcomes('pim', 'sign-in.second-step')).toEqual({
+      success: 0,
+      invalid: 0,
+      locked: 1,
+    });
+    // The code was not even looked at: it is still unused.
+    const [device] = await portal.services.devices.forUser(user.id);
+    expect(device?.last_step).toBeNull();
+  });
+});
+
+describe('PINs keyed in a call and replies to texts are counted when they come in', () => {
+  async function phoneUser(username: string, fields: { phone?: string; mobile_phone?: string }) {
+    const user = await createUser(portal, username, accountPassword);
+    await portal.services.database.db
+      .updateTable('users')
+      .set({
+        ...fields,
+        pin_hash: await portal.services.secondFactor.hashPin('8264'),
+        default_method: fields.phone ? 'phone' : 'sms',
+        enrolled_at: Date.now(),
+      })
+      .where('id', '=', user.id)
+      .execute();
+    return user;
+  }
+
+  /** The user's calls and texts, the newest first. */
+  const verificationsOf = (userId: string) =>
+    portal.services.database.db
+      .selectFrom('verifications')
+      .selectAll()
+      .where('user_id', '=', userId)
+      .orderBy('created_at', 'desc')
+      .execute();
+
+  it(`checks at most ${threshold} of ${parallel} PINs keyed in parallel calls`, async () => {
+    await portal.services.settings.write('phoneMode', 'pin');
+    const user = await phoneUser('bas', { phone: '+31201234567' });
+    const sessions = await atSecondStep('bas', '/verify');
+    for (const { agent, page } of sessions) {
+      await post(agent, '/verify/phone', page, {}).expect(303);
+    }
+    const phone = browserAgent(portal);
+    const simulator = (await phone.get('/simulator').expect(200)).text;
+    const calls = [...simulator.matchAll(/action="\/simulator\/calls\/([0-9a-f-]+)\/answer"/g)];
+    expect(calls).toHaveLength(parallel);
+    const right = rightOne();
+    await Promise.all(
+      calls.map(([, id], i) =>
+        post(phone, `/simulator/calls/${id ?? ''}/answer`, simulator, {
+          keys: `${i === right ? '8264' : String(1000 + i * 7)}#`,
+        }).expect(303),
+      ),
+    );
+
+    const settled = await verificationsOf(user.id);
+    const wrong = settled.filter((v) => v.reason === 'wrong pin').length;
+    const refused = settled.filter((v) => v.reason === 'locked').length;
+    const approved = settled.filter((v) => v.status === 'approved').length;
+    expect(wrong).toBeLessThanOrEqual(threshold);
+    expect(wrong + refused + approved).toBe(parallel);
+    expect((await userRow('bas')).failed_count).toBe(wrong);
+    if (approved === 0) {
+      expect(wrong).toBe(threshold);
+      expect(await isLocked('bas')).toBe(true);
+    }
+  });
+
+  it('counts a wrong reply without the waiting page, and does not try one while locked', async () => {
+    await portal.services.settings.write('smsDirection', 'two-way');
+    await portal.services.settings.write('smsMode', 'otp-pin');
+    const user = await phoneUser('sara', { mobile_phone: '+33612345678' });
+    const [session] = await atSecondStep('sara', '/verify', 1);
+    if (!session) throw new Error('no session');
+    const phone = browserAgent(portal);
+    const reply = async (body: (code: string) => string) => {
+      await post(session.agent, '/verify/sms', session.page, {}).expect(303);
+      const page = (await phone.get('/simulator').expect(200)).text;
+      const code = /\b(\d{6})\b/.exec(
+        /<p class="simulated-body">([^<]*)<\/p>/.exec(page)?.[1] ?? '',
+      )?.[1];
+      const id = /action="\/simulator\/texts\/([0-9a-f-]+)\/reply"/.exec(page)?.[1] ?? '';
+      await post(phone, `/simulator/texts/${id}/reply`, page, { body: body(code ?? '') }).expect(
+        303,
+      );
+    };
+
+    await reply((code) => `${code}1111`);
+    expect((await userRow('sara')).failed_count).toBe(1);
+
+    const until = await lockFor10Minutes(user.id);
+    await reply((code) => `${code}8264`);
+    const [newest] = await verificationsOf(user.id);
+    expect(newest).toMatchObject({ status: 'denied', reason: 'locked' });
+    const waiting = await session.agent.get('/verify/wait').expect(403);
+    expect(waiting.text).toContain('Your account is locked');
+    expect(await userRow('sara')).toMatchObject({ locked_until: until, failed_count: 1 });
+  });
+});
+
+describe('a success forgives (SPEC M8)', () => {
+  it('the second step clears the failures, but not the hourly count of wrong ones', async () => {
+    const { secret } = await enrolWithApp(portal.services, 'pim', accountPassword);
+    const [session] = await atSecondStep('pim', '/verify', 1);
+    if (!session) throw new Error('no session');
+    for (let i = 0; i < 2; i++) {
+      await post(session.agent, '/verify', session.page, { method: 'app', code: '000000' }).expect(
+        400,
+      );
+    }
+    // The right password again does not wipe out the wrong codes of the second step.
+    await signIn(browserAgent(portal), 'pim', accountPassword);
+    expect((await userRow('pim')).failed_count).toBe(2);
+    await post(session.agent, '/verify', session.page, {
+      method: 'app',
+      code: appCode(secret),
+    }).expect(303);
+    expect(await userRow('pim')).toMatchObject({
+      failed_count: 0,
+      failure_window_count: 2,
+      locked_until: null,
+    });
+  });
+});
