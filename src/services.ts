@@ -171,7 +171,7 @@ export async function createServices(
     settings,
     audit,
     questions,
-    accounts: createAccounts({ users, audit, settings, argon2, onLockout }),
+    accounts: createAccounts({ users, audit, lockout, argon2 }),
     secondFactor: createSecondFactor({
       db,
       devices,

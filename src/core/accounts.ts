@@ -1,23 +1,16 @@
-import { hourlyFailureCap } from './lockout.ts';
 import { hashSecret, verifySecret, type Argon2Parameters } from './passwords.ts';
+import type { Lockout } from './lockout.ts';
 import type { AuditRepository } from '../data/audit-repository.ts';
-import type { SettingsRepository } from '../data/settings-repository.ts';
 import type { UserRow, UsersRepository } from '../data/users-repository.ts';
 
-export type PasswordCheck =
-  | { outcome: 'success'; user: UserRow }
-  | { outcome: 'invalid' }
-  /** Only reported to someone who gave the right password: they proved the account is theirs. */
-  | { outcome: 'locked'; until: number };
+/** A locked account answers exactly as a wrong password does (SPEC S4): only the audit knows. */
+export type PasswordCheck = { outcome: 'success'; user: UserRow } | { outcome: 'invalid' };
 
 export interface AccountsDependencies {
   users: UsersRepository;
   audit: AuditRepository;
-  settings: SettingsRepository;
+  lockout: Lockout;
   argon2: Argon2Parameters;
-  /** Told when a failure locks an account (SPEC N2: the user hears of it by email). */
-  onLockout?: (user: UserRow, until: number, context: RequestContext) => void;
-  now?: () => number;
 }
 
 /** Who is asking: recorded with every audit event. */
@@ -27,16 +20,36 @@ export interface RequestContext {
   language?: string;
 }
 
-export function createAccounts({
-  users,
-  audit,
-  settings,
-  argon2,
-  onLockout,
-  now = Date.now,
-}: AccountsDependencies) {
-  // Unknown users are checked against this hash so that they cost the same time as known ones.
+export function createAccounts({ users, audit, lockout, argon2 }: AccountsDependencies) {
+  // Unknown users, and locked accounts, are checked against this hash so that they cost the same
+  // time as a wrong password.
   const dummyHash = hashSecret('not a password', argon2);
+  const invalid = { outcome: 'invalid' } as const;
+
+  /** The check, and for the audit alone the reason it failed. */
+  async function verifyPassword(
+    user: UserRow | undefined,
+    password: string,
+    context: RequestContext,
+  ): Promise<{ check: PasswordCheck; reason: string | null }> {
+    if (!user?.password_hash || user.disabled) {
+      await verifySecret(password, await dummyHash);
+      return { check: invalid, reason: user ? 'invalid' : 'unknown user' };
+    }
+    const hash = user.password_hash;
+    // A right password takes back only its own attempt: clearing the counter here would wipe out
+    // the wrong codes of the second step (SPEC M8); the whole sign-in clears it.
+    const attempt = await lockout.attempt(user, context, 'this attempt', async () => ({
+      ok: await verifySecret(password, hash),
+    }));
+    if (attempt.outcome === 'success') return { check: { outcome: 'success', user }, reason: null };
+    if (attempt.outcome === 'locked') {
+      // Not the real hash: while locked, no password can be tried, not even to see it told apart.
+      await verifySecret(password, await dummyHash);
+      return { check: invalid, reason: 'locked' };
+    }
+    return { check: invalid, reason: 'invalid' };
+  }
 
   return {
     hashPassword: (password: string) => hashSecret(password, argon2),
@@ -47,12 +60,12 @@ export function createAccounts({
       password: string,
       context: RequestContext = { clientIp: undefined },
     ): Promise<PasswordCheck> {
-      const check = await this.verifyPassword(username, password, context);
-      const user = check.outcome === 'success' ? check.user : await users.findByUsername(username);
+      const user = await users.findByUsername(username);
+      const { check, reason } = await verifyPassword(user, password, context);
       await audit.record({
         type: 'sign-in.password',
         result: check.outcome === 'success' ? 'success' : 'failure',
-        reason: check.outcome === 'success' ? null : user ? check.outcome : 'unknown user',
+        reason,
         user_id: user?.id ?? null,
         username: user?.username ?? username.trim().slice(0, 256),
         display_name: user?.display_name ?? null,
@@ -64,43 +77,6 @@ export function createAccounts({
         admin_id: null,
       });
       return check;
-    },
-
-    async verifyPassword(
-      username: string,
-      password: string,
-      context: RequestContext = { clientIp: undefined },
-    ): Promise<PasswordCheck> {
-      const user = await users.findByUsername(username);
-      const hash = user?.password_hash ?? (await dummyHash);
-      const matches = await verifySecret(password, hash);
-      if (!user?.password_hash || user.disabled) return { outcome: 'invalid' };
-
-      const time = now();
-      if (user.locked_until !== null && user.locked_until > time) {
-        return matches ? { outcome: 'locked', until: user.locked_until } : { outcome: 'invalid' };
-      }
-      if (!matches) {
-        // SPEC M8: the lockout policy is a portal setting, read at the moment it applies.
-        const policy = await settings.read();
-        const after = await users.recordFailure(
-          user.id,
-          {
-            threshold: policy.lockoutThreshold,
-            lockMs: policy.lockoutMinutes * 60_000,
-            hourlyCap: hourlyFailureCap,
-          },
-          time,
-        );
-        if (after.lockedNow && after.locked_until !== null) {
-          onLockout?.(user, after.locked_until, context);
-        }
-        // Still "invalid": only the right password may learn that the account is locked (S4).
-        return { outcome: 'invalid' };
-      }
-      // The counter is cleared when the whole sign-in succeeds, not here: otherwise a right
-      // password would wipe out the wrong codes of the second step (SPEC M8).
-      return { outcome: 'success', user };
     },
   };
 }

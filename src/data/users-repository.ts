@@ -146,68 +146,6 @@ export function createUsersRepository(db: Db) {
     },
 
     /**
-     * Records one failed attempt atomically, so concurrent requests on several instances cannot
-     * lose a count. Returns the counters as they are after the update, and whether this failure
-     * is the one that locked the account.
-     */
-    async recordFailure(
-      id: string,
-      policy: { threshold: number; lockMs: number; hourlyCap: number },
-      now = Date.now(),
-    ): Promise<
-      Pick<UserRow, 'failed_count' | 'locked_until' | 'failure_window_count'> & {
-        lockedNow: boolean;
-      }
-    > {
-      const hourAgo = now - 3_600_000;
-      return db.transaction().execute(async (trx) => {
-        await trx
-          .updateTable('users')
-          .set((eb) => ({
-            failed_count: eb('failed_count', '+', 1),
-            failure_window_start: eb
-              .case()
-              .when('failure_window_start', 'is', null)
-              .then(now)
-              .when('failure_window_start', '<', hourAgo)
-              .then(now)
-              .else(eb.ref('failure_window_start'))
-              .end(),
-            failure_window_count: eb
-              .case()
-              .when('failure_window_start', 'is', null)
-              .then(1)
-              .when('failure_window_start', '<', hourAgo)
-              .then(1)
-              .else(eb('failure_window_count', '+', 1))
-              .end(),
-            updated_at: now,
-          }))
-          .where('id', '=', id)
-          .execute();
-        const row = await trx
-          .selectFrom('users')
-          .select(['failed_count', 'locked_until', 'failure_window_count', 'failure_window_start'])
-          .where('id', '=', id)
-          .executeTakeFirstOrThrow();
-        let lockedUntil = row.locked_until;
-        if (row.failed_count >= policy.threshold) lockedUntil = now + policy.lockMs;
-        if (row.failure_window_count >= policy.hourlyCap) {
-          lockedUntil = Math.max(lockedUntil ?? 0, (row.failure_window_start ?? now) + 3_600_000);
-        }
-        if (lockedUntil !== row.locked_until) {
-          await trx
-            .updateTable('users')
-            .set({ locked_until: lockedUntil, failed_count: 0 })
-            .where('id', '=', id)
-            .execute();
-          return { ...row, failed_count: 0, locked_until: lockedUntil, lockedNow: true };
-        }
-        return { ...row, lockedNow: false };
-      });
-    },
-
-    /**
      * Counts one attempt as a failure before it is checked (SPEC S5, M8), in one statement, so
      * that concurrent requests on any number of instances cannot get past the lockout: only an
      * account that is not locked at `now` is counted, and the attempt that reaches the threshold

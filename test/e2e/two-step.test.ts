@@ -349,7 +349,7 @@ describe.skipIf(noBrowser)('Two-step verification, no JavaScript', { timeout: 12
     await submitSignIn(journey, 'totp-fr', password);
     expect(pathOf(page)).toBe('/sign-in');
     await expectPage(journey, { status: 400, heading: t('signIn.title') });
-    await expectErrorSummary(journey, [t('signIn.errors.locked', { count: 15 })]);
+    await expectErrorSummary(journey, [t('signIn.errors.invalidCredentials')]);
   });
 
   describe.each(languages)('in %s', (lng) => {

@@ -70,6 +70,16 @@ async function lockFor10Minutes(userId: string) {
 /** The one right attempt among the wrong ones, at a random place. */
 const rightOne = () => randomInt(parallel);
 
+async function signInPages(count: number) {
+  return Promise.all(
+    Array.from({ length: count }, async () => {
+      const agent = browserAgent(portal);
+      const page = await agent.get('/sign-in').expect(200);
+      return { agent, page: page.text };
+    }),
+  );
+}
+
 /** Sessions that have proven the password, each on its own page of the second step. */
 async function atSecondStep(username: string, path: string, count = parallel) {
   const sessions: { agent: Agent; page: string }[] = [];
@@ -81,6 +91,42 @@ async function atSecondStep(username: string, path: string, count = parallel) {
   }
   return sessions;
 }
+
+describe('the password step cannot be raced past the lockout', () => {
+  it(`checks at most ${threshold} of ${parallel} parallel passwords, one of them right`, async () => {
+    await createUser(portal, 'jan', accountPassword);
+    const right = rightOne();
+    const forms = await signInPages(parallel);
+    const responses = await Promise.all(
+      forms.map(({ agent, page }, i) =>
+        post(agent, '/sign-in', page, {
+          username: 'jan',
+          password: i === right ? accountPassword : `wrong guess ${i}`,
+        }),
+      ),
+    );
+
+    const checked = await outcomes('jan', 'sign-in.password');
+    expect(checked.invalid).toBeLessThanOrEqual(threshold);
+    expect(checked.success + checked.invalid + checked.locked).toBe(parallel);
+    const signedIn = responses[right]?.status === 303;
+    expect(checked.success).toBe(signedIn ? 1 : 0);
+    responses.forEach((response, i) => {
+      if (i !== right) expect(response.status).toBe(400);
+    });
+    if (!signedIn) {
+      // It came after the lock: refused unchecked, and the account stays locked.
+      expect(responses[right]?.status).toBe(400);
+      expect(responses[right]?.text).toContain('The username or password is not correct');
+      expect(checked.invalid).toBe(threshold);
+      expect(await isLocked('jan')).toBe(true);
+    }
+    // A right password never counts: the failures are exactly the wrong ones that were checked.
+    const row = await userRow('jan');
+    expect(row.failure_window_count).toBe(checked.invalid);
+    if (checked.invalid === threshold) expect(row.locked_until).toBeGreaterThan(Date.now());
+  });
+});
 
 describe('the second step cannot be raced past the lockout', () => {
   /**
@@ -270,6 +316,21 @@ describe('PINs keyed in a call and replies to texts are counted when they come i
 });
 
 describe('a success forgives (SPEC M8)', () => {
+  it('a right password takes back only its own attempt, even the one that reached the threshold', async () => {
+    await createUser(portal, 'jan', accountPassword);
+    for (let i = 0; i < threshold - 1; i++) {
+      expect((await signIn(browserAgent(portal), 'jan', 'wrong guess')).status).toBe(400);
+    }
+    // Its attempt is the fifth: it locks for the time of the hash, and the success lifts that.
+    const signedIn = await signIn(browserAgent(portal), 'jan', accountPassword);
+    expect(signedIn.status).toBe(303);
+    expect(await userRow('jan')).toMatchObject({
+      failed_count: threshold - 1,
+      failure_window_count: threshold - 1,
+      locked_until: null,
+    });
+  });
+
   it('the second step clears the failures, but not the hourly count of wrong ones', async () => {
     const { secret } = await enrolWithApp(portal.services, 'pim', accountPassword);
     const [session] = await atSecondStep('pim', '/verify', 1);
@@ -291,5 +352,33 @@ describe('a success forgives (SPEC M8)', () => {
       failure_window_count: 2,
       locked_until: null,
     });
+  });
+});
+
+describe('at most 100 failures an hour (SPEC M8)', () => {
+  it('locks until the hour is over once the cap is reached, raced or not', async () => {
+    await portal.services.settings.write('lockoutThreshold', 100);
+    const user = await createUser(portal, 'jan', accountPassword);
+    const windowStart = Date.now() - 10 * 60_000;
+    await portal.services.database.db
+      .updateTable('users')
+      .set({ failure_window_start: windowStart, failure_window_count: 95 })
+      .where('id', '=', user.id)
+      .execute();
+    const forms = await signInPages(parallel);
+    await Promise.all(
+      forms.map(({ agent, page }, i) =>
+        post(agent, '/sign-in', page, { username: 'jan', password: `wrong guess ${i}` }),
+      ),
+    );
+    const checked = await outcomes('jan', 'sign-in.password');
+    expect(checked).toEqual({ success: 0, invalid: 5, locked: parallel - 5 });
+    expect(await userRow('jan')).toMatchObject({
+      failed_count: 5,
+      failure_window_count: 100,
+      locked_until: windowStart + 3_600_000,
+    });
+    // Even the right password is refused, unchecked, until the hour is over.
+    expect((await signIn(browserAgent(portal), 'jan', accountPassword)).status).toBe(400);
   });
 });

@@ -269,10 +269,12 @@ describe('second step at sign-in (SPEC J1, M8, S6)', () => {
       const response = await post(agent, '/verify', page.text, { method: 'app', code: '000000' });
       expect(response.status).toBe(attempt < 4 ? 400 : 403);
     }
-    // Now the password still works (the user proves it) but the second step says locked.
+    // Now even the right password reads as a wrong one, and leads nowhere (SPEC S4).
     const agent = browserAgent(portal);
     const signedIn = await signIn(agent, 'lotte', password);
-    expect(signedIn.text).toContain('Your account is locked');
+    expect(signedIn.status).toBe(400);
+    expect(signedIn.text).toContain('The username or password is not correct');
+    await agent.get('/verify').expect(302);
     const user = await portal.services.users.findByUsername('lotte');
     expect(user?.locked_until).toBeGreaterThan(Date.now());
   });

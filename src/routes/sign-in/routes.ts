@@ -81,15 +81,11 @@ export function signInRoutes(services: Services): Router {
       } else res.redirect(303, res.locals.url(next));
       return;
     }
-    const error: FieldError =
-      check.outcome === 'locked'
-        ? {
-            field: 'username',
-            message: 'signIn.errors.locked',
-            values: { count: Math.max(1, Math.ceil((check.until - Date.now()) / 60_000)) },
-          }
-        : { field: 'username', message: 'signIn.errors.invalidCredentials' };
-    renderSignIn(res, 400, { username: form.username, errors: [error] });
+    // The same for a wrong password, an unknown user and a locked account (SPEC S4).
+    renderSignIn(res, 400, {
+      username: form.username,
+      errors: [{ field: 'username', message: 'signIn.errors.invalidCredentials' }],
+    });
   });
 
   router.get('/not-enrolled', (_req, res) => {
