@@ -213,7 +213,9 @@ export function createUsersRepository(db: Db) {
 
     /**
      * Takes back a reserved attempt whose check succeeded, and only that one: one failure less,
-     * in its hourly window, and the lock it set if it set one. A lock another attempt set stays.
+     * in its hourly window, and the lock it set if it set one. A lock another attempt set stays,
+     * even one this attempt helped reach. Never below zero, should a success have cleared the
+     * failures meanwhile.
      */
     async releaseAttempt(id: string, reservation: Reservation, now = Date.now()): Promise<void> {
       await db
