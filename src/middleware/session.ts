@@ -25,27 +25,41 @@ export function setUpSession({ config, database, redis, sessionSecret }: Service
       })
     : new DatabaseSessionStore(database.db, idleMs);
 
+  const name = sessionCookieName(config.secure);
+  const withSession = session({
+    name,
+    secret: sessionSecret,
+    store,
+    resave: false,
+    saveUninitialized: false,
+    rolling: false,
+    proxy: config.trustProxyValue !== false,
+    cookie: {
+      httpOnly: true,
+      sameSite: 'lax',
+      secure: config.secure,
+      path: config.secure ? '/' : config.BASE_PATH || '/',
+      maxAge: idleMs,
+    },
+  });
   const router = Router();
-  router.use(
-    session({
-      name: sessionCookieName(config.secure),
-      secret: sessionSecret,
-      store,
-      resave: false,
-      saveUninitialized: false,
-      rolling: false,
-      proxy: config.trustProxyValue !== false,
-      cookie: {
-        httpOnly: true,
-        sameSite: 'lax',
-        secure: config.secure,
-        path: config.secure ? '/' : config.BASE_PATH || '/',
-        maxAge: idleMs,
-      },
-    }),
-  );
+  router.use((req, res, next) => {
+    // A page read without a session cookie has no session to find, and must not start one
+    // (S11): it gets an empty, frozen one, so that a stray write fails loudly.
+    if (
+      (req.method === 'GET' || req.method === 'HEAD') &&
+      !req.headers.cookie?.includes(`${name}=`)
+    ) {
+      req.session = noSession;
+      next();
+      return;
+    }
+    withSession(req, res, next);
+  });
   return router;
 }
+
+const noSession = Object.freeze({}) as Request['session'];
 
 function sessionCall(req: Request, method: 'regenerate' | 'destroy'): Promise<void> {
   return new Promise((resolve, reject) => {

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { Router, type Request, type RequestHandler, type Response } from 'express';
 import passport from 'passport';
 import { Strategy as LocalStrategy } from 'passport-local';
@@ -9,12 +10,24 @@ import { readForm, type FieldError } from '../form.ts';
 import { nextStepAfterPassword } from './next-step.ts';
 import { validateSignIn } from './validation.ts';
 
+const signInDefaults = { username: '', errors: [], notice: '' };
+
 function renderSignIn(
   res: Response,
   status: number,
   view: { username?: string; errors?: FieldError[]; notice?: string },
 ) {
-  res.status(status).render('pages/sign-in', { username: '', errors: [], notice: '', ...view });
+  res.status(status).render('pages/sign-in', { ...signInDefaults, ...view });
+}
+
+/** The sign-in page as HTML, as res.render would send it. */
+function renderToString(res: Response, view: Record<string, unknown>): Promise<string> {
+  return new Promise((resolve, reject) => {
+    res.render('pages/sign-in', view, (error: unknown, html: string) => {
+      if (error) reject(error instanceof Error ? error : new Error('sign-in page not rendered'));
+      else resolve(html);
+    });
+  });
 }
 
 type Authenticator = InstanceType<typeof passport.Passport>;
@@ -57,12 +70,28 @@ export function signInRoutes(services: Services): Router {
     res.redirect(res.locals.url(res.locals.signedIn ? '/account' : '/sign-in'));
   });
 
-  router.get('/sign-in', (req, res) => {
+  // The page an anonymous visitor gets differs only by its form token: rendered once per
+  // language and notice, with a placeholder where each visitor's token goes. Anything a later
+  // change shows anonymous visitors per request must go in the key.
+  const tokenHole = randomBytes(16).toString('hex');
+  const anonymousPages = new Map<string, string>();
+  router.get('/sign-in', async (req, res) => {
     if (res.locals.signedIn) {
       res.redirect(res.locals.url('/account'));
       return;
     }
-    renderSignIn(res, 200, { notice: 'signedOut' in req.query ? 'signIn.signedOut' : '' });
+    const notice = 'signedOut' in req.query ? 'signIn.signedOut' : '';
+    if (res.locals.journeyStage !== 'anonymous') {
+      renderSignIn(res, 200, { notice });
+      return;
+    }
+    const key = `${res.locals.lng} ${notice}`;
+    let page = anonymousPages.get(key);
+    if (page === undefined) {
+      page = await renderToString(res, { ...signInDefaults, notice, csrfToken: tokenHole });
+      anonymousPages.set(key, page);
+    }
+    res.type('html').send(page.replace(tokenHole, res.locals.csrfToken));
   });
 
   router.post('/sign-in', signInRateLimit(services), async (req, res) => {
