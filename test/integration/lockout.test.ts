@@ -294,8 +294,10 @@ describe('PINs keyed in a call and replies to texts are counted when they come i
     const [session] = await atSecondStep('sara', '/verify', 1);
     if (!session) throw new Error('no session');
     const phone = browserAgent(portal);
-    const reply = async (body: (code: string) => string) => {
+    const reply = async (body: (code: string) => string, lockFirst = false) => {
       await post(session.agent, '/verify/sms', session.page, {}).expect(303);
+      // The lock may come while the text is on its way: the reply must still not be tried.
+      const until = lockFirst ? await lockFor10Minutes(user.id) : undefined;
       const page = (await phone.get('/simulator').expect(200)).text;
       const code = /\b(\d{6})\b/.exec(
         /<p class="simulated-body">([^<]*)<\/p>/.exec(page)?.[1] ?? '',
@@ -304,18 +306,24 @@ describe('PINs keyed in a call and replies to texts are counted when they come i
       await post(phone, `/simulator/texts/${id}/reply`, page, { body: body(code ?? '') }).expect(
         303,
       );
+      return until;
     };
 
     await reply((code) => `${code}1111`);
     expect((await userRow('sara')).failed_count).toBe(1);
 
-    const until = await lockFor10Minutes(user.id);
-    await reply((code) => `${code}8264`);
+    const until = await reply((code) => `${code}8264`, true);
     const [newest] = await verificationsOf(user.id);
     expect(newest).toMatchObject({ status: 'denied', reason: 'locked' });
     const waiting = await session.agent.get('/verify/wait').expect(403);
     expect(waiting.text).toContain('Your account is locked');
     expect(await userRow('sara')).toMatchObject({ locked_until: until, failed_count: 1 });
+
+    // While locked, no further text is sent at all.
+    const texts = (await verificationsOf(user.id)).length;
+    const refused = await post(session.agent, '/verify/sms', session.page, {}).expect(403);
+    expect(refused.text).toContain('Your account is locked');
+    expect(await verificationsOf(user.id)).toHaveLength(texts);
   });
 });
 

@@ -35,6 +35,13 @@ export function phoneVerifyRoutes(router: Router, services: Services, steps: Ver
   // A paused call or text leaves the other ways to verify (SPEC S5).
   const otherWay = { href: base, text: 'callsPaused.otherWay' };
 
+  /** A locked account gets no call or text: the attempt could not count anyway (SPEC M8, S5). */
+  function lockedUntil(user: UserRow): number | undefined {
+    return user.locked_until !== null && user.locked_until > Date.now()
+      ? user.locked_until
+      : undefined;
+  }
+
   async function requireEnrolled(res: Response, method: 'phone' | 'sms') {
     const user = steps.userOf(res);
     const settings = await settingsRepository.read();
@@ -47,6 +54,11 @@ export function phoneVerifyRoutes(router: Router, services: Services, steps: Ver
     readForm(req.body, []);
     const { user, settings } = await requireEnrolled(res, 'phone');
     if (!user.phone) throw createError(404);
+    const until = lockedUntil(user);
+    if (until !== undefined) {
+      steps.renderLocked(res, until);
+      return;
+    }
     const started = await phoneVerification().startCall(
       {
         user,
@@ -72,6 +84,11 @@ export function phoneVerifyRoutes(router: Router, services: Services, steps: Ver
     readForm(req.body, []);
     const { user, settings } = await requireEnrolled(res, 'sms');
     if (!user.mobile_phone) throw createError(404);
+    const until = lockedUntil(user);
+    if (until !== undefined) {
+      steps.renderLocked(res, until);
+      return;
+    }
     const started = await phoneVerification().startText(
       {
         user,
