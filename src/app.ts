@@ -10,6 +10,7 @@ import { setUpIisnode } from './middleware/iisnode.ts';
 import { setUpJourney } from './middleware/journey.ts';
 import { setUpLanguagePreference } from './middleware/language-preference.ts';
 import { setUpRequestLogging } from './middleware/request-logging.ts';
+import { setUpRequestTarget } from './middleware/request-target.ts';
 import { setUpNoStore, setUpSecurityHeaders } from './middleware/security.ts';
 import { setUpSession } from './middleware/session.ts';
 import { setUpSessionTimeouts } from './middleware/session-timeouts.ts';
@@ -64,6 +65,7 @@ export function createApp(services: Services): Express {
   app.use(setUpIisnode(config.underIisnode));
   app.use(setUpClientAddress());
   app.use(setUpSecurityHeaders(config));
+  app.use(setUpRequestTarget(config.BASE_PATH));
   app.use(config.BASE_PATH || '/', portal);
   app.use(notFound());
   app.use(errorHandler(i18n, logger, config.BASE_PATH));

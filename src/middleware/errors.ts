@@ -9,6 +9,7 @@ const pageByStatus: Record<number, string> = {
   401: 'sessionExpired',
   403: 'forbidden',
   404: 'notFound',
+  405: 'badRequest',
   413: 'tooLarge',
   415: 'badRequest',
   429: 'tooManyRequests',
@@ -65,8 +66,11 @@ export function errorHandler(i18next: i18n, logger: Logger, basePath: string): E
     else
       logger.info({ status, reqId: req.id, reason: (error as Error).message }, 'request refused');
 
+    // A refusal without a page of its own is still the request's fault, not "something went wrong".
     const page =
-      typeof details.page === 'string' ? details.page : (pageByStatus[status] ?? 'serverError');
+      typeof details.page === 'string'
+        ? details.page
+        : (pageByStatus[status] ?? (status < 500 ? 'badRequest' : 'serverError'));
     // Errors raised before the language was known (a malformed URL, say) still get a page.
     if (typeof res.locals.url !== 'function') {
       setViewDefaults(res, i18next, basePath, detectLanguage(i18next, req, res), '/');
