@@ -40,6 +40,15 @@ export function applyLanguage(res: Response, i18next: i18n, lng: Language): void
   res.setHeader('Content-Language', lng);
 }
 
+/**
+ * A path taken from the request, fit to link to: `//host/x` and `/\host/x` (browsers read a
+ * backslash as a slash) would lead to another site, so leading slashes, backslashes and spaces
+ * become one slash.
+ */
+export function sameSitePath(path: string): string {
+  return `/${path.replace(/^[\s/\\]+/, '')}`;
+}
+
 /** What every view needs, whatever the request reached before it was answered. */
 export function setViewDefaults(
   res: Response,
@@ -50,7 +59,7 @@ export function setViewDefaults(
 ): void {
   applyLanguage(res, i18next, lng);
   res.locals.basePath = basePath;
-  res.locals.currentPath = basePath + path;
+  res.locals.currentPath = basePath + sameSitePath(path);
   res.locals.url = (target: string) => basePath + target;
   res.locals.journeyStage = 'anonymous';
   res.locals.signedIn = false;

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import supertest from 'supertest';
 import { browserAgent, createTestPortal, type TestPortal } from '../helpers/app.ts';
+import { listen, sendRaw } from '../helpers/raw-http.ts';
 
 let portal: TestPortal;
 beforeAll(async () => {
@@ -83,5 +84,40 @@ describe('languages (SPEC J5)', () => {
   it('translates error pages too', async () => {
     const response = await supertest(portal.app).get('/nowhere?lng=fr').expect(404);
     expect(headingOf(response.text)).toBe('Page introuvable');
+  });
+});
+
+describe('the language switch of a page asked for with a path trick', () => {
+  const switchLinks = (html: string) =>
+    [...html.matchAll(/<a href="([^"]*)" lang="/g)].map((match) => match[1] ?? '');
+
+  // A link that starts with // or /\ leads browsers to another site (an open redirect).
+  it.each([
+    ['', '//evil.example/x'],
+    ['', '/\\evil.example/x'],
+    ['', '/%2F%2Fevil.example/x'],
+    ['', '///evil.example/x'],
+    ['', '/\\/evil.example/x'],
+    ['', '/./\\evil.example'],
+    ['/MultiFactorAuth', '//evil.example/x'],
+    ['/MultiFactorAuth', '/MultiFactorAuth//evil.example/x'],
+    ['/MultiFactorAuth', '/MultiFactorAuth/\\evil.example/x'],
+    ['/MultiFactorAuth', '/MultiFactorAuth/%2F%2Fevil.example/x'],
+  ])('links within the portal (BASE_PATH "%s", %s)', async (basePath, path) => {
+    const tricked = basePath ? await createTestPortal({ BASE_PATH: basePath }) : portal;
+    const server = await listen(tricked.app);
+    try {
+      const response = await sendRaw(server.port, `GET ${path}?lng=nl HTTP/1.1`);
+      expect(response.status).toBe(404);
+      const links = switchLinks(response.body);
+      expect(links).toHaveLength(3);
+      for (const link of links) {
+        expect(link).toMatch(new RegExp(`^${basePath}/[^/\\\\]`));
+        expect(new URL(link, 'https://portal.test/').host).toBe('portal.test');
+      }
+    } finally {
+      await server.close();
+      if (tricked !== portal) await tricked.close();
+    }
   });
 });
