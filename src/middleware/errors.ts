@@ -57,6 +57,7 @@ export function errorHandler(i18next: i18n, logger: Logger, basePath: string): E
       statusCode?: unknown;
       expose?: unknown;
       page?: unknown;
+      code?: unknown;
     };
     let status = Number(details.status ?? details.statusCode ?? 500);
     if (!Number.isInteger(status) || status < 400 || status > 599) status = 500;
@@ -67,10 +68,14 @@ export function errorHandler(i18next: i18n, logger: Logger, basePath: string): E
       logger.info({ status, reqId: req.id, reason: (error as Error).message }, 'request refused');
 
     // A refusal without a page of its own is still the request's fault, not "something went wrong".
+    // Only a refused CSRF token means the form has expired; csrf-sync marks it so, as any other
+    // CSRF check must. Any other 403 is a page the user cannot open.
     const page =
       typeof details.page === 'string'
         ? details.page
-        : (pageByStatus[status] ?? (status < 500 ? 'badRequest' : 'serverError'));
+        : details.code === 'EBADCSRFTOKEN'
+          ? 'formExpired'
+          : (pageByStatus[status] ?? (status < 500 ? 'badRequest' : 'serverError'));
     // Errors raised before the language was known (a malformed URL, say) still get a page.
     if (typeof res.locals.url !== 'function') {
       setViewDefaults(res, i18next, basePath, detectLanguage(i18next, req, res), '/');
