@@ -97,3 +97,8 @@ export async function signIn(
     .type('form')
     .send({ _csrf: csrfTokenFrom(page.text), username, password });
 }
+
+/** The text of a page's one h1. */
+export function headingOf(html: string): string | undefined {
+  return /<h1>([^<]*)<\/h1>/.exec(html)?.[1];
+}

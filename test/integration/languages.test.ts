@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import supertest from 'supertest';
-import { browserAgent, createTestPortal, type TestPortal } from '../helpers/app.ts';
+import { browserAgent, createTestPortal, headingOf, type TestPortal } from '../helpers/app.ts';
 import { listen, sendRaw } from '../helpers/raw-http.ts';
 
 let portal: TestPortal;
@@ -10,8 +10,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await portal.close();
 });
-
-const headingOf = (html: string) => /<h1>([^<]*)<\/h1>/.exec(html)?.[1];
 
 describe('languages (SPEC J5)', () => {
   it.each([

@@ -1,6 +1,6 @@
 import supertest from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestPortal, type TestPortal } from '../helpers/app.ts';
+import { createTestPortal, headingOf, type TestPortal } from '../helpers/app.ts';
 
 /*
  * A 403 says why: a form whose CSRF token failed has expired (SPEC S1), any other refusal is a
@@ -14,8 +14,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await portal.close();
 });
-
-const headingOf = (html: string) => /<h1>([^<]*)<\/h1>/.exec(html)?.[1];
 
 describe('403 pages', () => {
   it.each([

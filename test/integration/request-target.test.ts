@@ -5,6 +5,7 @@ import {
   createTestPortal,
   createUser,
   csrfTokenFrom,
+  headingOf,
   trustLoopback,
   type TestPortal,
 } from '../helpers/app.ts';
@@ -14,8 +15,6 @@ import { listen, sendRaw, type Listening } from '../helpers/raw-http.ts';
  * SPEC S9: requests no page answers (odd methods, a target that is not a path) get a clear 4xx
  * page, never a 5xx; the base path in another case, as IIS accepts it, leads to the canonical one.
  */
-
-const headingOf = (html: string) => /<h1>([^<]*)<\/h1>/.exec(html)?.[1];
 
 describe.each(['', '/MultiFactorAuth'])('odd requests (BASE_PATH "%s")', (basePath) => {
   let portal: TestPortal;
