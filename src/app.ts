@@ -11,7 +11,11 @@ import { setUpJourney } from './middleware/journey.ts';
 import { setUpLanguagePreference } from './middleware/language-preference.ts';
 import { setUpRequestLogging } from './middleware/request-logging.ts';
 import { setUpRequestTarget } from './middleware/request-target.ts';
-import { setUpNoStore, setUpSecurityHeaders } from './middleware/security.ts';
+import {
+  setUpHttpsRequirement,
+  setUpNoStore,
+  setUpSecurityHeaders,
+} from './middleware/security.ts';
 import { setUpSession } from './middleware/session.ts';
 import { setUpSessionTimeouts } from './middleware/session-timeouts.ts';
 import { setUpViews } from './middleware/views.ts';
@@ -66,6 +70,7 @@ export function createApp(services: Services): Express {
   app.use(setUpClientAddress());
   app.use(setUpSecurityHeaders(config));
   app.use(setUpRequestTarget(config.BASE_PATH));
+  app.use(setUpHttpsRequirement(config));
   app.use(config.BASE_PATH || '/', portal);
   app.use(notFound());
   app.use(errorHandler(i18n, logger, config.BASE_PATH));

@@ -2,7 +2,7 @@ import { existsSync, readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import { createApp } from './app.ts';
-import type { Config } from './config/index.ts';
+import { configWarnings, type Config } from './config/index.ts';
 import { createLogger, createServices, type Services } from './services.ts';
 
 export interface RunningServer {
@@ -18,8 +18,11 @@ function listenTarget(port: string): string | number {
 }
 
 /** Starts the portal: PORT is a TCP port, a Unix socket path or an iisnode named pipe, as given. */
-export async function startServer(config: Config): Promise<RunningServer> {
-  const logger = createLogger(config);
+export async function startServer(
+  config: Config,
+  logger = createLogger(config),
+): Promise<RunningServer> {
+  for (const warning of configWarnings(config)) logger.warn(warning);
   const services = await createServices(config, logger);
   const app = createApp(services);
   const server = config.TLS_CERT_FILE

@@ -242,6 +242,15 @@ export function loadConfig(sources: ConfigSources = {}): Config {
     );
   }
 
+  // SSL_REQUIRED redirects to PORTAL_URL's origin: a plain-HTTP one would redirect in a loop.
+  if (
+    values.SSL_REQUIRED &&
+    values.PORTAL_URL !== '' &&
+    new URL(values.PORTAL_URL).protocol !== 'https:'
+  ) {
+    fail('PORTAL_URL', 'an https:// address when SSL_REQUIRED is true', values.PORTAL_URL);
+  }
+
   const underIisnode = env.IISNODE_VERSION !== undefined || values.PORT.startsWith('\\\\.\\pipe\\');
   const sqliteTarget = values.DATABASE_URL.startsWith('sqlite:')
     ? values.DATABASE_URL.slice('sqlite:'.length)
@@ -263,4 +272,15 @@ export function loadConfig(sources: ConfigSources = {}): Config {
     trustProxyValue: values.TRUST_PROXY === '' ? (underIisnode ? 1 : false) : values.TRUST_PROXY,
     sqlitePath,
   };
+}
+
+/** What the configuration allows but an operator should hear of, once, when the portal starts. */
+export function configWarnings(config: Config): string[] {
+  const warnings: string[] = [];
+  if (config.SSL_REQUIRED && config.PORTAL_URL === '') {
+    warnings.push(
+      'SSL_REQUIRED is true but PORTAL_URL is empty: plain-HTTP requests cannot be redirected to HTTPS and get a page saying that the portal is only served over HTTPS',
+    );
+  }
+  return warnings;
 }

@@ -58,6 +58,8 @@ export function errorHandler(i18next: i18n, logger: Logger, basePath: string): E
       expose?: unknown;
       page?: unknown;
       code?: unknown;
+      /** false when no page of the portal would help: the link would lead to the same refusal. */
+      backLink?: unknown;
     };
     let status = Number(details.status ?? details.statusCode ?? 500);
     if (!Number.isInteger(status) || status < 400 || status > 599) status = 500;
@@ -82,6 +84,6 @@ export function errorHandler(i18next: i18n, logger: Logger, basePath: string): E
     }
     if (status === 503) res.set('Retry-After', '30');
     res.set('Cache-Control', 'no-store');
-    res.status(status).render('errors/error', { page });
+    res.status(status).render('errors/error', { page, backLink: details.backLink !== false });
   };
 }

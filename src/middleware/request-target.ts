@@ -1,8 +1,17 @@
-import { Router } from 'express';
+import { Router, type Request } from 'express';
 import createError from 'http-errors';
 
 /** All a page of the portal is ever asked with: links, forms and HEAD. */
 const pageMethods = ['GET', 'HEAD', 'POST'];
+
+/**
+ * The path and query asked for, also when the target is an absolute URL (legal, though only
+ * proxies send one), so that a redirect built from it never names the host in that URL.
+ */
+export function pathAndQuery(req: Request): string {
+  const query = req.originalUrl.indexOf('?');
+  return req.path + (query === -1 ? '' : req.originalUrl.slice(query));
+}
 
 /**
  * SPEC S9: a request no page can answer is refused with a 4xx page before it reaches one.
@@ -37,9 +46,10 @@ export function setUpRequestTarget(basePath: string): Router {
       prefix.toLowerCase() === basePath.toLowerCase() &&
       (rest === '' || rest.startsWith('/'))
     ) {
-      const query = req.originalUrl.indexOf('?');
-      const search = query === -1 ? '' : req.originalUrl.slice(query);
-      res.redirect(req.method === 'POST' ? 307 : 302, basePath + rest + search);
+      res.redirect(
+        req.method === 'POST' ? 307 : 302,
+        basePath + pathAndQuery(req).slice(basePath.length),
+      );
       return;
     }
     next();

@@ -1,13 +1,22 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import supertest from 'supertest';
+import { loadConfig } from '../../src/config/index.ts';
+import { startServer } from '../../src/http-server.ts';
 import {
   browserAgent,
   createTestPortal,
   createUser,
   csrfTokenFrom,
+  headingOf,
   trustLoopback,
   type TestPortal,
 } from '../helpers/app.ts';
+import { capturingLogger, warnLevel } from '../helpers/logs.ts';
+import { listen, sendRaw } from '../helpers/raw-http.ts';
 
 describe('security headers (SPEC S3)', () => {
   let portal: TestPortal;
@@ -69,7 +78,11 @@ describe('security headers (SPEC S3)', () => {
 describe('under HTTPS (SSL_REQUIRED behind a proxy)', () => {
   let portal: TestPortal;
   beforeAll(async () => {
-    portal = await createTestPortal({ SSL_REQUIRED: 'true', TRUST_PROXY: 'loopback' });
+    portal = await createTestPortal({
+      SSL_REQUIRED: 'true',
+      TRUST_PROXY: 'loopback',
+      PORTAL_URL: 'https://mfa.example.org/',
+    });
     await trustLoopback(portal);
     await createUser(portal, 'anna', 'a long enough password');
   });
@@ -77,9 +90,36 @@ describe('under HTTPS (SSL_REQUIRED behind a proxy)', () => {
     await portal.close();
   });
 
-  it('redirects plain HTTP to HTTPS', async () => {
-    const response = await supertest(portal.app).get('/sign-in?lng=fr').expect(301);
-    expect(response.headers.location).toBe('https://127.0.0.1/sign-in?lng=fr');
+  it('redirects plain HTTP to the HTTPS origin of PORTAL_URL, whatever the Host header says', async () => {
+    const response = await supertest(portal.app)
+      .get('/sign-in?lng=fr')
+      .set('Host', 'evil.example')
+      .expect(301);
+    expect(response.headers.location).toBe('https://mfa.example.org/sign-in?lng=fr');
+
+    const server = await listen(portal.app);
+    try {
+      for (const target of ['//evil.example/x', '/\\evil.example/x', 'http://evil.example/x']) {
+        const tricked = await sendRaw(server.port, `GET ${target} HTTP/1.1`, {
+          Host: 'evil.example',
+        });
+        expect(tricked.status, target).toBe(301);
+        expect(new URL(tricked.headers.location ?? '').host, target).toBe('mfa.example.org');
+      }
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('answers a form sent over plain HTTP with a page in the user’s language', async () => {
+    const response = await supertest(portal.app)
+      .post('/sign-in?lng=nl')
+      .type('form')
+      .send({ username: 'anna', password: 'a long enough password' })
+      .expect(403)
+      .expect('Content-Type', /html/);
+    expect(response.headers.location).toBeUndefined();
+    expect(headingOf(response.text)).toBe('Dit portaal werkt alleen via HTTPS');
   });
 
   it('sends HSTS and __Host- cookies that are Secure with Path=/', async () => {
@@ -121,5 +161,59 @@ describe('under HTTPS (SSL_REQUIRED behind a proxy)', () => {
       .set('X-Forwarded-Proto', 'https')
       .set('Cookie', cookieOf(signedIn, 'sid'))
       .expect(200);
+  });
+});
+
+describe('SSL_REQUIRED without PORTAL_URL', () => {
+  let portal: TestPortal;
+  beforeAll(async () => {
+    portal = await createTestPortal({ SSL_REQUIRED: 'true', TRUST_PROXY: 'loopback' });
+  });
+  afterAll(async () => {
+    await portal.close();
+  });
+
+  it.each([
+    ['en', 'This portal is only available over HTTPS'],
+    ['nl', 'Dit portaal werkt alleen via HTTPS'],
+    ['fr', 'Ce portail n’est accessible qu’en HTTPS'],
+  ])('does not redirect to the host a client names, and says so (%s)', async (lng, heading) => {
+    for (const request of [
+      supertest(portal.app).get('/sign-in'),
+      supertest(portal.app).post('/sign-in').type('form').send({ username: 'x' }),
+    ]) {
+      const response = await request
+        .set('Host', 'evil.example')
+        .set('Accept-Language', lng)
+        .expect(403);
+      expect(response.headers.location).toBeUndefined();
+      expect(response.text).toContain(`<html lang="${lng}">`);
+      expect(headingOf(response.text)).toBe(heading);
+    }
+  });
+
+  it('still serves HTTPS requests', async () => {
+    await supertest(portal.app).get('/sign-in').set('X-Forwarded-Proto', 'https').expect(200);
+  });
+
+  it('warns once at start-up that it cannot redirect', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mfa-ssl-'));
+    const { logger, lines } = capturingLogger();
+    const running = await startServer(
+      loadConfig({
+        env: {
+          PORT: '0',
+          DATABASE_URL: `sqlite:${join(dir, 'mfa.sqlite')}`,
+          ENCRYPTION_KEY: randomBytes(32).toString('hex'),
+          SSL_REQUIRED: 'true',
+          PORTAL_URL: '',
+        },
+      }),
+      logger,
+    );
+    await running.stop();
+    const warnings = lines.filter((line) => line.level === warnLevel);
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]?.msg).toMatch(/SSL_REQUIRED.*PORTAL_URL/);
   });
 });

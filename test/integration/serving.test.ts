@@ -200,7 +200,11 @@ describe('serving (SPEC C3, C4, O1, O5)', () => {
 
 describe('under iisnode (SPEC C3, D3)', () => {
   it('takes HTTPS from the server variable IIS promoted, not from X-Forwarded-Proto', async () => {
-    const portal = await createTestPortal({ IISNODE_VERSION: '0.2.26', SSL_REQUIRED: 'true' });
+    const portal = await createTestPortal({
+      IISNODE_VERSION: '0.2.26',
+      SSL_REQUIRED: 'true',
+      PORTAL_URL: 'https://mfa.example.org',
+    });
     try {
       const app = supertest(portal.app);
       const secure = await app
@@ -214,7 +218,7 @@ describe('under iisnode (SPEC C3, D3)', () => {
         .set('X-iisnode-HTTPS', 'off')
         .set('X-Forwarded-Proto', 'https')
         .expect(301);
-      expect(forged.headers.location).toMatch(/^https:\/\//);
+      expect(forged.headers.location).toBe('https://mfa.example.org/sign-in');
     } finally {
       await portal.close();
     }

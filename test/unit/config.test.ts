@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig, projectRoot } from '../../src/config/index.ts';
+import { ConfigError, configWarnings, loadConfig, projectRoot } from '../../src/config/index.ts';
 
 const shippedDefaults = JSON.parse(
   readFileSync(join(projectRoot, 'config', 'default.json'), 'utf8'),
@@ -98,5 +98,19 @@ describe('configuration', () => {
 
   it('treats SSL_REQUIRED as a secure deployment', () => {
     expect(loadConfig({ rootDir: projectRoot, env: { SSL_REQUIRED: 'true' } }).secure).toBe(true);
+  });
+
+  it('redirects SSL_REQUIRED only to an https:// PORTAL_URL, and warns when there is none', () => {
+    const load = (env: Record<string, string>) => loadConfig({ rootDir: projectRoot, env });
+    expect(() => load({ SSL_REQUIRED: 'true', PORTAL_URL: 'http://mfa.example.org' })).toThrow(
+      /^Invalid configuration: PORTAL_URL must be an https:\/\/ address when SSL_REQUIRED is true/,
+    );
+    expect(
+      configWarnings(load({ SSL_REQUIRED: 'true', PORTAL_URL: 'https://mfa.example.org' })),
+    ).toEqual([]);
+    expect(configWarnings(load({ SSL_REQUIRED: 'false', PORTAL_URL: '' }))).toEqual([]);
+    expect(configWarnings(load({ SSL_REQUIRED: 'true', PORTAL_URL: '' }))).toEqual([
+      expect.stringMatching(/^SSL_REQUIRED is true but PORTAL_URL is empty/),
+    ]);
   });
 });
