@@ -251,6 +251,11 @@ export function loadConfig(sources: ConfigSources = {}): Config {
     fail('PORTAL_URL', 'an https:// address when SSL_REQUIRED is true', values.PORTAL_URL);
   }
 
+  // The simulator shows every user's texts and answers their calls: never on a live portal.
+  if (values.SIMULATOR_ENABLED && env.NODE_ENV === 'production') {
+    fail('SIMULATOR_ENABLED', 'false when NODE_ENV is production', merged.SIMULATOR_ENABLED ?? '');
+  }
+
   const underIisnode = env.IISNODE_VERSION !== undefined || values.PORT.startsWith('\\\\.\\pipe\\');
   const sqliteTarget = values.DATABASE_URL.startsWith('sqlite:')
     ? values.DATABASE_URL.slice('sqlite:'.length)
@@ -280,6 +285,11 @@ export function configWarnings(config: Config): string[] {
   if (config.SSL_REQUIRED && config.PORTAL_URL === '') {
     warnings.push(
       'SSL_REQUIRED is true but PORTAL_URL is empty: plain-HTTP requests cannot be redirected to HTTPS and get a page saying that the portal is only served over HTTPS',
+    );
+  }
+  if (config.SIMULATOR_ENABLED) {
+    warnings.push(
+      'SIMULATOR_ENABLED is true: calls and texts go to the development phone at /simulator, which shows them all to any browser on this machine; never use it in production',
     );
   }
   return warnings;

@@ -1,13 +1,26 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { pino, type Logger } from 'pino';
+import { pino } from 'pino';
+import { loadConfig } from '../../src/config/index.ts';
+import { startServer } from '../../src/http-server.ts';
 
-export interface LogLine {
+interface LogLine {
   level: number;
   msg: string;
 }
 
-/** A logger that keeps what it writes, for tests about what the portal logs. */
-export function capturingLogger(): { logger: Logger; lines: LogLine[] } {
+/** pino's number for the warn level. */
+const warnLevel = 40;
+
+/**
+ * Starts the real server with the given configuration keys on a fresh SQLite file, stops it, and
+ * returns the warnings it logged on the way.
+ */
+export async function startUpWarnings(env: Record<string, string>): Promise<string[]> {
+  const dir = mkdtempSync(join(tmpdir(), 'mfa-start-'));
   const lines: LogLine[] = [];
   const stream = new Writable({
     write(chunk: Buffer, _encoding, done) {
@@ -15,8 +28,25 @@ export function capturingLogger(): { logger: Logger; lines: LogLine[] } {
       done();
     },
   });
-  return { logger: pino({ level: 'info' }, stream), lines };
+  try {
+    const running = await startServer(
+      loadConfig({
+        env: {
+          PORT: '0',
+          DATABASE_URL: `sqlite:${join(dir, 'mfa.sqlite')}`,
+          ENCRYPTION_KEY: randomBytes(32).toString('hex'),
+          BASE_PATH: '',
+          SSL_REQUIRED: 'false',
+          PORTAL_URL: '',
+          SIMULATOR_ENABLED: 'false',
+          ...env,
+        },
+      }),
+      pino({ level: 'info' }, stream),
+    );
+    await running.stop();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  return lines.filter((line) => line.level === warnLevel).map((line) => line.msg);
 }
-
-/** pino's number for the warn level. */
-export const warnLevel = 40;

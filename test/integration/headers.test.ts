@@ -1,11 +1,5 @@
-import { randomBytes } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import supertest from 'supertest';
-import { loadConfig } from '../../src/config/index.ts';
-import { startServer } from '../../src/http-server.ts';
 import {
   browserAgent,
   createTestPortal,
@@ -15,7 +9,7 @@ import {
   trustLoopback,
   type TestPortal,
 } from '../helpers/app.ts';
-import { capturingLogger, warnLevel } from '../helpers/logs.ts';
+import { startUpWarnings } from '../helpers/logs.ts';
 import { listen, sendRaw } from '../helpers/raw-http.ts';
 
 describe('security headers (SPEC S3)', () => {
@@ -197,23 +191,8 @@ describe('SSL_REQUIRED without PORTAL_URL', () => {
   });
 
   it('warns once at start-up that it cannot redirect', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'mfa-ssl-'));
-    const { logger, lines } = capturingLogger();
-    const running = await startServer(
-      loadConfig({
-        env: {
-          PORT: '0',
-          DATABASE_URL: `sqlite:${join(dir, 'mfa.sqlite')}`,
-          ENCRYPTION_KEY: randomBytes(32).toString('hex'),
-          SSL_REQUIRED: 'true',
-          PORTAL_URL: '',
-        },
-      }),
-      logger,
-    );
-    await running.stop();
-    const warnings = lines.filter((line) => line.level === warnLevel);
-    expect(warnings).toHaveLength(1);
-    expect(warnings[0]?.msg).toMatch(/SSL_REQUIRED.*PORTAL_URL/);
+    expect(await startUpWarnings({ SSL_REQUIRED: 'true' })).toEqual([
+      expect.stringMatching(/^SSL_REQUIRED is true but PORTAL_URL is empty/),
+    ]);
   });
 });

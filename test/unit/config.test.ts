@@ -113,4 +113,17 @@ describe('configuration', () => {
       expect.stringMatching(/^SSL_REQUIRED is true but PORTAL_URL is empty/),
     ]);
   });
+
+  it('refuses the simulator in production, naming the key', () => {
+    const load = (env: Record<string, string>) => loadConfig({ rootDir: projectRoot, env });
+    expect(() => load({ SIMULATOR_ENABLED: 'true', NODE_ENV: 'production' })).toThrow(
+      /^Invalid configuration: SIMULATOR_ENABLED must be false when NODE_ENV is production/,
+    );
+    expect(load({ SIMULATOR_ENABLED: 'false', NODE_ENV: 'production' }).SIMULATOR_ENABLED).toBe(
+      false,
+    );
+    expect(configWarnings(load({ SIMULATOR_ENABLED: 'true' }))).toEqual([
+      expect.stringMatching(/^SIMULATOR_ENABLED is true/),
+    ]);
+  });
 });

@@ -1,13 +1,29 @@
-import { Router } from 'express';
+import { Router, type RequestHandler } from 'express';
 import createError from 'http-errors';
+import { isTrustedIp, parseTrustedIps } from '../../core/trusted-ips.ts';
 import type { Services } from '../../services.ts';
 import { readForm } from '../form.ts';
+
+const loopback = parseTrustedIps(['127.0.0.0/8', '::1']);
+
+/**
+ * The simulator answers only a browser on this machine: the socket's own address says where a
+ * request came from, never req.ip, which a trusted proxy setting takes from X-Forwarded-For. A
+ * request through a proxy, even one on this machine, names another client in X-Forwarded-For or
+ * Forwarded, and is refused as well. Anyone else finds nothing there.
+ */
+const onlyFromThisMachine: RequestHandler = (req, _res, next) => {
+  const viaProxy =
+    req.headers['x-forwarded-for'] !== undefined || req.headers.forwarded !== undefined;
+  if (viaProxy || !isTrustedIp(loopback, req.socket.remoteAddress)) next(createError(404));
+  else next();
+};
 
 /**
  * The development simulator's page (SPEC N1): the phone that rings and receives texts. A person
  * or a test answers a call and presses keys, lets it ring out, or replies to a text; the core
  * hears about it exactly as it would from a real provider's webhook. Mounted only when
- * SIMULATOR_ENABLED is true: it must never be reachable in production.
+ * SIMULATOR_ENABLED is true, which configuration refuses in production, and only for this machine.
  */
 export function simulatorRoutes({
   simulator: maybeSimulator,
@@ -18,6 +34,7 @@ export function simulatorRoutes({
   if (!maybeSimulator || !phoneVerification) return router;
   const simulator = maybeSimulator;
   const { events } = phoneVerification;
+  router.use('/simulator', onlyFromThisMachine);
 
   router.get('/simulator', async (_req, res) => {
     res.render('pages/simulator/index', {
