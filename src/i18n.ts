@@ -7,6 +7,9 @@ import { LanguageDetector } from 'i18next-http-middleware';
 export const languages = ['en', 'nl', 'fr'] as const;
 export type Language = (typeof languages)[number];
 
+/** The cookie that keeps a language chosen with the switch, for the browser that chose it. */
+export const languageCookie = 'lang';
+
 export function isLanguage(value: unknown): value is Language {
   return typeof value === 'string' && (languages as readonly string[]).includes(value);
 }
@@ -74,7 +77,7 @@ export async function createI18n({
       detection: {
         order: ['querystring', 'cookie', 'header'],
         lookupQuerystring: 'lng',
-        lookupCookie: 'lang',
+        lookupCookie: languageCookie,
         caches: ['cookie'],
         // No cookieExpirationDate: without one, each choice is kept a year from when it is made.
         cookiePath,

@@ -1,6 +1,6 @@
 import { Router, type Request, type Response } from 'express';
 import type { i18n, TFunction } from 'i18next';
-import { languages, type Language } from '../i18n.ts';
+import { isLanguage, languageCookie, languages, type Language } from '../i18n.ts';
 
 const translators = new WeakMap<i18n, Map<Language, TFunction>>();
 
@@ -86,6 +86,14 @@ export function explicitLanguage(req: Request): Language | undefined {
   return req.query.lng !== undefined && supported(req.query.lng) === req.query.lng
     ? supported(req.query.lng)
     : undefined;
+}
+
+const languageCookiePattern = new RegExp(`(?:^|;\\s*)${languageCookie}=([^;]*)`);
+
+/** The language this browser chose with the switch: now with ?lng=, or before (its cookie). */
+export function browserLanguage(req: Request): Language | undefined {
+  const kept = languageCookiePattern.exec(req.headers.cookie ?? '')?.[1];
+  return explicitLanguage(req) ?? (isLanguage(kept) ? kept : undefined);
 }
 
 /** Keeps a language for the next requests of this browser (the `lang` cookie). */

@@ -1,13 +1,17 @@
 import { Router } from 'express';
 import { isLanguage } from '../i18n.ts';
 import type { Services } from '../services.ts';
-import { applyLanguage, explicitLanguage, rememberLanguage } from './i18n.ts';
+import { applyLanguage, browserLanguage, explicitLanguage } from './i18n.ts';
 
 /**
- * SPEC J5: a signed-in user's language is saved on their account, when users may choose it, and
- * then wins over the browser's: the same language on every device, and for their calls and texts.
+ * SPEC J5, S11: the language switch changes the page and the browser's cookie, never what is
+ * saved: a GET must not change saved data, and a link on another site could otherwise set a
+ * user's calls, texts and emails to a language they do not read. The language saved on the
+ * account applies where this browser made no choice of its own. When a signed-in user switches
+ * to another language than the saved one, and users may choose theirs, the page offers to save
+ * it too (a form: `languageOffer`, shown by the layout).
  */
-export function setUpLanguagePreference({ users, settings, i18n }: Services): Router {
+export function setUpLanguagePreference({ settings, i18n }: Services): Router {
   const router = Router();
   router.use(async (req, res, next) => {
     const user = res.locals.user;
@@ -18,11 +22,14 @@ export function setUpLanguagePreference({ users, settings, i18n }: Services): Ro
     const chosen = explicitLanguage(req);
     if (chosen) {
       if (chosen !== user.language && (await settings.read()).allowSelectLanguage) {
-        await users.setLanguage(user.id, chosen);
+        res.locals.languageOffer = chosen;
       }
-    } else if (isLanguage(user.language) && user.language !== res.locals.lng) {
+    } else if (
+      !browserLanguage(req) &&
+      isLanguage(user.language) &&
+      user.language !== res.locals.lng
+    ) {
       applyLanguage(res, i18n, user.language);
-      rememberLanguage(i18n, req, res, user.language);
     }
     next();
   });

@@ -68,6 +68,8 @@ declare global {
       portalSettings?: PortalSettings;
       /** On the proof pages (/account/confirm): how long a proof lasts. */
       proofMinutes?: number;
+      /** The language a signed-in user just switched to, offered to save on their account. */
+      languageOffer?: Language;
       /** Prefixes BASE_PATH to an absolute path inside the portal. */
       url: (path: string) => string;
     }

@@ -1,6 +1,14 @@
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import supertest from 'supertest';
-import { browserAgent, createTestPortal, headingOf, type TestPortal } from '../helpers/app.ts';
+import {
+  browserAgent,
+  createTestPortal,
+  createUser,
+  headingOf,
+  signIn,
+  trustLoopback,
+  type TestPortal,
+} from '../helpers/app.ts';
 import { listen, sendRaw } from '../helpers/raw-http.ts';
 
 let portal: TestPortal;
@@ -117,5 +125,125 @@ describe('the language switch of a page asked for with a path trick', () => {
       await server.close();
       if (tricked !== portal) await tricked.close();
     }
+  });
+});
+
+describe('the language of a signed-in user (SPEC J5, S11)', () => {
+  const password = 'a long enough password';
+  let username = '';
+  let counter = 0;
+  beforeEach(async () => {
+    await trustLoopback(portal);
+    username = `marie${String(++counter)}`;
+    await createUser(portal, username, password);
+  });
+
+  async function signedInAgent() {
+    const agent = browserAgent(portal);
+    await signIn(agent, username, password);
+    return agent;
+  }
+
+  const savedLanguage = async () =>
+    (await portal.services.users.findByUsername(username))?.language;
+
+  /** The notice's form, with the fields it would send. */
+  function languageOffer(html: string) {
+    const form = /<form [^>]*class="notice language-offer"[^>]*>[\s\S]*?<\/form>/.exec(html)?.[0];
+    if (!form) return undefined;
+    const fields = Object.fromEntries(
+      [...form.matchAll(/<input type="hidden" name="(\w+)" value="([^"]*)">/g)].map(
+        (match): [string, string] => [match[1] ?? '', match[2] ?? ''],
+      ),
+    );
+    return {
+      action: /action="([^"]*)"/.exec(form)?.[1],
+      button: /<button[^>]*>([^<]*)<\/button>/.exec(form)?.[1],
+      fields,
+    };
+  }
+
+  it('a GET with ?lng=, even one sent from another site, changes nothing in the database', async () => {
+    const agent = await signedInAgent();
+    const { db } = portal.services.database;
+    const snapshot = async () => ({
+      users: await db.selectFrom('users').selectAll().orderBy('id').execute(),
+      audit: await db.selectFrom('audit_events').selectAll().orderBy('id').execute(),
+    });
+    const before = await snapshot();
+    const page = await agent.get('/account?lng=nl').set('Sec-Fetch-Site', 'cross-site').expect(200);
+    expect(page.text).toContain('<html lang="nl">');
+    expect(await snapshot()).toEqual(before);
+  });
+
+  it.each([
+    ['nl', 'Nederlands ook gebruiken voor uw oproepen, sms-berichten en e-mails'],
+    ['fr', 'Utiliser aussi le français pour vos appels, SMS et e-mails'],
+    ['en', 'Also use English for your calls, texts and emails'],
+  ])(
+    'offers to save %s for calls, texts and emails, then returns to the page',
+    async (lng, button) => {
+      const agent = await signedInAgent();
+      const page = await agent.get(`/account/language?lng=${lng}`).expect(200);
+      const offer = languageOffer(page.text);
+      expect(offer?.button).toBe(button);
+      expect(offer?.action).toBe('/account/language');
+      const { _csrf: token, ...fields } = offer?.fields ?? {};
+      expect(token).toMatch(/^[0-9a-f]{64,}$/);
+      expect(fields).toEqual({ language: lng, returnTo: '/account/language' });
+
+      const saved = await agent
+        .post(offer?.action ?? '')
+        .type('form')
+        .send(offer?.fields)
+        .expect(303);
+      expect(saved.headers.location).toBe('/account/language');
+      expect(await savedLanguage()).toBe(lng);
+      const again = await agent.get(`/account?lng=${lng}`).expect(200);
+      expect(languageOffer(again.text)).toBeUndefined();
+    },
+  );
+
+  it('shows the notice only on the page the switch led to', async () => {
+    const agent = await signedInAgent();
+    expect(languageOffer((await agent.get('/account?lng=fr')).text)).toBeDefined();
+    expect(languageOffer((await agent.get('/account')).text)).toBeUndefined();
+    expect(languageOffer((await browserAgent(portal).get('/sign-in?lng=fr')).text)).toBeUndefined();
+  });
+
+  it('returns only to a path of the portal, and refuses any other', async () => {
+    const agent = await signedInAgent();
+    const offer = languageOffer((await agent.get('/account?lng=fr')).text);
+    for (const returnTo of [
+      '//evil.example/x',
+      '/\\evil.example',
+      'https://evil.example/',
+      'account',
+      '/account?x=1',
+    ]) {
+      await agent
+        .post('/account/language')
+        .type('form')
+        .send({ ...offer?.fields, returnTo })
+        .expect(400);
+    }
+    expect(await savedLanguage()).toBeNull();
+  });
+
+  it('lets the browser’s own choice win, and the saved language apply where it made none', async () => {
+    const user = await portal.services.users.findByUsername(username);
+    await portal.services.users.setLanguage(user?.id ?? '', 'fr');
+
+    const fresh = await signedInAgent();
+    const saved = await fresh.get('/account').set('Accept-Language', 'nl').expect(200);
+    expect(saved.text).toContain('<html lang="fr">');
+
+    const chose = browserAgent(portal);
+    await chose.get('/sign-in?lng=nl').expect(200);
+    await signIn(chose, username, password);
+    const dutch = await chose.get('/account').expect(200);
+    expect(dutch.text).toContain('<html lang="nl">');
+    expect(languageOffer(dutch.text)).toBeUndefined();
+    expect(await savedLanguage()).toBe('fr');
   });
 });

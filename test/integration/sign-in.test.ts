@@ -390,14 +390,16 @@ describe('recent activity on My account (SPEC J3)', () => {
 });
 
 describe('language saved on the account (SPEC J5)', () => {
-  it('keeps the language a signed-in user picks and uses it on their next sign-in elsewhere', async () => {
+  it('switches the page with ?lng= without saving it; the saved language follows the user elsewhere', async () => {
     const agent = browserAgent(portal);
     await signIn(agent, 'jan.jansen', password);
     const french = await agent.get('/account?lng=fr').expect(200);
     expect(french.text).toContain('<html lang="fr">');
+    expect((await portal.services.users.findByUsername('jan.jansen'))?.language).toBeNull();
+    await post(agent, '/account/language', french.text, { language: 'fr' }).expect(303);
     expect((await portal.services.users.findByUsername('jan.jansen'))?.language).toBe('fr');
 
-    // Another browser, asking for Dutch: once signed in, the account's choice wins.
+    // Another browser, asking for Dutch but with no choice of its own: the account's wins.
     const other = browserAgent(portal);
     await other.get('/sign-in').set('Accept-Language', 'nl').expect(200);
     await signIn(other, 'jan.jansen', password);
@@ -406,11 +408,13 @@ describe('language saved on the account (SPEC J5)', () => {
     expect(account.headers['content-language']).toBe('fr');
   });
 
-  it('does not save the choice when administrators turned language selection off', async () => {
+  it('neither saves nor offers to save the choice when administrators turned language selection off', async () => {
     await portal.services.settings.write('allowSelectLanguage', false);
     const agent = browserAgent(portal);
     await signIn(agent, 'jan.jansen', password);
-    await agent.get('/account?lng=nl').expect(200);
+    const dutch = await agent.get('/account?lng=nl').expect(200);
+    expect(dutch.text).toContain('<html lang="nl">');
+    expect(dutch.text).not.toContain('action="/account/language"');
     expect((await portal.services.users.findByUsername('jan.jansen'))?.language).toBeNull();
   });
 });

@@ -1,4 +1,5 @@
 import { Router, type Response } from 'express';
+import createError from 'http-errors';
 import { isLanguage, languages } from '../../i18n.ts';
 import { rememberLanguage } from '../../middleware/i18n.ts';
 import type { Services } from '../../services.ts';
@@ -6,8 +7,17 @@ import { readForm, type FieldError } from '../form.ts';
 import { accountUser, requireChangeAllowed } from './permissions.ts';
 
 /**
- * SPEC J5: the language saved on the account. It wins on every device the user signs in on, and
- * their calls, texts and emails use it too. A preference, not a factor: no new proof is needed.
+ * A page of the portal to go back to, as the language notice sends it: one path (the characters
+ * of RFC 3986 paths, no query) that does not begin as a browser would read another site, `//host`;
+ * a backslash, which browsers read as a slash, is not a path character.
+ */
+const localPath = /^\/(?!\/)[\w\-.~%!$&'()*+,;=:@/]*$/;
+
+/**
+ * SPEC J5: the language saved on the account. It applies on every browser that has not chosen
+ * one with the switch, and their calls, texts and emails use it. A preference, not a factor: no
+ * new proof is needed. Saved from the language page, or from the notice the layout shows after
+ * a switch, which then goes back to the page it was on.
  */
 export function languageRoutes(services: Services): Router {
   const router = Router();
@@ -27,7 +37,10 @@ export function languageRoutes(services: Services): Router {
   });
 
   router.post('/account/language', async (req, res) => {
-    const form = readForm(req.body, ['language'] as const);
+    const form = readForm(req.body, ['language', 'returnTo'] as const);
+    if (form.returnTo !== '' && !localPath.test(form.returnTo)) {
+      throw createError(400, 'returnTo must be a path of the portal');
+    }
     const user = accountUser(res);
     const language = form.language;
     if (!isLanguage(language)) {
@@ -44,7 +57,7 @@ export function languageRoutes(services: Services): Router {
       { type: 'change.language' },
       { clientIp: req.ip, language },
     );
-    res.redirect(303, res.locals.url('/account?done=language'));
+    res.redirect(303, res.locals.url(form.returnTo || '/account?done=language'));
   });
 
   return router;
