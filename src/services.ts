@@ -11,6 +11,7 @@ import type { Argon2Parameters } from './core/passwords.ts';
 import type { Translate } from './core/phone-verification.ts';
 import { loadEncryptionKey } from './core/encryption-key.ts';
 import { createLockout } from './core/lockout.ts';
+import { createLocalDirectory } from './core/primary-authentication.ts';
 import { createPhoneVerification, type PhoneVerification } from './core/phone-verification.ts';
 import { createSecondFactor, type SecondFactor } from './core/second-factor.ts';
 import { createSmtpEmail, type Email } from './providers/email.ts';
@@ -148,6 +149,16 @@ export async function createServices(
       });
   };
   const lockout = createLockout({ users, settings, onLockout });
+  const secondFactor = createSecondFactor({
+    db,
+    devices,
+    questions,
+    lockout,
+    audit,
+    encryptionKey,
+    argon2,
+  });
+  const bypasses = createBypasses({ db, audit });
   const phoneVerification = simulator
     ? createPhoneVerification({
         db,
@@ -171,17 +182,18 @@ export async function createServices(
     settings,
     audit,
     questions,
-    accounts: createAccounts({ users, audit, lockout, argon2 }),
-    secondFactor: createSecondFactor({
-      db,
-      devices,
-      questions,
-      lockout,
+    accounts: createAccounts({
+      users,
       audit,
-      encryptionKey,
+      settings,
+      lockout,
+      directory: createLocalDirectory(argon2),
+      bypasses,
+      secondFactor,
       argon2,
     }),
-    bypasses: createBypasses({ db, audit }),
+    secondFactor,
+    bypasses,
     changes,
     email,
     translate,

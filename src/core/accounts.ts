@@ -1,15 +1,36 @@
-import { hashSecret, verifySecret, type Argon2Parameters } from './passwords.ts';
-import type { Lockout } from './lockout.ts';
 import type { AuditRepository } from '../data/audit-repository.ts';
+import type { SettingsRepository } from '../data/settings-repository.ts';
 import type { UserRow, UsersRepository } from '../data/users-repository.ts';
+import type { Bypasses } from './bypass.ts';
+import type { Lockout } from './lockout.ts';
+import { hashSecret, type Argon2Parameters } from './passwords.ts';
+import type { PrimaryAuthentication } from './primary-authentication.ts';
+import type { SecondFactor } from './second-factor.ts';
+import { isTrustedIp, parseTrustedIps } from './trusted-ips.ts';
 
-/** A locked account answers exactly as a wrong password does (SPEC S4): only the audit knows. */
-export type PasswordCheck = { outcome: 'success'; user: UserRow } | { outcome: 'invalid' };
+/**
+ * Where a sign-in goes once the password step is done (SPEC J1, J2). A wrong password, an unknown
+ * user, a disabled and a locked account are all `refused`, alike (S4): only the audit knows.
+ */
+export type SignInStep =
+  | { next: 'refused' }
+  /** "Allow users to log in" is off, and this right password is not an administrator's. */
+  | { next: 'switched-off' }
+  /** No way to sign in yet, and User Setup is switched off. */
+  | { next: 'not-enrolled' }
+  /** From a trusted address, or with a pending one-time bypass: no second step. */
+  | { next: 'signed-in'; userId: string }
+  | { next: 'second-step'; userId: string }
+  | { next: 'enrol'; userId: string };
 
 export interface AccountsDependencies {
   users: UsersRepository;
   audit: AuditRepository;
+  settings: SettingsRepository;
   lockout: Lockout;
+  directory: PrimaryAuthentication;
+  bypasses: Bypasses;
+  secondFactor: Pick<SecondFactor, 'enrolmentOf'>;
   argon2: Argon2Parameters;
 }
 
@@ -20,63 +41,78 @@ export interface RequestContext {
   language?: string;
 }
 
-export function createAccounts({ users, audit, lockout, argon2 }: AccountsDependencies) {
-  // Unknown users, and locked accounts, are checked against this hash so that they cost the same
-  // time as a wrong password.
-  const dummyHash = hashSecret('not a password', argon2);
-  const invalid = { outcome: 'invalid' } as const;
+export function createAccounts(deps: AccountsDependencies) {
+  const { users, audit, settings, lockout, directory, bypasses, secondFactor, argon2 } = deps;
 
-  /** The check, and for the audit alone the reason it failed. */
+  /** The password check under the lockout; the reason it failed is for the audit alone. */
   async function verifyPassword(
     user: UserRow | undefined,
     password: string,
     context: RequestContext,
-  ): Promise<{ check: PasswordCheck; reason: string | null }> {
-    if (!user?.password_hash || user.disabled) {
-      await verifySecret(password, await dummyHash);
-      return { check: invalid, reason: user ? 'invalid' : 'unknown user' };
+  ): Promise<{ user: UserRow | undefined; reason: string | null }> {
+    if (!user || user.disabled) {
+      await directory.spend(password);
+      return { user: undefined, reason: user ? 'invalid' : 'unknown user' };
     }
-    const hash = user.password_hash;
     // A right password takes back only its own attempt: clearing the counter here would wipe out
     // the wrong codes of the second step (SPEC M8); the whole sign-in clears it.
     const attempt = await lockout.attempt(user, context, 'this attempt', async () => ({
-      ok: await verifySecret(password, hash),
+      ok: await directory.verify(user, password),
     }));
-    if (attempt.outcome === 'success') return { check: { outcome: 'success', user }, reason: null };
+    if (attempt.outcome === 'success') return { user, reason: null };
     if (attempt.outcome === 'locked') {
-      // Not the real hash: while locked, no password can be tried, not even to see it told apart.
-      await verifySecret(password, await dummyHash);
-      return { check: invalid, reason: 'locked' };
+      // Not the real check: while locked, no password can be tried, not even to see it told apart.
+      await directory.spend(password);
+      return { user: undefined, reason: 'locked' };
     }
-    return { check: invalid, reason: 'invalid' };
+    return { user: undefined, reason: 'invalid' };
+  }
+
+  /** After a right password (SPEC J1, J2, §5). No session exists yet: the caller starts one. */
+  async function stepAfterPassword(user: UserRow, context: RequestContext): Promise<SignInStep> {
+    const policy = await settings.read();
+    // "Allow users to log in" off: administrators still sign in, as in the original portal.
+    if (!policy.allowUserLogin && user.role !== 'admin') return { next: 'switched-off' };
+    if (isTrustedIp(parseTrustedIps(policy.trustedIps), context.clientIp)) {
+      if (user.failed_count > 0 || user.locked_until !== null) await users.clearFailures(user.id);
+      return { next: 'signed-in', userId: user.id };
+    }
+    // A pending one-time bypass skips the second step for this one sign-in (SPEC J1, M7).
+    if (await bypasses.consume(user, context)) return { next: 'signed-in', userId: user.id };
+    const { methods } = await secondFactor.enrolmentOf(user);
+    if (methods.length > 0) return { next: 'second-step', userId: user.id };
+    return policy.allowEnrollment ? { next: 'enrol', userId: user.id } : { next: 'not-enrolled' };
   }
 
   return {
     hashPassword: (password: string) => hashSecret(password, argon2),
 
-    /** First step of sign-in against the local directory (SPEC J1, S4, M8), audited. */
-    async checkPassword(
+    /**
+     * The first step of sign-in (SPEC J1, S4, M8): the password against the primary
+     * authentication, counted and audited, then where the sign-in goes next.
+     */
+    async signIn(
       username: string,
       password: string,
       context: RequestContext = { clientIp: undefined },
-    ): Promise<PasswordCheck> {
-      const user = await users.findByUsername(username);
-      const { check, reason } = await verifyPassword(user, password, context);
+    ): Promise<SignInStep> {
+      const found = await users.findByUsername(username);
+      const { user, reason } = await verifyPassword(found, password, context);
       await audit.record({
         type: 'sign-in.password',
-        result: check.outcome === 'success' ? 'success' : 'failure',
+        result: user ? 'success' : 'failure',
         reason,
-        user_id: user?.id ?? null,
-        username: user?.username ?? username.trim().slice(0, 256),
-        display_name: user?.display_name ?? null,
-        email: user?.email ?? null,
+        user_id: found?.id ?? null,
+        username: found?.username ?? username.trim().slice(0, 256),
+        display_name: found?.display_name ?? null,
+        email: found?.email ?? null,
         phone: null,
         device: null,
         method: 'password',
         client_ip: context.clientIp ?? null,
         admin_id: null,
       });
-      return check;
+      return user ? stepAfterPassword(user, context) : { next: 'refused' };
     },
   };
 }

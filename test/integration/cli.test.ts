@@ -62,8 +62,9 @@ describe('mfa-portal command line (SPEC O3)', () => {
       loadConfig({ env: { DATABASE_URL: databaseUrl, LOG_LEVEL: 'silent' } }),
     );
     try {
-      const check = await services.accounts.checkPassword('root.admin', 'first secret pass');
-      expect(check.outcome).toBe('success');
+      // Neither has a second step yet: a right password leads to User Setup.
+      const step = await services.accounts.signIn('root.admin', 'first secret pass');
+      expect(step.next).toBe('enrol');
       const els = await services.users.findByUsername('els');
       expect(els).toMatchObject({
         role: 'user',
@@ -71,9 +72,8 @@ describe('mfa-portal command line (SPEC O3)', () => {
         email: 'els@example.org',
       });
       expect(els?.password_hash).toMatch(/^\$argon2id\$/);
-      expect((await services.accounts.checkPassword('els', 'second secret pass')).outcome).toBe(
-        'success',
-      );
+      expect((await services.accounts.signIn('els', 'second secret pass')).next).toBe('enrol');
+      expect((await services.accounts.signIn('els', 'not the password')).next).toBe('refused');
     } finally {
       await services.close();
     }

@@ -2,12 +2,16 @@ import { randomBytes } from 'node:crypto';
 import { Router, type Request, type RequestHandler, type Response } from 'express';
 import passport from 'passport';
 import { Strategy as LocalStrategy } from 'passport-local';
-import type { PasswordCheck } from '../../core/accounts.ts';
+import type { SignInStep } from '../../core/accounts.ts';
 import { signInRateLimit } from '../../middleware/rate-limit.ts';
-import { destroySession, sessionCookieName } from '../../middleware/session.ts';
+import {
+  destroySession,
+  sessionCookieName,
+  startPendingSession,
+  startSignedInSession,
+} from '../../middleware/session.ts';
 import type { Services } from '../../services.ts';
 import { readForm, type FieldError } from '../form.ts';
-import { nextStepAfterPassword } from './next-step.ts';
 import { validateSignIn } from './validation.ts';
 
 const signInDefaults = { username: '', errors: [], notice: '' };
@@ -32,33 +36,33 @@ function renderToString(res: Response, view: Record<string, unknown>): Promise<s
 
 type Authenticator = InstanceType<typeof passport.Passport>;
 
-/** Passport's callback style, turned into the outcome of the local directory check. */
+/** Passport's callback style, turned into the step the sign-in goes to. */
 function authenticate(authenticator: Authenticator, req: Request, res: Response) {
-  return new Promise<PasswordCheck>((resolve, reject) => {
+  return new Promise<SignInStep>((resolve, reject) => {
     const handler = authenticator.authenticate(
       'local',
       { session: false },
-      (error: unknown, _user: unknown, info: { check?: PasswordCheck } | undefined) => {
+      (error: unknown, _user: unknown, info: { step?: SignInStep } | undefined) => {
         if (error) reject(error instanceof Error ? error : new Error('authentication failed'));
-        else resolve(info?.check ?? { outcome: 'invalid' });
+        else resolve(info?.step ?? { next: 'refused' });
       },
     ) as RequestHandler;
     void handler(req, res, () => undefined);
   });
 }
 
-/** SPEC J1 first step: username and password against the local directory. */
+/** SPEC J1 first step: username and password against the primary authentication. */
 export function signInRoutes(services: Services): Router {
   const { accounts, config } = services;
   const authenticator = new passport.Passport();
   authenticator.use(
     new LocalStrategy({ passReqToCallback: true }, (req, username, password, done) => {
       accounts
-        .checkPassword(username, password, { clientIp: req.ip, language: req.res?.locals.lng })
-        .then((check) => {
-          done(null, check.outcome === 'success' ? check.user : false, {
-            message: check.outcome,
-            check,
+        .signIn(username, password, { clientIp: req.ip, language: req.res?.locals.lng })
+        .then((step) => {
+          done(null, 'userId' in step ? step.userId : false, {
+            message: step.next,
+            step,
           } as { message: string });
         }, done);
     }),
@@ -101,20 +105,35 @@ export function signInRoutes(services: Services): Router {
       renderSignIn(res, 400, { username: form.username, errors });
       return;
     }
-    const check = await authenticate(authenticator, req, res);
-    if (check.outcome === 'success') {
-      const next = await nextStepAfterPassword(services, req, check.user);
-      if (next === 'sign-in switched off') {
-        const error = { field: 'username', message: 'signIn.errors.switchedOff' };
-        renderSignIn(res, 403, { username: form.username, errors: [error] });
-      } else res.redirect(303, res.locals.url(next));
-      return;
+    const step = await authenticate(authenticator, req, res);
+    const absoluteMs = config.SESSION_ABSOLUTE_HOURS * 3_600_000;
+    // A server session starts only on the way in (SPEC S11).
+    switch (step.next) {
+      case 'signed-in':
+        await startSignedInSession(req, step.userId, absoluteMs);
+        res.redirect(303, res.locals.url('/account'));
+        return;
+      case 'second-step':
+      case 'enrol':
+        await startPendingSession(req, step.userId);
+        res.redirect(303, res.locals.url(step.next === 'enrol' ? '/setup' : '/verify'));
+        return;
+      case 'not-enrolled':
+        res.redirect(303, res.locals.url('/not-enrolled'));
+        return;
+      case 'switched-off':
+        renderSignIn(res, 403, {
+          username: form.username,
+          errors: [{ field: 'username', message: 'signIn.errors.switchedOff' }],
+        });
+        return;
+      case 'refused':
+        // The same for a wrong password, an unknown user and a locked account (SPEC S4).
+        renderSignIn(res, 400, {
+          username: form.username,
+          errors: [{ field: 'username', message: 'signIn.errors.invalidCredentials' }],
+        });
     }
-    // The same for a wrong password, an unknown user and a locked account (SPEC S4).
-    renderSignIn(res, 400, {
-      username: form.username,
-      errors: [{ field: 'username', message: 'signIn.errors.invalidCredentials' }],
-    });
   });
 
   router.get('/not-enrolled', (_req, res) => {
