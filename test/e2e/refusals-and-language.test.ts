@@ -43,8 +43,8 @@ describe.skipIf(noBrowser)(
     describe.each(languages)('in %s', (lng: Language) => {
       it('a form sent without its session has expired', async () => {
         const journey = await openSignInPage(portal, lng);
-        // The session is gone (expired, or the browser dropped it); the language cookie stays.
-        await journey.page.context().clearCookies({ name: 'mfa.sid' });
+        // The form's cookie is gone (the browser dropped it); the language cookie stays.
+        await journey.page.context().clearCookies({ name: 'mfa.csrf' });
         await submitSignIn(journey, `nobody-${lng}`, password);
         await expectPage(journey, { status: 403, heading: journey.t('errors.formExpired.title') });
       });
