@@ -1,8 +1,6 @@
-import express, { Router } from 'express';
+import express, { type RequestHandler } from 'express';
 
 /** Forms only, small: a sign-in or settings form never needs more than a few kilobytes (S9). */
-export function setUpBodyParsing(): Router {
-  const router = Router();
-  router.use(express.urlencoded({ extended: false, limit: '16kb', parameterLimit: 100 }));
-  return router;
+export function setUpBodyParsing(): RequestHandler {
+  return express.urlencoded({ extended: false, limit: '16kb', parameterLimit: 100 });
 }

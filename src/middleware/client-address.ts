@@ -1,4 +1,4 @@
-import { Router } from 'express';
+import type { RequestHandler } from 'express';
 import { plainAddress } from '../core/trusted-ips.ts';
 
 /**
@@ -6,15 +6,13 @@ import { plainAddress } from '../core/trusted-ips.ts';
  * records, notices, Recent activity, trusted IPs and rate limits. On a dual-stack socket an IPv4
  * client would otherwise read as ::ffff:192.0.2.1.
  */
-export function setUpClientAddress(): Router {
-  const router = Router();
-  router.use((req, _res, next) => {
+export function setUpClientAddress(): RequestHandler {
+  return (req, _res, next) => {
     const address = req.ip;
     if (address !== undefined && address !== plainAddress(address)) {
       // Shadows Express's getter on this request only.
       Object.defineProperty(req, 'ip', { value: plainAddress(address), enumerable: true });
     }
     next();
-  });
-  return router;
+  };
 }

@@ -1,5 +1,5 @@
 import { hkdfSync } from 'node:crypto';
-import { Router, type Request } from 'express';
+import type { Request, RequestHandler } from 'express';
 import { doubleCsrf } from 'csrf-csrf';
 import { csrfSync } from 'csrf-sync';
 import type { Config } from '../config/index.ts';
@@ -49,7 +49,7 @@ function cookieValue(header: string | undefined, name: string): string | undefin
  * (csrf-csrf): an HMAC-signed random value in a cookie that the form must repeat. It leaves no
  * state on the server, and a cross-site page can neither read nor set the cookie.
  */
-export function setUpCsrf(config: Config, sessionSecret: string): Router {
+export function setUpCsrf(config: Config, sessionSecret: string): RequestHandler {
   const secret = Buffer.from(
     hkdfSync('sha256', sessionSecret, '', 'mfa-portal anonymous csrf', 32),
   ).toString('hex');
@@ -68,8 +68,7 @@ export function setUpCsrf(config: Config, sessionSecret: string): Router {
     getCsrfTokenFromRequest: tokenFromBody,
   });
 
-  const router = Router();
-  router.use((req, res, next) => {
+  return (req, res, next) => {
     const server = hasServerSession(req);
     let token: string | undefined;
     // Lazy, so that a page without a form costs nothing; once, so that two forms share it.
@@ -83,6 +82,5 @@ export function setUpCsrf(config: Config, sessionSecret: string): Router {
     const cookie = cookieValue(req.headers.cookie, cookieName);
     req.cookies = cookie === undefined ? {} : { [cookieName]: cookie };
     doubleCsrfProtection(req, res, next);
-  });
-  return router;
+  };
 }

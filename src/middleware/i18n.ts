@@ -1,4 +1,4 @@
-import { Router, type Request, type Response } from 'express';
+import type { Request, RequestHandler, Response } from 'express';
 import type { i18n, TFunction } from 'i18next';
 import { isLanguage, languageCookie, languages, type Language } from '../i18n.ts';
 
@@ -112,13 +112,11 @@ export function detectLanguage(i18next: i18n, req: Request, res: Response): Lang
  * its own: its `handle` clones the whole i18next instance per request, which cost more than the
  * page itself, while a fixed `t` per language is all a server-rendered page needs.
  */
-export function setUpI18n(i18next: i18n, basePath: string): Router {
-  const router = Router();
-  router.use((req, res, next) => {
+export function setUpI18n(i18next: i18n, basePath: string): RequestHandler {
+  return (req, res, next) => {
     const lng = detectLanguage(i18next, req, res);
     if (explicitLanguage(req)) rememberLanguage(i18next, req, res, lng);
     setViewDefaults(res, i18next, basePath, lng, req.path);
     next();
-  });
-  return router;
+  };
 }

@@ -1,4 +1,4 @@
-import { Router, type Request, type Response } from 'express';
+import type { Request, RequestHandler, Response } from 'express';
 import createError from 'http-errors';
 import type { UserRow } from '../data/users-repository.ts';
 import type { Services } from '../services.ts';
@@ -100,9 +100,8 @@ function refuse(req: Request, res: Response, journey: Journey): void {
  * and keeps each stage to the areas it may reach (SPEC S10). Views get `journeyStage`, the
  * signed-in `user` or the `pendingUser` whose password was just proven.
  */
-export function setUpJourney(services: Services): Router {
-  const router = Router();
-  router.use(async (req, res, next) => {
+export function setUpJourney(services: Services): RequestHandler {
+  return async (req, res, next) => {
     let journey = await journeyOf(req, services);
     if (typeof journey === 'string') {
       const page = journey;
@@ -129,6 +128,5 @@ export function setUpJourney(services: Services): Router {
       return;
     }
     next();
-  });
-  return router;
+  };
 }

@@ -1,4 +1,4 @@
-import { Router } from 'express';
+import type { RequestHandler } from 'express';
 import { isLanguage } from '../i18n.ts';
 import type { Services } from '../services.ts';
 import { applyLanguage, browserLanguage, explicitLanguage } from './i18n.ts';
@@ -11,9 +11,8 @@ import { applyLanguage, browserLanguage, explicitLanguage } from './i18n.ts';
  * to another language than the saved one, and users may choose theirs, the page offers to save
  * it too (a form: `languageOffer`, shown by the layout).
  */
-export function setUpLanguagePreference({ settings, i18n }: Services): Router {
-  const router = Router();
-  router.use(async (req, res, next) => {
+export function setUpLanguagePreference({ settings, i18n }: Services): RequestHandler {
+  return async (req, res, next) => {
     const user = res.locals.user;
     if (!user) {
       next();
@@ -32,6 +31,5 @@ export function setUpLanguagePreference({ settings, i18n }: Services): Router {
       applyLanguage(res, i18n, user.language);
     }
     next();
-  });
-  return router;
+  };
 }

@@ -1,4 +1,4 @@
-import { Router, type Request } from 'express';
+import type { Request, RequestHandler } from 'express';
 import createError from 'http-errors';
 
 /** All a page of the portal is ever asked with: links, forms and HEAD. */
@@ -26,9 +26,8 @@ export function pathAndQuery(req: Request): string {
  * CSRF check runs as on any form. Both are temporary, so that a browser cannot keep a redirect
  * that a later change of BASE_PATH would turn into a loop.
  */
-export function setUpRequestTarget(basePath: string): Router {
-  const router = Router();
-  router.use((req, res, next) => {
+export function setUpRequestTarget(basePath: string): RequestHandler {
+  return (req, res, next) => {
     if (!pageMethods.includes(req.method)) {
       res.set('Allow', pageMethods.join(', '));
       next(createError(405, `Method ${req.method} is not served`));
@@ -53,6 +52,5 @@ export function setUpRequestTarget(basePath: string): Router {
       return;
     }
     next();
-  });
-  return router;
+  };
 }

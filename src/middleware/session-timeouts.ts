@@ -1,4 +1,4 @@
-import { Router } from 'express';
+import type { RequestHandler } from 'express';
 import type { Config } from '../config/index.ts';
 import { destroySession, sessionCookieName } from './session.ts';
 
@@ -6,11 +6,10 @@ import { destroySession, sessionCookieName } from './session.ts';
  * SPEC S2: a signed-in session ends after SESSION_IDLE_MINUTES without a request and after
  * SESSION_ABSOLUTE_HOURS in any case. The user then sees the "session expired" page.
  */
-export function setUpSessionTimeouts(config: Config): Router {
+export function setUpSessionTimeouts(config: Config): RequestHandler {
   const idleMs = config.SESSION_IDLE_MINUTES * 60_000;
   const absoluteMs = config.SESSION_ABSOLUTE_HOURS * 3_600_000;
-  const router = Router();
-  router.use(async (req, res, next) => {
+  return async (req, res, next) => {
     const { signedInAt, lastSeenAt } = req.session;
     if (signedInAt === undefined || lastSeenAt === undefined) {
       next();
@@ -28,6 +27,5 @@ export function setUpSessionTimeouts(config: Config): Router {
     // One write a minute at most: enough for a 1-minute-resolution idle timeout.
     if (now - lastSeenAt > 60_000) req.session.lastSeenAt = now;
     next();
-  });
-  return router;
+  };
 }

@@ -1,4 +1,4 @@
-import { Router, type Request } from 'express';
+import type { Request, RequestHandler } from 'express';
 import session from 'express-session';
 import { RedisStore } from 'connect-redis';
 import { DatabaseSessionStore } from '../data/session-store.ts';
@@ -15,7 +15,7 @@ export function sessionCookieName(secure: boolean): string {
  * Anonymous sessions (they only hold a CSRF token) live for the idle timeout; signed-in sessions
  * get the absolute timeout on their cookie and the idle timeout is checked on each request.
  */
-export function setUpSession({ config, database, redis, sessionSecret }: Services): Router {
+export function setUpSession({ config, database, redis, sessionSecret }: Services): RequestHandler {
   const idleMs = config.SESSION_IDLE_MINUTES * 60_000;
   const store = redis
     ? new RedisStore({
@@ -42,8 +42,7 @@ export function setUpSession({ config, database, redis, sessionSecret }: Service
       maxAge: idleMs,
     },
   });
-  const router = Router();
-  router.use((req, res, next) => {
+  return (req, res, next) => {
     // A page read without a session cookie has no session to find, and must not start one
     // (S11): it gets an empty, frozen one, so that a stray write fails loudly.
     if (
@@ -55,8 +54,7 @@ export function setUpSession({ config, database, redis, sessionSecret }: Service
       return;
     }
     withSession(req, res, next);
-  });
-  return router;
+  };
 }
 
 const noSession = Object.freeze({}) as Request['session'];
