@@ -252,7 +252,7 @@ export function loadConfig(sources: ConfigSources = {}): Config {
   }
 
   // The simulator shows every user's texts and answers their calls: never on a live portal.
-  if (values.SIMULATOR_ENABLED && env.NODE_ENV === 'production') {
+  if (values.SIMULATOR_ENABLED && env.NODE_ENV?.trim().toLowerCase() === 'production') {
     fail('SIMULATOR_ENABLED', 'false when NODE_ENV is production', merged.SIMULATOR_ENABLED ?? '');
   }
 

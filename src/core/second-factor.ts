@@ -91,6 +91,16 @@ function outcomeOf(attempt: CountedAttempt<{ ok: boolean; device?: DeviceRow }>)
   }
 }
 
+/** User Setup finished for a user who has a way to sign in by now: nothing was saved. */
+export class AlreadyEnrolledError extends Error {
+  override name = 'AlreadyEnrolledError';
+  /** For the portal's error page: a conflict, not a fault. */
+  readonly status = 409;
+  constructor() {
+    super('The user has a way to sign in already');
+  }
+}
+
 /** The second step of sign-in and the saving of an enrolment (SPEC J1, J2, M3, M4, M6, M8). */
 export function createSecondFactor(deps: SecondFactorDependencies) {
   const { db, devices, questions, lockout, audit, encryptionKey, argon2 } = deps;
@@ -230,6 +240,26 @@ export function createSecondFactor(deps: SecondFactorDependencies) {
       );
       const pinHash = enrolment.pinHash ?? null;
       await db.transaction().execute(async (trx) => {
+        // The user's row first: on PostgreSQL this locks it, so two User Setups finished at once
+        // (two tabs) take turns, and the second finds the first one's method (SPEC J2, S10).
+        await trx
+          .updateTable('users')
+          .set({ updated_at: time })
+          .where('id', '=', user.id)
+          .execute();
+        const current = await trx
+          .selectFrom('users')
+          .select(['phone', 'mobile_phone'])
+          .where('id', '=', user.id)
+          .executeTakeFirstOrThrow();
+        const device = await trx
+          .selectFrom('devices')
+          .select('id')
+          .where('user_id', '=', user.id)
+          .executeTakeFirst();
+        if (current.phone !== null || current.mobile_phone !== null || device) {
+          throw new AlreadyEnrolledError();
+        }
         if (enrolment.device) {
           await trx
             .insertInto('devices')

@@ -24,8 +24,9 @@ export function setUpSessionTimeouts(config: Config): RequestHandler {
       res.status(401).render('errors/error', { page: 'sessionExpired' });
       return;
     }
-    // One write a minute at most: enough for a 1-minute-resolution idle timeout.
-    if (now - lastSeenAt > 60_000) req.session.lastSeenAt = now;
+    // One write a minute at most (a quarter of the idle time when shorter), so that activity
+    // always renews the session before the idle timeout ends it.
+    if (now - lastSeenAt > Math.min(60_000, idleMs / 4)) req.session.lastSeenAt = now;
     next();
   };
 }

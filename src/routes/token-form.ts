@@ -49,7 +49,7 @@ export function checkToken(form: TokenForm): { errors: FieldError[]; token?: Pro
   }
   if (form.secret.trim() === '') {
     errors.push({ field: 'secret', message: 'setup.token.errors.secretMissing' });
-  } else if (!secret || secret.length < 16) {
+  } else if (!secret || secret.length < 16 || secret.length > 64) {
     errors.push({ field: 'secret', message: 'setup.token.errors.secretFormat' });
   }
   const choose = <K extends keyof typeof tokenChoices>(

@@ -249,6 +249,38 @@ describe('User Setup after the password (SPEC J2, S10)', () => {
     }
   });
 
+  it('saves one of several User Setups finished at the same moment, and refuses the others', async () => {
+    await createUser(portal, 'threetabs', password);
+    const { decodeBase32 } = await import('../../src/core/otp.ts');
+    const tabs = await Promise.all(
+      [0, 1, 2].map(async () => {
+        const agent = browserAgent(portal);
+        expect((await signIn(agent, 'threetabs', password)).headers.location).toBe('/setup');
+        const page = await agent.get('/setup/app').expect(200);
+        await post(agent, '/setup/app/generate', page.text, {}).expect(303);
+        const activation = await agent.get('/setup/app').expect(200);
+        const secret = /<code class="secret">([^<]+)<\/code>/.exec(activation.text)?.[1] ?? '';
+        await post(agent, '/setup/app', activation.text, {
+          code: appCode(decodeBase32(secret)),
+        }).expect(303);
+        return { agent, page: (await agent.get('/setup/questions').expect(200)).text };
+      }),
+    );
+    const ids = [...(tabs[0]?.page ?? '').matchAll(/<option value="([^"]+)"/g)].map((m) => m[1]);
+    const fields: Record<string, string> = {};
+    ['Rex', 'Utrecht', 'De Regenboog', 'Pieter'].forEach((answer, i) => {
+      fields[`question${String(i)}`] = ids[i] ?? '';
+      fields[`answer${String(i)}`] = answer;
+    });
+    const statuses = await Promise.all(
+      tabs.map(({ agent, page }) => post(agent, '/setup/questions', page, fields)),
+    );
+    expect(statuses.map((r) => r.status).sort()).toEqual([303, 409, 409]);
+    const user = await portal.services.users.findByUsername('threetabs');
+    const devices = await portal.services.devices.forUser(user?.id ?? '');
+    expect(devices).toHaveLength(1);
+  });
+
   it('obeys "allow user enrollment": off, no session starts and /setup is closed', async () => {
     await createUser(portal, 'latecomer', password);
     const agent = browserAgent(portal);
