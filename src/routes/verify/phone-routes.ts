@@ -36,10 +36,10 @@ export function phoneVerifyRoutes(router: Router, services: Services, steps: Ver
   const otherWay = { href: base, text: 'callsPaused.otherWay' };
 
   /** A locked account gets no call or text: the attempt could not count anyway (SPEC M8, S5). */
-  function lockedUntil(user: UserRow): number | undefined {
-    return user.locked_until !== null && user.locked_until > Date.now()
-      ? user.locked_until
-      : undefined;
+  function refusedWhileLocked(res: Response, user: UserRow): boolean {
+    if (user.locked_until === null || user.locked_until <= Date.now()) return false;
+    steps.renderLocked(res, user.locked_until);
+    return true;
   }
 
   async function requireEnrolled(res: Response, method: 'phone' | 'sms') {
@@ -54,11 +54,7 @@ export function phoneVerifyRoutes(router: Router, services: Services, steps: Ver
     readForm(req.body, []);
     const { user, settings } = await requireEnrolled(res, 'phone');
     if (!user.phone) throw createError(404);
-    const until = lockedUntil(user);
-    if (until !== undefined) {
-      steps.renderLocked(res, until);
-      return;
-    }
+    if (refusedWhileLocked(res, user)) return;
     const started = await phoneVerification().startCall(
       {
         user,
@@ -84,11 +80,7 @@ export function phoneVerifyRoutes(router: Router, services: Services, steps: Ver
     readForm(req.body, []);
     const { user, settings } = await requireEnrolled(res, 'sms');
     if (!user.mobile_phone) throw createError(404);
-    const until = lockedUntil(user);
-    if (until !== undefined) {
-      steps.renderLocked(res, until);
-      return;
-    }
+    if (refusedWhileLocked(res, user)) return;
     const started = await phoneVerification().startText(
       {
         user,
