@@ -35,6 +35,7 @@ import {
   setting,
   sortedConcat,
 } from './common.ts';
+import { cliContext } from '../test/helpers/context.ts';
 
 const target = 0.9;
 const password = 'correct horse battery staple';
@@ -464,7 +465,7 @@ async function main(): Promise<void> {
           },
           answers: [],
         },
-        { clientIp: undefined },
+        cliContext,
       );
       users.push({
         username: user.username,

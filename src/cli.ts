@@ -12,6 +12,7 @@ import {
   type SettingValue,
 } from './core/settings.ts';
 import { defaultBypassSeconds, maxBypassSeconds } from './core/bypass.ts';
+import { cliContext } from './core/context.ts';
 import { DuplicateUsernameError } from './data/users-repository.ts';
 import { createServices } from './services.ts';
 
@@ -146,8 +147,8 @@ async function issueBypass(
     if (!user) throw new UsageError(`No user ${username}.`);
     const { expiresAt } = await services.bypasses.issue(
       user,
-      { seconds, issuedBy: 'cli', reason: reason.trim() },
-      { clientIp: undefined },
+      { seconds, reason: reason.trim() },
+      cliContext,
     );
     process.stdout.write(
       `${user.username} may sign in without the second step once until ${new Date(expiresAt).toISOString()}.\n`,
@@ -156,7 +157,7 @@ async function issueBypass(
     const notified = await services.changes.notify(
       user,
       { type: 'bypass.issued', method: 'bypass', notice: 'bypassIssued', until: expiresAt },
-      { clientIp: undefined, language: 'en' },
+      cliContext,
     );
     if (notified) process.stdout.write(`A security notice went to ${user.email ?? ''}.\n`);
   } finally {

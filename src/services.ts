@@ -4,7 +4,8 @@ import type { i18n } from 'i18next';
 import { pino, type Logger } from 'pino';
 import { createClient } from 'redis';
 import type { Config } from './config/index.ts';
-import { createAccounts, type Accounts, type RequestContext } from './core/accounts.ts';
+import { createAccounts, type Accounts } from './core/accounts.ts';
+import type { Context } from './core/context.ts';
 import { createBypasses, type Bypasses } from './core/bypass.ts';
 import { createChanges, type Changes } from './core/changes.ts';
 import type { Argon2Parameters } from './core/passwords.ts';
@@ -137,13 +138,9 @@ export async function createServices(
   const changes = createChanges({ audit, email, translate, logger, portalUrl: config.PORTAL_URL });
   // A lockout is audited (the user sees it in Recent activity) and the user hears of it by
   // email, in their language or the page's (SPEC A4, N2).
-  const onLockout = (user: UserRow, until: number, context: RequestContext) => {
+  const onLockout = (user: UserRow, until: number, context: Context) => {
     changes
-      .record(
-        user,
-        { type: 'lockout', result: 'info', notice: 'lockedOut', until },
-        { ...context, language: context.language ?? 'en' },
-      )
+      .record(user, { type: 'lockout', result: 'info', notice: 'lockedOut', until }, context)
       .catch((error: unknown) => {
         logger.error({ err: error, userId: user.id }, 'lockout not recorded');
       });

@@ -2,6 +2,7 @@ import type { AuditRepository } from '../data/audit-repository.ts';
 import type { SettingsRepository } from '../data/settings-repository.ts';
 import type { UserRow, UsersRepository } from '../data/users-repository.ts';
 import type { Bypasses } from './bypass.ts';
+import { adminOf, type Context } from './context.ts';
 import type { Lockout } from './lockout.ts';
 import { hashSecret, type Argon2Parameters } from './passwords.ts';
 import type { PrimaryAuthentication } from './primary-authentication.ts';
@@ -34,13 +35,6 @@ export interface AccountsDependencies {
   argon2: Argon2Parameters;
 }
 
-/** Who is asking: recorded with every audit event. */
-export interface RequestContext {
-  clientIp: string | undefined;
-  /** The language of the page, for a message the request causes when the account has none. */
-  language?: string;
-}
-
 export function createAccounts(deps: AccountsDependencies) {
   const { users, audit, settings, lockout, directory, bypasses, secondFactor, argon2 } = deps;
 
@@ -48,7 +42,7 @@ export function createAccounts(deps: AccountsDependencies) {
   async function verifyPassword(
     user: UserRow | undefined,
     password: string,
-    context: RequestContext,
+    context: Context,
   ): Promise<{ user: UserRow | undefined; reason: string | null }> {
     if (!user || user.disabled) {
       await directory.spend(password);
@@ -69,7 +63,7 @@ export function createAccounts(deps: AccountsDependencies) {
   }
 
   /** After a right password (SPEC J1, J2, §5). No session exists yet: the caller starts one. */
-  async function stepAfterPassword(user: UserRow, context: RequestContext): Promise<SignInStep> {
+  async function stepAfterPassword(user: UserRow, context: Context): Promise<SignInStep> {
     const policy = await settings.read();
     // "Allow users to log in" off: administrators still sign in, as in the original portal.
     if (!policy.allowUserLogin && user.role !== 'admin') return { next: 'switched-off' };
@@ -91,11 +85,7 @@ export function createAccounts(deps: AccountsDependencies) {
      * The first step of sign-in (SPEC J1, S4, M8): the password against the primary
      * authentication, counted and audited, then where the sign-in goes next.
      */
-    async signIn(
-      username: string,
-      password: string,
-      context: RequestContext = { clientIp: undefined },
-    ): Promise<SignInStep> {
+    async signIn(username: string, password: string, context: Context): Promise<SignInStep> {
       const found = await users.findByUsername(username);
       const { user, reason } = await verifyPassword(found, password, context);
       await audit.record({
@@ -110,7 +100,7 @@ export function createAccounts(deps: AccountsDependencies) {
         device: null,
         method: 'password',
         client_ip: context.clientIp ?? null,
-        admin_id: null,
+        admin_id: adminOf(context),
       });
       return user ? stepAfterPassword(user, context) : { next: 'refused' };
     },

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { AuditRepository } from '../data/audit-repository.ts';
 import type { Db } from '../data/schema.ts';
 import type { UserRow } from '../data/users-repository.ts';
-import type { RequestContext } from './accounts.ts';
+import { adminOf, type Context } from './context.ts';
 
 /** SPEC M7: the default life of a bypass, and the most any bypass may have. */
 export const defaultBypassSeconds = 300;
@@ -19,7 +19,7 @@ export interface BypassDependencies {
  * A new bypass replaces a pending one; every issue and use is audited.
  */
 export function createBypasses({ db, audit, now = Date.now }: BypassDependencies) {
-  function event(user: UserRow, context: RequestContext) {
+  function event(user: UserRow, context: Context) {
     return {
       user_id: user.id,
       username: user.username,
@@ -35,13 +35,8 @@ export function createBypasses({ db, audit, now = Date.now }: BypassDependencies
   return {
     async issue(
       user: UserRow,
-      input: {
-        seconds: number;
-        issuedBy: 'user' | 'admin' | 'cli';
-        adminId?: string;
-        reason?: string;
-      },
-      context: RequestContext,
+      input: { seconds: number; reason?: string },
+      context: Context,
     ): Promise<{ expiresAt: number }> {
       if (
         !Number.isInteger(input.seconds) ||
@@ -52,6 +47,8 @@ export function createBypasses({ db, audit, now = Date.now }: BypassDependencies
       }
       const time = now();
       const expiresAt = time + input.seconds * 1000;
+      // Who issued it comes from the context: the user, an administrator or the command line.
+      const issuedBy = context.actor.kind;
       await db.transaction().execute(async (trx) => {
         await trx
           .updateTable('bypasses')
@@ -65,8 +62,8 @@ export function createBypasses({ db, audit, now = Date.now }: BypassDependencies
           .values({
             id: randomUUID(),
             user_id: user.id,
-            issued_by: input.issuedBy,
-            admin_id: input.adminId ?? null,
+            issued_by: issuedBy,
+            admin_id: adminOf(context),
             reason: input.reason ?? null,
             created_at: time,
             expires_at: expiresAt,
@@ -79,8 +76,8 @@ export function createBypasses({ db, audit, now = Date.now }: BypassDependencies
         ...event(user, context),
         type: 'bypass.issued',
         result: 'info',
-        reason: input.reason ?? `${input.seconds} s by ${input.issuedBy}`,
-        admin_id: input.adminId ?? null,
+        reason: input.reason ?? `${input.seconds} s by ${issuedBy}`,
+        admin_id: adminOf(context),
       });
       return { expiresAt };
     },
@@ -100,7 +97,7 @@ export function createBypasses({ db, audit, now = Date.now }: BypassDependencies
     },
 
     /** Withdraws the pending bypass; false when there was none left to cancel. */
-    async cancel(user: UserRow, context: RequestContext): Promise<boolean> {
+    async cancel(user: UserRow, context: Context): Promise<boolean> {
       const time = now();
       const result = await db
         .updateTable('bypasses')
@@ -116,13 +113,13 @@ export function createBypasses({ db, audit, now = Date.now }: BypassDependencies
         type: 'bypass.cancelled',
         result: 'info',
         reason: null,
-        admin_id: null,
+        admin_id: adminOf(context),
       });
       return true;
     },
 
     /** Uses the pending bypass, if any: at most one sign-in, across instances. */
-    async consume(user: UserRow, context: RequestContext): Promise<boolean> {
+    async consume(user: UserRow, context: Context): Promise<boolean> {
       const time = now();
       const pending = await db
         .selectFrom('bypasses')
@@ -145,7 +142,7 @@ export function createBypasses({ db, audit, now = Date.now }: BypassDependencies
         type: 'bypass.used',
         result: 'success',
         reason: null,
-        admin_id: null,
+        admin_id: adminOf(context),
       });
       return true;
     },

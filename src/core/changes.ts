@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { AuditRepository } from '../data/audit-repository.ts';
 import type { UserRow } from '../data/users-repository.ts';
 import type { Email } from '../providers/email.ts';
-import type { RequestContext } from './accounts.ts';
+import { adminOf, type Context } from './context.ts';
 import type { Translate } from './phone-verification.ts';
 
 /** The security notices a user gets by email (SPEC N2, J3). */
@@ -45,7 +45,7 @@ export function createChanges(deps: ChangesDependencies) {
   const { audit, email, translate, logger, portalUrl } = deps;
   const now = deps.now ?? Date.now;
 
-  function compose(user: UserRow, change: Change, language: string, context: RequestContext) {
+  function compose(user: UserRow, change: Change, language: string, context: Context) {
     const t = (key: string, values?: Record<string, unknown>) => translate(language, key, values);
     const format = (time: number) =>
       new Intl.DateTimeFormat(language, {
@@ -78,11 +78,7 @@ export function createChanges(deps: ChangesDependencies) {
    * to whether the mail server took the message. Pages do not wait for it, so a slow mail server
    * never holds them up; the command line does, before it exits.
    */
-  async function notify(
-    user: UserRow,
-    change: Change,
-    context: RequestContext & { language: string },
-  ): Promise<boolean> {
+  async function notify(user: UserRow, change: Change, context: Context): Promise<boolean> {
     if (!change.notice || !email || !user.email) return false;
     const language = user.language ?? context.language;
     try {
@@ -96,11 +92,7 @@ export function createChanges(deps: ChangesDependencies) {
 
   return {
     /** Audits the change, then sends its notice when email is set up and the user has an address. */
-    async record(
-      user: UserRow,
-      change: Change,
-      context: RequestContext & { language: string },
-    ): Promise<void> {
+    async record(user: UserRow, change: Change, context: Context): Promise<void> {
       await audit.record({
         type: change.type,
         result: change.result ?? 'success',
@@ -113,7 +105,7 @@ export function createChanges(deps: ChangesDependencies) {
         device: change.device ?? null,
         method: change.method ?? null,
         client_ip: context.clientIp ?? null,
-        admin_id: null,
+        admin_id: adminOf(context),
       });
       void notify(user, change, context);
     },

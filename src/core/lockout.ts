@@ -1,6 +1,6 @@
 import type { SettingsRepository } from '../data/settings-repository.ts';
 import type { UserRow, UsersRepository } from '../data/users-repository.ts';
-import type { RequestContext } from './accounts.ts';
+import type { Context } from './context.ts';
 
 /** SPEC M8: never more than this many failures per account per hour, whatever the settings. */
 export const hourlyFailureCap = 100;
@@ -22,7 +22,7 @@ export interface LockoutDependencies {
   users: UsersRepository;
   settings: SettingsRepository;
   /** Told when a failure locks an account (SPEC N2: the user hears of it by email). */
-  onLockout?: (user: UserRow, until: number, context: RequestContext) => void;
+  onLockout?: (user: UserRow, until: number, context: Context) => void;
   now?: () => number;
 }
 
@@ -37,7 +37,7 @@ export function createLockout({ users, settings, onLockout, now = Date.now }: Lo
      */
     async attempt<R extends { ok: boolean }>(
       user: UserRow,
-      context: RequestContext,
+      context: Context,
       forgive: Forgiveness,
       check: () => Promise<R>,
     ): Promise<CountedAttempt<R>> {

@@ -5,7 +5,7 @@ import type { Db, VerificationsTable } from '../data/schema.ts';
 import type { SettingsRepository } from '../data/settings-repository.ts';
 import type { UserRow, UsersRepository } from '../data/users-repository.ts';
 import type { Telephony, TelephonyEvents } from '../providers/telephony.ts';
-import type { RequestContext } from './accounts.ts';
+import type { Context } from './context.ts';
 import type { Lockout } from './lockout.ts';
 import { verifySecret } from './passwords.ts';
 import { createPhoneLimits, type Paused, type Send } from './phone-limits.ts';
@@ -239,7 +239,11 @@ export function createPhoneVerification(deps: PhoneVerificationDependencies) {
     check: () => Promise<boolean>,
   ) {
     const user = await users.findById(verification.user_id);
-    const context = { clientIp: undefined, language: verification.language };
+    const context: Context = {
+      actor: { kind: 'user', userId: verification.user_id },
+      clientIp: undefined,
+      language: verification.language,
+    };
     const { outcome } = user
       ? await lockout.attempt(user, context, 'this attempt', async () => ({ ok: await check() }))
       : { outcome: 'failure' };
@@ -294,7 +298,7 @@ export function createPhoneVerification(deps: PhoneVerificationDependencies) {
     events,
     find,
 
-    async startCall(call: StartCall, context: RequestContext): Promise<Started> {
+    async startCall(call: StartCall, context: Context): Promise<Started> {
       const id = randomUUID();
       const paused = await admit(call.user, 'phone', {
         verificationId: id,
@@ -333,7 +337,7 @@ export function createPhoneVerification(deps: PhoneVerificationDependencies) {
       return { outcome: 'started', verificationId: id };
     },
 
-    async startText(text: StartText, context: RequestContext): Promise<Started> {
+    async startText(text: StartText, context: Context): Promise<Started> {
       const id = randomUUID();
       const paused = await admit(text.user, 'sms', {
         verificationId: id,
@@ -375,7 +379,7 @@ export function createPhoneVerification(deps: PhoneVerificationDependencies) {
      * A new code replaces the old one; the failure counter is not reset (SPEC M2). Returns the
      * limit that kept it from being sent, if one did: the old code then stays as it was.
      */
-    async resendText(verificationId: string, context: RequestContext): Promise<Paused | undefined> {
+    async resendText(verificationId: string, context: Context): Promise<Paused | undefined> {
       const verification = await find(verificationId);
       if (verification?.status !== 'pending' || verification.method !== 'sms') return undefined;
       const user = await users.findById(verification.user_id);

@@ -4,7 +4,7 @@ import type { DeviceRow, DevicesRepository } from '../data/devices-repository.ts
 import type { QuestionsRepository } from '../data/questions-repository.ts';
 import type { Db } from '../data/schema.ts';
 import type { UserRow } from '../data/users-repository.ts';
-import type { RequestContext } from './accounts.ts';
+import { adminOf, type Context } from './context.ts';
 import { normaliseAnswer } from './answers.ts';
 import { acceptDeviceCode, newDeviceRow, resyncHotpDevice, type OtpDevice } from './devices.ts';
 import type { CountedAttempt, Lockout } from './lockout.ts';
@@ -64,14 +64,14 @@ export interface SecondFactorDependencies {
   now?: () => number;
 }
 
-function userFields(user: UserRow, context: RequestContext) {
+function userFields(user: UserRow, context: Context) {
   return {
     user_id: user.id,
     username: user.username,
     display_name: user.display_name,
     email: user.email,
     client_ip: context.clientIp ?? null,
-    admin_id: null,
+    admin_id: adminOf(context),
   };
 }
 
@@ -110,7 +110,7 @@ export function createSecondFactor(deps: SecondFactorDependencies) {
   async function guarded(
     user: UserRow,
     event: Pick<NewAuditEvent, 'type' | 'method'>,
-    context: RequestContext,
+    context: Context,
     check: () => Promise<{ ok: boolean; device?: DeviceRow }>,
   ): Promise<CheckOutcome> {
     const attempt = await lockout.attempt(user, context, 'all failures', check);
@@ -158,7 +158,7 @@ export function createSecondFactor(deps: SecondFactorDependencies) {
       kinds: readonly ('app' | 'token')[],
       code: string,
       pin: string | undefined,
-      context: RequestContext,
+      context: Context,
       type: CheckPurpose = 'sign-in.second-step',
     ): Promise<CheckOutcome> {
       const method = kinds.length === 1 && kinds[0] === 'token' ? 'token' : 'app';
@@ -179,7 +179,7 @@ export function createSecondFactor(deps: SecondFactorDependencies) {
     async resyncToken(
       user: UserRow,
       codes: readonly [string, string],
-      context: RequestContext,
+      context: Context,
     ): Promise<CheckOutcome> {
       return guarded(user, { type: 'token.resync', method: 'token' }, context, async () => {
         const token = (await devices.forUser(user.id)).find((d) => d.kind === 'token');
@@ -207,7 +207,7 @@ export function createSecondFactor(deps: SecondFactorDependencies) {
     async checkAnswers(
       user: UserRow,
       answers: { questionId: string; answer: string }[],
-      context: RequestContext,
+      context: Context,
       type: CheckPurpose = 'sign-in.second-step',
     ): Promise<CheckOutcome> {
       return guarded(user, { type, method: 'questions' }, context, async () => {
@@ -228,7 +228,7 @@ export function createSecondFactor(deps: SecondFactorDependencies) {
     async completeEnrolment(
       user: UserRow,
       enrolment: CompletedEnrolment,
-      context: RequestContext,
+      context: Context,
     ): Promise<void> {
       const time = now();
       const answerRows = await Promise.all(

@@ -127,7 +127,7 @@ export interface SimulatorMessagesTable {
 export interface BypassesTable {
   id: string;
   user_id: string;
-  issued_by: 'user' | 'admin' | 'cli';
+  issued_by: 'user' | 'admin' | 'cli' | 'sdk';
   admin_id: string | null;
   reason: string | null;
   created_at: number;

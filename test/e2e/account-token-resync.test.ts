@@ -14,6 +14,7 @@ import {
   useBrowserPortal,
   type Journey,
 } from '../helpers/journey.ts';
+import { cliContext } from '../helpers/context.ts';
 
 /*
  * SPEC M4, J3 in Chromium with JavaScript disabled, by keyboard: a user whose event-based token
@@ -39,8 +40,8 @@ describe.skipIf(noBrowser)(
       });
       await services.bypasses.issue(
         user,
-        { seconds: 300, issuedBy: 'cli', reason: 'token out of step' },
-        { clientIp: undefined },
+        { seconds: 300, reason: 'token out of step' },
+        cliContext,
       );
       return code;
     }

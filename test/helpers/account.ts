@@ -5,6 +5,7 @@ import type { Language } from '../../src/i18n.ts';
 import type { Services } from '../../src/services.ts';
 import { browserAgent, createUser, signIn, trustLoopback, type TestPortal } from './app.ts';
 import { appCode, enrolApp, post } from './two-step.ts';
+import { cliContext } from './context.ts';
 
 type Agent = ReturnType<typeof supertest.agent>;
 
@@ -187,7 +188,7 @@ export async function enrolWithApp(
       ...(options.pin ? { pinHash: await secondFactor.hashPin(options.pin) } : {}),
       answers: answers.map((answer, i) => ({ questionId: asked[i]?.id ?? '', answer })),
     },
-    { clientIp: undefined },
+    cliContext,
   );
   if (options.language) await users.setLanguage(user.id, options.language);
   return { user, secret };

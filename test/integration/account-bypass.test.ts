@@ -10,6 +10,7 @@ import {
 } from '../helpers/app.ts';
 import { startSmtpServer } from '../helpers/smtp.ts';
 import { post } from '../helpers/two-step.ts';
+import { helpdeskContext } from '../helpers/context.ts';
 
 /*
  * SPEC J1, J3, M7: the one-time bypass a user starts from My account. Refused when the settings
@@ -247,8 +248,8 @@ describe('a pending bypass (SPEC J1, M7)', () => {
     const { agent, user } = await enrolledUser(portal);
     await portal.services.bypasses.issue(
       user,
-      { seconds: 600, issuedBy: 'admin', reason: 'phone lost' },
-      { clientIp: undefined },
+      { seconds: 600, reason: 'phone lost' },
+      helpdeskContext,
     );
     const page = await agent.get('/account/bypass').expect(200);
     expect(page.text).toContain('Your helpdesk started it for you.');
@@ -283,11 +284,7 @@ describe('refusals (SPEC J3, ASVS 5 7.5.1)', () => {
     expect(await bypassRows()).toEqual([]);
     expect(await events('bypass.issued')).toEqual([]);
 
-    await portal.services.bypasses.issue(
-      user,
-      { seconds: 300, issuedBy: 'admin' },
-      { clientIp: undefined },
-    );
+    await portal.services.bypasses.issue(user, { seconds: 300 }, helpdeskContext);
     expect((await post(agent, '/account/bypass/cancel', page.text, {})).status).toBe(403);
     expect((await bypassRows())[0]?.cancelled_at).toBeNull();
   });
@@ -307,11 +304,7 @@ describe('refusals (SPEC J3, ASVS 5 7.5.1)', () => {
 
   it('lets a user without a recent proof cancel one: that only restores the second step', async () => {
     const { user } = await enrolledUser(portal);
-    await portal.services.bypasses.issue(
-      user,
-      { seconds: 300, issuedBy: 'admin' },
-      { clientIp: undefined },
-    );
+    await portal.services.bypasses.issue(user, { seconds: 300 }, helpdeskContext);
     const agent = await signInWithoutProof(portal);
     const cancelled = await postWithToken(agent, '/account/bypass/cancel', {});
     expect(cancelled.headers.location).toBe('/account?done=bypassCancelled');

@@ -15,6 +15,7 @@ import {
 } from '../helpers/account.ts';
 import { startSmtpServer } from '../helpers/smtp.ts';
 import { post } from '../helpers/two-step.ts';
+import { cliContext } from '../helpers/context.ts';
 
 /*
  * SPEC J3, M4: a third-party OATH token on My account. One per user, proven with a current code
@@ -275,8 +276,8 @@ describe('bringing an event-based token back in step (SPEC M4)', () => {
     if (!user) throw new Error('no such user');
     await portal.services.bypasses.issue(
       user,
-      { seconds: 300, issuedBy: 'cli', reason: 'token out of step' },
-      { clientIp: undefined },
+      { seconds: 300, reason: 'token out of step' },
+      cliContext,
     );
     const agent = browserAgent(portal);
     expect((await signIn(agent, username, accountPassword)).headers.location).toBe('/account');

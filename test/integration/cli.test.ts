@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { loadConfig, projectRoot } from '../../src/config/index.ts';
 import { createServices } from '../../src/services.ts';
 import { startSmtpServer } from '../helpers/smtp.ts';
+import { visitorContext } from '../helpers/context.ts';
 
 function cli(args: string[], databaseUrl: string, stdin = '', env: Record<string, string> = {}) {
   return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
@@ -63,7 +64,11 @@ describe('mfa-portal command line (SPEC O3)', () => {
     );
     try {
       // Neither has a second step yet: a right password leads to User Setup.
-      const step = await services.accounts.signIn('root.admin', 'first secret pass');
+      const step = await services.accounts.signIn(
+        'root.admin',
+        'first secret pass',
+        visitorContext,
+      );
       expect(step.next).toBe('enrol');
       const els = await services.users.findByUsername('els');
       expect(els).toMatchObject({
@@ -72,8 +77,12 @@ describe('mfa-portal command line (SPEC O3)', () => {
         email: 'els@example.org',
       });
       expect(els?.password_hash).toMatch(/^\$argon2id\$/);
-      expect((await services.accounts.signIn('els', 'second secret pass')).next).toBe('enrol');
-      expect((await services.accounts.signIn('els', 'not the password')).next).toBe('refused');
+      expect(
+        (await services.accounts.signIn('els', 'second secret pass', visitorContext)).next,
+      ).toBe('enrol');
+      expect((await services.accounts.signIn('els', 'not the password', visitorContext)).next).toBe(
+        'refused',
+      );
     } finally {
       await services.close();
     }

@@ -10,6 +10,7 @@ import {
   type TestPortal,
 } from '../helpers/app.ts';
 import { post } from '../helpers/two-step.ts';
+import { cliContext } from '../helpers/context.ts';
 
 /*
  * SPEC S5: calls and texts limited per user, per destination number and per client address
@@ -362,7 +363,7 @@ describe('calls and texts counted together (SPEC S5)', () => {
             pinHash: null,
             language: 'en',
           },
-          { clientIp: '203.0.113.4' },
+          { ...cliContext, clientIp: '203.0.113.4' },
         ),
       ),
     );
@@ -375,7 +376,7 @@ describe('calls and texts counted together (SPEC S5)', () => {
     // The refused ones took their sends back: what room is left is there for the next one.
     const next = await phoneVerification.startText(
       { user, purpose: 'enrolment', phone: '+33612345699', pinHash: null, language: 'en' },
-      { clientIp: '203.0.113.4' },
+      { ...cliContext, clientIp: '203.0.113.4' },
     );
     expect(next.outcome).toBe(started.length < 3 ? 'started' : 'paused');
   });

@@ -9,6 +9,7 @@ import {
   type TestPortal,
 } from '../helpers/app.ts';
 import { appCode, enrolApp, post, questionIdsFrom, secretFrom } from '../helpers/two-step.ts';
+import { cliContext } from '../helpers/context.ts';
 
 const password = 'correct horse battery';
 let portal: TestPortal;
@@ -426,11 +427,7 @@ describe('one-time bypass at sign-in (SPEC J1, M7)', () => {
 
   it('skips the second step once, within its seconds, and is audited', async () => {
     const user = await enrolledUser();
-    await portal.services.bypasses.issue(
-      user,
-      { seconds: 300, issuedBy: 'cli', reason: 'phone lost' },
-      { clientIp: undefined },
-    );
+    await portal.services.bypasses.issue(user, { seconds: 300, reason: 'phone lost' }, cliContext);
     const first = await signIn(browserAgent(portal), 'lotte', password);
     expect(first.headers.location).toBe('/account');
     const second = await signIn(browserAgent(portal), 'lotte', password);
@@ -442,11 +439,7 @@ describe('one-time bypass at sign-in (SPEC J1, M7)', () => {
 
   it('is not honoured after its seconds, nor after a wrong password', async () => {
     const user = await enrolledUser();
-    await portal.services.bypasses.issue(
-      user,
-      { seconds: 1, issuedBy: 'cli' },
-      { clientIp: undefined },
-    );
+    await portal.services.bypasses.issue(user, { seconds: 1 }, cliContext);
     expect((await signIn(browserAgent(portal), 'lotte', 'wrong password')).status).toBe(400);
     await new Promise((resolve) => setTimeout(resolve, 1100));
     expect((await signIn(browserAgent(portal), 'lotte', password)).headers.location).toBe(
@@ -457,7 +450,7 @@ describe('one-time bypass at sign-in (SPEC J1, M7)', () => {
   it('keeps only the newest bypass and refuses impossible lengths', async () => {
     const user = await enrolledUser();
     const issue = (seconds: number) =>
-      portal.services.bypasses.issue(user, { seconds, issuedBy: 'cli' }, { clientIp: undefined });
+      portal.services.bypasses.issue(user, { seconds }, cliContext);
     await issue(300);
     await issue(600);
     const rows = await portal.services.database.db.selectFrom('bypasses').selectAll().execute();

@@ -5,6 +5,7 @@ import type { PortalSettings } from '../../core/settings.ts';
 import type { Services } from '../../services.ts';
 import { readForm, type FieldError } from '../form.ts';
 import { accountUser, requireChangeAllowed, requireRecentProof } from './permissions.ts';
+import { contextOf } from '../context.ts';
 
 /** The shortest bypass a user may ask for: long enough to sign out and in again. */
 export const minBypassSeconds = 60;
@@ -71,7 +72,7 @@ export function bypassRoutes(services: Services): Router {
   }
 
   function context(req: Request, res: Response) {
-    return { clientIp: req.ip, language: res.locals.lng };
+    return contextOf(res);
   }
 
   router.get('/account/bypass', requireRecentProof(services), async (_req, res) => {
@@ -95,11 +96,7 @@ export function bypassRoutes(services: Services): Router {
       readForm(req.body, []);
     }
     const user = accountUser(res);
-    const { expiresAt } = await services.bypasses.issue(
-      user,
-      { seconds, issuedBy: 'user' },
-      context(req, res),
-    );
+    const { expiresAt } = await services.bypasses.issue(user, { seconds }, context(req, res));
     // bypasses.issue has written the audit record; this is the email alone.
     void services.changes.notify(
       user,

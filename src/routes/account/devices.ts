@@ -19,6 +19,7 @@ import {
   requireChangeAllowed,
   requireRecentProof,
 } from './permissions.ts';
+import { contextOf } from '../context.ts';
 
 const nameMaxLength = 40;
 
@@ -64,7 +65,7 @@ export async function removeFactorDevice(
       notice: 'factorRemoved',
       what: device.kind,
     },
-    { clientIp: res.req.ip, language: res.locals.lng },
+    contextOf(res),
   );
 }
 
@@ -244,7 +245,7 @@ export function deviceRoutes(services: Services): Router {
         notice: 'factorAdded',
         what: 'app',
       },
-      { clientIp: req.ip, language: res.locals.lng },
+      contextOf(res),
     );
     res.redirect(303, res.locals.url('/account?done=deviceAdded'));
   });
@@ -284,7 +285,7 @@ export function deviceRoutes(services: Services): Router {
     await services.changes.record(
       user,
       { type: 'device.renamed', method: 'app', device: name },
-      { clientIp: req.ip, language: res.locals.lng },
+      contextOf(res),
     );
     res.redirect(303, res.locals.url('/account?done=deviceRenamed'));
   });

@@ -5,6 +5,7 @@ import { rememberLanguage } from '../../middleware/i18n.ts';
 import type { Services } from '../../services.ts';
 import { readForm, type FieldError } from '../form.ts';
 import { accountUser, requireChangeAllowed } from './permissions.ts';
+import { contextOf } from '../context.ts';
 
 /**
  * A page of the portal to go back to, as the language notice sends it: one path (the characters
@@ -55,7 +56,7 @@ export function languageRoutes(services: Services): Router {
     await services.changes.record(
       user,
       { type: 'change.language' },
-      { clientIp: req.ip, language },
+      { ...contextOf(res), language },
     );
     res.redirect(303, res.locals.url(form.returnTo || '/account?done=language'));
   });

@@ -3,6 +3,7 @@ import type { Method } from '../../core/settings.ts';
 import type { Services } from '../../services.ts';
 import { readForm, type FieldError } from '../form.ts';
 import { accountUser, defaultMethodChoices, requireChangeAllowed } from './permissions.ts';
+import { contextOf } from '../context.ts';
 
 /**
  * SPEC J3: the method the second step starts with. A preference, not a factor: every choice is a
@@ -44,11 +45,7 @@ export function methodRoutes(services: Services): Router {
       return;
     }
     await services.users.updateAccount(user.id, { default_method: method });
-    await services.changes.record(
-      user,
-      { type: 'change.method', method },
-      { clientIp: req.ip, language: res.locals.lng },
-    );
+    await services.changes.record(user, { type: 'change.method', method }, contextOf(res));
     res.redirect(303, res.locals.url('/account?done=method'));
   });
 

@@ -22,6 +22,7 @@ import {
   stopUsingMethod,
   type PhoneLines,
 } from './phone-change.ts';
+import { contextOf } from '../context.ts';
 
 const phoneFields = [
   'phoneCountry',
@@ -121,10 +122,7 @@ export function phoneChangeRoutes(services: Services): Router {
     });
   }
 
-  const context = (req: Request, res: Response) => ({
-    clientIp: req.ip,
-    language: res.locals.lng,
-  });
+  const context = (_req: Request, res: Response) => contextOf(res);
   // A paused call or text leaves the numbers as they are (SPEC S5).
   const backToAccount = { href: '/account', text: 'errors.backToAccount' };
 
@@ -444,7 +442,7 @@ export function phoneChangeRoutes(services: Services): Router {
     const outcome = await services.secondFactor.checkWithLockout(
       user,
       { type: 'enrolment.sms-code', method: 'sms' },
-      { clientIp: req.ip, language: res.locals.lng },
+      contextOf(res),
       async () => ({
         ok: await phoneVerification().checkTypedCode(draft.verificationId, code, ''),
       }),

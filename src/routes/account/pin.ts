@@ -3,6 +3,7 @@ import type { Services } from '../../services.ts';
 import { readForm, type FieldError } from '../form.ts';
 import { newPinErrors } from '../setup/validation.ts';
 import { accountUser, requireChangeAllowed, requireRecentProof } from './permissions.ts';
+import { contextOf } from '../context.ts';
 
 /** SPEC J3, M5: a new PIN, typed twice, checked against the policy and the user's numbers. */
 export function pinRoutes(services: Services): Router {
@@ -41,7 +42,7 @@ export function pinRoutes(services: Services): Router {
     await services.changes.record(
       user,
       { type: 'change.pin', notice: 'factorChanged', what: 'pin' },
-      { clientIp: req.ip, language: res.locals.lng },
+      contextOf(res),
     );
     res.redirect(303, res.locals.url('/account?done=pin'));
   });

@@ -4,6 +4,7 @@ import { hashSecret } from '../../core/passwords.ts';
 import type { Services } from '../../services.ts';
 import { readForm, type FieldError } from '../form.ts';
 import { accountUser, requireChangeAllowed, requireRecentProof } from './permissions.ts';
+import { contextOf } from '../context.ts';
 
 interface QuestionValues {
   questionIds: string[];
@@ -80,7 +81,7 @@ export function questionRoutes(services: Services): Router {
     await services.changes.record(
       user,
       { type: 'change.questions', method: 'questions', notice: 'factorChanged', what: 'questions' },
-      { clientIp: req.ip, language: res.locals.lng },
+      contextOf(res),
     );
     res.redirect(303, res.locals.url('/account?done=questions'));
   });

@@ -7,6 +7,7 @@ import { checkToken, tokenChoices, tokenFields, type TokenForm } from '../token-
 import { changeContext, methodsWithout, removeFactorDevice } from './devices.ts';
 import { codeError, readCode } from '../setup/validation.ts';
 import { accountUser, requireChangeAllowed, requireRecentProof } from './permissions.ts';
+import { contextOf } from '../context.ts';
 
 /** SPEC J3, M4: associate one third-party OATH token, or remove it; bring an HOTP one in step. */
 export function tokenRoutes(services: Services): Router {
@@ -79,7 +80,7 @@ export function tokenRoutes(services: Services): Router {
         notice: 'factorAdded',
         what: 'token',
       },
-      { clientIp: req.ip, language: res.locals.lng },
+      contextOf(res),
     );
     res.redirect(303, res.locals.url('/account?done=tokenAdded'));
   });
@@ -162,10 +163,11 @@ function tokenResyncRoutes(services: Services): Router {
       res.status(400).render('pages/account/token-resync', { token, errors });
       return;
     }
-    const outcome = await services.secondFactor.resyncToken(accountUser(res), [first, second], {
-      clientIp: req.ip,
-      language: res.locals.lng,
-    });
+    const outcome = await services.secondFactor.resyncToken(
+      accountUser(res),
+      [first, second],
+      contextOf(res),
+    );
     if (outcome.outcome === 'locked') {
       res.status(403).render('pages/verify/locked', {
         minutes: Math.max(1, Math.ceil((outcome.until - Date.now()) / 60_000)),

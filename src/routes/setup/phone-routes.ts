@@ -9,6 +9,7 @@ import { readForm, type FieldError } from '../form.ts';
 import { defaultCountry, phoneCountries, readPhone } from '../phone/forms.ts';
 import type { SetupMethod } from './routes.ts';
 import { codeError, newPinErrors, readCode } from './validation.ts';
+import { contextOf } from '../context.ts';
 
 interface SetupSteps {
   offered: () => Promise<SetupMethod[]>;
@@ -34,7 +35,7 @@ export function phoneSetupRoutes(router: Router, services: Services, steps: Setu
   const { settings: settingsRepository, secondFactor } = services;
 
   const phoneVerification = () => requirePhoneVerification(services);
-  const context = (res: Response) => ({ clientIp: res.req.ip, language: res.locals.lng });
+  const context = (res: Response) => contextOf(res);
   // A paused call or text leaves the choice of another method (SPEC S5).
   const otherMethod = { href: '/setup', text: 'setup.otherMethod' };
 
@@ -265,7 +266,7 @@ export function phoneSetupRoutes(router: Router, services: Services, steps: Setu
     const outcome = await secondFactor.checkWithLockout(
       user,
       { type: 'enrolment.sms-code', method: 'sms' },
-      { clientIp: req.ip, language: res.locals.lng },
+      contextOf(res),
       async () => ({
         ok: await phoneVerification().checkTypedCode(
           draft.verificationId,

@@ -11,6 +11,7 @@ import { readForm, type FieldError } from '../form.ts';
 import { checkToken, tokenChoices, tokenFields } from '../token-form.ts';
 import { phoneSetupRoutes } from './phone-routes.ts';
 import { codeError, newPinErrors, readCode } from './validation.ts';
+import { contextOf } from '../context.ts';
 
 /** The methods User Setup offers, in the order shown. */
 const setupMethods = ['phone', 'sms', 'app', 'token'] as const satisfies readonly Method[];
@@ -75,7 +76,7 @@ export function setupRoutes(services: Services): Router {
         ...(draft.mobilePhone ? { mobilePhone: draft.mobilePhone } : {}),
         answers,
       },
-      { clientIp: req.ip },
+      contextOf(res),
     );
     delete req.session.enrolment;
     void services.changes.notify(
@@ -86,7 +87,7 @@ export function setupRoutes(services: Services): Router {
         what: draft.method === 'sms' ? 'mobile' : draft.method,
         device: draft.device?.serial ?? null,
       },
-      { clientIp: req.ip, language: res.locals.lng },
+      contextOf(res),
     );
     await startSignedInSession(req, user.id, services.config.SESSION_ABSOLUTE_HOURS * 3_600_000);
     req.session.provenAt = Date.now();

@@ -13,6 +13,7 @@ import {
 import type { Services } from '../../services.ts';
 import { readForm, type FieldError } from '../form.ts';
 import { validateSignIn } from './validation.ts';
+import { contextOf } from '../context.ts';
 
 const signInDefaults = { username: '', errors: [], notice: '' };
 
@@ -57,14 +58,12 @@ export function signInRoutes(services: Services): Router {
   const authenticator = new passport.Passport();
   authenticator.use(
     new LocalStrategy({ passReqToCallback: true }, (req, username, password, done) => {
-      accounts
-        .signIn(username, password, { clientIp: req.ip, language: req.res?.locals.lng })
-        .then((step) => {
-          done(null, 'userId' in step ? step.userId : false, {
-            message: step.next,
-            step,
-          } as { message: string });
-        }, done);
+      accounts.signIn(username, password, contextOf(req.res as Response)).then((step) => {
+        done(null, 'userId' in step ? step.userId : false, {
+          message: step.next,
+          step,
+        } as { message: string });
+      }, done);
     }),
   );
 

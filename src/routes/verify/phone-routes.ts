@@ -9,6 +9,7 @@ import { denialMessage, renderPaused, requirePhoneVerification } from '../phone/
 import { readForm, type FieldError } from '../form.ts';
 import { codeError, readCode } from '../setup/validation.ts';
 import type { optionsFor } from './routes.ts';
+import { contextOf } from '../context.ts';
 
 interface VerifySteps {
   base: '/verify' | '/account/confirm';
@@ -31,7 +32,7 @@ export function phoneVerifyRoutes(router: Router, services: Services, steps: Ver
   const { base, purpose } = steps;
 
   const phoneVerification = () => requirePhoneVerification(services);
-  const context = (res: Response) => ({ clientIp: res.req.ip, language: res.locals.lng });
+  const context = (res: Response) => contextOf(res);
   // A paused call or text leaves the other ways to verify (SPEC S5).
   const otherWay = { href: base, text: 'callsPaused.otherWay' };
 
@@ -126,7 +127,7 @@ export function phoneVerifyRoutes(router: Router, services: Services, steps: Ver
       const outcome = await secondFactor.checkWithLockout(
         user,
         { type: purpose, method: verification.method },
-        { clientIp: req.ip, language: res.locals.lng },
+        contextOf(res),
         () => Promise.resolve({ ok: true }),
       );
       if (outcome.outcome === 'locked') steps.renderLocked(res, outcome.until);
@@ -198,7 +199,7 @@ export function phoneVerifyRoutes(router: Router, services: Services, steps: Ver
     const outcome = await secondFactor.checkWithLockout(
       user,
       { type: purpose, method: 'sms' },
-      { clientIp: req.ip, language: res.locals.lng },
+      contextOf(res),
       async () => {
         const ok = await phoneVerification().checkTypedCode(id, code, pinRequired ? form.pin : '');
         return { ok: ok && (await phoneVerification().acknowledge(id, user.id, 'approved')) };

@@ -9,6 +9,7 @@ import type { Services } from '../../services.ts';
 import { readForm, type FieldError } from '../form.ts';
 import { codeError, readCode } from '../setup/validation.ts';
 import { phoneVerifyRoutes } from './phone-routes.ts';
+import { contextOf } from '../context.ts';
 
 type CodeMethod = Extract<Method, 'app' | 'token'>;
 type PhoneMethod = Extract<Method, 'phone' | 'sms'>;
@@ -182,7 +183,7 @@ function secondStepRoutes(services: Services, mode: SecondStepMode): Router {
       [method],
       code,
       pinRequired ? form.pin : undefined,
-      { clientIp: req.ip, language: res.locals.lng },
+      contextOf(res),
       purpose,
     );
     if (outcome.outcome === 'success') await succeed(res, user);
@@ -241,7 +242,7 @@ function secondStepRoutes(services: Services, mode: SecondStepMode): Router {
     const outcome = await secondFactor.checkAnswers(
       user,
       asked.map((q, i) => ({ questionId: q.id, answer: form[`answer${i}`] ?? '' })),
-      { clientIp: req.ip, language: res.locals.lng },
+      contextOf(res),
       purpose,
     );
     if (outcome.outcome === 'success') await succeed(res, user);
