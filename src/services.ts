@@ -14,6 +14,8 @@ import { loadEncryptionKey } from './core/encryption-key.ts';
 import { createLockout } from './core/lockout.ts';
 import { createLocalDirectory } from './core/primary-authentication.ts';
 import { createPhoneVerification, type PhoneVerification } from './core/phone-verification.ts';
+import type { MfaService } from './core/mfa-service.ts';
+import { createMfaService } from './core/service/index.ts';
 import { createSecondFactor, type SecondFactor } from './core/second-factor.ts';
 import { createSmtpEmail, type Email } from './providers/email.ts';
 import { createSimulator, type Simulator } from './providers/simulator.ts';
@@ -49,6 +51,8 @@ export interface Services {
   questions: QuestionsRepository;
   devices: DevicesRepository;
   accounts: Accounts;
+  /** The one interface to the MFA core (SPEC §2): routes use this. */
+  mfa: MfaService;
   secondFactor: SecondFactor;
   bypasses: Bypasses;
   /** Self-service changes: audited, and announced by email when it is set up (SPEC J3, N2). */
@@ -169,6 +173,24 @@ export async function createServices(
       })
     : undefined;
 
+  const accounts = createAccounts({
+    users,
+    audit,
+    settings,
+    lockout,
+    directory: createLocalDirectory(argon2),
+    bypasses,
+    secondFactor,
+    argon2,
+  });
+  const mfa = createMfaService({
+    users,
+    settings,
+    accounts,
+    secondFactor,
+    telephony: phoneVerification !== undefined,
+  });
+
   return {
     config,
     logger,
@@ -179,16 +201,8 @@ export async function createServices(
     settings,
     audit,
     questions,
-    accounts: createAccounts({
-      users,
-      audit,
-      settings,
-      lockout,
-      directory: createLocalDirectory(argon2),
-      bypasses,
-      secondFactor,
-      argon2,
-    }),
+    accounts,
+    mfa,
     secondFactor,
     bypasses,
     changes,

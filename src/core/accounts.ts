@@ -4,25 +4,11 @@ import type { UserRow, UsersRepository } from '../data/users-repository.ts';
 import type { Bypasses } from './bypass.ts';
 import { adminOf, type Context } from './context.ts';
 import type { Lockout } from './lockout.ts';
+import type { SignInStep } from './mfa-service.ts';
 import { hashSecret, type Argon2Parameters } from './passwords.ts';
 import type { PrimaryAuthentication } from './primary-authentication.ts';
 import type { SecondFactor } from './second-factor.ts';
 import { isTrustedIp, parseTrustedIps } from './trusted-ips.ts';
-
-/**
- * Where a sign-in goes once the password step is done (SPEC J1, J2). A wrong password, an unknown
- * user, a disabled and a locked account are all `refused`, alike (S4): only the audit knows.
- */
-export type SignInStep =
-  | { next: 'refused' }
-  /** "Allow users to log in" is off, and this right password is not an administrator's. */
-  | { next: 'switched-off' }
-  /** No way to sign in yet, and User Setup is switched off. */
-  | { next: 'not-enrolled' }
-  /** From a trusted address, or with a pending one-time bypass: no second step. */
-  | { next: 'signed-in'; userId: string }
-  | { next: 'second-step'; userId: string }
-  | { next: 'enrol'; userId: string };
 
 export interface AccountsDependencies {
   users: UsersRepository;

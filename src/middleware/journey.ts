@@ -1,6 +1,7 @@
 import type { Request, RequestHandler, Response } from 'express';
 import createError from 'http-errors';
-import type { UserRow } from '../data/users-repository.ts';
+import type { Journey } from '../core/mfa-service.ts';
+import { contextOf } from '../routes/context.ts';
 import type { Services } from '../services.ts';
 import { resetSession } from './session.ts';
 
@@ -40,12 +41,6 @@ export const routeAccess: Readonly<Record<string, readonly Audience[]>> = {
   admin: ['admin'],
 };
 
-export interface Journey {
-  stage: JourneyStage;
-  user: UserRow | undefined;
-  admin: boolean;
-}
-
 /** Where each stage belongs: a visitor who strays is sent back there. */
 const homeOf: Record<JourneyStage, string> = {
   anonymous: '/sign-in',
@@ -54,41 +49,15 @@ const homeOf: Record<JourneyStage, string> = {
   'signed-in': '/account',
 };
 
-const anonymous: Journey = { stage: 'anonymous', user: undefined, admin: false };
+type Standing = Exclude<Journey, { stage: 'ended' }>;
 
-type Refusal = 'notEnrolled' | 'signInOff';
+const isAdmin = (journey: Standing) => journey.stage === 'signed-in' && journey.admin;
 
-/** The visitor's stage, or why their session must end (a setting changed under them). */
-async function journeyOf(
-  req: Request,
-  { users, settings, secondFactor }: Services,
-): Promise<Journey | Refusal> {
-  const { userId, pendingUserId } = req.session;
-  const id = userId ?? pendingUserId;
-  if (id === undefined) return anonymous;
-  const user = await users.findById(id);
-  if (!user || user.disabled) return anonymous;
-  const admin = user.role === 'admin';
-  const policy = await settings.read();
-  // "Allow users to log in" off: only administrators still sign in (SPEC §5, as the original).
-  if (!policy.allowUserLogin && !admin) return 'signInOff';
-  if (userId !== undefined) return { stage: 'signed-in', user, admin };
-  if ((await secondFactor.enrolmentOf(user)).methods.length > 0) {
-    return { stage: 'second-step', user, admin };
-  }
-  if (!policy.allowEnrollment) return 'notEnrolled';
-  // A locked account enrols nothing: it waits, like every other way in (SPEC M8).
-  if (user.locked_until !== null && user.locked_until > Date.now()) return anonymous;
-  return { stage: 'enrolling', user, admin };
+function admits(audience: readonly Audience[], journey: Standing): boolean {
+  return audience.some((a) => (a === 'admin' ? isAdmin(journey) : a === journey.stage));
 }
 
-function admits(audience: readonly Audience[], journey: Journey): boolean {
-  return audience.some((a) =>
-    a === 'admin' ? journey.stage === 'signed-in' && journey.admin : a === journey.stage,
-  );
-}
-
-function refuse(req: Request, res: Response, journey: Journey): void {
+function refuse(req: Request, res: Response, journey: Standing): void {
   if (journey.stage === 'signed-in' && req.path.startsWith('/admin')) {
     throw createError(403, 'Administrators only', { page: 'notAllowed' });
   }
@@ -100,25 +69,32 @@ function refuse(req: Request, res: Response, journey: Journey): void {
  * and keeps each stage to the areas it may reach (SPEC S10). Views get `journeyStage`, the
  * signed-in `user` or the `pendingUser` whose password was just proven.
  */
-export function setUpJourney(services: Services): RequestHandler {
+export function setUpJourney({ mfa, users }: Services): RequestHandler {
   return async (req, res, next) => {
-    let journey = await journeyOf(req, services);
-    if (typeof journey === 'string') {
-      const page = journey;
+    const { userId, pendingUserId } = req.session;
+    let journey = await mfa.signIn.journey(contextOf(res), { userId, pendingUserId });
+    if (journey.stage === 'ended') {
       await resetSession(req);
-      res.status(403).render('errors/error', { page });
+      res.status(403).render('errors/error', { page: journey.reason });
       return;
     }
-    if (journey.stage === 'anonymous' && (req.session.userId ?? req.session.pendingUserId)) {
+    if (journey.stage === 'anonymous' && (userId ?? pendingUserId)) {
       // The account went away or was disabled: nothing of its session may stay.
       await resetSession(req);
-      journey = anonymous;
+      journey = { stage: 'anonymous' };
     }
     res.locals.journeyStage = journey.stage;
     res.locals.signedIn = journey.stage === 'signed-in';
-    res.locals.isAdmin = res.locals.signedIn && journey.admin;
-    if (journey.stage === 'signed-in') res.locals.user = journey.user;
-    else if (journey.user) res.locals.pendingUser = journey.user;
+    res.locals.isAdmin = isAdmin(journey);
+    if (journey.stage !== 'anonymous') {
+      if (journey.stage === 'signed-in') res.locals.user = journey.account;
+      else res.locals.pendingUser = journey.account;
+      res.locals.portalSettings = journey.settings;
+      res.locals.telephony = journey.telephony;
+      res.locals.can = journey.can;
+      // Until every area calls the MfaService: the row, for the areas that still need it.
+      res.locals.userRow = await users.findById(journey.account.id);
+    }
 
     // Express matches paths case-insensitively, and so must this.
     const area = (req.path.split('/')[1] ?? '').toLowerCase();

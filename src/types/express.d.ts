@@ -1,6 +1,8 @@
 import 'express-session';
 import type { TFunction } from 'i18next';
 import type { Enrolment } from '../core/second-factor.ts';
+import type { AccountPermissions } from '../core/method-policy.ts';
+import type { Account } from '../core/mfa-service.ts';
 import type { PortalSettings } from '../core/settings.ts';
 import type { UserRow } from '../data/users-repository.ts';
 import type { Language } from '../i18n.ts';
@@ -61,11 +63,19 @@ declare global {
       /** SESSION_IDLE_MINUTES, for the session notice of signed-in pages (SPEC L4). */
       sessionIdleMinutes: number;
       isAdmin: boolean;
-      user?: UserRow;
-      pendingUser?: UserRow;
-      /** Set by requireChangeAllowed on account change pages. */
+      /** The signed-in user's account, or the one whose password was just proven. */
+      user?: Account;
+      pendingUser?: Account;
+      /** Transitional: the same account's row, until every area calls the MfaService. */
+      userRow?: UserRow | undefined;
+      /** Transitional: the row's enrolment, set by requireChangeAllowed. */
       enrolment?: Enrolment;
+      /** Loaded with the journey for every visitor past the password. */
       portalSettings?: PortalSettings;
+      /** Whether calls and texts can be made now. */
+      telephony?: boolean;
+      /** What the signed-in user may change on My account. */
+      can?: AccountPermissions;
       /** On the proof pages (/account/confirm): how long a proof lasts. */
       proofMinutes?: number;
       /** The language a signed-in user just switched to, offered to save on their account. */

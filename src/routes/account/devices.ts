@@ -10,15 +10,10 @@ import type { UserRow } from '../../data/users-repository.ts';
 import type { Services } from '../../services.ts';
 import { activationFor } from '../app-activation.ts';
 import { readForm, type FieldError } from '../form.ts';
-import { pinRequired } from '../setup/routes.ts';
+import { pinRequired } from '../../core/method-policy.ts';
 import { codeError, newPinErrors, readCode } from '../setup/validation.ts';
-import {
-  accountUser,
-  methodsLeft,
-  nextDefaultMethod,
-  requireChangeAllowed,
-  requireRecentProof,
-} from './permissions.ts';
+import { accountUser, requireChangeAllowed, requireRecentProof } from './permissions.ts';
+import { methodsLeft, nextDefaultMethod } from '../../core/method-policy.ts';
 import { contextOf } from '../context.ts';
 
 const nameMaxLength = 40;

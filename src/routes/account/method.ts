@@ -2,7 +2,8 @@ import { Router, type Response } from 'express';
 import type { Method } from '../../core/settings.ts';
 import type { Services } from '../../services.ts';
 import { readForm, type FieldError } from '../form.ts';
-import { accountUser, defaultMethodChoices, requireChangeAllowed } from './permissions.ts';
+import { accountUser, requireChangeAllowed } from './permissions.ts';
+import { defaultMethodChoices } from '../../core/method-policy.ts';
 import { contextOf } from '../context.ts';
 
 /**

@@ -3,7 +3,7 @@ import { isPhoneCountry } from '../../core/phone-numbers.ts';
 import type { Method, PortalSettings } from '../../core/settings.ts';
 import type { UserRow } from '../../data/users-repository.ts';
 import type { Services } from '../../services.ts';
-import { nextDefaultMethod } from './permissions.ts';
+import { nextDefaultMethod } from '../../core/method-policy.ts';
 
 /** The numbers a phone-call change would save (SPEC J3): what `req.session.phoneChange` holds. */
 export interface PhoneLines {

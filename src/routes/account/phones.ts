@@ -7,13 +7,8 @@ import { readForm, type FieldError } from '../form.ts';
 import { defaultCountry, phoneCountries, readPhone } from '../phone/forms.ts';
 import { denialMessage, renderPaused, requirePhoneVerification } from '../phone/outcomes.ts';
 import { codeError, readCode } from '../setup/validation.ts';
-import {
-  accountUser,
-  methodsLeft,
-  pinMethods,
-  requireChangeAllowed,
-  requireRecentProof,
-} from './permissions.ts';
+import { accountUser, requireChangeAllowed, requireRecentProof } from './permissions.ts';
+import { methodsLeft, pinMethods } from '../../core/method-policy.ts';
 import {
   lineKey,
   newLines,

@@ -7,7 +7,7 @@ import type { Services } from '../../services.ts';
 import { denialMessage, renderPaused, requirePhoneVerification } from '../phone/outcomes.ts';
 import { readForm, type FieldError } from '../form.ts';
 import { defaultCountry, phoneCountries, readPhone } from '../phone/forms.ts';
-import type { SetupMethod } from './routes.ts';
+import type { SetupMethod } from '../../core/method-policy.ts';
 import { codeError, newPinErrors, readCode } from './validation.ts';
 import { contextOf } from '../context.ts';
 

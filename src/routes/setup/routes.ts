@@ -1,8 +1,8 @@
+import { offeredMethods, pinRequired } from '../../core/method-policy.ts';
 import { Router, type Response } from 'express';
 import createError from 'http-errors';
 import { appDeviceParameters, proveNewDevice } from '../../core/devices.ts';
 import { generateOtpSecret } from '../../core/otp.ts';
-import type { Method, PortalSettings } from '../../core/settings.ts';
 import type { UserRow } from '../../data/users-repository.ts';
 import { startSignedInSession } from '../../middleware/session.ts';
 import type { Services } from '../../services.ts';
@@ -13,31 +13,8 @@ import { phoneSetupRoutes } from './phone-routes.ts';
 import { codeError, newPinErrors, readCode } from './validation.ts';
 import { contextOf } from '../context.ts';
 
-/** The methods User Setup offers, in the order shown. */
-const setupMethods = ['phone', 'sms', 'app', 'token'] as const satisfies readonly Method[];
-export type SetupMethod = (typeof setupMethods)[number];
-
-/** Calls and texts need a voice/SMS provider; without one those methods are not offered. */
-function offeredMethods(settings: PortalSettings, telephony: boolean): SetupMethod[] {
-  const allowed = setupMethods.filter((m) => {
-    if (!settings.allowedMethods.includes(m)) return false;
-    if (m === 'app') return settings.allowMobileApp;
-    if (m === 'token') return settings.allowOathToken;
-    return telephony;
-  });
-  if (settings.allowSelectMethod) return allowed;
-  return allowed.filter((m) => m === settings.defaultMethod);
-}
-
-export function pinRequired(method: SetupMethod, settings: PortalSettings): boolean {
-  if (method === 'app') return settings.appMode === 'pin';
-  if (method === 'phone') return settings.phoneMode === 'pin';
-  if (method === 'sms') return settings.smsMode === 'otp-pin';
-  return false;
-}
-
 function userOf(res: Response): UserRow {
-  const user = res.locals.pendingUser;
+  const user = res.locals.pendingUser && res.locals.userRow;
   if (!user) throw createError(401);
   return user;
 }

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { Router, type Request, type RequestHandler, type Response } from 'express';
 import passport from 'passport';
 import { Strategy as LocalStrategy } from 'passport-local';
-import type { SignInStep } from '../../core/accounts.ts';
+import type { SignInStep } from '../../core/mfa-service.ts';
 import { signInRateLimit } from '../../middleware/rate-limit.ts';
 import {
   destroySession,

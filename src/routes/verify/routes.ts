@@ -31,7 +31,7 @@ function signInMode(services: Services): SecondStepMode {
     base: '/verify',
     purpose: 'sign-in.second-step',
     userOf(res) {
-      const user = res.locals.pendingUser;
+      const user = res.locals.pendingUser && res.locals.userRow;
       if (!user) throw createError(401);
       return user;
     },
@@ -53,7 +53,7 @@ function proofMode(): SecondStepMode {
     base: '/account/confirm',
     purpose: 'proof',
     userOf(res) {
-      const user = res.locals.user;
+      const user = res.locals.user && res.locals.userRow;
       if (!user) throw createError(401);
       return user;
     },

@@ -1,0 +1,126 @@
+import type { Context } from './context.ts';
+import type { AccountPermissions } from './method-policy.ts';
+import type { Method, PortalSettings } from './settings.ts';
+
+/**
+ * SPEC §2: the one interface between the portal and the MFA core. Every operation is async,
+ * takes a `Context` (who acts, from where, in which language) and plain serialisable data, and
+ * returns plain data: no Express, no sessions, no rows, no hashes. The in-process implementation
+ * is `createMfaService` (src/core/service/index.ts); the Web Service SDK client will implement
+ * the same interface over HTTP, and no route will know the difference.
+ *
+ * Expected outcomes (a wrong code, a locked account, an invalid form) are values of the result
+ * types. An `MfaError` is thrown only for calls the journey should not have made (no such
+ * device, a setup finished twice): its `code` tells the portal which page to show.
+ */
+export interface MfaService {
+  signIn: SignInService;
+}
+
+/** A user's account as the portal may show it to them or to an administrator. */
+export interface Account {
+  id: string;
+  username: string;
+  displayName: string;
+  email: string | null;
+  role: 'user' | 'admin';
+  /** The user's chosen language, if any; pages otherwise follow the browser. */
+  language: string | null;
+  disabled: boolean;
+  /** Until when the account is locked (epoch ms), or null. */
+  lockedUntil: number | null;
+  defaultMethod: Method | null;
+  /** Whether the user has a PIN (SPEC M5); the PIN itself never leaves the core. */
+  hasPin: boolean;
+  /** Phone numbers in E.164; extensions as typed (digits, commas for pauses). */
+  phone: string | null;
+  phoneExtension: string | null;
+  backupPhone: string | null;
+  backupExtension: string | null;
+  mobilePhone: string | null;
+  /** The ways to sign in the user has set up. */
+  methods: Method[];
+  devices: DeviceView[];
+  answeredQuestions: number;
+}
+
+/** A mobile-app activation or an OATH token, without its secret. */
+export interface DeviceView {
+  id: string;
+  kind: 'app' | 'token';
+  name: string;
+  serial: string | null;
+  otpType: 'totp' | 'hotp';
+  digits: number;
+  createdAt: number;
+}
+
+/**
+ * Where a session stands (SPEC S10), worked out afresh on each request from the account and the
+ * settings, with everything its pages need loaded once.
+ */
+export type Journey =
+  | { stage: 'anonymous' }
+  /** The session must end: a setting changed under it ("allow users to log in" or "enrolment"). */
+  | { stage: 'ended'; reason: 'signInOff' | 'notEnrolled' }
+  | {
+      stage: 'second-step' | 'enrolling' | 'signed-in';
+      account: Account;
+      admin: boolean;
+      settings: PortalSettings;
+      /** Whether calls and texts can be made: without a provider those methods are not offered. */
+      telephony: boolean;
+      /** What the user may change on My account (SPEC §5, J3). */
+      can: AccountPermissions;
+    };
+
+/**
+ * Where a sign-in goes once the password step is done (SPEC J1, J2). A wrong password, an unknown
+ * user, a disabled and a locked account are all `refused`, alike (S4): only the audit knows.
+ */
+export type SignInStep =
+  | { next: 'refused' }
+  /** "Allow users to log in" is off, and this right password is not an administrator's. */
+  | { next: 'switched-off' }
+  /** No way to sign in yet, and User Setup is switched off. */
+  | { next: 'not-enrolled' }
+  /** From a trusted address, or with a pending one-time bypass: no second step. */
+  | { next: 'signed-in'; userId: string }
+  | { next: 'second-step'; userId: string }
+  | { next: 'enrol'; userId: string };
+
+/** The first step of sign-in, and where a session stands. */
+export interface SignInService {
+  /**
+   * The password against the primary authentication (SPEC J1, D1–D3), counted before it is
+   * checked (M8) and audited, then where the sign-in goes next. Refusals are alike (S4).
+   */
+  signIn(context: Context, input: { username: string; password: string }): Promise<SignInStep>;
+  /** The stage of a session that has proven a password (`pendingUserId`) or signed in. */
+  journey(
+    context: Context,
+    input: { userId: string | undefined; pendingUserId: string | undefined },
+  ): Promise<Journey>;
+  /** The portal settings, for the pages that follow them. */
+  settings(context: Context): Promise<PortalSettings>;
+}
+
+/** Why the core refused a call that the journey should not have made. */
+export type MfaErrorCode =
+  /** No such user, device or draft for this actor. */
+  | 'not-found'
+  /** The call conflicts with the state: a setup finished twice, a method removed already. */
+  | 'conflict'
+  /** The settings or the actor's rights do not allow it. */
+  | 'not-allowed'
+  /** The call or text provider cannot be reached. */
+  | 'unavailable';
+
+export class MfaError extends Error {
+  override name = 'MfaError';
+  readonly code: MfaErrorCode;
+  constructor(code: MfaErrorCode, message: string) {
+    super(message);
+    this.code = code;
+  }
+}

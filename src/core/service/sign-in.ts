@@ -1,0 +1,60 @@
+import type { SettingsRepository } from '../../data/settings-repository.ts';
+import type { UsersRepository } from '../../data/users-repository.ts';
+import type { Accounts } from '../accounts.ts';
+import { accountPermissions } from '../method-policy.ts';
+import type { Journey, SignInService } from '../mfa-service.ts';
+import type { SecondFactor } from '../second-factor.ts';
+import { toAccount } from './views.ts';
+
+export interface SignInServiceDependencies {
+  users: UsersRepository;
+  settings: SettingsRepository;
+  accounts: Accounts;
+  secondFactor: Pick<SecondFactor, 'enrolmentOf'>;
+  telephony: boolean;
+  now?: () => number;
+}
+
+export function createSignInService(deps: SignInServiceDependencies): SignInService {
+  const { users, settings, accounts, secondFactor, telephony } = deps;
+  const now = deps.now ?? Date.now;
+  return {
+    async signIn(context, { username, password }) {
+      return accounts.signIn(username, password, context);
+    },
+
+    /**
+     * SPEC S10: the stage follows from the account and the settings now, never from an earlier
+     * step: signed in; second step (a way to sign in exists); User Setup (none yet, enrolment
+     * allowed, not locked); or the session ends.
+     */
+    async journey(_context, { userId, pendingUserId }): Promise<Journey> {
+      const id = userId ?? pendingUserId;
+      if (id === undefined) return { stage: 'anonymous' };
+      const [user, policy] = await Promise.all([users.findById(id), settings.read()]);
+      if (!user || user.disabled) return { stage: 'anonymous' };
+      const admin = user.role === 'admin';
+      // "Allow users to log in" off: only administrators still sign in (SPEC §5, as the original).
+      if (!policy.allowUserLogin && !admin) return { stage: 'ended', reason: 'signInOff' };
+      const enrolment = await secondFactor.enrolmentOf(user);
+      const account = toAccount(user, enrolment);
+      const loaded = {
+        account,
+        admin,
+        settings: policy,
+        telephony,
+        can: accountPermissions(policy, enrolment, telephony),
+      };
+      if (userId !== undefined) return { stage: 'signed-in', ...loaded };
+      if (enrolment.methods.length > 0) return { stage: 'second-step', ...loaded };
+      if (!policy.allowEnrollment) return { stage: 'ended', reason: 'notEnrolled' };
+      // A locked account enrols nothing: it waits, like every other way in (SPEC M8).
+      if (user.locked_until !== null && user.locked_until > now()) return { stage: 'anonymous' };
+      return { stage: 'enrolling', ...loaded };
+    },
+
+    async settings() {
+      return settings.read();
+    },
+  };
+}
