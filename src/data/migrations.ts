@@ -217,6 +217,22 @@ const migrations: Record<string, Migration> = {
       }
     },
   },
+  '0006_drafts': {
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- schema changes predate the types
+    async up(db: Kysely<any>) {
+      // A change in progress (User Setup, a new device, new phone numbers), owned by the core and
+      // referred to by id: nothing of it lives in the browser's session (SPEC §2, S7).
+      await db.schema
+        .createTable('drafts')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('user_id', 'text', (c) => c.notNull().references('users.id').onDelete('cascade'))
+        .addColumn('kind', 'text', (c) => c.notNull())
+        .addColumn('data', 'text', (c) => c.notNull())
+        .addColumn('expires_at', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('drafts_user_id').on('drafts').column('user_id').execute();
+    },
+  },
 };
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the migrator works on any schema

@@ -161,8 +161,19 @@ export interface AppSecretsTable {
   value: string;
 }
 
+/** A change in progress, sealed: its data may hold a new seed or a PIN hash. */
+export interface DraftsTable {
+  id: string;
+  user_id: string;
+  kind: string;
+  /** AES-256-GCM sealed JSON, bound to the draft's id, user and kind. */
+  data: string;
+  expires_at: number;
+}
+
 export interface DatabaseSchema {
   users: UsersTable;
+  drafts: DraftsTable;
   sessions: SessionsTable;
   app_secrets: AppSecretsTable;
   settings: SettingsTable;

@@ -1,0 +1,99 @@
+import { randomUUID } from 'node:crypto';
+import type { Db } from '../data/schema.ts';
+import { open, seal } from './secret-box.ts';
+
+/** How long a change in progress waits for its next step. */
+export const draftLifetimeMs = 30 * 60_000;
+
+export type DraftKind = 'enrolment' | 'device' | 'phone-change';
+
+export interface DraftsDependencies {
+  db: Db;
+  encryptionKey: Buffer;
+  now?: () => number;
+}
+
+/**
+ * Changes in progress owned by the core (SPEC §2): User Setup, a new app activation, new phone
+ * numbers. The portal holds only the id. The data is sealed (S7), bound to its id, user and kind,
+ * so a draft cannot be read as another user's or another kind's; one draft of a kind per user,
+ * the newest; expired drafts read as none.
+ */
+export function createDrafts({ db, encryptionKey, now = Date.now }: DraftsDependencies) {
+  const bound = (id: string, userId: string, kind: DraftKind) => `draft:${id}:${userId}:${kind}`;
+
+  return {
+    /** Starts a draft, replacing this user's draft of the same kind; returns its id. */
+    async create(userId: string, kind: DraftKind, data: unknown): Promise<string> {
+      const id = randomUUID();
+      const time = now();
+      const sealed = seal(
+        Buffer.from(JSON.stringify(data)),
+        encryptionKey,
+        bound(id, userId, kind),
+      );
+      await db.transaction().execute(async (trx) => {
+        await trx
+          .deleteFrom('drafts')
+          .where((eb) =>
+            eb.or([
+              eb.and([eb('user_id', '=', userId), eb('kind', '=', kind)]),
+              eb('expires_at', '<=', time),
+            ]),
+          )
+          .execute();
+        await trx
+          .insertInto('drafts')
+          .values({ id, user_id: userId, kind, data: sealed, expires_at: time + draftLifetimeMs })
+          .execute();
+      });
+      return id;
+    },
+
+    /** The draft's data, or undefined when it is not this user's, of this kind, or expired. */
+    async read<T>(userId: string, kind: DraftKind, id: string): Promise<T | undefined> {
+      const row = await db
+        .selectFrom('drafts')
+        .select('data')
+        .where('id', '=', id)
+        .where('user_id', '=', userId)
+        .where('kind', '=', kind)
+        .where('expires_at', '>', now())
+        .executeTakeFirst();
+      if (!row) return undefined;
+      return JSON.parse(open(row.data, encryptionKey, bound(id, userId, kind)).toString()) as T;
+    },
+
+    /** Replaces a live draft's data and gives it a new lifetime; false when it is gone. */
+    async update(userId: string, kind: DraftKind, id: string, data: unknown): Promise<boolean> {
+      const time = now();
+      const sealed = seal(
+        Buffer.from(JSON.stringify(data)),
+        encryptionKey,
+        bound(id, userId, kind),
+      );
+      const result = await db
+        .updateTable('drafts')
+        .set({ data: sealed, expires_at: time + draftLifetimeMs })
+        .where('id', '=', id)
+        .where('user_id', '=', userId)
+        .where('kind', '=', kind)
+        .where('expires_at', '>', time)
+        .executeTakeFirst();
+      return result.numUpdatedRows > 0n;
+    },
+
+    /** Ends a draft; true when this call ended it (so two finishing at once cannot both win). */
+    async remove(userId: string, kind: DraftKind, id: string): Promise<boolean> {
+      const result = await db
+        .deleteFrom('drafts')
+        .where('id', '=', id)
+        .where('user_id', '=', userId)
+        .where('kind', '=', kind)
+        .executeTakeFirst();
+      return result.numDeletedRows > 0n;
+    },
+  };
+}
+
+export type Drafts = ReturnType<typeof createDrafts>;
