@@ -15,6 +15,7 @@ import { createLockout } from './core/lockout.ts';
 import { createLocalDirectory } from './core/primary-authentication.ts';
 import { createPhoneVerification, type PhoneVerification } from './core/phone-verification.ts';
 import type { MfaService } from './core/mfa-service.ts';
+import { createDrafts } from './core/drafts.ts';
 import { createMfaService } from './core/service/index.ts';
 import { createSecondFactor, type SecondFactor } from './core/second-factor.ts';
 import { createSmtpEmail, type Email } from './providers/email.ts';
@@ -184,11 +185,22 @@ export async function createServices(
     argon2,
   });
   const mfa = createMfaService({
+    db,
     users,
     settings,
+    audit,
+    questions,
+    devices,
     accounts,
     secondFactor,
-    telephony: phoneVerification !== undefined,
+    bypasses,
+    changes,
+    lockout,
+    drafts: createDrafts({ db, encryptionKey }),
+    phoneVerification,
+    encryptionKey,
+    argon2,
+    logger,
   });
 
   return {

@@ -1,11 +1,38 @@
 import { randomUUID } from 'node:crypto';
 import type { Db } from '../data/schema.ts';
+import type { OtpDevice } from './devices.ts';
+import type { PhoneNumbers } from './second-factor.ts';
 import { open, seal } from './secret-box.ts';
+import type { Method } from './settings.ts';
 
 /** How long a change in progress waits for its next step. */
 export const draftLifetimeMs = 30 * 60_000;
 
 export type DraftKind = 'enrolment' | 'device' | 'phone-change';
+
+/**
+ * A User Setup in progress (SPEC J2): nothing is saved to the account until its last step.
+ * App and token steps (src/core/service/enrolment.ts) and phone and text steps
+ * (src/core/service/phone.ts) fill in the same draft; `complete` saves it.
+ */
+export interface EnrolmentDraft {
+  method: Method;
+  /** The new device, its seed in base64url (the draft is sealed as a whole). */
+  device?: {
+    kind: 'app' | 'token';
+    name: string;
+    serial: string | null;
+    params: OtpDevice;
+    secret: string;
+  };
+  /** Set once the user proved the method works: what to store with the device. */
+  proof?: { lastStep: number | null; counter: number | null };
+  pinHash?: string;
+  phone?: PhoneNumbers;
+  mobilePhone?: string;
+  /** The call or text proving the number, while it is in flight. */
+  verificationId?: string;
+}
 
 export interface DraftsDependencies {
   db: Db;

@@ -1,4 +1,8 @@
 import type { Context } from './context.ts';
+import type { AccountService } from './service/account.ts';
+import type { EnrolmentService } from './service/enrolment.ts';
+import type { PhoneService } from './service/phone.ts';
+import type { SecondStepService } from './service/second-step.ts';
 import type { AccountPermissions } from './method-policy.ts';
 import type { Method, PortalSettings } from './settings.ts';
 
@@ -15,6 +19,14 @@ import type { Method, PortalSettings } from './settings.ts';
  */
 export interface MfaService {
   signIn: SignInService;
+  /** User Setup: begin, prove, complete (SPEC J2). */
+  enrolment: EnrolmentService;
+  /** The second step of sign-in, and proving a factor again before a change (J1, J3). */
+  secondStep: SecondStepService;
+  /** My account: the account view, recent activity and every self-service change (J3). */
+  account: AccountService;
+  /** Calls and texts in every journey, and what the call/text provider reports (M1, M2). */
+  phone: PhoneService;
 }
 
 /** A user's account as the portal may show it to them or to an administrator. */

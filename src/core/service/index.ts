@@ -1,9 +1,54 @@
+import type { Logger } from 'pino';
+import type { AuditRepository } from '../../data/audit-repository.ts';
+import type { DevicesRepository } from '../../data/devices-repository.ts';
+import type { QuestionsRepository } from '../../data/questions-repository.ts';
+import type { Db } from '../../data/schema.ts';
+import type { SettingsRepository } from '../../data/settings-repository.ts';
+import type { UsersRepository } from '../../data/users-repository.ts';
+import type { Accounts } from '../accounts.ts';
+import type { Bypasses } from '../bypass.ts';
+import type { Changes } from '../changes.ts';
+import type { Drafts } from '../drafts.ts';
+import type { Lockout } from '../lockout.ts';
 import type { MfaService } from '../mfa-service.ts';
-import { createSignInService, type SignInServiceDependencies } from './sign-in.ts';
+import type { Argon2Parameters } from '../passwords.ts';
+import type { PhoneVerification } from '../phone-verification.ts';
+import type { SecondFactor } from '../second-factor.ts';
+import { createAccountService } from './account.ts';
+import { createEnrolmentService } from './enrolment.ts';
+import { createPhoneService } from './phone.ts';
+import { createSecondStepService } from './second-step.ts';
+import { createSignInService } from './sign-in.ts';
 
-export type MfaServiceDependencies = SignInServiceDependencies;
+/** What the in-process core is built from: repositories and the core's own parts. */
+export interface MfaServiceDependencies {
+  db: Db;
+  users: UsersRepository;
+  settings: SettingsRepository;
+  audit: AuditRepository;
+  questions: QuestionsRepository;
+  devices: DevicesRepository;
+  accounts: Accounts;
+  secondFactor: SecondFactor;
+  bypasses: Bypasses;
+  changes: Changes;
+  lockout: Lockout;
+  drafts: Drafts;
+  /** Absent when no voice/SMS provider is set up: calls and texts are then not offered. */
+  phoneVerification: PhoneVerification | undefined;
+  encryptionKey: Buffer;
+  argon2: Argon2Parameters;
+  logger: Logger;
+  now?: () => number;
+}
 
 /** The in-process MFA core behind the one interface (SPEC §2). */
 export function createMfaService(deps: MfaServiceDependencies): MfaService {
-  return { signIn: createSignInService(deps) };
+  return {
+    signIn: createSignInService({ ...deps, telephony: deps.phoneVerification !== undefined }),
+    enrolment: createEnrolmentService(deps),
+    secondStep: createSecondStepService(deps),
+    account: createAccountService(deps),
+    phone: createPhoneService(deps),
+  };
 }
