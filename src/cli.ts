@@ -7,13 +7,10 @@ import {
   defaultSettings,
   formatSetting,
   isSettingKey,
-  parseSetting,
-  SettingError,
   type SettingValue,
 } from './core/settings.ts';
 import { defaultBypassSeconds, maxBypassSeconds } from './core/bypass.ts';
 import { cliContext } from './core/context.ts';
-import { DuplicateUsernameError } from './data/users-repository.ts';
 import { createServices } from './services.ts';
 
 const usage = `Usage: mfa-portal <command> [options]
@@ -115,15 +112,18 @@ async function run(argv: string[]): Promise<void> {
       process.stdout.write('The database schema is up to date.\n');
       return;
     }
-    const user = await services.users.create({
-      username: values.username ?? '',
+    const username = values.username ?? '';
+    const created = await services.mfa.administration.createUser(cliContext, {
+      username,
       displayName: values['display-name'] ?? '',
       email: values.email ?? null,
-      passwordHash: await services.accounts.hashPassword(password),
+      password,
       role: command === 'create-admin' ? 'admin' : 'user',
     });
-    const role = user.role === 'admin' ? 'Administrator' : 'User';
-    process.stdout.write(`${role} ${user.username} created.\n`);
+    if (created.outcome === 'taken') throw new UsageError(`User ${username} already exists`);
+    const { account } = created;
+    const role = account.role === 'admin' ? 'Administrator' : 'User';
+    process.stdout.write(`${role} ${account.username} created.\n`);
   } finally {
     await services.close();
   }
@@ -143,22 +143,17 @@ async function issueBypass(
   }
   const services = await createServices(loadConfig());
   try {
-    const user = await services.users.findByUsername(username);
+    const user = await services.mfa.administration.findUser(cliContext, { username });
     if (!user) throw new UsageError(`No user ${username}.`);
-    const { expiresAt } = await services.bypasses.issue(
-      user,
-      { seconds, reason: reason.trim() },
-      cliContext,
-    );
+    const { expiresAt, notified } = await services.mfa.administration.issueBypass(cliContext, {
+      userId: user.id,
+      seconds,
+      reason: reason.trim(),
+    });
     process.stdout.write(
       `${user.username} may sign in without the second step once until ${new Date(expiresAt).toISOString()}.\n`,
     );
     // SPEC M7: the user is told, as when they start a bypass themselves; awaited before exit.
-    const notified = await services.changes.notify(
-      user,
-      { type: 'bypass.issued', method: 'bypass', notice: 'bypassIssued', until: expiresAt },
-      cliContext,
-    );
     if (notified) process.stdout.write(`A security notice went to ${user.email ?? ''}.\n`);
   } finally {
     await services.close();
@@ -181,13 +176,16 @@ async function runSettings([action, key, ...rest]: string[]): Promise<void> {
   }
   const services = await createServices(loadConfig());
   try {
-    if (action === 'set' && key !== undefined && isSettingKey(key)) {
-      const value = parseSetting(key, rest[0] ?? '');
-      await services.settings.write(key, value);
-      process.stdout.write(`${key} = ${formatSetting(value)}\n`);
+    if (action === 'set' && key !== undefined) {
+      const changed = await services.mfa.administration.changeSetting(cliContext, {
+        key,
+        value: rest[0] ?? '',
+      });
+      if (changed.outcome === 'invalid') throw new UsageError(changed.message);
+      process.stdout.write(`${key} = ${changed.value}\n`);
       return;
     }
-    const settings = await services.settings.read();
+    const settings = await services.mfa.signIn.settings(cliContext);
     for (const [name, value] of Object.entries(settings) as [string, SettingValue][]) {
       process.stdout.write(`${name} = ${formatSetting(value)}\n`);
     }
@@ -200,8 +198,6 @@ run(process.argv.slice(2)).catch((error: unknown) => {
   const known =
     error instanceof UsageError ||
     error instanceof ConfigError ||
-    error instanceof DuplicateUsernameError ||
-    error instanceof SettingError ||
     (error instanceof TypeError &&
       'code' in error &&
       String(error.code).startsWith('ERR_PARSE_ARGS'));

@@ -1,5 +1,6 @@
 import type { Context } from './context.ts';
 import type { AccountService } from './service/account.ts';
+import type { AdministrationService } from './service/administration.ts';
 import type { EnrolmentService } from './service/enrolment.ts';
 import type { PhoneService } from './service/phone.ts';
 import type { SecondStepService } from './service/second-step.ts';
@@ -27,6 +28,8 @@ export interface MfaService {
   account: AccountService;
   /** Calls and texts in every journey, and what the call/text provider reports (M1, M2). */
   phone: PhoneService;
+  /** Users and settings managed by an administrator or the command line (A1–A3). */
+  administration: AdministrationService;
 }
 
 /** A user's account as the portal may show it to them or to an administrator. */

@@ -15,6 +15,7 @@ import type { Argon2Parameters } from '../passwords.ts';
 import type { PhoneVerification } from '../phone-verification.ts';
 import type { SecondFactor } from '../second-factor.ts';
 import { createAccountService } from './account.ts';
+import { createAdministrationService } from './administration.ts';
 import { createEnrolmentService } from './enrolment.ts';
 import { createPhoneService } from './phone.ts';
 import { createSecondStepService } from './second-step.ts';
@@ -50,5 +51,6 @@ export function createMfaService(deps: MfaServiceDependencies): MfaService {
     secondStep: createSecondStepService(deps),
     account: createAccountService(deps),
     phone: createPhoneService(deps),
+    administration: createAdministrationService(deps),
   };
 }
