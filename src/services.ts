@@ -2,7 +2,10 @@ import { hkdfSync } from 'node:crypto';
 import { resolve } from 'node:path';
 import type { i18n } from 'i18next';
 import { pino, type Logger } from 'pino';
+import { RedisStore } from 'connect-redis';
+import type { Store } from 'express-session';
 import { createClient } from 'redis';
+import { DatabaseSessionStore } from './data/session-store.ts';
 import type { Config } from './config/index.ts';
 import { createAccounts, type Accounts } from './core/accounts.ts';
 import type { Context } from './core/context.ts';
@@ -70,6 +73,8 @@ export interface Services {
   /** The development phone (SIMULATOR_ENABLED): its page shows calls and texts. */
   simulator: Simulator | undefined;
   sessionSecret: string;
+  /** Sessions in Redis when REDIS_URL is set, otherwise in the app's database; never in memory. */
+  sessionStore: Store;
   close(): Promise<void>;
 }
 
@@ -226,6 +231,13 @@ export async function createServices(
     phoneVerification,
     simulator,
     sessionSecret,
+    sessionStore: redis
+      ? new RedisStore({
+          client: redis,
+          prefix: `${config.REDIS_KEY_PREFIX}sess:`,
+          ttl: config.SESSION_ABSOLUTE_HOURS * 3600,
+        })
+      : new DatabaseSessionStore(database.db, config.SESSION_IDLE_MINUTES * 60_000),
     async close() {
       if (redis?.isOpen) await redis.quit();
       await database.close();

@@ -1,7 +1,5 @@
 import type { Request, RequestHandler } from 'express';
 import session from 'express-session';
-import { RedisStore } from 'connect-redis';
-import { DatabaseSessionStore } from '../data/session-store.ts';
 import { issueCsrfToken } from './csrf.ts';
 import type { Services } from '../services.ts';
 
@@ -11,19 +9,16 @@ export function sessionCookieName(secure: boolean): string {
 }
 
 /**
- * Sessions in Redis when REDIS_URL is set, otherwise in the app's database; never in memory.
+ * Sessions in the store the services chose (Redis or the app's database; never memory).
  * Anonymous sessions (they only hold a CSRF token) live for the idle timeout; signed-in sessions
  * get the absolute timeout on their cookie and the idle timeout is checked on each request.
  */
-export function setUpSession({ config, database, redis, sessionSecret }: Services): RequestHandler {
+export function setUpSession({
+  config,
+  sessionStore: store,
+  sessionSecret,
+}: Services): RequestHandler {
   const idleMs = config.SESSION_IDLE_MINUTES * 60_000;
-  const store = redis
-    ? new RedisStore({
-        client: redis,
-        prefix: `${config.REDIS_KEY_PREFIX}sess:`,
-        ttl: config.SESSION_ABSOLUTE_HOURS * 3600,
-      })
-    : new DatabaseSessionStore(database.db, idleMs);
 
   const name = sessionCookieName(config.secure);
   const withSession = session({
