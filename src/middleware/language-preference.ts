@@ -11,8 +11,8 @@ import { applyLanguage, browserLanguage, explicitLanguage } from './i18n.ts';
  * to another language than the saved one, and users may choose theirs, the page offers to save
  * it too (a form: `languageOffer`, shown by the layout).
  */
-export function setUpLanguagePreference({ settings, i18n }: Services): RequestHandler {
-  return async (req, res, next) => {
+export function setUpLanguagePreference({ i18n }: Services): RequestHandler {
+  return (req, res, next) => {
     const user = res.locals.user;
     if (!user) {
       next();
@@ -20,7 +20,7 @@ export function setUpLanguagePreference({ settings, i18n }: Services): RequestHa
     }
     const chosen = explicitLanguage(req);
     if (chosen) {
-      if (chosen !== user.language && (await settings.read()).allowSelectLanguage) {
+      if (chosen !== user.language && res.locals.portalSettings?.allowSelectLanguage) {
         res.locals.languageOffer = chosen;
       }
     } else if (

@@ -54,11 +54,11 @@ function authenticate(authenticator: Authenticator, req: Request, res: Response)
 
 /** SPEC J1 first step: username and password against the primary authentication. */
 export function signInRoutes(services: Services): Router {
-  const { accounts, config } = services;
+  const { mfa, config } = services;
   const authenticator = new passport.Passport();
   authenticator.use(
     new LocalStrategy({ passReqToCallback: true }, (req, username, password, done) => {
-      accounts.signIn(username, password, contextOf(req.res as Response)).then((step) => {
+      mfa.signIn.signIn(contextOf(req.res as Response), { username, password }).then((step) => {
         done(null, 'userId' in step ? step.userId : false, {
           message: step.next,
           step,
