@@ -478,6 +478,12 @@ async function main(): Promise<void> {
         `(set up in ${((performance.now() - setupStart) / 1000).toFixed(1)} s)`,
     );
 
+    // SPEC §15 P2: the statements a complete sign-in costs, counted over every sign-in of the run.
+    const statements = { reads: 0, writes: 0 };
+    const stopCounting = services.database.observe((text) => {
+      if (/^\s*(select|pragma)\b/i.test(text)) statements.reads++;
+      else statements.writes++;
+    });
     let signInsDone = 0;
     const signIns = async (runSeconds: number, lead = leadInSeconds): Promise<RunResult> => {
       const cpuStart = process.cpuUsage();
@@ -532,6 +538,7 @@ async function main(): Promise<void> {
       }
     }
 
+    stopCounting();
     if (profiler) {
       const { profile } = await profiler.post('Profiler.stop');
       writeFileSync(profileFile, JSON.stringify(profile));
@@ -603,6 +610,11 @@ async function main(): Promise<void> {
       .where('result', '=', 'success')
       .select((eb) => eb.fn.countAll<number>().as('accepted'))
       .executeTakeFirstOrThrow();
+    const each = (count: number) => (count / signInsDone).toFixed(1);
+    console.log(
+      `statements per sign-in        ${each(statements.reads + statements.writes)} ` +
+        `(${each(statements.writes)} of them writes, ${each(statements.reads)} reads)`,
+    );
     console.log(`codes accepted                ${accepted} for ${signInsDone} complete sign-ins`);
     if (accepted !== signInsDone) {
       throw new Error(`the audit log holds ${accepted} accepted codes for ${signInsDone} sign-ins`);

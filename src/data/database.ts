@@ -1,6 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { Kysely, PostgresDialect, sql } from 'kysely';
+import { Kysely, PostgresDialect, sql, type LogEvent } from 'kysely';
 import pg from 'pg';
 import { createNodeSqliteDialect } from './node-sqlite-dialect.ts';
 import type { Db } from './schema.ts';
@@ -15,6 +15,8 @@ export interface Database {
   engine: Engine;
   close(): Promise<void>;
   ping(): Promise<void>;
+  /** Calls `observer` with the SQL of each statement run from now on, until the returned stop. */
+  observe(observer: (sql: string) => void): () => void;
 }
 
 /** Opens the database named by DATABASE_URL: `sqlite:<path>` (default) or `postgres://…`. */
@@ -25,16 +27,20 @@ export function openDatabase(
 ): Database {
   let db: Db;
   let engine: Engine;
+  const observers = new Set<(sql: string) => void>();
+  const log = (event: LogEvent) => {
+    for (const observer of observers) observer(event.query.sql);
+  };
   if (databaseUrl.startsWith('sqlite:')) {
     const path = sqlitePath ?? databaseUrl.slice('sqlite:'.length);
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
-    db = new Kysely({ dialect: createNodeSqliteDialect(path) });
+    db = new Kysely({ dialect: createNodeSqliteDialect(path), log });
     engine = 'sqlite';
   } else {
     const pool = new pg.Pool({ connectionString: databaseUrl, max: 10 });
     // An idle connection the server drops must not crash the process; the next query reconnects.
     pool.on('error', onConnectionError);
-    db = new Kysely({ dialect: new PostgresDialect({ pool }) });
+    db = new Kysely({ dialect: new PostgresDialect({ pool }), log });
     engine = 'postgres';
   }
   return {
@@ -43,6 +49,10 @@ export function openDatabase(
     close: () => db.destroy(),
     ping: async () => {
       await sql`select 1`.execute(db);
+    },
+    observe(observer) {
+      observers.add(observer);
+      return () => observers.delete(observer);
     },
   };
 }
