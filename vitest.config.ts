@@ -9,6 +9,7 @@ import { needs, postgresUnavailable } from './test/helpers/services.ts';
  * run fails instead).
  */
 const onPostgres = [
+  'test/contract/*.test.ts',
   'test/integration/account*.test.ts',
   'test/integration/csrf.test.ts',
   'test/integration/lockout.test.ts',

@@ -1,0 +1,184 @@
+import { describe, expect, it } from 'vitest';
+import type { Context } from '../../src/core/context.ts';
+import type { MfaService } from '../../src/core/mfa-service.ts';
+
+/**
+ * SPEC §2: what any implementation of the MfaService must do, driven through the interface alone
+ * (set-up included): the in-process core today (in-process.test.ts, on SQLite and PostgreSQL),
+ * the Web Service SDK client later, with the same cases.
+ */
+export interface ContractSubject {
+  mfa: MfaService;
+  close(): Promise<void>;
+}
+
+const cli: Context = { actor: { kind: 'cli' }, clientIp: undefined, language: 'en' };
+const visitor: Context = {
+  actor: { kind: 'user', userId: null },
+  clientIp: '192.0.2.10',
+  language: 'en',
+};
+const password = 'contract password 1';
+
+/** Every value crosses the interface as JSON would carry it: nothing is lost on the way. */
+function serialisable<T>(value: T): T {
+  expect(JSON.parse(JSON.stringify(value))).toEqual(value);
+  return value;
+}
+
+export function mfaServiceContract(start: () => Promise<ContractSubject>) {
+  let counter = 0;
+  const uniqueName = (prefix: string) => `${prefix}-${String(++counter)}-${String(Date.now())}`;
+
+  async function withSubject(test: (mfa: MfaService) => Promise<void>) {
+    const subject = await start();
+    try {
+      await test(subject.mfa);
+    } finally {
+      await subject.close();
+    }
+  }
+
+  async function newUser(mfa: MfaService, role: 'user' | 'admin' = 'user') {
+    const username = uniqueName('contract');
+    const created = serialisable(
+      await mfa.administration.createUser(cli, {
+        username,
+        displayName: 'Contract User',
+        email: null,
+        password,
+        role,
+      }),
+    );
+    if (created.outcome !== 'created') throw new Error('user not created');
+    return created.account;
+  }
+
+  describe('sign-in and the journey', () => {
+    it('creates a user once, and finds them by name in any case', () =>
+      withSubject(async (mfa) => {
+        const account = await newUser(mfa);
+        expect(account).toMatchObject({ role: 'user', hasPin: false, methods: [], devices: [] });
+        expect(account).not.toHaveProperty('password_hash');
+        const again = await mfa.administration.createUser(cli, {
+          username: account.username.toUpperCase(),
+          displayName: '',
+          email: null,
+          password,
+          role: 'user',
+        });
+        expect(again).toEqual({ outcome: 'taken' });
+        const found = await mfa.administration.findUser(cli, {
+          username: account.username.toUpperCase(),
+        });
+        expect(serialisable(found)?.id).toBe(account.id);
+        expect(await mfa.administration.findUser(cli, { username: uniqueName('nobody') })).toBe(
+          null,
+        );
+      }));
+
+    it('refuses a wrong password and an unknown user alike, and leads a new user to enrol', () =>
+      withSubject(async (mfa) => {
+        const account = await newUser(mfa);
+        const wrong = await mfa.signIn.signIn(visitor, {
+          username: account.username,
+          password: 'not it',
+        });
+        const unknown = await mfa.signIn.signIn(visitor, {
+          username: uniqueName('nobody'),
+          password,
+        });
+        expect(wrong).toEqual({ next: 'refused' });
+        expect(unknown).toEqual(wrong);
+        const right = serialisable(
+          await mfa.signIn.signIn(visitor, { username: account.username, password }),
+        );
+        expect(right).toEqual({ next: 'enrol', userId: account.id });
+        const journey = serialisable(
+          await mfa.signIn.journey(visitor, { userId: undefined, pendingUserId: account.id }),
+        );
+        expect(journey.stage).toBe('enrolling');
+        if (journey.stage !== 'enrolling') return;
+        expect(journey.account.id).toBe(account.id);
+        expect(journey.admin).toBe(false);
+      }));
+
+    it('locks the account after the threshold of wrong passwords, right password or not', () =>
+      withSubject(async (mfa) => {
+        const account = await newUser(mfa);
+        const { lockoutThreshold } = await mfa.signIn.settings(cli);
+        for (let i = 0; i < lockoutThreshold; i++) {
+          await mfa.signIn.signIn(visitor, { username: account.username, password: `wrong ${i}` });
+        }
+        const locked = await mfa.signIn.signIn(visitor, { username: account.username, password });
+        expect(locked).toEqual({ next: 'refused' });
+        const view = await mfa.administration.findUser(cli, { username: account.username });
+        expect(view?.lockedUntil).toBeGreaterThan(Date.now());
+      }));
+
+    it('has no stage for an unknown session and ends a session when sign-in is switched off', () =>
+      withSubject(async (mfa) => {
+        expect(
+          await mfa.signIn.journey(visitor, { userId: 'no-such-id', pendingUserId: undefined }),
+        ).toEqual({ stage: 'anonymous' });
+        const user = await newUser(mfa);
+        const admin = await newUser(mfa, 'admin');
+        const changed = await mfa.administration.changeSetting(cli, {
+          key: 'allowUserLogin',
+          value: 'false',
+        });
+        expect(changed).toEqual({ outcome: 'changed', value: 'false' });
+        expect(
+          await mfa.signIn.journey(visitor, { userId: user.id, pendingUserId: undefined }),
+        ).toEqual({ stage: 'ended', reason: 'signInOff' });
+        const adminJourney = await mfa.signIn.journey(visitor, {
+          userId: admin.id,
+          pendingUserId: undefined,
+        });
+        expect(adminJourney).toMatchObject({ stage: 'signed-in', admin: true });
+      }));
+
+    it('refuses a setting outside its bounds and an unknown one, changing nothing', () =>
+      withSubject(async (mfa) => {
+        const before = await mfa.signIn.settings(cli);
+        expect(
+          await mfa.administration.changeSetting(cli, { key: 'deviceLimit', value: '99' }),
+        ).toMatchObject({ outcome: 'invalid' });
+        expect(
+          await mfa.administration.changeSetting(cli, { key: 'colour', value: 'red' }),
+        ).toMatchObject({ outcome: 'invalid' });
+        expect(await mfa.signIn.settings(cli)).toEqual(before);
+      }));
+  });
+
+  describe('bypass', () => {
+    it('lets the next sign-in skip the second step once, issued by an administrator', () =>
+      withSubject(async (mfa) => {
+        const account = await newUser(mfa);
+        const helpdesk: Context = {
+          actor: { kind: 'admin', adminId: 'contract-admin' },
+          clientIp: undefined,
+          language: 'en',
+        };
+        const issued = serialisable(
+          await mfa.administration.issueBypass(helpdesk, {
+            userId: account.id,
+            seconds: 300,
+            reason: 'phone lost',
+          }),
+        );
+        expect(issued.expiresAt).toBeGreaterThan(Date.now());
+        const first = await mfa.signIn.signIn(visitor, { username: account.username, password });
+        expect(first).toEqual({ next: 'signed-in', userId: account.id });
+        const second = await mfa.signIn.signIn(visitor, { username: account.username, password });
+        expect(second).toEqual({ next: 'enrol', userId: account.id });
+        await expect(
+          mfa.administration.issueBypass(helpdesk, {
+            userId: 'no-such-user',
+            seconds: 300,
+            reason: 'x',
+          }),
+        ).rejects.toMatchObject({ code: 'not-found' });
+      }));
+  });
+}
