@@ -91,6 +91,20 @@ function outcomeOf(attempt: CountedAttempt<{ ok: boolean; device?: DeviceRow }>)
   }
 }
 
+/** The methods a user has set up, from their numbers and devices. */
+export function enrolmentFrom(
+  user: Pick<UserRow, 'phone' | 'mobile_phone'>,
+  userDevices: DeviceRow[],
+  answeredQuestions: number,
+): Enrolment {
+  const methods = new Set<Method>();
+  if (userDevices.some((d) => d.kind === 'app')) methods.add('app');
+  if (userDevices.some((d) => d.kind === 'token')) methods.add('token');
+  if (user.phone) methods.add('phone');
+  if (user.mobile_phone) methods.add('sms');
+  return { methods: [...methods], devices: userDevices, answeredQuestions };
+}
+
 /** User Setup finished for a user who has a way to sign in by now: nothing was saved. */
 export class AlreadyEnrolledError extends Error {
   override name = 'AlreadyEnrolledError';
@@ -144,12 +158,7 @@ export function createSecondFactor(deps: SecondFactorDependencies) {
     async enrolmentOf(user: UserRow): Promise<Enrolment> {
       const userDevices = await devices.forUser(user.id);
       const answers = await questions.answersOf(user.id);
-      const methods = new Set<Method>();
-      if (userDevices.some((d) => d.kind === 'app')) methods.add('app');
-      if (userDevices.some((d) => d.kind === 'token')) methods.add('token');
-      if (user.phone) methods.add('phone');
-      if (user.mobile_phone) methods.add('sms');
-      return { methods: [...methods], devices: userDevices, answeredQuestions: answers.length };
+      return enrolmentFrom(user, userDevices, answers.length);
     },
 
     /** A code from the user's app activations or tokens, and the PIN when the mode asks for one. */

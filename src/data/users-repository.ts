@@ -80,6 +80,30 @@ export function createUsersRepository(db: Db) {
       return db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
     },
 
+    /** The user and how many security questions they answered, in one statement. */
+    async findWithAnswerCount(
+      id: string,
+    ): Promise<(UserRow & { answered_questions: number }) | undefined> {
+      return db
+        .selectFrom('users')
+        .selectAll('users')
+        .select((eb) =>
+          eb
+            .selectFrom('security_answers')
+            .innerJoin(
+              'security_questions',
+              'security_questions.id',
+              'security_answers.question_id',
+            )
+            .whereRef('security_answers.user_id', '=', 'users.id')
+            .select((count) => count.fn.countAll<number>().as('n'))
+            .$asScalar()
+            .as('answered_questions'),
+        )
+        .where('users.id', '=', id)
+        .executeTakeFirst();
+    },
+
     async create(user: NewUser, now = Date.now()): Promise<UserRow> {
       const username = normaliseUsername(user.username);
       const existing = await this.findByUsername(username);

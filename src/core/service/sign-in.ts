@@ -1,22 +1,23 @@
+import type { DevicesRepository } from '../../data/devices-repository.ts';
 import type { SettingsRepository } from '../../data/settings-repository.ts';
 import type { UsersRepository } from '../../data/users-repository.ts';
 import type { Accounts } from '../accounts.ts';
 import { accountPermissions } from '../method-policy.ts';
 import type { Journey, SignInService } from '../mfa-service.ts';
-import type { SecondFactor } from '../second-factor.ts';
+import { enrolmentFrom } from '../second-factor.ts';
 import { toAccount } from './views.ts';
 
 export interface SignInServiceDependencies {
   users: UsersRepository;
   settings: SettingsRepository;
   accounts: Accounts;
-  secondFactor: Pick<SecondFactor, 'enrolmentOf'>;
+  devices: DevicesRepository;
   telephony: boolean;
   now?: () => number;
 }
 
 export function createSignInService(deps: SignInServiceDependencies): SignInService {
-  const { users, settings, accounts, secondFactor, telephony } = deps;
+  const { users, settings, devices, accounts, telephony } = deps;
   const now = deps.now ?? Date.now;
   return {
     async signIn(context, { username, password }) {
@@ -31,12 +32,18 @@ export function createSignInService(deps: SignInServiceDependencies): SignInServ
     async journey(_context, { userId, pendingUserId }): Promise<Journey> {
       const id = userId ?? pendingUserId;
       if (id === undefined) return { stage: 'anonymous' };
-      const [user, policy] = await Promise.all([users.findById(id), settings.read()]);
-      if (!user || user.disabled) return { stage: 'anonymous' };
+      // Two statements for all of it: the row with its answer count, and the devices.
+      const [found, policy, userDevices] = await Promise.all([
+        users.findWithAnswerCount(id),
+        settings.read(),
+        devices.forUser(id),
+      ]);
+      if (!found || found.disabled) return { stage: 'anonymous' };
+      const { answered_questions: answered, ...user } = found;
       const admin = user.role === 'admin';
       // "Allow users to log in" off: only administrators still sign in (SPEC §5, as the original).
       if (!policy.allowUserLogin && !admin) return { stage: 'ended', reason: 'signInOff' };
-      const enrolment = await secondFactor.enrolmentOf(user);
+      const enrolment = enrolmentFrom(user, userDevices, answered);
       const account = toAccount(user, enrolment);
       const loaded = {
         account,
