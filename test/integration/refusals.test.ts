@@ -1,6 +1,13 @@
 import supertest from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestPortal, headingOf, type TestPortal } from '../helpers/app.ts';
+import {
+  browserAgent,
+  createTestPortal,
+  createUser,
+  csrfTokenFrom,
+  headingOf,
+  type TestPortal,
+} from '../helpers/app.ts';
 
 /*
  * A 403 says why: a form whose CSRF token failed has expired (SPEC S1), any other refusal is a
@@ -46,4 +53,32 @@ describe('403 pages', () => {
       expect(response.text).not.toMatch(/expired|verlopen|expiré/);
     },
   );
+});
+
+describe('form bodies', () => {
+  it('refuses bytes that are not UTF-8 with 400, counting and writing nothing', async () => {
+    const user = await createUser(portal, 'utf8-user', 'a right password');
+    const agent = browserAgent(portal);
+    const page = await agent.get('/sign-in').expect(200);
+    const token = encodeURIComponent(csrfTokenFrom(page.text));
+    for (const bad of ['%FF', '%C3', '%ED%A0%80', '%C0%AF']) {
+      const response = await agent
+        .post('/sign-in')
+        .type('form')
+        .send(`_csrf=${token}&username=utf8-user&password=a%20right%20password${bad}`);
+      expect(response.status).toBe(400);
+      // Refused before the form is read: not a wrong password on the sign-in form again.
+      expect(response.text).not.toContain('name="password"');
+    }
+    const row = await portal.services.users.findById(user.id);
+    expect(row?.failed_count).toBe(0);
+    expect(await portal.services.audit.recentForUser(user.id)).toEqual([]);
+    // What a person types in any language still arrives as typed.
+    const typed = await agent
+      .post('/sign-in')
+      .type('form')
+      .send(`_csrf=${token}&username=Ren%C3%A9e&password=wrong`);
+    expect(typed.status).toBe(400);
+    expect(typed.text).toContain('Renée');
+  });
 });
