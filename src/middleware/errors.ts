@@ -2,6 +2,7 @@ import type { ErrorRequestHandler, RequestHandler } from 'express';
 import createError from 'http-errors';
 import type { i18n } from 'i18next';
 import type { Logger } from 'pino';
+import { MfaError, type MfaErrorCode } from '../core/mfa-service.ts';
 import { detectLanguage, setViewDefaults } from './i18n.ts';
 
 const pageByStatus: Record<number, string> = {
@@ -14,6 +15,14 @@ const pageByStatus: Record<number, string> = {
   415: 'badRequest',
   429: 'tooManyRequests',
   503: 'unavailable',
+};
+
+/** A call the journey should not have made, refused by the core (SPEC §2). */
+const statusOfMfaError: Record<MfaErrorCode, number> = {
+  'not-found': 404,
+  conflict: 409,
+  'not-allowed': 403,
+  unavailable: 503,
 };
 
 // Network failures, and PostgreSQL's admin shutdown, cannot-connect-now and missing-database codes.
@@ -61,7 +70,10 @@ export function errorHandler(i18next: i18n, logger: Logger, basePath: string): E
       /** false when no page of the portal would help: the link would lead to the same refusal. */
       backLink?: unknown;
     };
-    let status = Number(details.status ?? details.statusCode ?? 500);
+    let status =
+      error instanceof MfaError
+        ? statusOfMfaError[error.code]
+        : Number(details.status ?? details.statusCode ?? 500);
     if (!Number.isInteger(status) || status < 400 || status > 599) status = 500;
     if (status >= 500 && isDependencyOutage(error)) status = 503;
 

@@ -1,9 +1,184 @@
+import { randomInt } from 'node:crypto';
+import type { UserRow } from '../../data/users-repository.ts';
+import type { Context } from '../context.ts';
+import { pinRequired } from '../method-policy.ts';
+import { MfaError } from '../mfa-service.ts';
+import { maskPhone } from '../phone-numbers.ts';
+import type { CheckOutcome, CheckPurpose } from '../second-factor.ts';
+import type { Method, PortalSettings } from '../settings.ts';
 import type { MfaServiceDependencies } from './index.ts';
 
-/** To be filled in: the second-step operations of the MfaService (SPEC §2). */
-export type SecondStepService = Record<string, never>;
+export type CodeMethod = Extract<Method, 'app' | 'token'>;
 
-// eslint-disable-next-line @typescript-eslint/no-unused-vars -- a stub until its area is built
-export function createSecondStepService(_deps: MfaServiceDependencies): SecondStepService {
-  return {};
+/** The ways a user can prove the second step now (SPEC J1), or prove a factor again (J3). */
+export interface SecondStepOptions {
+  /** Every method usable now: calls and texts first (only with a provider), then app and token. */
+  methods: Method[];
+  /** The one to offer first: the default method when it is usable, else the first; none left. */
+  preferred: Method | null;
+  /** Security questions are open as a fallback: switched on, and enough of them answered (M6). */
+  questions: boolean;
+  /** The lengths a code may have for each method: 6 for the app, those of the user's tokens. */
+  codeDigits: Record<CodeMethod, number[]>;
+  /** A code from the app is followed by the PIN (app mode "PIN", M3, M5). */
+  appPin: boolean;
+  /** The numbers a call or text goes to, masked for the page (M1, M2). */
+  maskedNumbers: Record<Extract<Method, 'phone' | 'sms'>, string | null>;
+}
+
+/** A security question to ask, in the language it was answered in (WCAG 3.1.2). */
+export interface AskedQuestion {
+  id: string;
+  text: string;
+  language: string;
+}
+
+/** A counted check: `locked` when the account was locked already or this failure locked it. */
+export type SecondStepOutcome =
+  { outcome: 'success' } | { outcome: 'invalid' } | { outcome: 'locked'; until: number };
+
+/**
+ * The second step of sign-in and proving a factor again before a change (SPEC J1, J3, M6, M8).
+ * `purpose` says which, for the audit. Every check is counted before any hash is computed (S5),
+ * and a success clears the account's failure counters.
+ */
+export interface SecondStepService {
+  /** What the second-step pages offer this user now (J1): methods, questions, code lengths. */
+  options(context: Context, input: { userId: string }): Promise<SecondStepOptions>;
+  /** A code from the app or the token, with the PIN when the app mode asks for it (M3, M4, S6). */
+  checkCode(
+    context: Context,
+    input: {
+      userId: string;
+      purpose: CheckPurpose;
+      method: CodeMethod;
+      code: string;
+      pin?: string;
+    },
+  ): Promise<SecondStepOutcome>;
+  /**
+   * The questions to ask (M6): `asked` again when they are still the user's answered ones, so that
+   * a reload cannot re-roll them, else a fresh random pick. `not-found` when questions are closed.
+   */
+  questionsToAsk(
+    context: Context,
+    input: { userId: string; asked: string[] },
+  ): Promise<AskedQuestion[]>;
+  /** The answers to the asked questions, all of them right (M6). `not-found` as above. */
+  checkAnswers(
+    context: Context,
+    input: {
+      userId: string;
+      purpose: CheckPurpose;
+      answers: { questionId: string; answer: string }[];
+    },
+  ): Promise<SecondStepOutcome>;
+}
+
+type SecondStepDependencies = Pick<
+  MfaServiceDependencies,
+  'users' | 'settings' | 'questions' | 'secondFactor' | 'phoneVerification'
+>;
+
+const questionsOpen = (settings: PortalSettings, answered: number) =>
+  settings.useSecurityQuestions && answered >= settings.questionsToAnswer;
+
+/** The device that matched stays in the core: the caller learns only the outcome. */
+const outcomeOf = (checked: CheckOutcome): SecondStepOutcome =>
+  checked.outcome === 'locked' ? checked : { outcome: checked.outcome };
+
+export function createSecondStepService(deps: SecondStepDependencies): SecondStepService {
+  const { users, settings: settingsRepository, questions, secondFactor } = deps;
+  // Calls and texts need the provider; without it those methods cannot be offered.
+  const telephony = deps.phoneVerification !== undefined;
+
+  async function userOf(userId: string): Promise<UserRow> {
+    const user = await users.findById(userId);
+    if (!user) throw new MfaError('not-found', 'No such user');
+    return user;
+  }
+
+  /** The user's answered questions in a random order, for a random pick (M6). */
+  async function shuffledQuestions(userId: string): Promise<AskedQuestion[]> {
+    const answered = (await questions.answersOf(userId)).map((a) => ({
+      id: a.question_id,
+      text: a.text,
+      language: a.language,
+    }));
+    for (let i = answered.length - 1; i > 0; i--) {
+      const j = randomInt(i + 1);
+      [answered[i], answered[j]] = [answered[j] as AskedQuestion, answered[i] as AskedQuestion];
+    }
+    return answered;
+  }
+
+  function requireQuestionsOpen(settings: PortalSettings, answered: number): void {
+    if (!questionsOpen(settings, answered)) {
+      throw new MfaError('not-found', 'Security questions are not a way in for this user');
+    }
+  }
+
+  return {
+    async options(_context, { userId }) {
+      const [user, settings] = await Promise.all([userOf(userId), settingsRepository.read()]);
+      const enrolment = await secondFactor.enrolmentOf(user);
+      const usable = (m: Method) => m === 'app' || m === 'token' || telephony;
+      const ordered: Method[] = ['phone', 'sms', 'app', 'token'];
+      const methods = ordered.filter((m) => enrolment.methods.includes(m) && usable(m));
+      const tokenDigits = enrolment.devices.filter((d) => d.kind === 'token').map((d) => d.digits);
+      return {
+        methods,
+        preferred: methods.find((m) => m === user.default_method) ?? methods[0] ?? null,
+        questions: questionsOpen(settings, enrolment.answeredQuestions),
+        codeDigits: { app: [6], token: [...new Set(tokenDigits)] },
+        appPin: pinRequired('app', settings),
+        maskedNumbers: {
+          phone: user.phone === null ? null : maskPhone(user.phone),
+          sms: user.mobile_phone === null ? null : maskPhone(user.mobile_phone),
+        },
+      };
+    },
+
+    async checkCode(context, { userId, purpose, method, code, pin }) {
+      const [user, settings] = await Promise.all([userOf(userId), settingsRepository.read()]);
+      const withPin = method === 'app' && pinRequired('app', settings) ? (pin ?? '') : undefined;
+      const checked = await secondFactor.checkDeviceCode(
+        user,
+        [method],
+        code,
+        withPin,
+        context,
+        purpose,
+      );
+      return outcomeOf(checked);
+    },
+
+    async questionsToAsk(_context, { userId, asked }) {
+      const [answered, settings] = await Promise.all([
+        shuffledQuestions(userId),
+        settingsRepository.read(),
+      ]);
+      requireQuestionsOpen(settings, answered.length);
+      const kept = [...new Set(asked)]
+        .map((id) => answered.find((q) => q.id === id))
+        .filter((q) => q !== undefined);
+      if (kept.length === settings.questionsToAnswer) return kept;
+      return answered.slice(0, settings.questionsToAnswer);
+    },
+
+    async checkAnswers(context, { userId, purpose, answers }) {
+      const [user, settings] = await Promise.all([userOf(userId), settingsRepository.read()]);
+      requireQuestionsOpen(settings, (await questions.answersOf(userId)).length);
+      // As many different questions as the settings ask for, or the check fails (counted).
+      const distinct = new Set(answers.map((a) => a.questionId)).size;
+      const complete = distinct === answers.length && distinct === settings.questionsToAnswer;
+      const outcome = await secondFactor.checkAnswers(
+        user,
+        complete ? answers : [],
+        context,
+        purpose,
+      );
+      return outcomeOf(outcome);
+    },
+  };
 }
