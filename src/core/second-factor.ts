@@ -1,4 +1,3 @@
-import { randomInt } from 'node:crypto';
 import type { AuditRepository, NewAuditEvent } from '../data/audit-repository.ts';
 import type { DeviceRow, DevicesRepository } from '../data/devices-repository.ts';
 import type { QuestionsRepository } from '../data/questions-repository.ts';
@@ -196,21 +195,6 @@ export function createSecondFactor(deps: SecondFactorDependencies) {
         const ok = await resyncHotpDevice(devices, token, codes, encryptionKey);
         return ok ? { ok, device: token } : { ok };
       });
-    },
-
-    /** Picks `count` of the user's answered questions at random (SPEC M6). */
-    async questionsToAsk(user: UserRow, count: number) {
-      const answered = await questions.answersOf(user.id);
-      for (let i = answered.length - 1; i > 0; i--) {
-        const j = randomInt(i + 1);
-        [answered[i], answered[j]] = [
-          answered[j] as (typeof answered)[number],
-          answered[i] as (typeof answered)[number],
-        ];
-      }
-      return answered
-        .slice(0, count)
-        .map((a) => ({ id: a.question_id, text: a.text, language: a.language }));
     },
 
     async checkAnswers(

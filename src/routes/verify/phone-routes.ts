@@ -2,20 +2,19 @@ import type { Response, Router } from 'express';
 import createError from 'http-errors';
 import { maskPhone } from '../../core/phone-numbers.ts';
 import type { CheckPurpose } from '../../core/second-factor.ts';
+import type { SecondStepOptions } from '../../core/service/second-step.ts';
 import type { Method } from '../../core/settings.ts';
 import type { UserRow } from '../../data/users-repository.ts';
 import type { Services } from '../../services.ts';
 import { denialMessage, renderPaused, requirePhoneVerification } from '../phone/outcomes.ts';
 import { readForm, type FieldError } from '../form.ts';
 import { codeError, readCode } from '../setup/validation.ts';
-import type { optionsFor } from './routes.ts';
 import { contextOf } from '../context.ts';
 
 interface VerifySteps {
   base: '/verify' | '/account/confirm';
   purpose: CheckPurpose;
-  userOf: (res: Response) => UserRow;
-  succeed: (res: Response, user: UserRow) => Promise<void>;
+  succeed: (res: Response) => Promise<void>;
   renderLocked: (res: Response, until: number) => void;
   renderCode: (
     res: Response,
@@ -23,7 +22,13 @@ interface VerifySteps {
     method: Method | undefined,
     errors: FieldError[],
   ) => Promise<void>;
-  optionsFor: typeof optionsFor;
+  options: (res: Response) => Promise<SecondStepOptions>;
+}
+
+/** Transitional: the account's row, until calls and texts go through the MfaService. */
+function userOf(res: Response): UserRow {
+  if (!res.locals.userRow) throw createError(401);
+  return res.locals.userRow;
 }
 
 /** The second step by phone call or text message (SPEC J1, J4, M1, M2). */
@@ -44,10 +49,9 @@ export function phoneVerifyRoutes(router: Router, services: Services, steps: Ver
   }
 
   async function requireEnrolled(res: Response, method: 'phone' | 'sms') {
-    const user = steps.userOf(res);
+    const user = userOf(res);
     const settings = await settingsRepository.read();
-    const options = await steps.optionsFor(services, user, settings);
-    if (!options.phoneMethods.includes(method)) throw createError(404);
+    if (!(await steps.options(res)).methods.includes(method)) throw createError(404);
     return { user, settings };
   }
 
@@ -102,7 +106,7 @@ export function phoneVerifyRoutes(router: Router, services: Services, steps: Ver
   });
 
   router.get(`${base}/wait`, async (req, res) => {
-    const user = steps.userOf(res);
+    const user = userOf(res);
     const id = req.session.verificationId;
     const verification = id ? await phoneVerification().status(id, user.id) : undefined;
     if (!id || !verification) {
@@ -131,7 +135,7 @@ export function phoneVerifyRoutes(router: Router, services: Services, steps: Ver
         () => Promise.resolve({ ok: true }),
       );
       if (outcome.outcome === 'locked') steps.renderLocked(res, outcome.until);
-      else await steps.succeed(res, user);
+      else await steps.succeed(res);
       return;
     }
     delete req.session.verificationId;
@@ -145,7 +149,7 @@ export function phoneVerifyRoutes(router: Router, services: Services, steps: Ver
   });
 
   async function renderSmsCode(res: Response, status: number, errors: FieldError[], notice = '') {
-    const user = steps.userOf(res);
+    const user = userOf(res);
     const settings = await settingsRepository.read();
     res.status(status).render('pages/setup/sms-code', {
       errors,
@@ -205,7 +209,7 @@ export function phoneVerifyRoutes(router: Router, services: Services, steps: Ver
         return { ok: ok && (await phoneVerification().acknowledge(id, user.id, 'approved')) };
       },
     );
-    if (outcome.outcome === 'success') await steps.succeed(res, user);
+    if (outcome.outcome === 'success') await steps.succeed(res);
     else if (outcome.outcome === 'locked') steps.renderLocked(res, outcome.until);
     else {
       await renderSmsCode(res, 400, [

@@ -1,18 +1,17 @@
 import { Router, type Response } from 'express';
 import createError from 'http-errors';
-import type { CheckOutcome, CheckPurpose } from '../../core/second-factor.ts';
-import { maskPhone } from '../../core/phone-numbers.ts';
-import { methods, type Method, type PortalSettings } from '../../core/settings.ts';
-import type { UserRow } from '../../data/users-repository.ts';
+import type { Account } from '../../core/mfa-service.ts';
+import type { CheckPurpose } from '../../core/second-factor.ts';
+import type { CodeMethod, SecondStepOutcome } from '../../core/service/second-step.ts';
+import { methods, type Method } from '../../core/settings.ts';
 import { provenAgain, startSignedInSession } from '../../middleware/session.ts';
 import type { Services } from '../../services.ts';
+import { contextOf } from '../context.ts';
 import { readForm, type FieldError } from '../form.ts';
 import { codeError, readCode } from '../setup/validation.ts';
 import { phoneVerifyRoutes } from './phone-routes.ts';
-import { contextOf } from '../context.ts';
 
-type CodeMethod = Extract<Method, 'app' | 'token'>;
-type PhoneMethod = Extract<Method, 'phone' | 'sms'>;
+const codeMethods: readonly CodeMethod[] = ['app', 'token'];
 
 /**
  * The same pages serve two purposes: the second step of sign-in (/verify, for the user whose
@@ -22,24 +21,24 @@ type PhoneMethod = Extract<Method, 'phone' | 'sms'>;
 export interface SecondStepMode {
   base: '/verify' | '/account/confirm';
   purpose: CheckPurpose;
-  userOf: (res: Response) => UserRow;
-  succeed: (res: Response, user: UserRow) => Promise<void>;
+  accountOf: (res: Response) => Account;
+  succeed: (res: Response) => Promise<void>;
 }
 
 function signInMode(services: Services): SecondStepMode {
+  const accountOf = (res: Response) => {
+    if (!res.locals.pendingUser) throw createError(401);
+    return res.locals.pendingUser;
+  };
   return {
     base: '/verify',
     purpose: 'sign-in.second-step',
-    userOf(res) {
-      const user = res.locals.pendingUser && res.locals.userRow;
-      if (!user) throw createError(401);
-      return user;
-    },
-    async succeed(res, user) {
+    accountOf,
+    async succeed(res) {
       delete res.req.session.askedQuestionIds;
       await startSignedInSession(
         res.req,
-        user.id,
+        accountOf(res).id,
         services.config.SESSION_ABSOLUTE_HOURS * 3_600_000,
       );
       res.req.session.provenAt = Date.now();
@@ -52,10 +51,9 @@ function proofMode(): SecondStepMode {
   return {
     base: '/account/confirm',
     purpose: 'proof',
-    userOf(res) {
-      const user = res.locals.user && res.locals.userRow;
-      if (!user) throw createError(401);
-      return user;
+    accountOf(res) {
+      if (!res.locals.user) throw createError(401);
+      return res.locals.user;
     },
     async succeed(res) {
       delete res.req.session.askedQuestionIds;
@@ -64,24 +62,6 @@ function proofMode(): SecondStepMode {
       res.redirect(303, res.locals.url(back));
     },
   };
-}
-
-/** The ways this user can prove the second step now, the default first (SPEC J1). */
-export async function optionsFor(services: Services, user: UserRow, settings: PortalSettings) {
-  const enrolment = await services.secondFactor.enrolmentOf(user);
-  const codeMethods = enrolment.methods.filter(
-    (m): m is CodeMethod => m === 'app' || m === 'token',
-  );
-  // Calls and texts need the provider; without it those methods cannot be offered.
-  const phoneMethods = services.phoneVerification
-    ? enrolment.methods.filter((m): m is PhoneMethod => m === 'phone' || m === 'sms')
-    : [];
-  const all: Method[] = [...phoneMethods, ...codeMethods];
-  const preferred = all.find((m) => m === user.default_method) ?? all[0];
-  const questions =
-    settings.useSecurityQuestions && enrolment.answeredQuestions >= settings.questionsToAnswer;
-  const tokenDigits = enrolment.devices.filter((d) => d.kind === 'token').map((d) => d.digits);
-  return { all, codeMethods, phoneMethods, preferred, questions, tokenDigits };
 }
 
 /** SPEC J1 second step: a code from the app or token, or security questions as a fallback. */
@@ -95,21 +75,35 @@ export function confirmRoutes(services: Services): Router {
 }
 
 function secondStepRoutes(services: Services, mode: SecondStepMode): Router {
-  const { secondFactor, settings: settingsRepository } = services;
-  const { base, purpose, userOf, succeed } = mode;
+  const { mfa } = services;
+  const { base, purpose, accountOf, succeed } = mode;
   const router = Router();
   if (purpose === 'proof') {
     // SPEC L4: the proof pages say how long a proof lasts.
-    router.use(base, async (_req, res, next) => {
-      res.locals.proofMinutes = (await settingsRepository.read()).proofMinutes;
+    router.use(base, (_req, res, next) => {
+      res.locals.proofMinutes = res.locals.portalSettings?.proofMinutes;
       next();
     });
   }
+
+  const optionsOf = (res: Response) =>
+    mfa.secondStep.options(contextOf(res), { userId: accountOf(res).id });
 
   function renderLocked(res: Response, until: number) {
     res.status(403).render('pages/verify/locked', {
       minutes: Math.max(1, Math.ceil((until - Date.now()) / 60_000)),
     });
+  }
+
+  /** The outcome of a counted check: done, locked, or the page again with `wrong`. */
+  async function settle(
+    res: Response,
+    outcome: SecondStepOutcome,
+    wrong: () => void | Promise<void>,
+  ) {
+    if (outcome.outcome === 'success') await succeed(res);
+    else if (outcome.outcome === 'locked') renderLocked(res, outcome.until);
+    else await wrong();
   }
 
   async function renderCode(
@@ -118,10 +112,8 @@ function secondStepRoutes(services: Services, mode: SecondStepMode): Router {
     method: Method | undefined,
     errors: FieldError[],
   ) {
-    const user = userOf(res);
-    const settings = await settingsRepository.read();
-    const options = await optionsFor(services, user, settings);
-    const chosen = method && options.all.includes(method) ? method : options.preferred;
+    const options = await optionsOf(res);
+    const chosen = method && options.methods.includes(method) ? method : options.preferred;
     if (!chosen) {
       if (options.questions) {
         res.redirect(res.locals.url(`${base}/questions`));
@@ -129,27 +121,25 @@ function secondStepRoutes(services: Services, mode: SecondStepMode): Router {
       }
       throw createError(403, 'No way to verify', { page: 'notEnrolled' });
     }
-    const others = options.all.filter((m) => m !== chosen);
+    const others = options.methods.filter((m) => m !== chosen);
     if (chosen === 'phone' || chosen === 'sms') {
-      const phone = chosen === 'phone' ? user.phone : user.mobile_phone;
       res.status(status).render('pages/verify/phone', {
         base,
         purpose,
         method: chosen,
-        phone: maskPhone(phone ?? ''),
+        phone: options.maskedNumbers[chosen] ?? '',
         others,
         questions: options.questions,
         errors,
       });
       return;
     }
-    const digits = chosen === 'token' ? [...new Set(options.tokenDigits)] : [6];
     res.status(status).render('pages/verify/code', {
       base,
       purpose,
       method: chosen,
-      digits,
-      pinRequired: chosen === 'app' && settings.appMode === 'pin',
+      digits: options.codeDigits[chosen],
+      pinRequired: chosen === 'app' && options.appPin,
       others,
       questions: options.questions,
       errors,
@@ -163,13 +153,11 @@ function secondStepRoutes(services: Services, mode: SecondStepMode): Router {
 
   router.post(base, async (req, res) => {
     const form = readForm(req.body, ['method', 'code', 'pin'] as const);
-    const user = userOf(res);
-    const settings = await settingsRepository.read();
-    const options = await optionsFor(services, user, settings);
-    const method = options.codeMethods.find((m) => m === form.method);
+    const options = await optionsOf(res);
+    const method = codeMethods.find((m) => m === form.method && options.methods.includes(m));
     if (!method) throw createError(400, 'Unknown method');
-    const digits = method === 'token' ? [...new Set(options.tokenDigits)] : [6];
-    const pinRequired = method === 'app' && settings.appMode === 'pin';
+    const digits = options.codeDigits[method];
+    const pinRequired = method === 'app' && options.appPin;
     const errors = codeError('code', form.code, digits);
     if (pinRequired && form.pin === '')
       errors.push({ field: 'pin', message: 'pin.errors.missing' });
@@ -178,54 +166,45 @@ function secondStepRoutes(services: Services, mode: SecondStepMode): Router {
       await renderCode(res, 400, method, errors);
       return;
     }
-    const outcome: CheckOutcome = await secondFactor.checkDeviceCode(
-      user,
-      [method],
-      code,
-      pinRequired ? form.pin : undefined,
-      contextOf(res),
+    const outcome = await mfa.secondStep.checkCode(contextOf(res), {
+      userId: accountOf(res).id,
       purpose,
-    );
-    if (outcome.outcome === 'success') await succeed(res, user);
-    else if (outcome.outcome === 'locked') renderLocked(res, outcome.until);
-    else
-      await renderCode(res, 400, method, [
+      method,
+      code,
+      pin: form.pin,
+    });
+    await settle(res, outcome, () =>
+      renderCode(res, 400, method, [
         {
           field: 'code',
           message: pinRequired ? 'codes.errors.wrongWithPin' : 'codes.errors.wrong',
         },
-      ]);
+      ]),
+    );
   });
 
-  async function askedQuestions(res: Response, user: UserRow, settings: PortalSettings) {
+  /** The questions asked until they are answered: kept in the session, never re-rolled (M6). */
+  async function askedQuestions(res: Response) {
     const session = res.req.session;
-    const answered = await secondFactor.questionsToAsk(user, Number.MAX_SAFE_INTEGER);
-    const kept = (session.askedQuestionIds ?? [])
-      .map((id) => answered.find((q) => q.id === id))
-      .filter((q) => q !== undefined);
-    if (kept.length === settings.questionsToAnswer) return kept;
-    const fresh = answered.slice(0, settings.questionsToAnswer);
-    session.askedQuestionIds = fresh.map((q) => q.id);
-    return fresh;
+    const asked = await mfa.secondStep.questionsToAsk(contextOf(res), {
+      userId: accountOf(res).id,
+      asked: session.askedQuestionIds ?? [],
+    });
+    session.askedQuestionIds = asked.map((q) => q.id);
+    return asked;
   }
 
   router.get(`${base}/questions`, async (_req, res) => {
-    const user = userOf(res);
-    const settings = await settingsRepository.read();
-    if (!(await optionsFor(services, user, settings)).questions) throw createError(404);
     res.render('pages/verify/questions', {
       base,
       purpose,
-      asked: await askedQuestions(res, user, settings),
+      asked: await askedQuestions(res),
       errors: [],
     });
   });
 
   router.post(`${base}/questions`, async (req, res) => {
-    const user = userOf(res);
-    const settings = await settingsRepository.read();
-    if (!(await optionsFor(services, user, settings)).questions) throw createError(404);
-    const asked = await askedQuestions(res, user, settings);
+    const asked = await askedQuestions(res);
     const form: Record<string, string> = readForm(
       req.body,
       asked.map((_, i) => `answer${i}`),
@@ -239,32 +218,28 @@ function secondStepRoutes(services: Services, mode: SecondStepMode): Router {
       res.status(400).render('pages/verify/questions', { base, purpose, asked, errors });
       return;
     }
-    const outcome = await secondFactor.checkAnswers(
-      user,
-      asked.map((q, i) => ({ questionId: q.id, answer: form[`answer${i}`] ?? '' })),
-      contextOf(res),
+    const outcome = await mfa.secondStep.checkAnswers(contextOf(res), {
+      userId: accountOf(res).id,
       purpose,
-    );
-    if (outcome.outcome === 'success') await succeed(res, user);
-    else if (outcome.outcome === 'locked') renderLocked(res, outcome.until);
-    else {
+      answers: asked.map((q, i) => ({ questionId: q.id, answer: form[`answer${i}`] ?? '' })),
+    });
+    await settle(res, outcome, () => {
       res.status(400).render('pages/verify/questions', {
         base,
         purpose,
         asked,
         errors: [{ field: 'answer0', message: 'verify.questions.errors.wrong' }],
       });
-    }
+    });
   });
 
   phoneVerifyRoutes(router, services, {
     base,
     purpose,
-    userOf,
     succeed,
     renderLocked,
     renderCode,
-    optionsFor,
+    options: optionsOf,
   });
   return router;
 }
