@@ -95,6 +95,7 @@ export async function provenAgain(req: Request) {
 export async function startPendingSession(req: Request, userId: string) {
   await sessionCall(req, 'regenerate');
   req.session.pendingUserId = userId;
+  req.session.passwordProvenAt = Date.now();
   issueCsrfToken(req);
 }
 

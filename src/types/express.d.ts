@@ -18,6 +18,8 @@ declare module 'express-session' {
     lastSeenAt: number;
     /** Password proven, second step still to do (SPEC J1, J2). */
     pendingUserId: string;
+    /** When the password was proven: a session that goes no further ends soon after (S2). */
+    passwordProvenAt: number;
     /** User Setup in progress: nothing is saved until its last step (SPEC J2). */
     enrolment: EnrolmentDraft;
     /** The questions asked in a fallback, kept until answered so they cannot be re-rolled. */

@@ -1,4 +1,4 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { encodeBase32, hotp } from '../../src/core/otp.ts';
 import {
   browserAgent,
@@ -300,6 +300,49 @@ describe('second step at sign-in (SPEC J1, M8, S6)', () => {
     const page = await agent.get('/not-enrolled').expect(403);
     expect(page.text).toContain('Two-step verification is not set up');
     await agent.get('/account').expect(302);
+  });
+});
+
+describe('a session between the password and the second factor (SPEC S2)', () => {
+  const minute = 60_000;
+  /** Moves the portal's clock (and the test's) on, with the session's requests in between. */
+  async function later<T>(ms: number, then: () => Promise<T>): Promise<T> {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      vi.setSystemTime(Date.now() + ms);
+      return await then();
+    } finally {
+      vi.useRealTimers();
+    }
+  }
+
+  it('ends 15 minutes after the password however active, in the second step and in User Setup', async () => {
+    const enrolling = browserAgent(portal);
+    expect((await signIn(enrolling, 'lotte', password)).headers.location).toBe('/setup');
+    await later(14 * minute, async () => {
+      await enrolling.get('/setup').expect(200);
+    });
+    await later(15 * minute + 1000, async () => {
+      const expired = await enrolling.get('/setup').expect(401);
+      expect(expired.text).toContain('Your session has expired');
+      expect((await enrolling.get('/setup')).headers.location).toBe('/sign-in');
+    });
+
+    const enrolled = browserAgent(portal);
+    await signIn(enrolled, 'lotte', password);
+    const secret = await enrolApp(enrolled);
+    const verifying = browserAgent(portal);
+    expect((await signIn(verifying, 'lotte', password)).headers.location).toBe('/verify');
+    const page = await later(14 * minute, () => verifying.get('/verify').expect(200));
+    await later(15 * minute + 1000, async () => {
+      // Even the right code: the session it would sign in has ended.
+      const expired = await post(verifying, '/verify', page.text, {
+        method: 'app',
+        code: appCode(secret),
+      }).expect(401);
+      expect(expired.text).toContain('Your session has expired');
+      expect((await verifying.get('/account')).headers.location).toBe('/sign-in');
+    });
   });
 });
 
