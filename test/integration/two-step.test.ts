@@ -9,7 +9,7 @@ import {
   type TestPortal,
 } from '../helpers/app.ts';
 import { appCode, enrolApp, post, questionIdsFrom, secretFrom } from '../helpers/two-step.ts';
-import { cliContext } from '../helpers/context.ts';
+import { cliContext, visitorContext } from '../helpers/context.ts';
 
 const password = 'correct horse battery';
 let portal: TestPortal;
@@ -343,6 +343,55 @@ describe('a session between the password and the second factor (SPEC S2)', () =>
       expect(expired.text).toContain('Your session has expired');
       expect((await verifying.get('/account')).headers.location).toBe('/sign-in');
     });
+  });
+});
+
+describe('the second step behind the MfaService (SPEC §2, M6, M8)', () => {
+  const asUser = (id: string) => ({
+    ...visitorContext,
+    actor: { kind: 'user' as const, userId: id },
+  });
+
+  it('offers plain data, and counts answers to fewer questions than asked for as wrong', async () => {
+    const agent = browserAgent(portal);
+    await signIn(agent, 'lotte', password);
+    await enrolApp(agent);
+    const id = await userId();
+    const { secondStep } = portal.services.mfa;
+    expect(await secondStep.options(asUser(id), { userId: id })).toEqual({
+      methods: ['app'],
+      preferred: 'app',
+      questions: true,
+      codeDigits: { app: [6], token: [] },
+      appPin: false,
+      maskedNumbers: { phone: null, sms: null },
+    });
+    const asked = await secondStep.questionsToAsk(asUser(id), { userId: id, asked: [] });
+    expect(asked).toHaveLength(2);
+    const again = { userId: id, asked: asked.map((q) => q.id) };
+    expect(await secondStep.questionsToAsk(asUser(id), again)).toEqual(asked);
+
+    // enrolApp answered the first four questions of the set-up page, in order.
+    const questions = await portal.services.questions.forLanguage('en');
+    const given = ['Rex', 'Utrecht', 'De Regenboog', 'Pieter'];
+    const right = asked.map((q) => ({
+      questionId: q.id,
+      answer: given[questions.findIndex((known) => known.id === q.id)] ?? '',
+    }));
+    const check = (answers: typeof right) =>
+      secondStep.checkAnswers(asUser(id), { userId: id, purpose: 'sign-in.second-step', answers });
+    expect(await check(right.slice(0, 1))).toEqual({ outcome: 'invalid' });
+    expect(await check([...right.slice(0, 1), ...right.slice(0, 1)])).toEqual({
+      outcome: 'invalid',
+    });
+    expect((await portal.services.users.findById(id))?.failed_count).toBe(2);
+    expect(await check(right)).toEqual({ outcome: 'success' });
+    expect((await portal.services.users.findById(id))?.failed_count).toBe(0);
+
+    await portal.services.settings.write('useSecurityQuestions', false);
+    await expect(
+      secondStep.questionsToAsk(asUser(id), { userId: id, asked: [] }),
+    ).rejects.toMatchObject({ code: 'not-found' });
   });
 });
 
