@@ -4,7 +4,7 @@ import type { Context } from '../context.ts';
 import { pinRequired } from '../method-policy.ts';
 import { MfaError } from '../mfa-service.ts';
 import { maskPhone } from '../phone-numbers.ts';
-import type { CheckOutcome, CheckPurpose } from '../second-factor.ts';
+import { enrolmentFrom, type CheckOutcome, type CheckPurpose } from '../second-factor.ts';
 import type { Method, PortalSettings } from '../settings.ts';
 import type { MfaServiceDependencies } from './index.ts';
 
@@ -77,7 +77,7 @@ export interface SecondStepService {
 
 type SecondStepDependencies = Pick<
   MfaServiceDependencies,
-  'users' | 'settings' | 'questions' | 'secondFactor' | 'phoneVerification'
+  'users' | 'settings' | 'questions' | 'devices' | 'secondFactor' | 'phoneVerification'
 >;
 
 const questionsOpen = (settings: PortalSettings, answered: number) =>
@@ -88,12 +88,12 @@ const outcomeOf = (checked: CheckOutcome): SecondStepOutcome =>
   checked.outcome === 'locked' ? checked : { outcome: checked.outcome };
 
 export function createSecondStepService(deps: SecondStepDependencies): SecondStepService {
-  const { users, settings: settingsRepository, questions, secondFactor } = deps;
+  const { users, settings: settingsRepository, questions, devices, secondFactor } = deps;
   // Calls and texts need the provider; without it those methods cannot be offered.
   const telephony = deps.phoneVerification !== undefined;
 
-  async function userOf(userId: string): Promise<UserRow> {
-    const user = await users.findById(userId);
+  async function userOf(userId: string): Promise<UserRow & { answered_questions: number }> {
+    const user = await users.findWithAnswerCount(userId);
     if (!user) throw new MfaError('not-found', 'No such user');
     return user;
   }
@@ -120,8 +120,12 @@ export function createSecondStepService(deps: SecondStepDependencies): SecondSte
 
   return {
     async options(_context, { userId }) {
-      const [user, settings] = await Promise.all([userOf(userId), settingsRepository.read()]);
-      const enrolment = await secondFactor.enrolmentOf(user);
+      const [user, settings, userDevices] = await Promise.all([
+        userOf(userId),
+        settingsRepository.read(),
+        devices.forUser(userId),
+      ]);
+      const enrolment = enrolmentFrom(user, userDevices, user.answered_questions);
       const usable = (m: Method) => m === 'app' || m === 'token' || telephony;
       const ordered: Method[] = ['phone', 'sms', 'app', 'token'];
       const methods = ordered.filter((m) => enrolment.methods.includes(m) && usable(m));
@@ -168,7 +172,7 @@ export function createSecondStepService(deps: SecondStepDependencies): SecondSte
 
     async checkAnswers(context, { userId, purpose, answers }) {
       const [user, settings] = await Promise.all([userOf(userId), settingsRepository.read()]);
-      requireQuestionsOpen(settings, (await questions.answersOf(userId)).length);
+      requireQuestionsOpen(settings, user.answered_questions);
       // As many different questions as the settings ask for, or the check fails (counted).
       const distinct = new Set(answers.map((a) => a.questionId)).size;
       const complete = distinct === answers.length && distinct === settings.questionsToAnswer;
