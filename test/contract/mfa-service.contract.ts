@@ -151,6 +151,48 @@ export function mfaServiceContract(start: () => Promise<ContractSubject>) {
       }));
   });
 
+  describe('second step', () => {
+    it('offers nothing to a user with no way in, and counts every code towards the lockout', () =>
+      withSubject(async (mfa) => {
+        const account = await newUser(mfa);
+        const asUser: Context = { ...visitor, actor: { kind: 'user', userId: account.id } };
+        expect(serialisable(await mfa.secondStep.options(asUser, { userId: account.id }))).toEqual({
+          methods: [],
+          preferred: null,
+          questions: false,
+          codeDigits: { app: [6], token: [] },
+          appPin: false,
+          maskedNumbers: { phone: null, sms: null },
+        });
+        const { lockoutThreshold } = await mfa.signIn.settings(cli);
+        const code = {
+          userId: account.id,
+          purpose: 'proof',
+          method: 'app',
+          code: '123456',
+        } as const;
+        for (let i = 1; i < lockoutThreshold; i++) {
+          expect(await mfa.secondStep.checkCode(asUser, code)).toEqual({ outcome: 'invalid' });
+        }
+        const locked = serialisable(await mfa.secondStep.checkCode(asUser, code));
+        expect(locked).toMatchObject({ outcome: 'locked' });
+        expect(locked.outcome === 'locked' && locked.until).toBeGreaterThan(Date.now());
+        await expect(
+          mfa.secondStep.questionsToAsk(asUser, { userId: account.id, asked: [] }),
+        ).rejects.toMatchObject({ code: 'not-found' });
+        await expect(
+          mfa.secondStep.checkAnswers(asUser, {
+            userId: account.id,
+            purpose: 'sign-in.second-step',
+            answers: [],
+          }),
+        ).rejects.toMatchObject({ code: 'not-found' });
+        await expect(
+          mfa.secondStep.options(asUser, { userId: 'no-such-user' }),
+        ).rejects.toMatchObject({ code: 'not-found' });
+      }));
+  });
+
   describe('bypass', () => {
     it('lets the next sign-in skip the second step once, issued by an administrator', () =>
       withSubject(async (mfa) => {
