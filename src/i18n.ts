@@ -4,15 +4,12 @@ import i18next, { type i18n } from 'i18next';
 import Backend, { type FsBackendOptions } from 'i18next-fs-backend';
 import { LanguageDetector } from 'i18next-http-middleware';
 
-export const languages = ['en', 'nl', 'fr'] as const;
-export type Language = (typeof languages)[number];
+import { languages, type Language } from './core/languages.ts';
+
+export { isLanguage, languages, type Language } from './core/languages.ts';
 
 /** The cookie that keeps a language chosen with the switch, for the browser that chose it. */
 export const languageCookie = 'lang';
-
-export function isLanguage(value: unknown): value is Language {
-  return typeof value === 'string' && (languages as readonly string[]).includes(value);
-}
 
 const dateStyles = {
   date: { dateStyle: 'medium' },

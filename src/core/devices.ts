@@ -2,6 +2,8 @@ import { randomUUID } from 'node:crypto';
 import type { DeviceRow, DevicesRepository, NewDevice } from '../data/devices-repository.ts';
 import {
   decodeBase32,
+  encodeBase32,
+  otpauthUri,
   resyncHotp,
   verifyHotp,
   verifyTotp,
@@ -25,6 +27,21 @@ export const appDeviceParameters: OtpDevice = {
   digits: 6,
   period: 30,
 };
+
+/** What an authenticator app needs to take a new seed (SPEC M3): the key and its otpauth:// link. */
+export interface AppActivation {
+  /** The seed in Base32, as a person would type it. */
+  secret: string;
+  uri: string;
+}
+
+/** `issuer` is the portal's name as the app will show it, `account` the user's username. */
+export function appActivation(secret: Buffer, account: string, issuer: string): AppActivation {
+  return {
+    secret: encodeBase32(secret),
+    uri: otpauthUri({ type: 'totp', issuer, account, secret, params: appDeviceParameters }),
+  };
+}
 
 /** The seed is bound to its row: copied onto another device's row it will not decrypt. */
 function associatedData(deviceId: string): string {

@@ -32,6 +32,15 @@ export interface MfaService {
   administration: AdministrationService;
 }
 
+/** A form field the core refused, and why: a translation key and the values it names. */
+export interface FieldError {
+  /** The field as the portal's form names it (`code`, `pin`, `question2`, `otpType-0`). */
+  field: string;
+  /** Translation key of the message. */
+  message: string;
+  values?: Record<string, string | number>;
+}
+
 /** A user's account as the portal may show it to them or to an administrator. */
 export interface Account {
   id: string;
@@ -66,7 +75,10 @@ export interface DeviceView {
   name: string;
   serial: string | null;
   otpType: 'totp' | 'hotp';
+  algorithm: 'SHA1' | 'SHA256' | 'SHA512';
   digits: number;
+  /** TOTP: seconds per code. */
+  period: number;
   createdAt: number;
 }
 

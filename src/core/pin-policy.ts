@@ -3,6 +3,7 @@
  * nature, so the policy refuses the PINs an attacker would try first.
  */
 import { randomInt } from 'node:crypto';
+import type { FieldError } from './mfa-service.ts';
 
 export interface PinPolicy {
   /** Between pinLengthLimits.min and pinLengthLimits.max. */
@@ -63,6 +64,35 @@ export function checkPin(
   if (isSequence(pin)) problems.push('sequence');
   if (isInPhoneNumber(pin, phoneNumbers)) problems.push('inPhoneNumber');
   return problems;
+}
+
+const pinMessages: Record<PinProblem, string> = {
+  notDigits: 'pin.errors.notDigits',
+  tooShort: 'pin.errors.tooShort',
+  tooLong: 'pin.errors.tooLong',
+  allSame: 'pin.errors.allSame',
+  sequence: 'pin.errors.sequence',
+  inPhoneNumber: 'pin.errors.inPhoneNumber',
+};
+
+/** A new PIN typed twice, as a form shows its problems: the policy first, then the match. */
+export function newPinErrors(
+  pin: string,
+  confirmation: string,
+  minLength: number,
+  phones: readonly string[],
+): FieldError[] {
+  if (pin === '') return [{ field: 'pin', message: 'pin.errors.missing' }];
+  const problems = checkPin(pin, { minLength }, phones);
+  if (problems.length > 0) {
+    return problems.map((problem) => ({
+      field: 'pin',
+      message: pinMessages[problem],
+      values: { min: minLength },
+    }));
+  }
+  if (pin !== confirmation) return [{ field: 'pinConfirmation', message: 'pin.errors.mismatch' }];
+  return [];
 }
 
 /**

@@ -1,11 +1,6 @@
 import createError from 'http-errors';
 
-export interface FieldError {
-  field: string;
-  /** Translation key of the message. */
-  message: string;
-  values?: Record<string, string | number>;
-}
+export type { FieldError } from '../core/mfa-service.ts';
 
 /**
  * Reads a urlencoded form: every field must be a single string and no other field may be

@@ -12,7 +12,9 @@ export function toDeviceView(device: DeviceRow): DeviceView {
     name: device.name,
     serial: device.serial,
     otpType: device.otp_type,
+    algorithm: device.algorithm,
     digits: device.digits,
+    period: device.period,
     createdAt: device.created_at,
   };
 }

@@ -1,7 +1,12 @@
 import { dateFormat } from '../../i18n.ts';
 import { Router, type Response } from 'express';
 import createError from 'http-errors';
-import { appDeviceParameters, newDeviceRow, proveNewDevice } from '../../core/devices.ts';
+import {
+  appActivation,
+  appDeviceParameters,
+  newDeviceRow,
+  proveNewDevice,
+} from '../../core/devices.ts';
 import { generateOtpSecret } from '../../core/otp.ts';
 import type { Enrolment } from '../../core/second-factor.ts';
 import type { Method, PortalSettings } from '../../core/settings.ts';
@@ -167,7 +172,9 @@ export function deviceRoutes(services: Services): Router {
     const { user, settings } = changeContext(res);
     const secret = secondFactor.openDraftSecret(user, draft.sealedSecret);
     res.status(status).render('pages/account/device-new', {
-      activation: await activationFor(res, user, secret),
+      activation: await activationFor(
+        appActivation(secret, user.username, res.locals.t('common.productName')),
+      ),
       name: draft.name,
       pinRequired: pinNeeded(user, settings),
       pinMinLength: settings.pinMinLength,

@@ -1,7 +1,7 @@
 import { offeredMethods, pinRequired } from '../../core/method-policy.ts';
 import { Router, type Response } from 'express';
 import createError from 'http-errors';
-import { appDeviceParameters, proveNewDevice } from '../../core/devices.ts';
+import { appActivation, appDeviceParameters, proveNewDevice } from '../../core/devices.ts';
 import { generateOtpSecret } from '../../core/otp.ts';
 import type { UserRow } from '../../data/users-repository.ts';
 import { startSignedInSession } from '../../middleware/session.ts';
@@ -114,7 +114,13 @@ export function setupRoutes(services: Services): Router {
     const draft = req.session.enrolment;
     const activation =
       draft?.method === 'app' && draft.sealedSecret
-        ? await activationFor(res, user, secondFactor.openDraftSecret(user, draft.sealedSecret))
+        ? await activationFor(
+            appActivation(
+              secondFactor.openDraftSecret(user, draft.sealedSecret),
+              user.username,
+              res.locals.t('common.productName'),
+            ),
+          )
         : undefined;
     res.status(status).render('pages/setup/app', {
       activation,
