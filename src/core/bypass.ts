@@ -1,12 +1,38 @@
 import { randomUUID } from 'node:crypto';
-import type { AuditRepository } from '../data/audit-repository.ts';
+import { createAuditRepository, type AuditRepository } from '../data/audit-repository.ts';
 import type { Db } from '../data/schema.ts';
 import type { UserRow } from '../data/users-repository.ts';
 import { adminOf, type Context } from './context.ts';
+import type { FieldError } from './mfa-service.ts';
+import type { PortalSettings } from './settings.ts';
 
 /** SPEC M7: the default life of a bypass, and the most any bypass may have. */
 export const defaultBypassSeconds = 300;
 export const maxBypassSeconds = 24 * 3600;
+
+/** The shortest bypass a user may ask for: long enough to sign out and in again. */
+export const minBypassSeconds = 60;
+
+/** What a bypass started from My account lasts when the user is not asked: 300 s, or less. */
+export function plainBypassSeconds(settings: PortalSettings): number {
+  return Math.min(defaultBypassSeconds, settings.bypassMaxSeconds);
+}
+
+/**
+ * The seconds typed by the user: digits only, within 60 and the admin's maximum. Returns the
+ * number, or the error to show against the field.
+ */
+export function readBypassSeconds(typed: string, max: number): number | FieldError {
+  const text = typed.trim();
+  const field = 'seconds';
+  if (text === '') return { field, message: 'bypassPage.errors.required' };
+  if (!/^\d+$/.test(text)) return { field, message: 'bypassPage.errors.wholeNumber' };
+  const seconds = Number(text);
+  if (seconds < minBypassSeconds || seconds > max) {
+    return { field, message: 'bypassPage.errors.range', values: { min: minBypassSeconds, max } };
+  }
+  return seconds;
+}
 
 export interface BypassDependencies {
   db: Db;
@@ -16,7 +42,8 @@ export interface BypassDependencies {
 
 /**
  * One-time bypass (SPEC M7): the next sign-in within its seconds skips the second step, once.
- * A new bypass replaces a pending one; every issue and use is audited.
+ * A new bypass replaces a pending one; every issue and use is audited, in the same transaction
+ * as the change it records.
  */
 export function createBypasses({ db, audit, now = Date.now }: BypassDependencies) {
   function event(user: UserRow, context: Context) {
@@ -71,13 +98,16 @@ export function createBypasses({ db, audit, now = Date.now }: BypassDependencies
             cancelled_at: null,
           })
           .execute();
-      });
-      await audit.record({
-        ...event(user, context),
-        type: 'bypass.issued',
-        result: 'info',
-        reason: input.reason ?? `${input.seconds} s by ${issuedBy}`,
-        admin_id: adminOf(context),
+        await createAuditRepository(trx).record(
+          {
+            ...event(user, context),
+            type: 'bypass.issued',
+            result: 'info',
+            reason: input.reason ?? `${input.seconds} s by ${issuedBy}`,
+            admin_id: adminOf(context),
+          },
+          time,
+        );
       });
       return { expiresAt };
     },
@@ -99,23 +129,28 @@ export function createBypasses({ db, audit, now = Date.now }: BypassDependencies
     /** Withdraws the pending bypass; false when there was none left to cancel. */
     async cancel(user: UserRow, context: Context): Promise<boolean> {
       const time = now();
-      const result = await db
-        .updateTable('bypasses')
-        .set({ cancelled_at: time })
-        .where('user_id', '=', user.id)
-        .where('used_at', 'is', null)
-        .where('cancelled_at', 'is', null)
-        .where('expires_at', '>', time)
-        .executeTakeFirst();
-      if (result.numUpdatedRows === 0n) return false;
-      await audit.record({
-        ...event(user, context),
-        type: 'bypass.cancelled',
-        result: 'info',
-        reason: null,
-        admin_id: adminOf(context),
+      return db.transaction().execute(async (trx) => {
+        const result = await trx
+          .updateTable('bypasses')
+          .set({ cancelled_at: time })
+          .where('user_id', '=', user.id)
+          .where('used_at', 'is', null)
+          .where('cancelled_at', 'is', null)
+          .where('expires_at', '>', time)
+          .executeTakeFirst();
+        if (result.numUpdatedRows === 0n) return false;
+        await createAuditRepository(trx).record(
+          {
+            ...event(user, context),
+            type: 'bypass.cancelled',
+            result: 'info',
+            reason: null,
+            admin_id: adminOf(context),
+          },
+          time,
+        );
+        return true;
       });
-      return true;
     },
 
     /** Uses the pending bypass, if any: at most one sign-in, across instances. */

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { AuditRepository } from '../data/audit-repository.ts';
+import type { AuditRepository, NewAuditEvent } from '../data/audit-repository.ts';
 import type { UserRow } from '../data/users-repository.ts';
 import type { Email } from '../providers/email.ts';
 import { adminOf, type Context } from './context.ts';
@@ -25,6 +25,24 @@ export interface Change {
   what?: string;
   /** A bypass or lockout notice: when it ends. */
   until?: number;
+}
+
+/** The audit record of a change, for a change written in a transaction with its record. */
+export function changeEvent(user: UserRow, change: Change, context: Context): NewAuditEvent {
+  return {
+    type: change.type,
+    result: change.result ?? 'success',
+    reason: change.reason ?? null,
+    user_id: user.id,
+    username: user.username,
+    display_name: user.display_name,
+    email: user.email,
+    phone: change.phone ?? null,
+    device: change.device ?? null,
+    method: change.method ?? null,
+    client_ip: context.clientIp ?? null,
+    admin_id: adminOf(context),
+  };
 }
 
 export interface ChangesDependencies {
@@ -93,25 +111,15 @@ export function createChanges(deps: ChangesDependencies) {
   return {
     /** Audits the change, then sends its notice when email is set up and the user has an address. */
     async record(user: UserRow, change: Change, context: Context): Promise<void> {
-      await audit.record({
-        type: change.type,
-        result: change.result ?? 'success',
-        reason: change.reason ?? null,
-        user_id: user.id,
-        username: user.username,
-        display_name: user.display_name,
-        email: user.email,
-        phone: change.phone ?? null,
-        device: change.device ?? null,
-        method: change.method ?? null,
-        client_ip: context.clientIp ?? null,
-        admin_id: adminOf(context),
-      });
+      await audit.record(changeEvent(user, change, context));
       void notify(user, change, context);
     },
 
     /** The notice alone, for an event audited elsewhere (an enrolment, a bypass, a lockout). */
     notify,
+
+    /** Whether notices can go out at all: email is set up (SPEC N1). */
+    emailEnabled: email !== undefined,
   };
 }
 
