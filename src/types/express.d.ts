@@ -46,8 +46,8 @@ declare module 'express-session' {
       /** Numbers already proven in this change. */
       proven: string[];
     };
-    /** A mobile app activation from My account: the new seed, sealed to the user. */
-    deviceDraft: { sealedSecret: string; name: string };
+    /** A mobile app activation from My account in progress: the core's draft (SPEC M3). */
+    deviceDraftId: string;
   }
 }
 

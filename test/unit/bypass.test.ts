@@ -1,10 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { defaultSettings } from '../../src/core/settings.ts';
-import {
-  minBypassSeconds,
-  plainBypassSeconds,
-  readBypassSeconds,
-} from '../../src/routes/account/bypass.ts';
+import { minBypassSeconds, plainBypassSeconds, readBypassSeconds } from '../../src/core/bypass.ts';
 
 describe('the seconds of a bypass a user starts (SPEC M7)', () => {
   it('accepts whole numbers from 60 to the maximum, both ends included', () => {

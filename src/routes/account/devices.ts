@@ -1,92 +1,26 @@
 import { dateFormat } from '../../i18n.ts';
-import { Router, type Response } from 'express';
+import { Router, type Request, type Response } from 'express';
 import createError from 'http-errors';
-import {
-  appActivation,
-  appDeviceParameters,
-  newDeviceRow,
-  proveNewDevice,
-} from '../../core/devices.ts';
-import { generateOtpSecret } from '../../core/otp.ts';
-import type { Enrolment } from '../../core/second-factor.ts';
-import type { Method, PortalSettings } from '../../core/settings.ts';
-import type { DeviceRow } from '../../data/devices-repository.ts';
-import type { UserRow } from '../../data/users-repository.ts';
+import { methodsLeft } from '../../core/method-policy.ts';
+import type { DeviceView } from '../../core/mfa-service.ts';
+import { deviceNameMaxLength, type DeviceActivation } from '../../core/service/account.ts';
 import type { Services } from '../../services.ts';
 import { activationFor } from '../app-activation.ts';
 import { readForm, type FieldError } from '../form.ts';
-import { pinRequired } from '../../core/method-policy.ts';
-import { codeError, newPinErrors, readCode } from '../setup/validation.ts';
-import { accountUser, requireChangeAllowed, requireRecentProof } from './permissions.ts';
-import { methodsLeft, nextDefaultMethod } from '../../core/method-policy.ts';
+import { signedInAccount, requireChangeAllowed, requireRecentProof } from './permissions.ts';
 import { contextOf } from '../context.ts';
 
-const nameMaxLength = 40;
-
-/** What requireChangeAllowed loaded for this request. */
-export function changeContext(res: Response): {
-  user: UserRow;
-  enrolment: Enrolment;
-  settings: PortalSettings;
-} {
-  const { enrolment, portalSettings } = res.locals;
-  if (!enrolment || !portalSettings) throw createError(500, 'Change context missing');
-  return { user: accountUser(res), enrolment, settings: portalSettings };
-}
-
-/** The methods the user keeps if this device goes (see methodsLeft). */
-export function methodsWithout(res: Response, services: Services, device: DeviceRow): Method[] {
-  const { enrolment, settings } = changeContext(res);
-  return methodsLeft(enrolment, settings, services.phoneVerification !== undefined, device);
-}
-
-/**
- * Deactivates an app device or removes a token (SPEC J3): audited and announced. When the user's
- * default method went with it, another remaining one (preferably one still offered) takes over.
- */
-export async function removeFactorDevice(
-  services: Services,
-  res: Response,
-  device: DeviceRow,
-  remaining: readonly Method[],
-): Promise<void> {
-  const { user, settings } = changeContext(res);
-  if (!(await services.devices.remove(user.id, device.id))) throw createError(404);
-  if (user.default_method === device.kind && !remaining.includes(device.kind)) {
-    const next = nextDefaultMethod(remaining, settings);
-    await services.users.updateAccount(user.id, { default_method: next ?? null });
-  }
-  await services.changes.record(
-    user,
-    {
-      type: device.kind === 'app' ? 'device.removed' : 'token.removed',
-      method: device.kind,
-      device: device.kind === 'app' ? device.name : (device.serial ?? device.name),
-      notice: 'factorRemoved',
-      what: device.kind,
-    },
-    contextOf(res),
-  );
-}
-
-/** A device name as typed (already trimmed): 1–40 printable characters, not one already used. */
-function deviceNameErrors(name: string, takenNames: readonly string[]): FieldError[] {
-  const error = (message: string): FieldError[] => [
-    { field: 'name', message: `devicesPage.errors.${message}`, values: { max: nameMaxLength } },
-  ];
-  if (name === '') return error('nameMissing');
-  // Characters as people count them; a bound on code units keeps stacked accents in check.
-  const characters = [...new Intl.Segmenter().segment(name)].length;
-  if (characters > nameMaxLength || name.length > nameMaxLength * 4) return error('nameTooLong');
-  if (/\p{C}/u.test(name)) return error('nameFormat');
-  const folded = name.toLocaleLowerCase();
-  if (takenNames.some((taken) => taken.toLocaleLowerCase() === folded)) return error('nameTaken');
-  return [];
+/** Whether removing this device would leave the user no way to sign in (see methodsLeft). */
+export function isLastWayToSignIn(res: Response, device: DeviceView): boolean {
+  const { portalSettings, telephony } = res.locals;
+  if (!portalSettings) throw createError(500, 'Settings missing');
+  const left = methodsLeft(signedInAccount(res), portalSettings, telephony ?? false, device);
+  return left.length === 0;
 }
 
 /** SPEC J3, M3: activate, rename and deactivate mobile app devices, up to the device limit. */
 export function deviceRoutes(services: Services): Router {
-  const { secondFactor, devices } = services;
+  const { mfa } = services;
   const router = Router();
   router.use(
     '/account/devices',
@@ -94,17 +28,18 @@ export function deviceRoutes(services: Services): Router {
     requireRecentProof(services),
   );
 
-  const appsOf = (enrolment: Enrolment) => enrolment.devices.filter((d) => d.kind === 'app');
+  const appsOf = (res: Response) => signedInAccount(res).devices.filter((d) => d.kind === 'app');
+  const userId = (res: Response) => signedInAccount(res).id;
 
   /** Only the user's own app device: any other id is not found. */
-  function ownDevice(res: Response, id: unknown): DeviceRow {
-    const device = appsOf(changeContext(res).enrolment).find((d) => d.id === id);
+  function ownDevice(res: Response, id: unknown): DeviceView {
+    const device = appsOf(res).find((d) => d.id === id);
     if (!device) throw createError(404);
     return device;
   }
 
   /** A name no device of the user has yet: "Mobile app 2", "Mobile app 3"… */
-  function suggestedName(res: Response, apps: readonly DeviceRow[]): string {
+  function suggestedName(res: Response, apps: readonly DeviceView[]): string {
     const taken = new Set(apps.map((d) => d.name.toLocaleLowerCase()));
     for (let number = apps.length + 1; ; number++) {
       const name = res.locals.t('devicesPage.defaultName', { number });
@@ -112,156 +47,127 @@ export function deviceRoutes(services: Services): Router {
     }
   }
 
-  async function renderList(
+  function renderList(
     res: Response,
     status: number,
     options: { errors?: FieldError[]; name?: string; refusal?: string } = {},
   ) {
-    const { user, settings } = changeContext(res);
-    const apps = (await devices.forUser(user.id)).filter((d) => d.kind === 'app');
+    const apps = appsOf(res);
+    const limit = res.locals.portalSettings?.deviceLimit ?? 0;
     res.status(status).render('pages/account/devices', {
       apps,
-      limit: settings.deviceLimit,
-      canAdd: apps.length < settings.deviceLimit,
+      limit,
+      canAdd: apps.length < limit,
       name: options.name ?? suggestedName(res, apps),
-      nameMaxLength,
+      nameMaxLength: deviceNameMaxLength,
       errors: options.errors ?? [],
       refusal: options.refusal ?? '',
       formatDate: dateFormat(res.locals.lng, 'date'),
     });
   }
 
-  router.get('/account/devices', async (_req, res) => {
-    await renderList(res, 200);
+  router.get('/account/devices', (_req, res) => {
+    renderList(res, 200);
   });
 
   router.post('/account/devices/new', async (req, res) => {
     const form = readForm(req.body, ['name'] as const);
-    const { user, enrolment, settings } = changeContext(res);
-    const apps = appsOf(enrolment);
-    if (apps.length >= settings.deviceLimit) {
-      await renderList(res, 400, { refusal: 'devicesPage.limitReached' });
+    const started = await mfa.account.beginDevice(contextOf(res), {
+      userId: userId(res),
+      name: form.name,
+    });
+    if (started.outcome === 'limit-reached') {
+      renderList(res, 400, { refusal: 'devicesPage.limitReached' });
       return;
     }
-    const name = form.name.trim();
-    const errors = deviceNameErrors(
-      name,
-      apps.map((d) => d.name),
-    );
-    if (errors.length > 0) {
-      await renderList(res, 400, { errors, name: form.name });
+    if (started.outcome === 'invalid') {
+      renderList(res, 400, { errors: started.errors, name: form.name });
       return;
     }
-    req.session.deviceDraft = {
-      sealedSecret: secondFactor.sealDraftSecret(user, generateOtpSecret()),
-      name,
-    };
+    req.session.deviceDraftId = started.draftId;
     res.redirect(303, res.locals.url('/account/devices/new'));
   });
 
-  /** The PIN is asked for only when the app's mode needs one and the user has none yet. */
-  const pinNeeded = (user: UserRow, settings: PortalSettings) =>
-    pinRequired('app', settings) && user.pin_hash === null;
+  /** The activation in progress, if the session has one the core still keeps. */
+  async function activationOf(req: Request, res: Response): Promise<DeviceActivation | null> {
+    const draftId = req.session.deviceDraftId;
+    if (draftId === undefined) return null;
+    return mfa.account.deviceActivation(contextOf(res), {
+      userId: userId(res),
+      draftId,
+      issuer: res.locals.t('common.productName'),
+    });
+  }
 
   async function renderActivation(
     res: Response,
     status: number,
-    draft: { sealedSecret: string; name: string },
+    activation: DeviceActivation,
     errors: FieldError[],
   ) {
-    const { user, settings } = changeContext(res);
-    const secret = secondFactor.openDraftSecret(user, draft.sealedSecret);
     res.status(status).render('pages/account/device-new', {
-      activation: await activationFor(
-        appActivation(secret, user.username, res.locals.t('common.productName')),
-      ),
-      name: draft.name,
-      pinRequired: pinNeeded(user, settings),
-      pinMinLength: settings.pinMinLength,
+      activation: await activationFor(activation),
+      name: activation.name,
+      pinRequired: activation.pinRequired,
+      pinMinLength: res.locals.portalSettings?.pinMinLength,
       errors,
     });
   }
 
   router.get('/account/devices/new', async (req, res) => {
-    const draft = req.session.deviceDraft;
-    if (!draft) {
+    const activation = await activationOf(req, res);
+    if (!activation) {
+      delete req.session.deviceDraftId;
       res.redirect(res.locals.url('/account/devices'));
       return;
     }
-    await renderActivation(res, 200, draft, []);
+    await renderActivation(res, 200, activation, []);
   });
 
   router.post('/account/devices/activate', async (req, res) => {
     const form = readForm(req.body, ['code', 'pin', 'pinConfirmation'] as const);
-    const { user, settings } = changeContext(res);
-    const draft = req.session.deviceDraft;
-    if (!draft) {
+    const draftId = req.session.deviceDraftId;
+    if (draftId === undefined) {
       res.redirect(303, res.locals.url('/account/devices'));
       return;
     }
-    const withPin = pinNeeded(user, settings);
-    const phones = [user.phone, user.backup_phone, user.mobile_phone].filter((p) => p !== null);
-    const errors = withPin
-      ? newPinErrors(form.pin, form.pinConfirmation, settings.pinMinLength, phones)
-      : [];
-    errors.push(...codeError('code', form.code, [6]));
-    const code = readCode(form.code, [6]);
-    const secret = secondFactor.openDraftSecret(user, draft.sealedSecret);
-    const proof =
-      errors.length === 0 && code
-        ? proveNewDevice(secret, appDeviceParameters, code, Date.now())
-        : undefined;
-    if (errors.length === 0 && !proof)
-      errors.push({ field: 'code', message: 'codes.errors.wrong' });
-    if (!proof || errors.length > 0) {
-      await renderActivation(res, 400, draft, errors);
-      return;
-    }
-    const pinHash = withPin ? await secondFactor.hashPin(form.pin) : undefined;
-    const now = Date.now();
-    const row = newDeviceRow({
-      userId: user.id,
-      kind: 'app',
-      name: draft.name,
-      serial: null,
-      secret,
-      params: appDeviceParameters,
-      counter: proof.counter,
-      lastStep: proof.lastStep,
-      key: services.encryptionKey,
-      now,
+    const activated = await mfa.account.activateDevice(contextOf(res), {
+      userId: userId(res),
+      draftId,
+      ...form,
     });
-    delete req.session.deviceDraft;
-    // Checked again: another tab or instance may have activated a device meanwhile.
-    if (!(await devices.addWithinLimit(row, settings.deviceLimit))) {
-      await renderList(res, 400, { refusal: 'devicesPage.limitReached' });
+    if (activated.outcome === 'invalid') {
+      const activation = await activationOf(req, res);
+      if (activation) {
+        await renderActivation(res, 400, activation, activated.errors);
+        return;
+      }
+    }
+    delete req.session.deviceDraftId;
+    if (activated.outcome === 'limit-reached') {
+      renderList(res, 400, { refusal: 'devicesPage.limitReached' });
       return;
     }
-    if (pinHash) await services.users.setPin(user.id, pinHash, now);
-    await services.changes.record(
-      user,
-      {
-        type: 'device.added',
-        method: 'app',
-        device: draft.name,
-        notice: 'factorAdded',
-        what: 'app',
-      },
-      contextOf(res),
-    );
+    if (activated.outcome !== 'activated') {
+      res.redirect(303, res.locals.url('/account/devices'));
+      return;
+    }
     res.redirect(303, res.locals.url('/account?done=deviceAdded'));
   });
 
   function renderRename(
     res: Response,
     status: number,
-    device: DeviceRow,
+    device: DeviceView,
     name: string,
     errors: FieldError[],
   ) {
-    res
-      .status(status)
-      .render('pages/account/device-rename', { device, name, nameMaxLength, errors });
+    res.status(status).render('pages/account/device-rename', {
+      device,
+      name,
+      nameMaxLength: deviceNameMaxLength,
+      errors,
+    });
   }
 
   router.get('/account/devices/:id/rename', (req, res) => {
@@ -272,31 +178,22 @@ export function deviceRoutes(services: Services): Router {
   router.post('/account/devices/:id/rename', async (req, res) => {
     const form = readForm(req.body, ['name'] as const);
     const device = ownDevice(res, req.params.id);
-    const { user, enrolment } = changeContext(res);
-    const name = form.name.trim();
-    const others = appsOf(enrolment).filter((d) => d.id !== device.id);
-    const errors = deviceNameErrors(
-      name,
-      others.map((d) => d.name),
-    );
-    if (errors.length > 0) {
-      renderRename(res, 400, device, form.name, errors);
+    const renamed = await mfa.account.renameDevice(contextOf(res), {
+      userId: userId(res),
+      deviceId: device.id,
+      name: form.name,
+    });
+    if (renamed.outcome === 'invalid') {
+      renderRename(res, 400, device, form.name, renamed.errors);
       return;
     }
-    if (!(await devices.rename(user.id, device.id, name))) throw createError(404);
-    await services.changes.record(
-      user,
-      { type: 'device.renamed', method: 'app', device: name },
-      contextOf(res),
-    );
     res.redirect(303, res.locals.url('/account?done=deviceRenamed'));
   });
 
-  function renderRemove(res: Response, status: number, device: DeviceRow) {
-    const remaining = methodsWithout(res, services, device);
+  function renderRemove(res: Response, status: number, device: DeviceView) {
     res.status(status).render('pages/account/device-remove', {
       device,
-      lastMethod: remaining.length === 0,
+      lastMethod: status === 400 || isLastWayToSignIn(res, device),
       refused: status === 400,
     });
   }
@@ -308,12 +205,14 @@ export function deviceRoutes(services: Services): Router {
   router.post('/account/devices/:id/remove', async (req, res) => {
     readForm(req.body, []);
     const device = ownDevice(res, req.params.id);
-    const remaining = methodsWithout(res, services, device);
-    if (remaining.length === 0) {
+    const removed = await mfa.account.removeDevice(contextOf(res), {
+      userId: userId(res),
+      deviceId: device.id,
+    });
+    if (removed.outcome === 'last-method') {
       renderRemove(res, 400, device);
       return;
     }
-    await removeFactorDevice(services, res, device, remaining);
     res.redirect(303, res.locals.url('/account?done=deviceRemoved'));
   });
 

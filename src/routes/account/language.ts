@@ -4,7 +4,7 @@ import { isLanguage, languages } from '../../i18n.ts';
 import { rememberLanguage } from '../../middleware/i18n.ts';
 import type { Services } from '../../services.ts';
 import { readForm, type FieldError } from '../form.ts';
-import { accountUser, requireChangeAllowed } from './permissions.ts';
+import { signedInAccount, requireChangeAllowed } from './permissions.ts';
 import { contextOf } from '../context.ts';
 
 /**
@@ -25,7 +25,7 @@ export function languageRoutes(services: Services): Router {
   router.use('/account/language', requireChangeAllowed(services, 'language'));
 
   function renderLanguage(res: Response, status: number, errors: FieldError[]) {
-    const saved = accountUser(res).language;
+    const saved = signedInAccount(res).language;
     res.status(status).render('pages/account/language', {
       languages,
       chosen: isLanguage(saved) ? saved : res.locals.lng,
@@ -42,22 +42,17 @@ export function languageRoutes(services: Services): Router {
     if (form.returnTo !== '' && !localPath.test(form.returnTo)) {
       throw createError(400, 'returnTo must be a path of the portal');
     }
-    const user = accountUser(res);
     const language = form.language;
-    if (!isLanguage(language)) {
-      renderLanguage(res, 400, [
-        { field: 'language-0', message: 'preferences.language.errors.choose' },
-      ]);
+    const saved = await services.mfa.account.setLanguage(contextOf(res), {
+      userId: signedInAccount(res).id,
+      language,
+    });
+    if (saved.outcome === 'invalid') {
+      renderLanguage(res, 400, saved.errors);
       return;
     }
-    await services.users.setLanguage(user.id, language);
     // The browser keeps it too, so the sign-in page after signing out speaks it as well.
-    rememberLanguage(services.i18n, req, res, language);
-    await services.changes.record(
-      user,
-      { type: 'change.language' },
-      { ...contextOf(res), language },
-    );
+    if (isLanguage(language)) rememberLanguage(services.i18n, req, res, language);
     res.redirect(303, res.locals.url(form.returnTo || '/account?done=language'));
   });
 

@@ -1,9 +1,9 @@
 import { Router, type Response } from 'express';
-import type { Method } from '../../core/settings.ts';
+import createError from 'http-errors';
+import { defaultMethodChoices } from '../../core/method-policy.ts';
 import type { Services } from '../../services.ts';
 import { readForm, type FieldError } from '../form.ts';
-import { accountUser, requireChangeAllowed } from './permissions.ts';
-import { defaultMethodChoices } from '../../core/method-policy.ts';
+import { signedInAccount, requireChangeAllowed } from './permissions.ts';
 import { contextOf } from '../context.ts';
 
 /**
@@ -14,39 +14,32 @@ export function methodRoutes(services: Services): Router {
   const router = Router();
   router.use('/account/method', requireChangeAllowed(services, 'method'));
 
-  async function choicesFor(res: Response): Promise<Method[]> {
-    const settings = res.locals.portalSettings ?? (await services.settings.read());
-    const enrolment =
-      res.locals.enrolment ?? (await services.secondFactor.enrolmentOf(accountUser(res)));
-    return defaultMethodChoices(enrolment, settings, services.phoneVerification !== undefined);
-  }
-
-  function renderMethod(res: Response, status: number, choices: Method[], errors: FieldError[]) {
-    const current = accountUser(res).default_method;
+  function renderMethod(res: Response, status: number, errors: FieldError[]) {
+    const user = signedInAccount(res);
+    const { portalSettings, telephony } = res.locals;
+    if (!portalSettings) throw createError(500, 'Settings missing');
+    const choices = defaultMethodChoices(user, portalSettings, telephony ?? false);
     res.status(status).render('pages/account/method', {
       choices,
-      chosen: choices.find((m) => m === current) ?? '',
+      chosen: choices.find((m) => m === user.defaultMethod) ?? '',
       errors,
     });
   }
 
-  router.get('/account/method', async (_req, res) => {
-    renderMethod(res, 200, await choicesFor(res), []);
+  router.get('/account/method', (_req, res) => {
+    renderMethod(res, 200, []);
   });
 
   router.post('/account/method', async (req, res) => {
     const form = readForm(req.body, ['method'] as const);
-    const user = accountUser(res);
-    const choices = await choicesFor(res);
-    const method = choices.find((m) => m === form.method);
-    if (!method) {
-      renderMethod(res, 400, choices, [
-        { field: 'method-0', message: 'preferences.method.errors.choose' },
-      ]);
+    const saved = await services.mfa.account.setDefaultMethod(contextOf(res), {
+      userId: signedInAccount(res).id,
+      method: form.method,
+    });
+    if (saved.outcome === 'invalid') {
+      renderMethod(res, 400, saved.errors);
       return;
     }
-    await services.users.updateAccount(user.id, { default_method: method });
-    await services.changes.record(user, { type: 'change.method', method }, contextOf(res));
     res.redirect(303, res.locals.url('/account?done=method'));
   });
 

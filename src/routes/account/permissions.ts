@@ -1,11 +1,18 @@
 import type { Change } from '../../core/method-policy.ts';
+import type { Account } from '../../core/mfa-service.ts';
 import type { RequestHandler, Response } from 'express';
 import createError from 'http-errors';
-import type { UserRow } from '../../data/users-repository.ts';
 import type { Services } from '../../services.ts';
 
-/** The signed-in user (the journey lets only signed-in users reach My account). */
-export function accountUser(res: Response): UserRow {
+/** The signed-in user's account (the journey lets only signed-in users reach My account). */
+export function signedInAccount(res: Response): Account {
+  const user = res.locals.user;
+  if (!user) throw createError(401);
+  return user;
+}
+
+/** Transitional: the signed-in user's row, for the phone pages until they call the MfaService. */
+export function accountUser(res: Response): NonNullable<Response['locals']['userRow']> {
   const user = res.locals.user && res.locals.userRow;
   if (!user) throw createError(401);
   return user;
@@ -13,7 +20,7 @@ export function accountUser(res: Response): UserRow {
 
 /**
  * Refuses (403, nothing changed) a change the settings do not allow, whatever the request: the
- * permissions come with the journey (src/core/method-policy.ts).
+ * permissions come with the journey (src/core/method-policy.ts), and the core checks them again.
  */
 export function requireChangeAllowed(services: Services, change: Change): RequestHandler {
   return async (_req, res, next) => {
@@ -21,7 +28,10 @@ export function requireChangeAllowed(services: Services, change: Change): Reques
       next(createError(403, `Change not allowed: ${change}`, { page: 'changeNotAllowed' }));
       return;
     }
-    res.locals.enrolment = await services.secondFactor.enrolmentOf(accountUser(res));
+    // Transitional: the phone pages (phones.ts) still read the enrolment rows from here.
+    if (change === 'phone' || change === 'mobile') {
+      res.locals.enrolment = await services.secondFactor.enrolmentOf(accountUser(res));
+    }
     next();
   };
 }
@@ -31,17 +41,16 @@ export function requireChangeAllowed(services: Services, change: Change): Reques
  * `proofMinutes`. Without one, nothing changes: the user is sent to prove a factor and comes back
  * to the page they were on. A user with no factor yet has nothing to prove with.
  */
-export function requireRecentProof(services: Services): RequestHandler {
-  return async (req, res, next) => {
-    const user = accountUser(res);
-    const settings = await services.settings.read();
+// eslint-disable-next-line @typescript-eslint/no-unused-vars -- the phone pages still pass services
+export function requireRecentProof(_services?: Services): RequestHandler {
+  return (req, res, next) => {
+    const settings = res.locals.portalSettings;
     const provenAt = req.session.provenAt ?? 0;
-    if (Date.now() - provenAt <= settings.proofMinutes * 60_000) {
+    if (settings && Date.now() - provenAt <= settings.proofMinutes * 60_000) {
       next();
       return;
     }
-    const enrolment = await services.secondFactor.enrolmentOf(user);
-    if (enrolment.methods.length === 0) {
+    if (signedInAccount(res).methods.length === 0) {
       next();
       return;
     }

@@ -1,8 +1,7 @@
 import { Router, type Response } from 'express';
 import type { Services } from '../../services.ts';
 import { readForm, type FieldError } from '../form.ts';
-import { newPinErrors } from '../setup/validation.ts';
-import { accountUser, requireChangeAllowed, requireRecentProof } from './permissions.ts';
+import { signedInAccount, requireChangeAllowed, requireRecentProof } from './permissions.ts';
 import { contextOf } from '../context.ts';
 
 /** SPEC J3, M5: a new PIN, typed twice, checked against the policy and the user's numbers. */
@@ -10,40 +9,32 @@ export function pinRoutes(services: Services): Router {
   const router = Router();
   router.use('/account/pin', requireChangeAllowed(services, 'pin'), requireRecentProof(services));
 
-  async function renderPin(res: Response, status: number, errors: FieldError[]) {
-    const settings = res.locals.portalSettings ?? (await services.settings.read());
-    const hasPin = accountUser(res).pin_hash !== null;
+  function renderPin(res: Response, status: number, errors: FieldError[]) {
+    const { hasPin } = signedInAccount(res);
     const needed = res.req.query.needed;
     res.status(status).render('pages/account/pin', {
       // Just after adding calls or texts in a PIN mode: the method works only once there is one.
       neededFor: !hasPin && (needed === 'phone' || needed === 'sms') ? needed : '',
       hasPin,
-      pinMinLength: settings.pinMinLength,
+      pinMinLength: res.locals.portalSettings?.pinMinLength,
       errors,
     });
   }
 
-  router.get('/account/pin', async (_req, res) => {
-    await renderPin(res, 200, []);
+  router.get('/account/pin', (_req, res) => {
+    renderPin(res, 200, []);
   });
 
   router.post('/account/pin', async (req, res) => {
     const form = readForm(req.body, ['pin', 'pinConfirmation'] as const);
-    const user = accountUser(res);
-    const settings = res.locals.portalSettings ?? (await services.settings.read());
-    const phones = [user.phone, user.backup_phone, user.mobile_phone].filter((p) => p !== null);
-    const errors = newPinErrors(form.pin, form.pinConfirmation, settings.pinMinLength, phones);
-    if (errors.length > 0) {
-      await renderPin(res, 400, errors);
+    const changed = await services.mfa.account.changePin(contextOf(res), {
+      userId: signedInAccount(res).id,
+      ...form,
+    });
+    if (changed.outcome === 'invalid') {
+      renderPin(res, 400, changed.errors);
       return;
     }
-    const pinHash = await services.secondFactor.hashPin(form.pin);
-    await services.users.setPin(user.id, pinHash);
-    await services.changes.record(
-      user,
-      { type: 'change.pin', notice: 'factorChanged', what: 'pin' },
-      contextOf(res),
-    );
     res.redirect(303, res.locals.url('/account?done=pin'));
   });
 

@@ -7,8 +7,8 @@ import { bypassRoutes } from './bypass.ts';
 import { deviceRoutes } from './devices.ts';
 import { languageRoutes } from './language.ts';
 import { methodRoutes } from './method.ts';
-import { accountUser } from './permissions.ts';
-import { accountPermissions } from '../../core/method-policy.ts';
+import { signedInAccount } from './permissions.ts';
+import { contextOf } from '../context.ts';
 import { phoneChangeRoutes } from './phones.ts';
 import { pinRoutes } from './pin.ts';
 import { questionRoutes } from './questions.ts';
@@ -65,32 +65,30 @@ export function accountRoutes(services: Services): Router {
   const router = Router();
 
   router.get('/account', async (req, res) => {
-    const user = accountUser(res);
-    const settings = await services.settings.read();
-    const enrolment = await services.secondFactor.enrolmentOf(user);
+    const user = signedInAccount(res);
+    const { bypass, activity } = await services.mfa.account.overview(contextOf(res), {
+      userId: user.id,
+    });
     const notice = typeof req.query.done === 'string' ? req.query.done : '';
     res.render('pages/account/index', {
-      enrolment,
-      can: accountPermissions(settings, enrolment, services.phoneVerification !== undefined),
-      apps: enrolment.devices.filter((d) => d.kind === 'app'),
-      tokens: enrolment.devices.filter((d) => d.kind === 'token'),
-      resyncable: enrolment.devices.some((d) => d.kind === 'token' && d.otp_type === 'hotp'),
+      apps: user.devices.filter((d) => d.kind === 'app'),
+      tokens: user.devices.filter((d) => d.kind === 'token'),
+      resyncable: user.devices.some((d) => d.kind === 'token' && d.otpType === 'hotp'),
       phone: user.phone ? maskPhone(user.phone) : '',
-      backupPhone: user.backup_phone ? maskPhone(user.backup_phone) : '',
-      mobile: user.mobile_phone ? maskPhone(user.mobile_phone) : '',
-      bypass: await services.bypasses.pending(user),
+      backupPhone: user.backupPhone ? maskPhone(user.backupPhone) : '',
+      mobile: user.mobilePhone ? maskPhone(user.mobilePhone) : '',
+      bypass,
       notice:
         'enrolled' in req.query
           ? 'account.enrolled'
           : doneNotices.has(notice)
             ? `account.done.${notice}`
             : '',
-      activity: await services.audit.recentForUser(user.id),
+      activity,
       eventName: (type: string) => (namedEvents.has(type) ? type.replace(/\./g, '_') : 'other'),
       formatTime: dateFormat(res.locals.lng, 'dateTime'),
     });
   });
-
   router.use(confirmRoutes(services));
   router.use(phoneChangeRoutes(services));
   router.use(deviceRoutes(services));
