@@ -223,4 +223,84 @@ export function mfaServiceContract(start: () => Promise<ContractSubject>) {
         ).rejects.toMatchObject({ code: 'not-found' });
       }));
   });
+  describe('my account', () => {
+    const as = (account: { id: string }): Context => ({
+      actor: { kind: 'user', userId: account.id },
+      clientIp: '192.0.2.20',
+      language: 'en',
+    });
+
+    it('saves a language and new answers, lists them as recent activity, and refuses bad input', () =>
+      withSubject(async (mfa) => {
+        const account = await newUser(mfa);
+        const context = as(account);
+        const userId = account.id;
+        expect(await mfa.account.setLanguage(context, { userId, language: 'de' })).toEqual({
+          outcome: 'invalid',
+          errors: [{ field: 'language-0', message: 'preferences.language.errors.choose' }],
+        });
+        expect(await mfa.account.setLanguage(context, { userId, language: 'fr' })).toEqual({
+          outcome: 'saved',
+        });
+        const { count, questions } = serialisable(
+          await mfa.account.securityQuestions(context, { userId }),
+        );
+        expect(questions.length).toBeGreaterThanOrEqual(count);
+        const answers = questions
+          .slice(0, count)
+          .map((q, i) => ({ questionId: q.id, answer: `answer ${i}` }));
+        const repeated = answers.map((a) => ({ ...a, questionId: answers[0]?.questionId ?? '' }));
+        const refused = await mfa.account.replaceAnswers(context, { userId, answers: repeated });
+        expect(refused).toMatchObject({ outcome: 'invalid' });
+        expect(await mfa.account.replaceAnswers(context, { userId, answers })).toEqual({
+          outcome: 'saved',
+        });
+        const found = await mfa.administration.findUser(cli, { username: account.username });
+        expect(found).toMatchObject({ language: 'fr' });
+        expect(Number(found?.answeredQuestions)).toBe(count);
+        const { activity, bypass } = serialisable(await mfa.account.overview(context, { userId }));
+        expect(bypass).toBe(null);
+        expect(activity.map((e) => e.type).slice(0, 2)).toEqual([
+          'change.questions',
+          'change.language',
+        ]);
+        expect(activity[0]).toMatchObject({ result: 'success', clientIp: '192.0.2.20' });
+      }));
+
+    it('lets a user change only their own account', () =>
+      withSubject(async (mfa) => {
+        const account = await newUser(mfa);
+        const other = await newUser(mfa);
+        await expect(
+          mfa.account.setLanguage(as(other), { userId: account.id, language: 'nl' }),
+        ).rejects.toMatchObject({ code: 'not-allowed' });
+        await expect(mfa.account.overview(as(other), { userId: account.id })).rejects.toMatchObject(
+          { code: 'not-allowed' },
+        );
+        await expect(mfa.account.overview(cli, { userId: 'no-such-user' })).rejects.toMatchObject({
+          code: 'not-found',
+        });
+      }));
+
+    it('starts and cancels a bypass of the user’s own, only when the settings allow it', () =>
+      withSubject(async (mfa) => {
+        const account = await newUser(mfa);
+        const context = as(account);
+        const userId = account.id;
+        await expect(mfa.account.issueBypass(context, { userId })).rejects.toMatchObject({
+          code: 'not-allowed',
+        });
+        await mfa.administration.changeSetting(cli, { key: 'allowBypass', value: 'true' });
+        const issued = serialisable(await mfa.account.issueBypass(context, { userId }));
+        expect(issued).toMatchObject({ outcome: 'issued' });
+        const status = serialisable(await mfa.account.bypassStatus(context, { userId }));
+        expect(status.pending).toMatchObject({ issuedBy: 'user' });
+        expect(await mfa.account.cancelBypass(context, { userId })).toEqual({
+          outcome: 'cancelled',
+        });
+        expect(await mfa.account.cancelBypass(context, { userId })).toEqual({ outcome: 'none' });
+        const signedIn = await mfa.signIn.signIn(visitor, { username: account.username, password });
+        expect(signedIn).toEqual({ next: 'enrol', userId });
+      }));
+  });
 }
