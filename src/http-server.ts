@@ -17,6 +17,24 @@ function listenTarget(port: string): string | number {
   return /^\d+$/.test(port) ? Number(port) : port;
 }
 
+/**
+ * Where people open the sign-in page: PORTAL_URL when it is set (with BASE_PATH, unless it
+ * already ends with it), else this machine's port. A pipe or socket path is no address a
+ * browser can open: iisnode's pipe changes at every start.
+ */
+function signInAddress(config: Config, address: string | number): string {
+  if (config.PORTAL_URL !== '') {
+    const url = new URL(config.PORTAL_URL);
+    const path = url.pathname.replace(/\/+$/, '');
+    url.pathname = `${path.endsWith(config.BASE_PATH) ? path : path + config.BASE_PATH}/sign-in`;
+    return url.toString();
+  }
+  if (typeof address === 'number') {
+    return `${config.TLS_CERT_FILE ? 'https' : 'http'}://localhost:${address}${config.BASE_PATH}/sign-in`;
+  }
+  return `the portal's address followed by ${config.BASE_PATH}/sign-in (set PORTAL_URL to see it here)`;
+}
+
 /** Starts the portal: PORT is a TCP port, a Unix socket path or an iisnode named pipe, as given. */
 export async function startServer(
   config: Config,
@@ -51,14 +69,20 @@ export async function startServer(
   logger.info({ address, basePath: config.BASE_PATH }, 'MFA Portal listening');
 
   if ((await services.users.countAdmins()) === 0) {
+    const signIn = signInAddress(config, address);
     process.stdout.write(
       [
         '',
         'No administrator exists yet. Create the first one with:',
         '  npx mfa-portal create-admin --username admin',
-        `then sign in at ${typeof address === 'number' ? `http://localhost:${address}` : address}${config.BASE_PATH}/sign-in`,
+        `then sign in at ${signIn}`,
         '',
       ].join('\n') + '\n',
+    );
+    // Under IIS nobody reads stdout: the log files get the hint too.
+    logger.info(
+      { signIn },
+      'No administrator exists yet: npx mfa-portal create-admin --username admin',
     );
   }
 

@@ -1,11 +1,12 @@
 import { hkdfSync } from 'node:crypto';
 import { resolve } from 'node:path';
 import type { i18n } from 'i18next';
-import { pino, type Logger } from 'pino';
+import { pino, type Level, type Logger } from 'pino';
 import { RedisStore } from 'connect-redis';
 import type { Store } from 'express-session';
 import { createClient } from 'redis';
 import { DatabaseSessionStore } from './data/session-store.ts';
+import { openRotatingLogFiles } from './rotating-log-files.ts';
 import type { Config } from './config/index.ts';
 import { createAccounts, type Accounts } from './core/accounts.ts';
 import type { Context } from './core/context.ts';
@@ -78,8 +79,9 @@ export interface Services {
   close(): Promise<void>;
 }
 
+/** JSON logs to stdout and, when LOG_FILE_DIRECTORY is set ("Enable logging", SPEC O2), to files. */
 export function createLogger(config: Config): Logger {
-  return pino({
+  const options = {
     level: config.LOG_LEVEL,
     redact: {
       paths: [
@@ -93,7 +95,29 @@ export function createLogger(config: Config): Logger {
       ],
       censor: '[redacted]',
     },
-  });
+  };
+  if (config.LOG_FILE_DIRECTORY === '' || config.LOG_LEVEL === 'silent') return pino(options);
+  const level = config.LOG_LEVEL as Level;
+  const directory = resolve(config.rootDir, config.LOG_FILE_DIRECTORY);
+  let files;
+  try {
+    files = openRotatingLogFiles({
+      directory,
+      maxBytes: config.LOG_FILE_SIZE_KB * 1024,
+      keep: config.LOG_FILE_COUNT,
+    });
+  } catch (error) {
+    throw new Error(
+      `LOG_FILE_DIRECTORY: log files cannot be written in ${directory} (${error instanceof Error ? error.message : String(error)})`,
+    );
+  }
+  return pino(
+    options,
+    pino.multistream([
+      { level, stream: pino.destination(1) },
+      { level, stream: files },
+    ]),
+  );
 }
 
 export async function createServices(

@@ -158,6 +158,8 @@ describe("under iisnode's own interceptor, on a pipe as iisnode hands over (SPEC
           DATABASE_URL: `sqlite:${join(dir, 'mfa.sqlite')}`,
           ENCRYPTION_KEY_FILE: join(dir, 'encryption.key'),
           RATE_LIMIT_SIGNIN_MAX: '2',
+          LOG_FILE_DIRECTORY: join(dir, 'logs'),
+          PORTAL_URL: 'https://mfa.example.org/',
         },
       },
     );
@@ -226,6 +228,19 @@ describe("under iisnode's own interceptor, on a pipe as iisnode hands over (SPEC
     expect((await attempt('198.51.100.2, 203.0.113.7')).status).toBe(400);
     expect((await attempt('198.51.100.3, 203.0.113.7')).status).toBe(429);
     expect((await attempt('203.0.113.8')).status).toBe(400);
+  });
+
+  it('writes its logs to files, since iisnode sends stdout nowhere', () => {
+    const files = readdirSync(join(dir, 'logs'));
+    expect(files).toHaveLength(1);
+    const lines = readFileSync(join(dir, 'logs', files[0] ?? ''), 'utf8')
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { msg: string; signIn?: string });
+    expect(lines.map((line) => line.msg)).toContain('MFA Portal listening');
+    expect(lines.map((line) => line.msg)).toContain('request completed');
+    // The first-admin hint names the address to open, not the pipe.
+    expect(lines.find((line) => line.signIn)?.signIn).toBe('https://mfa.example.org/sign-in');
   });
 
   it('stops cleanly when iisnode recycles it', async () => {
