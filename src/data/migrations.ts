@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { Migrator, type Kysely, type Migration, type MigrationResultSet } from 'kysely';
 import { projectRoot } from '../config/index.ts';
 
-/** Migrations live in code so the built `dist/` carries them; one set for SQLite and PostgreSQL. */
+/** Migrations live in code, one set for SQLite and PostgreSQL. */
 const migrations: Record<string, Migration> = {
   '0001_users_sessions': {
     async up(db: Kysely<unknown>) {
@@ -235,6 +235,11 @@ const migrations: Record<string, Migration> = {
   },
 };
 
+/**
+ * Brings the schema up to date, under a lock so that instances starting together on one
+ * database run each migration once: on PostgreSQL Kysely's own `pg_advisory_lock`, on SQLite
+ * the write lock that node-sqlite-dialect.ts takes for the migrator.
+ */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the migrator works on any schema
 export async function migrateToLatest(db: Kysely<any>): Promise<MigrationResultSet> {
   const migrator = new Migrator({

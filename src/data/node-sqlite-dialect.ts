@@ -1,5 +1,13 @@
 import { DatabaseSync, type SQLInputValue, type StatementSync } from 'node:sqlite';
-import { SqliteDialect, type SqliteDatabase, type SqliteStatement } from 'kysely';
+import {
+  SqliteAdapter,
+  SqliteDialect,
+  sql,
+  type DialectAdapter,
+  type Kysely,
+  type SqliteDatabase,
+  type SqliteStatement,
+} from 'kysely';
 
 function toSqlite(value: unknown): SQLInputValue {
   if (typeof value === 'boolean') return value ? 1 : 0;
@@ -21,23 +29,80 @@ function wrapStatement(statement: StatementSync): SqliteStatement {
   };
 }
 
+/** How long a statement waits for another process's write before it fails, in ms. */
+const busyTimeout = 5000;
+/** How long an instance waits for another one's migrations to finish, in ms. */
+const migrationLockTimeout = 10 * 60_000;
+
+/**
+ * Kysely's SQLite adapter takes no migration lock: it counts on one connection in one process,
+ * so two instances starting together on a fresh file both create the tables ("table already
+ * exists"). Here the migrations run inside `BEGIN IMMEDIATE`, which holds SQLite's write lock
+ * for the whole file: the next instance waits, then reads that nothing is left to do. The
+ * migrator runs without a transaction of its own on SQLite, so the lock's transaction is the
+ * only one; it commits what ran, as statements outside a transaction would.
+ */
+class NodeSqliteAdapter extends SqliteAdapter {
+  #locked = false;
+
+  override async acquireMigrationLock(db: Kysely<unknown>): Promise<void> {
+    await sql.raw(`PRAGMA busy_timeout = ${migrationLockTimeout}`).execute(db);
+    await sql`BEGIN IMMEDIATE`.execute(db);
+    this.#locked = true;
+  }
+
+  override async releaseMigrationLock(db: Kysely<unknown>): Promise<void> {
+    try {
+      if (this.#locked) await sql`COMMIT`.execute(db);
+    } finally {
+      this.#locked = false;
+      await sql.raw(`PRAGMA busy_timeout = ${busyTimeout}`).execute(db);
+    }
+  }
+}
+
+/**
+ * Another process opening a new file at the same moment can make SQLite refuse the switch to
+ * WAL at once, without waiting (it would risk a deadlock): try again until the busy timeout.
+ */
+async function switchToWal(database: DatabaseSync): Promise<void> {
+  const giveUpAt = Date.now() + busyTimeout;
+  for (;;) {
+    try {
+      database.exec('PRAGMA journal_mode = WAL');
+      return;
+    } catch (error) {
+      const busy = (error as { errcode?: number }).errcode === 5; // SQLITE_BUSY
+      if (!busy || Date.now() > giveUpAt) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  }
+}
+
+class NodeSqliteDialect extends SqliteDialect {
+  override createAdapter(): DialectAdapter {
+    return new NodeSqliteAdapter();
+  }
+}
+
 /** Kysely builds the same few SQL texts over and over: prepare each once. */
 const statementCacheSize = 200;
 
 /**
  * Kysely's SQLite dialect over Node's built-in `node:sqlite`, so the embedded default needs no
- * native addon. WAL lets readers and the single writer work side by side.
+ * native addon. WAL lets readers and the single writer work side by side; migrations hold the
+ * write lock, so that instances starting together run each migration once.
  */
 export function createNodeSqliteDialect(path: string): SqliteDialect {
-  return new SqliteDialect({
-    database: (): Promise<SqliteDatabase> => {
+  return new NodeSqliteDialect({
+    database: async (): Promise<SqliteDatabase> => {
       const database = new DatabaseSync(path);
-      database.exec('PRAGMA journal_mode = WAL');
-      database.exec('PRAGMA busy_timeout = 5000');
+      database.exec(`PRAGMA busy_timeout = ${busyTimeout}`);
+      await switchToWal(database);
       database.exec('PRAGMA foreign_keys = ON');
       database.exec('PRAGMA synchronous = NORMAL');
       const statements = new Map<string, SqliteStatement>();
-      return Promise.resolve({
+      return {
         close: () => {
           statements.clear();
           database.close();
@@ -53,7 +118,7 @@ export function createNodeSqliteDialect(path: string): SqliteDialect {
           }
           return statement;
         },
-      });
+      };
     },
   });
 }
