@@ -176,6 +176,11 @@ export function createPhoneVerification(deps: PhoneVerificationDependencies) {
       if (verification.backup_phone && verification.backup_phone !== verification.phone) {
         const user = await users.findById(verification.user_id);
         if (!user) return;
+        // A locked account gets no call at all, the backup's included (SPEC M8, S5).
+        if (user.locked_until !== null && user.locked_until > now()) {
+          await settle(verificationId, 'denied', 'locked');
+          return;
+        }
         const paused = await admit(user, 'phone', {
           verificationId,
           phone: verification.backup_phone,
@@ -211,20 +216,30 @@ export function createPhoneVerification(deps: PhoneVerificationDependencies) {
       await settle(verificationId, 'denied', 'no answer');
     },
 
-    /** Two-way SMS: the reply carries the code (and the PIN in OTP + PIN mode). */
+    /**
+     * Two-way SMS: the reply carries the code (and the PIN in OTP + PIN mode). It settles the
+     * pending text to that number whose code it carries, never merely the newest one: anyone can
+     * have a text sent to a number they know, and the owner's reply to their own text must not
+     * settle that one instead. A reply that carries no live text's code is a wrong reply, counted
+     * once for each user with a text pending to that number, on their newest one (SPEC S5).
+     */
     async textReply(from, body) {
-      const verification = await db
+      const reply = body.replace(/\s/g, '');
+      const pending = await db
         .selectFrom('verifications')
         .selectAll()
         .where('phone', '=', from)
         .where('method', '=', 'sms')
         .where('status', '=', 'pending')
         .orderBy('created_at', 'desc')
-        .executeTakeFirst();
-      if (!verification) return;
-      await settleGuess(verification, 'wrong reply', () =>
-        textMatches(verification, body.replace(/\s/g, '')),
+        .execute();
+      const answered = pending.find((verification) => codeMatches(verification, reply));
+      const wrong = pending.filter(
+        (verification, i) => pending.findIndex((v) => v.user_id === verification.user_id) === i,
       );
+      for (const verification of answered ? [answered] : wrong) {
+        await settleGuess(verification, 'wrong reply', () => textMatches(verification, reply));
+      }
     },
   };
 
@@ -251,14 +266,18 @@ export function createPhoneVerification(deps: PhoneVerificationDependencies) {
     else await settle(verification.id, 'denied', outcome === 'locked' ? 'locked' : wrongReason);
   }
 
+  /** Whether a live text's code begins what was typed or replied (no PIN is checked here). */
+  function codeMatches(verification: Verification, codeThenPin: string): boolean {
+    if (verification.expires_at <= now() || verification.code_hash === null) return false;
+    const expected = Buffer.from(verification.code_hash);
+    const actual = Buffer.from(codeHash(verification.id, codeThenPin.slice(0, 6)));
+    return expected.length === actual.length && timingSafeEqual(expected, actual);
+  }
+
   /** The code, then the PIN when one is required, typed or replied as one string or two. */
   async function textMatches(verification: Verification, codeThenPin: string): Promise<boolean> {
-    if (verification.expires_at <= now() || verification.code_hash === null) return false;
-    const code = codeThenPin.slice(0, 6);
+    const codeOk = codeMatches(verification, codeThenPin);
     const pin = codeThenPin.slice(6);
-    const expected = Buffer.from(verification.code_hash);
-    const actual = Buffer.from(codeHash(verification.id, code));
-    const codeOk = expected.length === actual.length && timingSafeEqual(expected, actual);
     if (verification.pin_hash === null) return codeOk && pin === '';
     const pinOk = pin !== '' && (await verifySecret(pin, verification.pin_hash));
     return codeOk && pinOk;

@@ -30,6 +30,29 @@ async function newestMessage(agent: Agent) {
   return { page, id: id ?? '', body };
 }
 
+/** Every call and text on the simulator page, the newest first. */
+async function allMessages(agent: Agent) {
+  const page = await agent.get('/simulator').expect(200);
+  const articles = page.text.split('<article class="simulated">').slice(1);
+  const messages = articles.map((article) => ({
+    id: /action="\/simulator\/(?:calls|texts)\/([0-9a-f-]+)\//.exec(article)?.[1] ?? '',
+    body: /<p class="simulated-body">([^<]*)<\/p>/.exec(article)?.[1] ?? '',
+  }));
+  return { page, messages };
+}
+
+/** Locks the account for ten minutes, as failed attempts elsewhere would have. */
+async function lockAccount(username: string) {
+  await portal.services.database.db
+    .updateTable('users')
+    .set({ locked_until: Date.now() + 10 * 60_000 })
+    .where('username', '=', username)
+    .execute();
+}
+
+const sentToPhone = async () =>
+  (await portal.services.database.db.selectFrom('simulator_messages').selectAll().execute()).length;
+
 async function answerCall(agent: Agent, keys: string) {
   const { page, id, body } = await newestMessage(agent);
   await post(agent, `/simulator/calls/${id}/answer`, page.text, { keys }).expect(303);
@@ -113,6 +136,35 @@ describe('phone call (SPEC M1, J2, J4) through the simulator', () => {
     const signedIn = await next.get('/verify/wait').expect(303);
     expect(signedIn.headers.location).toBe('/account');
     await next.get('/account').expect(200);
+  });
+
+  it('rings no backup phone for an account locked while the call rang (review F3)', async () => {
+    const agent = browserAgent(portal);
+    await enrolPhone(agent, { backupNumber: '02 123 45 67' });
+    await answerCall(agent, '#');
+    await agent.get('/setup/phone/wait').expect(303);
+
+    const next = browserAgent(portal);
+    await signIn(next, 'sem', password);
+    const page = await next.get('/verify').expect(200);
+    await post(next, '/verify/phone', page.text, {}).expect(303);
+    const calls = await sentToPhone();
+    await lockAccount('sem');
+    await missCall(next);
+    // Like a call asked for while locked: nothing rings, and the waiting page says why.
+    expect(await sentToPhone()).toBe(calls);
+    const locked = await next.get('/verify/wait').expect(403);
+    expect(locked.text).toContain('Your account is locked');
+    const [verification] = await portal.services.database.db
+      .selectFrom('verifications')
+      .selectAll()
+      .where('purpose', '=', 'sign-in')
+      .execute();
+    expect(verification).toMatchObject({
+      phone: '+31201234567',
+      status: 'denied',
+      reason: 'locked',
+    });
   });
 
   it('in PIN mode approves only PIN then #, and counts a wrong PIN towards the lockout', async () => {
@@ -221,6 +273,49 @@ describe('text message (SPEC M2) through the simulator', () => {
     );
     const done = await agent.get('/setup/sms/wait').expect(303);
     expect(done.headers.location).toBe('/account?enrolled');
+  });
+
+  it('settles only the text a reply answers, not another user’s newer one to that number (review F4)', async () => {
+    await portal.services.settings.write('smsDirection', 'two-way');
+    const sem = browserAgent(portal);
+    await enrolSms(sem);
+    const enrolment = await newestMessage(sem);
+    await post(sem, `/simulator/texts/${enrolment.id}/reply`, enrolment.page.text, {
+      body: codeIn(enrolment.body),
+    }).expect(303);
+    await sem.get('/setup/sms/wait').expect(303);
+
+    const again = browserAgent(portal);
+    await signIn(again, 'sem', password);
+    const verify = await again.get('/verify').expect(200);
+    await post(again, '/verify/sms', verify.text, {}).expect(303);
+    const own = await newestMessage(again);
+
+    // Someone who knows Sem's number has a text sent to it, from a User Setup of their own.
+    await createUser(portal, 'eve', password);
+    const eve = browserAgent(portal);
+    await signIn(eve, 'eve', password);
+    const form = await eve.get('/setup/sms').expect(200);
+    await post(eve, '/setup/sms', form.text, {
+      mobileCountry: 'FR',
+      mobileNumber: '06 12 34 56 78',
+    }).expect(303);
+    const { messages } = await allMessages(again);
+    expect(messages[1]?.id).toBe(own.id);
+
+    // Sem replies to his own text, the older of the two: it lets him in, and only him.
+    await post(again, `/simulator/texts/${own.id}/reply`, own.page.text, {
+      body: codeIn(own.body),
+    }).expect(303);
+    expect((await again.get('/verify/wait').expect(303)).headers.location).toBe('/account');
+    expect((await portal.services.users.findByUsername('eve'))?.failed_count).toBe(0);
+    await eve.get('/setup/sms/wait').expect(200);
+    const eveTexts = await portal.services.database.db
+      .selectFrom('verifications')
+      .selectAll()
+      .where('user_id', '=', (await portal.services.users.findByUsername('eve'))?.id ?? '')
+      .execute();
+    expect(eveTexts.map((v) => v.status)).toEqual(['pending']);
   });
 
   it('texts in the language the user chose', async () => {
