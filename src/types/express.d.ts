@@ -1,6 +1,5 @@
 import 'express-session';
 import type { TFunction } from 'i18next';
-import type { Enrolment } from '../core/second-factor.ts';
 import type { AccountPermissions } from '../core/method-policy.ts';
 import type { Account } from '../core/mfa-service.ts';
 import type { PortalSettings } from '../core/settings.ts';
@@ -22,6 +21,8 @@ declare module 'express-session' {
     passwordProvenAt: number;
     /** User Setup in progress: nothing is saved until its last step (SPEC J2). */
     enrolment: EnrolmentDraft;
+    /** User Setup in progress as the core's draft (SPEC J2): its phone and text steps fill it. */
+    enrolmentDraftId: string;
     /** The questions asked in a fallback, kept until answered so they cannot be re-rolled. */
     askedQuestionIds: string[];
     /** The call or text of the second step in flight. */
@@ -31,21 +32,10 @@ declare module 'express-session' {
     /** The account page to return to once the user has proved a factor again. */
     proofReturnTo: string;
     /**
-     * A change of phone numbers waiting for the new number to answer (SPEC J3): nothing is saved
-     * until the call or text to it succeeds.
+     * A change of phone numbers waiting for each new number to answer (SPEC J3): the core's draft,
+     * and nothing saved until the call or text to it succeeds.
      */
-    phoneChange: {
-      kind: 'phone' | 'mobile';
-      phone: string | null;
-      extension: string | null;
-      backupPhone: string | null;
-      backupExtension: string | null;
-      /** The number being proven now, and its call or text. */
-      proving: string;
-      verificationId: string;
-      /** Numbers already proven in this change. */
-      proven: string[];
-    };
+    phoneChangeDraftId: string;
     /** A mobile app activation from My account in progress: the core's draft (SPEC M3). */
     deviceDraftId: string;
   }
@@ -70,8 +60,6 @@ declare global {
       pendingUser?: Account;
       /** Transitional: the same account's row, until every area calls the MfaService. */
       userRow?: UserRow | undefined;
-      /** Transitional: the row's enrolment, set by requireChangeAllowed. */
-      enrolment?: Enrolment;
       /** Loaded with the journey for every visitor past the password. */
       portalSettings?: PortalSettings;
       /** Whether calls and texts can be made now. */

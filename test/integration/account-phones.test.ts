@@ -402,6 +402,47 @@ describe('Mobile number for texts (SPEC J3, M2)', () => {
   });
 });
 
+describe('A locked account (SPEC M8, review F3)', () => {
+  const lock = () =>
+    portal.services.database.db
+      .updateTable('users')
+      .set({ locked_until: Date.now() + 10 * 60_000 })
+      .where('username', '=', 'lotte')
+      .execute();
+  const sent = async () =>
+    (await portal.services.database.db.selectFrom('simulator_messages').selectAll().execute())
+      .length;
+
+  it('gets no call or text to a new number, nor a new code, and keeps its numbers', async () => {
+    const { agent } = await enrolledUser(portal);
+    const mobile = await agent.get('/account/mobile').expect(200);
+    await post(agent, '/account/mobile', mobile.text, {
+      mobileCountry: 'FR',
+      mobileNumber: '06 12 34 56 78',
+    }).expect(303);
+    const code = await agent.get('/account/mobile/code').expect(200);
+    await lock();
+    const texts = await sent();
+    const resend = await post(agent, '/account/mobile/resend', code.text, {}).expect(403);
+    expect(resend.text).toContain('Your account is locked');
+
+    const phone = await agent.get('/account/phone').expect(200);
+    const call = await post(agent, '/account/phone', phone.text, primaryForm).expect(403);
+    expect(call.text).toContain('Your account is locked');
+    const text = await post(agent, '/account/mobile', mobile.text, {
+      mobileCountry: 'BE',
+      mobileNumber: '0470 12 34 56',
+    }).expect(403);
+    expect(text.text).toContain('Your account is locked');
+    expect(await sent()).toBe(texts);
+    expect(await userRow()).toMatchObject({ phone: null, mobile_phone: null });
+    // The refused change is over: there is nothing to wait for.
+    expect((await agent.get('/account/phone/wait').expect(302)).headers.location).toBe(
+      '/account/phone',
+    );
+  });
+});
+
 describe('Settings and proof (SPEC J3, ASVS 5 7.5.1)', () => {
   it('refuses the pages with 403 when the settings do not offer the method', async () => {
     const { agent } = await enrolledUser(portal);

@@ -275,6 +275,32 @@ describe('text message (SPEC M2) through the simulator', () => {
     expect(done.headers.location).toBe('/account?enrolled');
   });
 
+  it('sends no new code to an account locked by wrong codes (review F3)', async () => {
+    const agent = browserAgent(portal);
+    await enrolSms(agent);
+    const code = codeIn((await newestMessage(agent)).body);
+    const setup = await agent.get('/setup/sms/code').expect(200);
+    await post(agent, '/setup/sms/code', setup.text, { code }).expect(303);
+
+    const next = browserAgent(portal);
+    await signIn(next, 'sem', password);
+    const verify = await next.get('/verify').expect(200);
+    await post(next, '/verify/sms', verify.text, {}).expect(303);
+    const sent = codeIn((await newestMessage(next)).body);
+    const wrong = sent === '000000' ? '111111' : '000000';
+    const page = await next.get('/verify/sms-code').expect(200);
+    for (let i = 0; i < 4; i++) {
+      await post(next, '/verify/sms-code', page.text, { code: wrong }).expect(400);
+    }
+    const locked = await post(next, '/verify/sms-code', page.text, { code: wrong }).expect(403);
+    expect(locked.text).toContain('Your account is locked');
+
+    const texts = await sentToPhone();
+    const resend = await post(next, '/verify/sms/resend', page.text, {}).expect(403);
+    expect(resend.text).toContain('Your account is locked');
+    expect(await sentToPhone()).toBe(texts);
+  });
+
   it('settles only the text a reply answers, not another user’s newer one to that number (review F4)', async () => {
     await portal.services.settings.write('smsDirection', 'two-way');
     const sem = browserAgent(portal);

@@ -11,26 +11,15 @@ export function signedInAccount(res: Response): Account {
   return user;
 }
 
-/** Transitional: the signed-in user's row, for the phone pages until they call the MfaService. */
-export function accountUser(res: Response): NonNullable<Response['locals']['userRow']> {
-  const user = res.locals.user && res.locals.userRow;
-  if (!user) throw createError(401);
-  return user;
-}
-
 /**
  * Refuses (403, nothing changed) a change the settings do not allow, whatever the request: the
  * permissions come with the journey (src/core/method-policy.ts), and the core checks them again.
  */
-export function requireChangeAllowed(services: Services, change: Change): RequestHandler {
-  return async (_req, res, next) => {
+export function requireChangeAllowed(_services: Services, change: Change): RequestHandler {
+  return (_req, res, next) => {
     if (!res.locals.can?.[change]) {
       next(createError(403, `Change not allowed: ${change}`, { page: 'changeNotAllowed' }));
       return;
-    }
-    // Transitional: the phone pages (phones.ts) still read the enrolment rows from here.
-    if (change === 'phone' || change === 'mobile') {
-      res.locals.enrolment = await services.secondFactor.enrolmentOf(accountUser(res));
     }
     next();
   };

@@ -1,23 +1,21 @@
 import { Router, type Request, type Response } from 'express';
-import { maskPhone } from '../../core/phone-numbers.ts';
+import { methodsLeft } from '../../core/method-policy.ts';
+import type { Account } from '../../core/mfa-service.ts';
+import type { PhoneMethod } from '../../core/service/phone.ts';
 import type { PortalSettings } from '../../core/settings.ts';
-import type { UserRow } from '../../data/users-repository.ts';
 import type { Services } from '../../services.ts';
-import { readForm, type FieldError } from '../form.ts';
-import { defaultCountry, phoneCountries, readPhone } from '../phone/forms.ts';
-import { denialMessage, renderPaused, requirePhoneVerification } from '../phone/outcomes.ts';
-import { codeError, readCode } from '../setup/validation.ts';
-import { accountUser, requireChangeAllowed, requireRecentProof } from './permissions.ts';
-import { methodsLeft, pinMethods } from '../../core/method-policy.ts';
-import {
-  lineKey,
-  newLines,
-  numberValues,
-  sameLines,
-  stopUsingMethod,
-  type PhoneLines,
-} from './phone-change.ts';
 import { contextOf } from '../context.ts';
+import { readForm, type FieldError } from '../form.ts';
+import {
+  phoneAttemptRoutes,
+  settingsOf,
+  showStarted,
+  type PhoneJourney,
+} from '../phone/attempt-routes.ts';
+import { defaultCountry, phoneCountries, typedNumber } from '../phone/forms.ts';
+import { denialMessage, renderLocked } from '../phone/outcomes.ts';
+import { numberValues } from './phone-change.ts';
+import { requireChangeAllowed, requireRecentProof, signedInAccount } from './permissions.ts';
 
 const phoneFields = [
   'phoneCountry',
@@ -29,11 +27,11 @@ const phoneFields = [
 ] as const;
 const mobileFields = ['mobileCountry', 'mobileNumber'] as const;
 
-type PhoneChange = NonNullable<Request['session']['phoneChange']>;
-type Kind = PhoneChange['kind'];
+type Kind = 'phone' | 'mobile';
 
-/** The method each page looks after, as settings and enrolments name it. */
-const methodOf = { phone: 'phone', mobile: 'sms' } as const;
+/** The method each page looks after, as settings and enrolments name it, and back. */
+const methodOf = { phone: 'phone', mobile: 'sms' } as const satisfies Record<Kind, PhoneMethod>;
+const kindOf = { phone: 'phone', sms: 'mobile' } as const satisfies Record<PhoneMethod, Kind>;
 
 /**
  * SPEC J3, M1, M2: the numbers for phone calls (primary, backup, extensions) and for text
@@ -41,6 +39,7 @@ const methodOf = { phone: 'phone', mobile: 'sms' } as const;
  * may also stop using either method while another one remains.
  */
 export function phoneChangeRoutes(services: Services): Router {
+  const { mfa } = services;
   const router = Router();
   for (const kind of ['phone', 'mobile'] as const) {
     router.use(
@@ -50,34 +49,8 @@ export function phoneChangeRoutes(services: Services): Router {
     );
   }
 
-  const phoneVerification = () => requirePhoneVerification(services);
-  const settingsOf = async (res: Response): Promise<PortalSettings> =>
-    res.locals.portalSettings ?? (await services.settings.read());
-  const languageOf = (res: Response) => accountUser(res).language ?? res.locals.lng;
-
-  /** Where a saved change leads: to choosing a PIN first when the method asks for one (M5). */
-  async function afterSaving(res: Response, method: 'phone' | 'sms') {
-    const settings = await settingsOf(res);
-    if (pinMethods(settings).includes(method) && accountUser(res).pin_hash === null) {
-      return `/account/pin?needed=${method}`;
-    }
-    return `/account?done=${method === 'phone' ? 'phone' : 'mobile'}`;
-  }
-
-  async function othersLeft(res: Response, kind: Kind) {
-    const user = accountUser(res);
-    const enrolment = res.locals.enrolment ?? (await services.secondFactor.enrolmentOf(user));
-    const telephony = services.phoneVerification !== undefined;
-    return methodsLeft(enrolment, await settingsOf(res), telephony, methodOf[kind]);
-  }
-
-  function draftOf(req: Request, kind: Kind): PhoneChange | undefined {
-    const draft = req.session.phoneChange;
-    return draft?.kind === kind && draft.verificationId !== '' ? draft : undefined;
-  }
-
-  const withBackup = (user: UserRow, settings: PortalSettings) =>
-    settings.promptBackupPhone || user.backup_phone !== null;
+  const withBackup = (account: Account, settings: PortalSettings) =>
+    settings.promptBackupPhone || account.backupPhone !== null;
 
   async function renderPage(
     res: Response,
@@ -86,412 +59,173 @@ export function phoneChangeRoutes(services: Services): Router {
     values: Record<string, string>,
     errors: FieldError[],
   ) {
-    const user = accountUser(res);
-    const settings = await settingsOf(res);
-    const has = kind === 'phone' ? user.phone !== null : user.mobile_phone !== null;
+    const account = signedInAccount(res);
+    const settings = await settingsOf(res, services);
+    const has = kind === 'phone' ? account.phone !== null : account.mobilePhone !== null;
+    const left = methodsLeft(account, settings, res.locals.telephony ?? false, methodOf[kind]);
     res.status(status).render(`pages/account/${kind}`, {
       values,
       errors,
       countries: phoneCountries,
       country: defaultCountry(res.locals.lng),
-      backup: withBackup(user, settings),
+      backup: withBackup(account, settings),
       has,
-      removable: has && (await othersLeft(res, kind)).length > 0,
+      removable: has && left.length > 0,
     });
   }
 
-  const currentPhoneValues = (user: UserRow) => ({
-    ...numberValues('phone', user.phone, user.phone_extension),
-    ...numberValues('backup', user.backup_phone, user.backup_extension),
-  });
+  const currentValues = (account: Account, kind: Kind) =>
+    kind === 'phone'
+      ? {
+          ...numberValues('phone', account.phone, account.phoneExtension),
+          ...numberValues('backup', account.backupPhone, account.backupExtension),
+        }
+      : numberValues('mobile', account.mobilePhone);
 
-  /** The waiting page of a call or two-way text (SPEC J4), as User Setup shows it. */
-  function renderWait(res: Response, kind: Kind, phone: string) {
-    res.render('pages/phone/wait', {
-      // WCAG 2.2.1: the page refreshes itself only when the user asks it to.
-      auto: res.req.query.auto === 'on',
-      method: methodOf[kind],
-      phone: maskPhone(phone),
-      action: res.locals.url(`/account/${kind}/wait`),
-      back: res.locals.url(`/account/${kind}`),
-    });
+  const journey: PhoneJourney = {
+    purpose: 'change',
+    accountOf: signedInAccount,
+    attemptOf: (req) => {
+      const draftId = req.session.phoneChangeDraftId;
+      return draftId ? { purpose: 'change', draftId } : undefined;
+    },
+    forget: (req) => {
+      delete req.session.phoneChangeDraftId;
+    },
+    // requireChangeAllowed guards every page of /account/phone and /account/mobile.
+    requireMethod: () => undefined,
+    paths: {
+      wait: { phone: '/account/phone/wait', sms: '/account/mobile/wait' },
+      code: '/account/mobile/code',
+      resend: '/account/mobile/resend',
+      start: (method) => `/account/${kindOf[method ?? 'phone']}`,
+    },
+    // A paused call or text leaves the numbers as they are (SPEC S5).
+    pausedBack: { href: '/account', text: 'errors.backToAccount' },
+    succeed: (res, proven) => proveOrSave(res.req, res, kindOf[proven.method]),
+    deny: async (res, denied) => {
+      journey.forget(res.req);
+      const { change } = denied;
+      const values = !change
+        ? {}
+        : change.kind === 'phone'
+          ? {
+              ...numberValues('phone', change.numbers.phone, change.numbers.extension),
+              ...numberValues('backup', change.numbers.backupPhone, change.numbers.backupExtension),
+            }
+          : numberValues('mobile', change.mobilePhone);
+      const field = `${change?.failed ?? kindOf[denied.method]}Number`;
+      await renderPage(res, kindOf[denied.method], 400, values, [
+        { field, message: denialMessage(denied.reason) },
+      ]);
+    },
+    renderLocked,
+  };
+
+  /**
+   * Saves the change once every new number of it has answered, or calls or texts the next one.
+   * A saved number whose method asks for a PIN the user has not chosen leads to choosing it (M5).
+   */
+  async function proveOrSave(req: Request, res: Response, kind: Kind) {
+    const draftId = req.session.phoneChangeDraftId;
+    const userId = signedInAccount(res).id;
+    const saved = draftId
+      ? await mfa.phone.saveChange(contextOf(res), { userId, draftId })
+      : ({ outcome: 'gone' } as const);
+    if (saved.outcome !== 'unproven' || !draftId) {
+      journey.forget(req);
+      const next =
+        saved.outcome !== 'saved'
+          ? `/account/${kind}`
+          : saved.pinNeeded
+            ? `/account/pin?needed=${saved.method}`
+            : `/account?done=${kind}`;
+      res.redirect(303, res.locals.url(next));
+      return;
+    }
+    const input = { userId, purpose: 'change', draftId } as const;
+    const method = methodOf[kind];
+    const started =
+      method === 'phone'
+        ? await mfa.phone.startCall(contextOf(res), input)
+        : await mfa.phone.startText(contextOf(res), input);
+    showStarted(res, journey, method, started, () => undefined);
   }
 
-  const context = (_req: Request, res: Response) => contextOf(res);
-  // A paused call or text leaves the numbers as they are (SPEC S5).
-  const backToAccount = { href: '/account', text: 'errors.backToAccount' };
-
-  // Phone calls: primary and backup numbers, each with an extension.
-
-  router.get('/account/phone', async (_req, res) => {
-    await renderPage(res, 'phone', 200, currentPhoneValues(accountUser(res)), []);
-  });
+  for (const kind of ['phone', 'mobile'] as const) {
+    router.get(`/account/${kind}`, async (_req, res) => {
+      await renderPage(res, kind, 200, currentValues(signedInAccount(res), kind), []);
+    });
+  }
 
   router.post('/account/phone', async (req, res) => {
     const form = readForm(req.body, phoneFields);
-    const user = accountUser(res);
-    const settings = await settingsOf(res);
-    const primary = readPhone(form, 'phone', { required: true, withExtension: true });
-    const backup = withBackup(user, settings)
-      ? readPhone(form, 'backup', { required: false, withExtension: true })
-      : { phone: null, extension: null, errors: [] };
-    const errors = [...primary.errors, ...backup.errors];
-    if (errors.length > 0 || !primary.phone) {
-      await renderPage(res, 'phone', 400, form, errors);
-      return;
-    }
-    const change: PhoneLines = {
-      phone: primary.phone,
-      extension: primary.extension,
-      backupPhone: backup.phone,
-      backupExtension: backup.phone ? backup.extension : null,
-    };
-    delete req.session.phoneChange;
-    if (sameLines(change, user)) {
-      res.redirect(303, res.locals.url('/account'));
-      return;
-    }
-    await proveNextLine(req, res, {
+    const account = signedInAccount(res);
+    const settings = await settingsOf(res, services);
+    const begun = await mfa.phone.beginChange(contextOf(res), {
+      userId: account.id,
       kind: 'phone',
-      ...change,
-      proving: '',
-      verificationId: '',
-      proven: [],
+      phone: typedNumber(form, 'phone'),
+      backup: withBackup(account, settings) ? typedNumber(form, 'backup') : null,
     });
-  });
-
-  const linesOf = (draft: PhoneChange): PhoneLines | undefined =>
-    draft.phone
-      ? {
-          phone: draft.phone,
-          extension: draft.extension,
-          backupPhone: draft.backupPhone,
-          backupExtension: draft.backupExtension,
-        }
-      : undefined;
-
-  /** Calls the next new number of the change, or saves the change once none is left. */
-  async function proveNextLine(req: Request, res: Response, draft: PhoneChange) {
-    const user = accountUser(res);
-    const change = linesOf(draft);
-    if (!change) {
-      delete req.session.phoneChange;
-      res.redirect(303, res.locals.url('/account/phone'));
-      return;
-    }
-    const next = newLines(change, user).find(
-      (line) => !draft.proven.includes(lineKey(line.phone, line.extension)),
-    );
-    if (!next) {
-      await savePhoneLines(req, res, change);
-      return;
-    }
-    // No backup number: an unanswered call must not be passed on to a number already proven.
-    const started = await phoneVerification().startCall(
-      {
-        user,
-        purpose: 'new-number',
-        phone: next.phone,
-        extension: next.extension,
-        backupPhone: null,
-        backupExtension: null,
-        pinHash: null,
-        language: languageOf(res),
-      },
-      context(req, res),
-    );
-    if (started.outcome === 'paused') {
-      delete req.session.phoneChange;
-      renderPaused(res, started, backToAccount);
-      return;
-    }
-    req.session.phoneChange = {
-      ...draft,
-      proving: lineKey(next.phone, next.extension),
-      verificationId: started.verificationId,
-    };
-    res.redirect(303, res.locals.url('/account/phone/wait'));
-  }
-
-  async function savePhoneLines(req: Request, res: Response, change: PhoneLines) {
-    const user = accountUser(res);
-    await services.users.updateAccount(user.id, {
-      phone: change.phone,
-      phone_extension: change.extension,
-      backup_phone: change.backupPhone,
-      backup_extension: change.backupExtension,
-    });
-    delete req.session.phoneChange;
-    await services.changes.record(
-      user,
-      {
-        type: 'change.phone',
-        method: 'phone',
-        phone: maskPhone(change.phone),
-        notice: user.phone ? 'factorChanged' : 'factorAdded',
-        what: 'phone',
-      },
-      context(req, res),
-    );
-    res.redirect(303, res.locals.url(await afterSaving(res, 'phone')));
-  }
-
-  /**
-   * What became of the call or text in flight, if it is the one this change started to the number
-   * being proven. An approval is taken once, so a reloaded page cannot use one answer twice.
-   */
-  async function outcomeOf(res: Response, draft: PhoneChange) {
-    const user = accountUser(res);
-    const verification = await phoneVerification().status(draft.verificationId, user.id);
-    if (
-      verification?.purpose !== 'new-number' ||
-      lineKey(verification.phone, verification.extension) !== draft.proving
-    ) {
-      return { status: 'denied', reason: null, phone: '' } as const;
-    }
-    const { status, reason, phone } = verification;
-    if (status === 'pending') return { status, reason, phone } as const;
-    if (status === 'approved') {
-      const taken = await phoneVerification().acknowledge(draft.verificationId, user.id, status);
-      return { status: taken ? status : 'denied', reason, phone } as const;
-    }
-    return { status: 'denied', reason, phone } as const;
-  }
-
-  router.get('/account/phone/wait', async (req, res) => {
-    const draft = draftOf(req, 'phone');
-    if (!draft) {
-      res.redirect(res.locals.url('/account/phone'));
-      return;
-    }
-    const outcome = await outcomeOf(res, draft);
-    if (outcome.status === 'pending') {
-      renderWait(res, 'phone', outcome.phone);
-      return;
-    }
-    if (outcome.status === 'approved') {
-      await proveNextLine(req, res, {
-        ...draft,
-        proven: [...draft.proven, draft.proving],
-        proving: '',
-        verificationId: '',
-      });
-      return;
-    }
-    delete req.session.phoneChange;
-    const primary = draft.phone && draft.proving === lineKey(draft.phone, draft.extension);
-    const field = primary ? 'phoneNumber' : 'backupNumber';
-    await renderPage(
-      res,
-      'phone',
-      400,
-      {
-        ...numberValues('phone', draft.phone, draft.extension),
-        ...numberValues('backup', draft.backupPhone, draft.backupExtension),
-      },
-      [{ field, message: denialMessage(outcome.reason) }],
-    );
-  });
-
-  // Text messages: the mobile number.
-
-  router.get('/account/mobile', async (_req, res) => {
-    await renderPage(res, 'mobile', 200, numberValues('mobile', accountUser(res).mobile_phone), []);
+    await begin(req, res, 'phone', form, begun);
   });
 
   router.post('/account/mobile', async (req, res) => {
     const form = readForm(req.body, mobileFields);
-    const user = accountUser(res);
-    const settings = await settingsOf(res);
-    const mobile = readPhone(form, 'mobile', { required: true, withExtension: false });
-    if (mobile.errors.length > 0 || !mobile.phone) {
-      await renderPage(res, 'mobile', 400, form, mobile.errors);
+    const begun = await mfa.phone.beginChange(contextOf(res), {
+      userId: signedInAccount(res).id,
+      kind: 'mobile',
+      mobile: typedNumber(form, 'mobile'),
+    });
+    await begin(req, res, 'mobile', form, begun);
+  });
+
+  async function begin(
+    req: Request,
+    res: Response,
+    kind: Kind,
+    form: Record<string, string>,
+    begun: Awaited<ReturnType<typeof mfa.phone.beginChange>>,
+  ) {
+    if (begun.outcome === 'invalid') {
+      await renderPage(res, kind, 400, form, begun.errors);
       return;
     }
-    delete req.session.phoneChange;
-    if (mobile.phone === user.mobile_phone) {
+    journey.forget(req);
+    if (begun.outcome === 'unchanged') {
       res.redirect(303, res.locals.url('/account'));
       return;
     }
-    const started = await phoneVerification().startText(
-      {
-        user,
-        purpose: 'new-number',
-        phone: mobile.phone,
-        pinHash: null,
-        language: languageOf(res),
-      },
-      context(req, res),
-    );
-    if (started.outcome === 'paused') {
-      renderPaused(res, started, backToAccount);
-      return;
-    }
-    req.session.phoneChange = {
-      kind: 'mobile',
-      phone: mobile.phone,
-      extension: null,
-      backupPhone: null,
-      backupExtension: null,
-      proving: mobile.phone,
-      verificationId: started.verificationId,
-      proven: [],
-    };
-    const twoWay = settings.smsDirection === 'two-way';
-    res.redirect(303, res.locals.url(twoWay ? '/account/mobile/wait' : '/account/mobile/code'));
-  });
-
-  async function saveMobile(req: Request, res: Response, mobile: string) {
-    const user = accountUser(res);
-    await services.users.updateAccount(user.id, { mobile_phone: mobile });
-    delete req.session.phoneChange;
-    await services.changes.record(
-      user,
-      {
-        type: 'change.mobile',
-        method: 'sms',
-        phone: maskPhone(mobile),
-        notice: user.mobile_phone ? 'factorChanged' : 'factorAdded',
-        what: 'mobile',
-      },
-      context(req, res),
-    );
-    res.redirect(303, res.locals.url(await afterSaving(res, 'sms')));
+    req.session.phoneChangeDraftId = begun.draftId;
+    await proveOrSave(req, res, kind);
   }
-
-  router.get('/account/mobile/wait', async (req, res) => {
-    const draft = draftOf(req, 'mobile');
-    if (!draft) {
-      res.redirect(res.locals.url('/account/mobile'));
-      return;
-    }
-    const outcome = await outcomeOf(res, draft);
-    if (outcome.status === 'pending') {
-      renderWait(res, 'mobile', outcome.phone);
-      return;
-    }
-    if (outcome.status === 'approved') {
-      await saveMobile(req, res, draft.proving);
-      return;
-    }
-    delete req.session.phoneChange;
-    await renderPage(res, 'mobile', 400, numberValues('mobile', draft.phone), [
-      { field: 'mobileNumber', message: denialMessage(outcome.reason) },
-    ]);
-  });
-
-  async function renderCode(
-    res: Response,
-    draft: PhoneChange,
-    status: number,
-    errors: FieldError[],
-    notice = '',
-  ) {
-    const settings = await settingsOf(res);
-    res.status(status).render('pages/setup/sms-code', {
-      errors,
-      notice,
-      phone: maskPhone(draft.proving),
-      minutes: Math.round(settings.smsCodeLifetimeSeconds / 60),
-      pinRequired: false,
-      action: '/account/mobile/code',
-      resendAction: '/account/mobile/resend',
-    });
-  }
-
-  router.get('/account/mobile/code', async (req, res) => {
-    const draft = draftOf(req, 'mobile');
-    if (!draft) {
-      res.redirect(res.locals.url('/account/mobile'));
-      return;
-    }
-    await renderCode(res, draft, 200, [], 'resent' in req.query ? 'codes.resent' : '');
-  });
-
-  router.post('/account/mobile/resend', async (req, res) => {
-    readForm(req.body, []);
-    const draft = draftOf(req, 'mobile');
-    const paused =
-      draft && (await phoneVerification().resendText(draft.verificationId, context(req, res)));
-    if (paused) {
-      renderPaused(res, paused, backToAccount);
-      return;
-    }
-    res.redirect(303, res.locals.url('/account/mobile/code?resent'));
-  });
-
-  router.post('/account/mobile/code', async (req, res) => {
-    const form = readForm(req.body, ['code'] as const);
-    const user = accountUser(res);
-    const draft = draftOf(req, 'mobile');
-    if (!draft) {
-      res.redirect(303, res.locals.url('/account/mobile'));
-      return;
-    }
-    const errors = codeError('code', form.code, [6]);
-    const code = readCode(form.code, [6]);
-    if (errors.length > 0 || !code) {
-      await renderCode(res, draft, 400, errors);
-      return;
-    }
-    const outcome = await services.secondFactor.checkWithLockout(
-      user,
-      { type: 'enrolment.sms-code', method: 'sms' },
-      contextOf(res),
-      async () => ({
-        ok: await phoneVerification().checkTypedCode(draft.verificationId, code, ''),
-      }),
-    );
-    if (outcome.outcome === 'locked') {
-      res.status(403).render('pages/verify/locked', {
-        minutes: Math.max(1, Math.ceil((outcome.until - Date.now()) / 60_000)),
-      });
-      return;
-    }
-    if (outcome.outcome === 'invalid') {
-      await renderCode(res, draft, 400, [{ field: 'code', message: 'codes.errors.wrongText' }]);
-      return;
-    }
-    await phoneVerification().acknowledge(draft.verificationId, user.id, 'approved');
-    await saveMobile(req, res, draft.proving);
-  });
 
   // Stopping a method, while another one remains to sign in with.
 
   for (const kind of ['phone', 'mobile'] as const) {
     router.post(`/account/${kind}/remove`, async (req, res) => {
       readForm(req.body, []);
-      const user = accountUser(res);
-      const number = kind === 'phone' ? user.phone : user.mobile_phone;
-      if (!number) {
+      const account = signedInAccount(res);
+      const removed = await mfa.phone.removeNumbers(contextOf(res), {
+        userId: account.id,
+        method: methodOf[kind],
+      });
+      if (removed.outcome === 'not-found') {
         res.redirect(303, res.locals.url(`/account/${kind}`));
         return;
       }
-      const left = await othersLeft(res, kind);
-      if (left.length === 0) {
-        const values =
-          kind === 'phone' ? currentPhoneValues(user) : numberValues('mobile', user.mobile_phone);
-        await renderPage(res, kind, 400, values, [
+      if (removed.outcome === 'last-method') {
+        await renderPage(res, kind, 400, currentValues(account, kind), [
           { field: 'remove', message: `phoneChange.${kind}.remove.lastMethod` },
         ]);
         return;
       }
-      await stopUsingMethod(services, user, methodOf[kind], left, await settingsOf(res));
-      delete req.session.phoneChange;
-      await services.changes.record(
-        user,
-        {
-          type: kind === 'phone' ? 'change.phone' : 'change.mobile',
-          method: methodOf[kind],
-          phone: maskPhone(number),
-          notice: 'factorRemoved',
-          what: kind,
-        },
-        context(req, res),
-      );
+      journey.forget(req);
       res.redirect(303, res.locals.url(`/account?done=${kind}`));
     });
   }
 
+  phoneAttemptRoutes(router, services, journey);
   return router;
 }

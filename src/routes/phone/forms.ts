@@ -1,11 +1,5 @@
 import type { CountryCode } from 'libphonenumber-js';
-import {
-  isExtension,
-  isPhoneCountry,
-  parsePhone,
-  phoneCountries,
-} from '../../core/phone-numbers.ts';
-import type { FieldError } from '../form.ts';
+import { phoneCountries, type TypedNumber } from '../../core/phone-numbers.ts';
 
 /** The country preselected in phone forms, from the page language. */
 export function defaultCountry(language: string): CountryCode {
@@ -15,31 +9,14 @@ export function defaultCountry(language: string): CountryCode {
 export { phoneCountries };
 
 /**
- * One phone number from a form: country, number and (when asked) extension. Errors name the
- * field; the number comes back in E.164 (SPEC J2: validated and stored in E.164).
+ * One number's fields of a phone form, as typed: `phoneCountry`, `phoneNumber` and, where the
+ * form has one, `phoneExtension` for the prefix `phone`. The core validates them.
  */
-export function readPhone(
-  form: Record<string, string>,
-  prefix: string,
-  options: { required: boolean; withExtension: boolean },
-): { phone: string | null; extension: string | null; errors: FieldError[] } {
-  const country = form[`${prefix}Country`] ?? '';
-  const number = (form[`${prefix}Number`] ?? '').trim();
-  const extension = options.withExtension ? (form[`${prefix}Extension`] ?? '').trim() : '';
-  const errors: FieldError[] = [];
-  if (number === '') {
-    if (options.required)
-      errors.push({ field: `${prefix}Number`, message: 'phone.errors.missing' });
-    return { phone: null, extension: null, errors };
-  }
-  if (!isPhoneCountry(country)) {
-    errors.push({ field: `${prefix}Country`, message: 'phone.errors.country' });
-    return { phone: null, extension: null, errors };
-  }
-  const phone = parsePhone(number, country);
-  if (!phone) errors.push({ field: `${prefix}Number`, message: 'phone.errors.invalid' });
-  if (extension !== '' && !isExtension(extension)) {
-    errors.push({ field: `${prefix}Extension`, message: 'phone.errors.extension' });
-  }
-  return { phone: phone ?? null, extension: extension === '' ? null : extension, errors };
+export function typedNumber(form: Partial<Record<string, string>>, prefix: string): TypedNumber {
+  const extension = form[`${prefix}Extension`];
+  return {
+    country: form[`${prefix}Country`] ?? '',
+    number: form[`${prefix}Number`] ?? '',
+    ...(extension === undefined ? {} : { extension }),
+  };
 }

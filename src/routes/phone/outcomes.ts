@@ -1,8 +1,6 @@
 import type { Response } from 'express';
 import createError from 'http-errors';
 import type { Paused } from '../../core/phone-limits.ts';
-import type { PhoneVerification } from '../../core/phone-verification.ts';
-import type { Services } from '../../services.ts';
 
 /** Why a call or text did not prove the number, as the user is told (SPEC M1, M2). */
 const denialMessages: Record<string, string> = {
@@ -21,9 +19,15 @@ export function denialMessage(reason: string | null | undefined): string {
 }
 
 /** Calls and texts exist only with a provider: without one their pages are not found. */
-export function requirePhoneVerification(services: Services): PhoneVerification {
-  if (!services.phoneVerification) throw createError(404);
-  return services.phoneVerification;
+export function requireTelephony(res: Response): void {
+  if (!res.locals.telephony) throw createError(404);
+}
+
+/** A locked account: no call, text or code is tried until the lock ends (SPEC M8). */
+export function renderLocked(res: Response, until: number): void {
+  res.status(403).render('pages/verify/locked', {
+    minutes: Math.max(1, Math.ceil((until - Date.now()) / 60_000)),
+  });
 }
 
 /**

@@ -268,6 +268,6 @@ export function setupRoutes(services: Services): Router {
     );
   });
 
-  phoneSetupRoutes(router, services, { offered, afterProof, userOf, pinRequired });
+  phoneSetupRoutes(router, services, { afterProof, userOf });
   return router;
 }

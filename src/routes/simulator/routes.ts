@@ -2,6 +2,7 @@ import { Router, type RequestHandler } from 'express';
 import createError from 'http-errors';
 import { isTrustedIp, parseTrustedIps } from '../../core/trusted-ips.ts';
 import type { Services } from '../../services.ts';
+import { contextOf } from '../context.ts';
 import { readForm } from '../form.ts';
 
 const loopback = parseTrustedIps(['127.0.0.0/8', '::1']);
@@ -25,21 +26,16 @@ const onlyFromThisMachine: RequestHandler = (req, _res, next) => {
  * hears about it exactly as it would from a real provider's webhook. Mounted only when
  * SIMULATOR_ENABLED is true, which configuration refuses in production, and only for this machine.
  */
-export function simulatorRoutes({
-  simulator: maybeSimulator,
-  phoneVerification,
-  settings,
-}: Services): Router {
+export function simulatorRoutes({ simulator: maybeSimulator, mfa }: Services): Router {
   const router = Router();
-  if (!maybeSimulator || !phoneVerification) return router;
+  if (!maybeSimulator) return router;
   const simulator = maybeSimulator;
-  const { events } = phoneVerification;
   router.use('/simulator', onlyFromThisMachine);
 
   router.get('/simulator', async (_req, res) => {
     res.render('pages/simulator/index', {
       messages: await simulator.recent(),
-      fraudCode: (await settings.read()).fraudCode,
+      fraudCode: (await mfa.signIn.settings(contextOf(res))).fraudCode,
     });
   });
 
@@ -54,7 +50,12 @@ export function simulatorRoutes({
     const call = await message(req.params.id, 'call');
     if (!/^[0-9*#]{1,20}$/.test(keys)) throw createError(400, 'Keys must be 0-9, * or #');
     await simulator.mark(call.id, 'answered');
-    if (call.verification_id) await events.keypadInput(call.verification_id, keys);
+    if (call.verification_id) {
+      await mfa.phone.keypadInput(contextOf(res), {
+        verificationId: call.verification_id,
+        digits: keys,
+      });
+    }
     res.redirect(303, res.locals.url('/simulator'));
   });
 
@@ -62,7 +63,9 @@ export function simulatorRoutes({
     readForm(req.body, []);
     const call = await message(req.params.id, 'call');
     await simulator.mark(call.id, 'missed');
-    if (call.verification_id) await events.callUnanswered(call.verification_id);
+    if (call.verification_id) {
+      await mfa.phone.callUnanswered(contextOf(res), { verificationId: call.verification_id });
+    }
     res.redirect(303, res.locals.url('/simulator'));
   });
 
@@ -71,7 +74,7 @@ export function simulatorRoutes({
     const text = await message(req.params.id, 'text');
     if (body.length > 160) throw createError(400, 'A text has at most 160 characters');
     await simulator.mark(text.id, 'replied');
-    await events.textReply(text.to_number, body);
+    await mfa.phone.textReply(contextOf(res), { from: text.to_number, body });
     res.redirect(303, res.locals.url('/simulator'));
   });
 
