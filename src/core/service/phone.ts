@@ -15,6 +15,7 @@ import { maskPhone, readNumber, type TypedNumber } from '../phone-numbers.ts';
 import type { Verification } from '../phone-verification.ts';
 import { newPinErrors } from '../pin-policy.ts';
 import type { PortalSettings } from '../settings.ts';
+import { codeError, readCode } from '../typed-codes.ts';
 import type { MfaServiceDependencies } from './index.ts';
 import { removeWayToSignIn, type RemovalOutcome } from './removal.ts';
 
@@ -141,12 +142,13 @@ export interface PhoneService {
   ): Promise<{ outcome: 'sent' } | Paused | Locked | Gone>;
   /**
    * M2, S5: a typed code, and the PIN in OTP + PIN mode, counted towards the lockout before it
-   * is checked; a right one carries the journey on like an approval.
+   * is checked (a code that is not six digits is refused uncounted, with the field's error); a
+   * right one carries the journey on like an approval.
    */
   checkTextCode(
     context: Context,
     input: { userId: string; code: string; pin: string } & PhoneAttempt,
-  ): Promise<Proven | { outcome: 'invalid' } | Locked | Gone>;
+  ): Promise<Proven | { outcome: 'invalid'; errors: FieldError[] } | Locked | Gone>;
   /**
    * J3: saves a change of numbers once every new line of it has answered: checked against the
    * account as it is now, written, audited and announced (N2). `unproven`: a line is left to call.
@@ -592,6 +594,10 @@ export function createPhoneService(deps: MfaServiceDependencies): PhoneService {
       if (!found) return { outcome: 'gone' };
       const { verification } = found;
       const { pinRequired: withPin } = view(found, input, await settings.read());
+      const errors = codeError('code', input.code, [6]);
+      if (withPin && input.pin === '') errors.push({ field: 'pin', message: 'pin.errors.missing' });
+      const code = readCode(input.code, [6]);
+      if (errors.length > 0 || !code) return { outcome: 'invalid', errors };
       const type = ownNumbers(input) ? input.purpose : 'enrolment.sms-code';
       const outcome = await secondFactor.checkWithLockout(
         user,
@@ -600,7 +606,7 @@ export function createPhoneService(deps: MfaServiceDependencies): PhoneService {
         async () => {
           const ok = await phoneVerification.checkTypedCode(
             verification.id,
-            input.code,
+            code,
             withPin ? input.pin : '',
           );
           return {
@@ -608,6 +614,10 @@ export function createPhoneService(deps: MfaServiceDependencies): PhoneService {
           };
         },
       );
+      if (outcome.outcome === 'invalid') {
+        const message = withPin ? 'codes.errors.wrongWithPin' : 'codes.errors.wrongText';
+        return { outcome: 'invalid', errors: [{ field: 'code', message }] };
+      }
       if (outcome.outcome !== 'success') return outcome;
       return (await found.prove()) ? { outcome: 'proven', method: 'sms' } : { outcome: 'gone' };
     },

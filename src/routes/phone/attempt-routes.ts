@@ -14,7 +14,6 @@ import type {
 import type { Services } from '../../services.ts';
 import { contextOf } from '../context.ts';
 import { readForm } from '../form.ts';
-import { codeError, readCode } from '../setup/validation.ts';
 import { renderPaused, requireTelephony } from './outcomes.ts';
 
 /**
@@ -205,20 +204,10 @@ export function phoneAttemptRoutes(router: Router, services: Services, journey: 
     const { attempt, view } = text;
     const fields: ('code' | 'pin')[] = view.pinRequired ? ['code', 'pin'] : ['code'];
     const form: Partial<Record<'code' | 'pin', string>> = readForm(req.body, fields);
-    const typed = form.code ?? '';
-    const pin = form.pin ?? '';
-    const errors = codeError('code', typed, [6]);
-    if (view.pinRequired && pin === '')
-      errors.push({ field: 'pin', message: 'pin.errors.missing' });
-    const code = readCode(typed, [6]);
-    if (errors.length > 0 || !code) {
-      await renderCode(res, view, 400, errors);
-      return;
-    }
     const checked = await mfa.phone.checkTextCode(contextOf(res), {
       userId: userIdOf(res),
-      code,
-      pin,
+      code: form.code ?? '',
+      pin: form.pin ?? '',
       ...attempt,
     });
     switch (checked.outcome) {
@@ -232,12 +221,7 @@ export function phoneAttemptRoutes(router: Router, services: Services, journey: 
         res.redirect(303, res.locals.url(paths.start('sms')));
         return;
       case 'invalid':
-        await renderCode(res, view, 400, [
-          {
-            field: 'code',
-            message: view.pinRequired ? 'codes.errors.wrongWithPin' : 'codes.errors.wrongText',
-          },
-        ]);
+        await renderCode(res, view, 400, checked.errors);
     }
   });
 }
