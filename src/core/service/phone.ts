@@ -122,7 +122,10 @@ export interface PhoneService {
   startCall(context: Context, input: { userId: string } & PhoneStart): Promise<Started>;
   /** M2: texts a code to the number of the purpose, to type in or (two-way) to reply with. */
   startText(context: Context, input: { userId: string } & PhoneStart): Promise<Started>;
-  /** What the waiting and code pages show; null when there is nothing to wait for. */
+  /**
+   * What the waiting and code pages show; null when there is nothing to wait for (or, with
+   * `method`, nothing of that method: a page of one method).
+   */
   attempt(
     context: Context,
     input: { userId: string; method?: PhoneMethod } & PhoneAttempt,
@@ -169,7 +172,10 @@ export interface PhoneService {
   keypadInput(context: Context, input: { verificationId: string; digits: string }): Promise<void>;
   /** N1, provider report: a call rang out; the backup phone is called once (M1). */
   callUnanswered(context: Context, input: { verificationId: string }): Promise<void>;
-  /** N1, provider report: a reply to a text (two-way SMS, M2). */
+  /**
+   * N1, provider report: a reply to a text (two-way SMS, M2). It settles only the pending text
+   * to that number whose code it carries; carrying none, it counts as a wrong reply.
+   */
   textReply(context: Context, input: { from: string; body: string }): Promise<void>;
 }
 

@@ -76,11 +76,11 @@ export function phoneSetupRoutes<User>(
   async function handOver(res: Response) {
     const draftId = res.req.session.enrolmentDraftId;
     const { id: userId } = accountOf(res);
-    // TODO(enrolment): once the enrolment area reads the proven draft by `enrolmentDraftId`,
-    // this becomes: questions on, a redirect to /setup/questions; off,
+    // TODO(enrolment): the one call site to change once User Setup reads its draft from the core
+    // (the enrolment area's branch): questions on, a redirect to /setup/questions; off,
     // `await mfa.enrolment.complete(contextOf(res), { userId, draftId, answers: [] })`, then the
-    // signed-in session and /account?enrolled. Until then today's completion takes the draft
-    // from the session.
+    // signed-in session and /account?enrolled, as that area's `afterProof` does for the app. Until
+    // then today's completion reads the proven draft from the session, so it is put there.
     const draft =
       draftId &&
       (await createDrafts({
