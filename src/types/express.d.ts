@@ -1,5 +1,6 @@
 import 'express-session';
 import type { TFunction } from 'i18next';
+import type { EnrolmentDraft } from '../core/drafts.ts';
 import type { Enrolment } from '../core/second-factor.ts';
 import type { AccountPermissions } from '../core/method-policy.ts';
 import type { Account } from '../core/mfa-service.ts';
@@ -7,7 +8,6 @@ import type { PortalSettings } from '../core/settings.ts';
 import type { UserRow } from '../data/users-repository.ts';
 import type { Language } from '../i18n.ts';
 import type { JourneyStage } from '../middleware/journey.ts';
-import type { EnrolmentDraft } from '../routes/setup/draft.ts';
 
 declare module 'express-session' {
   interface SessionData {
@@ -20,7 +20,12 @@ declare module 'express-session' {
     pendingUserId: string;
     /** When the password was proven: a session that goes no further ends soon after (S2). */
     passwordProvenAt: number;
-    /** User Setup in progress: nothing is saved until its last step (SPEC J2). */
+    /** User Setup in progress, a draft the core keeps: nothing is saved until its last step (J2). */
+    enrolmentDraftId: string;
+    /**
+     * Transitional: the phone and text steps of User Setup keep their draft here until they fill
+     * the core's draft themselves (src/routes/setup/phone-routes.ts).
+     */
     enrolment: EnrolmentDraft;
     /** The questions asked in a fallback, kept until answered so they cannot be re-rolled. */
     askedQuestionIds: string[];
