@@ -1,7 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Context } from '../../src/core/context.ts';
 import { createDrafts, draftsPerKind, type EnrolmentDraft } from '../../src/core/drafts.ts';
-import { MfaError } from '../../src/core/mfa-service.ts';
 import { decodeBase32, encodeBase32, hotp } from '../../src/core/otp.ts';
 import { verifySecret } from '../../src/core/passwords.ts';
 import { createTestPortal, createUser, type TestPortal } from '../helpers/app.ts';
@@ -148,21 +147,6 @@ describe('User Setup through the MfaService (SPEC J2)', () => {
     ]);
     // The draft ended with the setup.
     expect(await enrolment().progress(context, { userId, draftId })).toBeNull();
-  });
-
-  it('saves one of two setups finished at once and refuses the other as a conflict', async () => {
-    const first = await provenApp();
-    const second = await provenApp();
-    const given = await answers();
-    const outcomes = await Promise.allSettled([
-      enrolment().complete(context, { userId, draftId: first.draftId, answers: given }),
-      enrolment().complete(context, { userId, draftId: second.draftId, answers: given }),
-    ]);
-    expect(outcomes.filter((o) => o.status === 'fulfilled')).toHaveLength(1);
-    const [refusal] = outcomes.filter((o) => o.status === 'rejected');
-    expect(refusal?.reason).toBeInstanceOf(MfaError);
-    expect(refusal?.reason).toMatchObject({ code: 'conflict' });
-    expect(await devices()).toHaveLength(1);
   });
 
   it('keeps a draft to its user, ends it on cancel, and keeps a few per user at most', async () => {
