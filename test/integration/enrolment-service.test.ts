@@ -154,6 +154,9 @@ describe('User Setup through the MfaService (SPEC J2)', () => {
     const other = (await createUser(portal, 'mallory', 'correct horse battery')).id;
     const asOther: Context = { ...context, actor: { kind: 'user', userId: other } };
     expect(await enrolment().progress(asOther, { userId: other, draftId })).toBeNull();
+    await expect(
+      enrolment().complete(asOther, { userId, draftId, answers: await answers() }),
+    ).rejects.toMatchObject({ code: 'not-allowed' });
     expect(
       await enrolment().complete(asOther, { userId: other, draftId, answers: await answers() }),
     ).toEqual({ outcome: 'not-started' });

@@ -54,7 +54,7 @@ export type CompletionOutcome =
  * answer the security questions, and only then is anything saved. The setup in progress is a
  * core draft (kind 'enrolment') referred to by its id; the phone and text steps (the phone
  * service) fill the same draft. Operations on a method that is not offered throw
- * `MfaError('not-found')`.
+ * `MfaError('not-found')`; a user acting on another user's setup, `MfaError('not-allowed')`.
  */
 export interface EnrolmentService {
   /** SPEC J2, §5: the methods User Setup offers the user now, in the order shown. */
@@ -144,6 +144,13 @@ export function createEnrolmentService(deps: MfaServiceDependencies): EnrolmentS
   const now = deps.now ?? Date.now;
   const telephony = deps.phoneVerification !== undefined;
 
+  /** A user sets up only their own account; an administrator or the command line may act for one. */
+  function requireOwn(context: Context, userId: string) {
+    if (context.actor.kind === 'user' && context.actor.userId !== userId) {
+      throw new MfaError('not-allowed', 'A user sets up only their own account');
+    }
+  }
+
   const readDraft = (userId: string, draftId: string) =>
     drafts.read<EnrolmentDraft>(userId, 'enrolment', draftId);
 
@@ -198,11 +205,13 @@ export function createEnrolmentService(deps: MfaServiceDependencies): EnrolmentS
   }
 
   return {
-    async offeredMethods() {
+    async offeredMethods(context, { userId }) {
+      requireOwn(context, userId);
       return offeredMethods(await settings.read(), telephony);
     },
 
-    async begin(_context, { userId, method, draftId }) {
+    async begin(context, { userId, method, draftId }) {
+      requireOwn(context, userId);
       const chosen = offeredMethods(await settings.read(), telephony).find((m) => m === method);
       if (!chosen) {
         return {
@@ -213,12 +222,14 @@ export function createEnrolmentService(deps: MfaServiceDependencies): EnrolmentS
       return { outcome: 'begun', draftId: await saveDraft(userId, draftId, { method: chosen }) };
     },
 
-    async progress(_context, { userId, draftId }) {
+    async progress(context, { userId, draftId }) {
+      requireOwn(context, userId);
       const draft = await readDraft(userId, draftId);
       return draft ? { method: draft.method, proven: draft.proof !== undefined } : null;
     },
 
-    async generateAppSeed(_context, { userId, draftId }) {
+    async generateAppSeed(context, { userId, draftId }) {
+      requireOwn(context, userId);
       await requireOffered('app');
       const draft: EnrolmentDraft = {
         method: 'app',
@@ -233,7 +244,8 @@ export function createEnrolmentService(deps: MfaServiceDependencies): EnrolmentS
       return { draftId: await saveDraft(userId, draftId, draft) };
     },
 
-    async appSetup(_context, { userId, draftId, issuer }) {
+    async appSetup(context, { userId, draftId, issuer }) {
+      requireOwn(context, userId);
       const policy = await requireOffered('app');
       const draft = draftId === undefined ? undefined : await readDraft(userId, draftId);
       const seed = draft ? seedOf(draft) : null;
@@ -249,7 +261,8 @@ export function createEnrolmentService(deps: MfaServiceDependencies): EnrolmentS
       };
     },
 
-    async proveApp(_context, { userId, draftId, code, pin = '', pinConfirmation = '' }) {
+    async proveApp(context, { userId, draftId, code, pin = '', pinConfirmation = '' }) {
+      requireOwn(context, userId);
       const policy = await requireOffered('app');
       const draft = await readDraft(userId, draftId);
       const seed = draft ? seedOf(draft) : null;
@@ -277,7 +290,8 @@ export function createEnrolmentService(deps: MfaServiceDependencies): EnrolmentS
       return { outcome: 'proven', draftId, next: nextStep(policy) };
     },
 
-    async proveToken(_context, { userId, draftId, token }) {
+    async proveToken(context, { userId, draftId, token }) {
+      requireOwn(context, userId);
       const policy = await requireOffered('token');
       const { errors, token: proven } = checkToken(token, now());
       if (!proven) return { outcome: 'invalid', errors };
@@ -299,7 +313,8 @@ export function createEnrolmentService(deps: MfaServiceDependencies): EnrolmentS
       };
     },
 
-    async questions(context) {
+    async questions(context, { userId }) {
+      requireOwn(context, userId);
       const policy = await settings.read();
       if (!policy.useSecurityQuestions) return { count: 0, questions: [] };
       return {
@@ -309,6 +324,7 @@ export function createEnrolmentService(deps: MfaServiceDependencies): EnrolmentS
     },
 
     async complete(context, { userId, draftId, answers }) {
+      requireOwn(context, userId);
       const policy = await settings.read();
       if (!policy.allowEnrollment) throw new MfaError('not-allowed', 'User Setup is switched off');
       const draft = await readDraft(userId, draftId);
@@ -411,7 +427,8 @@ export function createEnrolmentService(deps: MfaServiceDependencies): EnrolmentS
       return { outcome: 'enrolled' };
     },
 
-    async cancel(_context, { userId, draftId }) {
+    async cancel(context, { userId, draftId }) {
+      requireOwn(context, userId);
       await drafts.remove(userId, 'enrolment', draftId);
     },
   };
