@@ -7,7 +7,6 @@ import { normaliseAnswer } from './answers.ts';
 import { acceptDeviceCode, resyncHotpDevice } from './devices.ts';
 import type { CountedAttempt, Lockout } from './lockout.ts';
 import { hashSecret, verifySecret, type Argon2Parameters } from './passwords.ts';
-import { open, seal } from './secret-box.ts';
 import type { Method } from './settings.ts';
 
 /** A second-factor check either completes a sign-in or proves the user again before a change. */
@@ -110,19 +109,11 @@ export function createSecondFactor(deps: SecondFactorDependencies) {
     return result;
   }
 
-  const draftData = (user: UserRow) => `enrolment:${user.id}`;
-
   return {
     /** Any other check (a typed text code, an approved call or reply) counted the same way. */
     checkWithLockout: guarded,
 
     hashPin: (pin: string) => hashSecret(pin, argon2),
-
-    /** A seed held in the session during User Setup is sealed too, bound to its user. */
-    sealDraftSecret: (user: UserRow, secret: Buffer) =>
-      seal(secret, encryptionKey, draftData(user)),
-    openDraftSecret: (user: UserRow, sealed: string) =>
-      open(sealed, encryptionKey, draftData(user)),
 
     async enrolmentOf(user: UserRow): Promise<Enrolment> {
       const userDevices = await devices.forUser(user.id);
