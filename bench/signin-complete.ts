@@ -21,8 +21,7 @@ import http from 'node:http';
 import { Session } from 'node:inspector/promises';
 import { availableParallelism, cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { appDeviceParameters } from '../src/core/devices.ts';
-import { generateOtpSecret, totp, totpStep } from '../src/core/otp.ts';
+import { decodeBase32, totp, totpStep } from '../src/core/otp.ts';
 import { verifySecret } from '../src/core/passwords.ts';
 import {
   benchPortalEnv,
@@ -448,25 +447,23 @@ async function main(): Promise<void> {
         passwordHash,
         role: 'user',
       });
-      const secret = generateOtpSecret();
-      // What User Setup saves at its end for the mobile app, without the walk through its pages.
-      await services.secondFactor.completeEnrolment(
-        user,
-        {
-          method: 'app',
-          device: {
-            kind: 'app',
-            name: 'Mobile app',
-            serial: null,
-            secret,
-            params: appDeviceParameters,
-            lastStep: null,
-            counter: null,
-          },
-          answers: [],
-        },
-        cliContext,
-      );
+      // User Setup for the mobile app through the core, without the walk through its pages. The
+      // app is proven with the previous time step's code, so that this step's code is still free.
+      const context = { ...cliContext, actor: { kind: 'user', userId: user.id } } as const;
+      const { enrolment } = services.mfa;
+      const { draftId } = await enrolment.generateAppSeed(context, { userId: user.id });
+      const setup = await enrolment.appSetup(context, {
+        userId: user.id,
+        draftId,
+        issuer: 'bench',
+      });
+      const secret = decodeBase32(setup.activation?.secret ?? '');
+      const code = totp(secret, Date.now() - appParams.period * 1000, appParams);
+      const proven = await enrolment.proveApp(context, { userId: user.id, draftId, code });
+      const saved =
+        proven.outcome === 'proven' &&
+        (await enrolment.complete(context, { userId: user.id, draftId, answers: [] }));
+      if (!saved || saved.outcome !== 'enrolled') throw new Error(`${user.username} not set up`);
       users.push({
         username: user.username,
         displayName: user.display_name,

@@ -181,7 +181,6 @@ export async function createServices(
   };
   const lockout = createLockout({ users, settings, onLockout });
   const secondFactor = createSecondFactor({
-    db,
     devices,
     questions,
     lockout,

@@ -8,6 +8,12 @@ import type { Method } from './settings.ts';
 /** How long a change in progress waits for its next step. */
 export const draftLifetimeMs = 30 * 60_000;
 
+/**
+ * How many changes of one kind a user may have in progress at once: one per tab within reason
+ * (two tabs may each finish a User Setup, and one of them wins), and never an unbounded number.
+ */
+export const draftsPerKind = 5;
+
 export type DraftKind = 'enrolment' | 'device' | 'phone-change';
 
 /**
@@ -43,14 +49,17 @@ export interface DraftsDependencies {
 /**
  * Changes in progress owned by the core (SPEC §2): User Setup, a new app activation, new phone
  * numbers. The portal holds only the id. The data is sealed (S7), bound to its id, user and kind,
- * so a draft cannot be read as another user's or another kind's; one draft of a kind per user,
- * the newest; expired drafts read as none.
+ * so a draft cannot be read as another user's or another kind's; a few drafts of a kind per user,
+ * the most recently used, so that each tab keeps its own; expired drafts read as none.
  */
 export function createDrafts({ db, encryptionKey, now = Date.now }: DraftsDependencies) {
   const bound = (id: string, userId: string, kind: DraftKind) => `draft:${id}:${userId}:${kind}`;
 
   return {
-    /** Starts a draft, replacing this user's draft of the same kind; returns its id. */
+    /**
+     * Starts a draft; the user's least recently used drafts of the same kind beyond
+     * `draftsPerKind` go. Returns its id.
+     */
     async create(userId: string, kind: DraftKind, data: unknown): Promise<string> {
       const id = randomUUID();
       const time = now();
@@ -60,15 +69,16 @@ export function createDrafts({ db, encryptionKey, now = Date.now }: DraftsDepend
         bound(id, userId, kind),
       );
       await db.transaction().execute(async (trx) => {
-        await trx
-          .deleteFrom('drafts')
-          .where((eb) =>
-            eb.or([
-              eb.and([eb('user_id', '=', userId), eb('kind', '=', kind)]),
-              eb('expires_at', '<=', time),
-            ]),
-          )
+        await trx.deleteFrom('drafts').where('expires_at', '<=', time).execute();
+        const live = await trx
+          .selectFrom('drafts')
+          .select('id')
+          .where('user_id', '=', userId)
+          .where('kind', '=', kind)
+          .orderBy('expires_at', 'desc')
           .execute();
+        const older = live.slice(draftsPerKind - 1).map((draft) => draft.id);
+        if (older.length > 0) await trx.deleteFrom('drafts').where('id', 'in', older).execute();
         await trx
           .insertInto('drafts')
           .values({ id, user_id: userId, kind, data: sealed, expires_at: time + draftLifetimeMs })
@@ -110,9 +120,12 @@ export function createDrafts({ db, encryptionKey, now = Date.now }: DraftsDepend
       return result.numUpdatedRows > 0n;
     },
 
-    /** Ends a draft; true when this call ended it (so two finishing at once cannot both win). */
-    async remove(userId: string, kind: DraftKind, id: string): Promise<boolean> {
-      const result = await db
+    /**
+     * Ends a draft; true when this call ended it (so two finishing at once cannot both win).
+     * `within` is the transaction that saves what the draft held, when there is one.
+     */
+    async remove(userId: string, kind: DraftKind, id: string, within: Db = db): Promise<boolean> {
+      const result = await within
         .deleteFrom('drafts')
         .where('id', '=', id)
         .where('user_id', '=', userId)

@@ -1,14 +1,12 @@
 import type { AuditRepository, NewAuditEvent } from '../data/audit-repository.ts';
 import type { DeviceRow, DevicesRepository } from '../data/devices-repository.ts';
 import type { QuestionsRepository } from '../data/questions-repository.ts';
-import type { Db } from '../data/schema.ts';
 import type { UserRow } from '../data/users-repository.ts';
 import { adminOf, type Context } from './context.ts';
 import { normaliseAnswer } from './answers.ts';
-import { acceptDeviceCode, newDeviceRow, resyncHotpDevice, type OtpDevice } from './devices.ts';
+import { acceptDeviceCode, resyncHotpDevice } from './devices.ts';
 import type { CountedAttempt, Lockout } from './lockout.ts';
 import { hashSecret, verifySecret, type Argon2Parameters } from './passwords.ts';
-import { open, seal } from './secret-box.ts';
 import type { Method } from './settings.ts';
 
 /** A second-factor check either completes a sign-in or proves the user again before a change. */
@@ -34,26 +32,7 @@ export interface PhoneNumbers {
   backupExtension: string | null;
 }
 
-/** A finished User Setup (SPEC J2), saved in one transaction. */
-export interface CompletedEnrolment {
-  method: Method;
-  device?: {
-    kind: 'app' | 'token';
-    name: string;
-    serial: string | null;
-    secret: Buffer;
-    params: OtpDevice;
-    lastStep: number | null;
-    counter: number | null;
-  };
-  pinHash?: string;
-  phone?: PhoneNumbers;
-  mobilePhone?: string;
-  answers: { questionId: string; answer: string }[];
-}
-
 export interface SecondFactorDependencies {
-  db: Db;
   devices: DevicesRepository;
   questions: QuestionsRepository;
   lockout: Lockout;
@@ -104,19 +83,9 @@ export function enrolmentFrom(
   return { methods: [...methods], devices: userDevices, answeredQuestions };
 }
 
-/** User Setup finished for a user who has a way to sign in by now: nothing was saved. */
-export class AlreadyEnrolledError extends Error {
-  override name = 'AlreadyEnrolledError';
-  /** For the portal's error page: a conflict, not a fault. */
-  readonly status = 409;
-  constructor() {
-    super('The user has a way to sign in already');
-  }
-}
-
-/** The second step of sign-in and the saving of an enrolment (SPEC J1, J2, M3, M4, M6, M8). */
+/** The second step of sign-in (SPEC J1, M3, M4, M6, M8). */
 export function createSecondFactor(deps: SecondFactorDependencies) {
-  const { db, devices, questions, lockout, audit, encryptionKey, argon2 } = deps;
+  const { devices, questions, lockout, audit, encryptionKey, argon2 } = deps;
   const now = deps.now ?? Date.now;
 
   /** Runs a check counted before it runs (SPEC S5) and audits it, whatever its outcome. */
@@ -140,19 +109,11 @@ export function createSecondFactor(deps: SecondFactorDependencies) {
     return result;
   }
 
-  const draftData = (user: UserRow) => `enrolment:${user.id}`;
-
   return {
     /** Any other check (a typed text code, an approved call or reply) counted the same way. */
     checkWithLockout: guarded,
 
     hashPin: (pin: string) => hashSecret(pin, argon2),
-
-    /** A seed held in the session during User Setup is sealed too, bound to its user. */
-    sealDraftSecret: (user: UserRow, secret: Buffer) =>
-      seal(secret, encryptionKey, draftData(user)),
-    openDraftSecret: (user: UserRow, sealed: string) =>
-      open(sealed, encryptionKey, draftData(user)),
 
     async enrolmentOf(user: UserRow): Promise<Enrolment> {
       const userDevices = await devices.forUser(user.id);
@@ -215,89 +176,6 @@ export function createSecondFactor(deps: SecondFactorDependencies) {
           ok &&= matches;
         }
         return { ok };
-      });
-    },
-
-    async completeEnrolment(
-      user: UserRow,
-      enrolment: CompletedEnrolment,
-      context: Context,
-    ): Promise<void> {
-      const time = now();
-      const answerRows = await Promise.all(
-        enrolment.answers.map(async ({ questionId, answer }) => ({
-          user_id: user.id,
-          question_id: questionId,
-          answer_hash: await hashSecret(normaliseAnswer(answer), argon2),
-        })),
-      );
-      const pinHash = enrolment.pinHash ?? null;
-      await db.transaction().execute(async (trx) => {
-        // The user's row first: on PostgreSQL this locks it, so two User Setups finished at once
-        // (two tabs) take turns, and the second finds the first one's method (SPEC J2, S10).
-        await trx
-          .updateTable('users')
-          .set({ updated_at: time })
-          .where('id', '=', user.id)
-          .execute();
-        const current = await trx
-          .selectFrom('users')
-          .select(['phone', 'mobile_phone'])
-          .where('id', '=', user.id)
-          .executeTakeFirstOrThrow();
-        const device = await trx
-          .selectFrom('devices')
-          .select('id')
-          .where('user_id', '=', user.id)
-          .executeTakeFirst();
-        if (current.phone !== null || current.mobile_phone !== null || device) {
-          throw new AlreadyEnrolledError();
-        }
-        if (enrolment.device) {
-          await trx
-            .insertInto('devices')
-            .values(
-              newDeviceRow({
-                userId: user.id,
-                ...enrolment.device,
-                key: encryptionKey,
-                now: time,
-              }),
-            )
-            .execute();
-        }
-        if (answerRows.length > 0) {
-          await trx.deleteFrom('security_answers').where('user_id', '=', user.id).execute();
-          await trx.insertInto('security_answers').values(answerRows).execute();
-        }
-        await trx
-          .updateTable('users')
-          .set({
-            default_method: enrolment.method,
-            enrolled_at: time,
-            updated_at: time,
-            ...(pinHash ? { pin_hash: pinHash, pin_change_required: 0 } : {}),
-            ...(enrolment.phone
-              ? {
-                  phone: enrolment.phone.phone,
-                  phone_extension: enrolment.phone.extension,
-                  backup_phone: enrolment.phone.backupPhone,
-                  backup_extension: enrolment.phone.backupExtension,
-                }
-              : {}),
-            ...(enrolment.mobilePhone ? { mobile_phone: enrolment.mobilePhone } : {}),
-          })
-          .where('id', '=', user.id)
-          .execute();
-      });
-      await audit.record({
-        ...userFields(user, context),
-        type: 'enrolment',
-        result: 'success',
-        reason: null,
-        phone: null,
-        device: enrolment.device?.name ?? null,
-        method: enrolment.method,
       });
     },
   };

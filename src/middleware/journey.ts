@@ -69,7 +69,7 @@ function refuse(req: Request, res: Response, journey: Standing): void {
  * and keeps each stage to the areas it may reach (SPEC S10). Views get `journeyStage`, the
  * signed-in `user` or the `pendingUser` whose password was just proven.
  */
-export function setUpJourney({ mfa, users }: Services): RequestHandler {
+export function setUpJourney({ mfa }: Services): RequestHandler {
   return async (req, res, next) => {
     const { userId, pendingUserId } = req.session;
     let journey = await mfa.signIn.journey(contextOf(res), { userId, pendingUserId });
@@ -92,8 +92,6 @@ export function setUpJourney({ mfa, users }: Services): RequestHandler {
       res.locals.portalSettings = journey.settings;
       res.locals.telephony = journey.telephony;
       res.locals.can = journey.can;
-      // Until every area calls the MfaService: the row, for the areas that still need it.
-      res.locals.userRow = await users.findById(journey.account.id);
     }
 
     // Express matches paths case-insensitively, and so must this.

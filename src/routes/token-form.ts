@@ -1,6 +1,6 @@
 import type { TokenInput } from '../core/tokens.ts';
 
-export { checkToken, tokenChoices } from '../core/tokens.ts';
+export { tokenChoices } from '../core/tokens.ts';
 
 /** The fields of the OATH token form (SPEC M4); the core checks what they hold. */
 export const tokenFields = [

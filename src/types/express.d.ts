@@ -3,10 +3,8 @@ import type { TFunction } from 'i18next';
 import type { AccountPermissions } from '../core/method-policy.ts';
 import type { Account } from '../core/mfa-service.ts';
 import type { PortalSettings } from '../core/settings.ts';
-import type { UserRow } from '../data/users-repository.ts';
 import type { Language } from '../i18n.ts';
 import type { JourneyStage } from '../middleware/journey.ts';
-import type { EnrolmentDraft } from '../routes/setup/draft.ts';
 
 declare module 'express-session' {
   interface SessionData {
@@ -19,9 +17,7 @@ declare module 'express-session' {
     pendingUserId: string;
     /** When the password was proven: a session that goes no further ends soon after (S2). */
     passwordProvenAt: number;
-    /** User Setup in progress: nothing is saved until its last step (SPEC J2). */
-    enrolment: EnrolmentDraft;
-    /** User Setup in progress as the core's draft (SPEC J2): its phone and text steps fill it. */
+    /** User Setup in progress, a draft the core keeps: nothing is saved until its last step (J2). */
     enrolmentDraftId: string;
     /** The questions asked in a fallback, kept until answered so they cannot be re-rolled. */
     askedQuestionIds: string[];
@@ -58,8 +54,6 @@ declare global {
       /** The signed-in user's account, or the one whose password was just proven. */
       user?: Account;
       pendingUser?: Account;
-      /** Transitional: the same account's row, until every area calls the MfaService. */
-      userRow?: UserRow | undefined;
       /** Loaded with the journey for every visitor past the password. */
       portalSettings?: PortalSettings;
       /** Whether calls and texts can be made now. */

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { Context } from '../../src/core/context.ts';
 import type { MfaService } from '../../src/core/mfa-service.ts';
+import { decodeBase32 } from '../../src/core/otp.ts';
+import { appCode } from '../helpers/two-step.ts';
 
 /**
  * SPEC §2: what any implementation of the MfaService must do, driven through the interface alone
@@ -301,6 +303,81 @@ export function mfaServiceContract(start: () => Promise<ContractSubject>) {
         expect(await mfa.account.cancelBypass(context, { userId })).toEqual({ outcome: 'none' });
         const signedIn = await mfa.signIn.signIn(visitor, { username: account.username, password });
         expect(signedIn).toEqual({ next: 'enrol', userId });
+      }));
+  });
+
+  describe('User Setup', () => {
+    const asUser = (userId: string): Context => ({ ...visitor, actor: { kind: 'user', userId } });
+
+    /** The mobile app's seed made by the core and proven with a current code. */
+    async function provenApp(mfa: MfaService, userId: string) {
+      const context = asUser(userId);
+      const { draftId } = await mfa.enrolment.generateAppSeed(context, { userId });
+      const setup = serialisable(
+        await mfa.enrolment.appSetup(context, { userId, draftId, issuer: 'Contract' }),
+      );
+      const secret = decodeBase32(setup.activation?.secret ?? '');
+      const proven = serialisable(
+        await mfa.enrolment.proveApp(context, { userId, draftId, code: appCode(secret) }),
+      );
+      expect(proven).toEqual({ outcome: 'proven', draftId, next: 'questions' });
+      return draftId;
+    }
+
+    async function answersFor(mfa: MfaService, userId: string) {
+      const { count, questions } = await mfa.enrolment.questions(asUser(userId), { userId });
+      return questions.slice(0, count).map((q, i) => ({ questionId: q.id, answer: `a ${i}` }));
+    }
+
+    it('saves the mobile app only with the answers, and then asks for the second step', () =>
+      withSubject(async (mfa) => {
+        const account = await newUser(mfa);
+        const context = asUser(account.id);
+        expect(await mfa.enrolment.offeredMethods(context, { userId: account.id })).toContain(
+          'app',
+        );
+        const draftId = await provenApp(mfa, account.id);
+        const pending = { userId: undefined, pendingUserId: account.id };
+        expect(await mfa.signIn.journey(context, pending)).toMatchObject({ stage: 'enrolling' });
+        const answers = await answersFor(mfa, account.id);
+        const refused = await mfa.enrolment.complete(context, {
+          userId: account.id,
+          draftId,
+          answers: answers.map((a) => ({ ...a, answer: '' })),
+        });
+        expect(refused).toMatchObject({ outcome: 'invalid' });
+        expect(await mfa.signIn.journey(context, pending)).toMatchObject({ stage: 'enrolling' });
+        expect(
+          serialisable(
+            await mfa.enrolment.complete(context, { userId: account.id, draftId, answers }),
+          ),
+        ).toEqual({ outcome: 'enrolled' });
+        const journey = await mfa.signIn.journey(context, pending);
+        expect(journey).toMatchObject({
+          stage: 'second-step',
+          account: { methods: ['app'], devices: [{ kind: 'app' }], answeredQuestions: 4 },
+        });
+        expect(await mfa.signIn.signIn(visitor, { username: account.username, password })).toEqual({
+          next: 'second-step',
+          userId: account.id,
+        });
+      }));
+
+    it('saves one of two setups finished at once, and refuses the other as a conflict', () =>
+      withSubject(async (mfa) => {
+        const account = await newUser(mfa);
+        const drafts = [await provenApp(mfa, account.id), await provenApp(mfa, account.id)];
+        const answers = await answersFor(mfa, account.id);
+        const outcomes = await Promise.allSettled(
+          drafts.map((draftId) =>
+            mfa.enrolment.complete(asUser(account.id), { userId: account.id, draftId, answers }),
+          ),
+        );
+        expect(outcomes.map((o) => o.status).sort()).toEqual(['fulfilled', 'rejected']);
+        const refusal = outcomes.find((o) => o.status === 'rejected');
+        expect(refusal?.reason).toMatchObject({ code: 'conflict' });
+        const view = await mfa.administration.findUser(cli, { username: account.username });
+        expect(view?.devices).toHaveLength(1);
       }));
   });
 }

@@ -1,11 +1,12 @@
 import type supertest from 'supertest';
+import { normaliseAnswer } from '../../src/core/answers.ts';
 import { appDeviceParameters, newDeviceRow, type OtpDevice } from '../../src/core/devices.ts';
+import { hashSecret } from '../../src/core/passwords.ts';
 import { generateOtpSecret, hotp } from '../../src/core/otp.ts';
 import type { Language } from '../../src/i18n.ts';
 import type { Services } from '../../src/services.ts';
 import { browserAgent, createUser, signIn, trustLoopback, type TestPortal } from './app.ts';
 import { appCode, enrolApp, post } from './two-step.ts';
-import { cliContext } from './context.ts';
 
 type Agent = ReturnType<typeof supertest.agent>;
 
@@ -153,8 +154,9 @@ export async function createHotpTokenUser(
 }
 
 /**
- * A user enrolled with the mobile app through the core, as User Setup leaves them, with the
- * questions answered in that order (none by default) and a PIN if given.
+ * A user enrolled with the mobile app as User Setup leaves them, saved straight to the database:
+ * the app their default method, the questions answered in that order (none by default) and a PIN
+ * if given. The app has accepted no code yet, so the current one signs in.
  */
 export async function enrolWithApp(
   services: Services,
@@ -162,7 +164,7 @@ export async function enrolWithApp(
   password: string,
   options: { language?: Language; pin?: string; answers?: readonly string[] } = {},
 ) {
-  const { users, accounts, secondFactor, questions } = services;
+  const { users, accounts, questions, argon2 } = services;
   const user = await users.create({
     username,
     displayName: username,
@@ -170,26 +172,36 @@ export async function enrolWithApp(
     role: 'user',
   });
   const secret = generateOtpSecret();
+  await saveDevice(services, {
+    userId: user.id,
+    kind: 'app',
+    name: 'Mobile app',
+    serial: null,
+    secret,
+    params: appDeviceParameters,
+  });
+  await services.database.db
+    .updateTable('users')
+    .set({
+      default_method: 'app',
+      enrolled_at: Date.now(),
+      ...(options.pin ? { pin_hash: await hashSecret(options.pin, argon2) } : {}),
+    })
+    .where('id', '=', user.id)
+    .execute();
   const answers = options.answers ?? [];
-  const asked = answers.length > 0 ? await questions.forLanguage('en') : [];
-  await secondFactor.completeEnrolment(
-    user,
-    {
-      method: 'app',
-      device: {
-        kind: 'app',
-        name: 'Mobile app',
-        serial: null,
-        secret,
-        params: appDeviceParameters,
-        lastStep: null,
-        counter: null,
-      },
-      ...(options.pin ? { pinHash: await secondFactor.hashPin(options.pin) } : {}),
-      answers: answers.map((answer, i) => ({ questionId: asked[i]?.id ?? '', answer })),
-    },
-    cliContext,
-  );
+  if (answers.length > 0) {
+    const asked = await questions.forLanguage('en');
+    await questions.replaceAnswers(
+      user.id,
+      await Promise.all(
+        answers.map(async (answer, i) => ({
+          question_id: asked[i]?.id ?? '',
+          answer_hash: await hashSecret(normaliseAnswer(answer), argon2),
+        })),
+      ),
+    );
+  }
   if (options.language) await users.setLanguage(user.id, options.language);
   return { user, secret };
 }

@@ -133,6 +133,20 @@ describe('User Setup with the mobile app (SPEC J2, M3)', () => {
     );
   });
 
+  it('ends the setup in progress with "Cancel sign-in": its draft with the new seed goes', async () => {
+    const agent = browserAgent(portal);
+    await signIn(agent, 'lotte', password);
+    const intro = await agent.get('/setup/app');
+    await post(agent, '/setup/app/generate', intro.text, {}).expect(303);
+    const { db } = portal.services.database;
+    expect(await db.selectFrom('drafts').select('kind').execute()).toEqual([{ kind: 'enrolment' }]);
+    const activation = await agent.get('/setup/app').expect(200);
+    expect(activation.text).toContain('Cancel sign-in');
+    const out = await post(agent, '/sign-out', activation.text, {}).expect(303);
+    expect(out.headers.location).toBe('/sign-in?signedOut');
+    expect(await db.selectFrom('drafts').selectAll().execute()).toEqual([]);
+  });
+
   it('asks for a compliant PIN in PIN mode and then for the PIN at every sign-in', async () => {
     await portal.services.settings.write('appMode', 'pin');
     await portal.services.settings.write('useSecurityQuestions', false);

@@ -1,7 +1,7 @@
 import type { Response, Router } from 'express';
 import createError from 'http-errors';
-import { createDrafts, type EnrolmentDraft } from '../../core/drafts.ts';
 import { offeredMethods, pinRequired } from '../../core/method-policy.ts';
+import type { ProofOutcome } from '../../core/service/enrolment.ts';
 import type { PhoneMethod } from '../../core/service/phone.ts';
 import type { Services } from '../../services.ts';
 import { contextOf } from '../context.ts';
@@ -16,10 +16,12 @@ import {
 import { defaultCountry, phoneCountries, typedNumber } from '../phone/forms.ts';
 import { denialMessage, renderLocked, requireTelephony } from '../phone/outcomes.ts';
 
-/** Transitional: today's completion of User Setup, which reads the draft from the session. */
-interface SetupSteps<User> {
-  userOf: (res: Response) => User;
-  afterProof: (res: Response, user: User) => Promise<void>;
+/** What User Setup does once a number proved itself: the questions next, or the setup saved. */
+interface SetupSteps {
+  afterProof: (
+    res: Response,
+    proven: Extract<ProofOutcome, { outcome: 'proven' }>,
+  ) => Promise<void>;
 }
 
 const phoneFields = [
@@ -35,11 +37,7 @@ const phoneFields = [
 const smsFields = ['mobileCountry', 'mobileNumber', 'pin', 'pinConfirmation'] as const;
 
 /** User Setup for a phone call or a text message: number, PIN, then proof by the phone (J2). */
-export function phoneSetupRoutes<User>(
-  router: Router,
-  services: Services,
-  steps: SetupSteps<User>,
-): void {
+export function phoneSetupRoutes(router: Router, services: Services, steps: SetupSteps): void {
   const { mfa } = services;
   const accountOf = (res: Response) => accountOrRefuse(res.locals.pendingUser);
 
@@ -75,27 +73,13 @@ export function phoneSetupRoutes<User>(
    */
   async function handOver(res: Response) {
     const draftId = res.req.session.enrolmentDraftId;
-    const { id: userId } = accountOf(res);
-    // TODO(enrolment): the one call site to change once User Setup reads its draft from the core
-    // (the enrolment area's branch): questions on, a redirect to /setup/questions; off,
-    // `await mfa.enrolment.complete(contextOf(res), { userId, draftId, answers: [] })`, then the
-    // signed-in session and /account?enrolled, as that area's `afterProof` does for the app. Until
-    // then today's completion reads the proven draft from the session, so it is put there.
-    const draft =
-      draftId &&
-      (await createDrafts({
-        db: services.database.db,
-        encryptionKey: services.encryptionKey,
-      }).read<EnrolmentDraft>(userId, 'enrolment', draftId));
-    if (!draft || !draft.proof) throw createError(400, 'Setup not proven');
-    res.req.session.enrolment = {
-      method: draft.method,
-      proof: draft.proof,
-      ...(draft.pinHash ? { pinHash: draft.pinHash } : {}),
-      ...(draft.phone ? { phone: draft.phone } : {}),
-      ...(draft.mobilePhone ? { mobilePhone: draft.mobilePhone } : {}),
-    };
-    await steps.afterProof(res, steps.userOf(res));
+    if (draftId === undefined) throw createError(400, 'Setup not proven');
+    const questions = res.locals.portalSettings?.useSecurityQuestions ?? true;
+    await steps.afterProof(res, {
+      outcome: 'proven',
+      draftId,
+      next: questions ? 'questions' : 'complete',
+    });
   }
 
   const journey: PhoneJourney = {

@@ -141,6 +141,14 @@ export function signInRoutes(services: Services): Router {
 
   router.post('/sign-out', async (req, res) => {
     readForm(req.body, []);
+    const { pendingUserId, enrolmentDraftId } = req.session;
+    // "Cancel sign-in" in User Setup ends the setup in progress too (SPEC J2).
+    if (pendingUserId !== undefined && enrolmentDraftId !== undefined) {
+      await services.mfa.enrolment.cancel(contextOf(res), {
+        userId: pendingUserId,
+        draftId: enrolmentDraftId,
+      });
+    }
     await destroySession(req);
     res.clearCookie(sessionCookieName(config.secure), {
       path: config.secure ? '/' : config.BASE_PATH || '/',
