@@ -92,6 +92,7 @@ export function setUpJourney({ mfa }: Services): RequestHandler {
       res.locals.portalSettings = journey.settings;
       res.locals.telephony = journey.telephony;
       res.locals.can = journey.can;
+      res.locals.secondStep = journey.secondStep;
     }
 
     // Express matches paths case-insensitively, and so must this.

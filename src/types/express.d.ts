@@ -2,6 +2,7 @@ import 'express-session';
 import type { TFunction } from 'i18next';
 import type { AccountPermissions } from '../core/method-policy.ts';
 import type { Account } from '../core/mfa-service.ts';
+import type { SecondStepOptions } from '../core/service/second-step.ts';
 import type { PortalSettings } from '../core/settings.ts';
 import type { Language } from '../i18n.ts';
 import type { JourneyStage } from '../middleware/journey.ts';
@@ -60,6 +61,8 @@ declare global {
       telephony?: boolean;
       /** What the signed-in user may change on My account. */
       can?: AccountPermissions;
+      /** What the second step and the proof before a change offer the user now. */
+      secondStep?: SecondStepOptions;
       /** On the proof pages (/account/confirm): how long a proof lasts. */
       proofMinutes?: number;
       /** The language a signed-in user just switched to, offered to save on their account. */

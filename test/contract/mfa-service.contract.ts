@@ -158,7 +158,11 @@ export function mfaServiceContract(start: () => Promise<ContractSubject>) {
       withSubject(async (mfa) => {
         const account = await newUser(mfa);
         const asUser: Context = { ...visitor, actor: { kind: 'user', userId: account.id } };
-        expect(serialisable(await mfa.secondStep.options(asUser, { userId: account.id }))).toEqual({
+        const journey = serialisable(
+          await mfa.signIn.journey(asUser, { userId: undefined, pendingUserId: account.id }),
+        );
+        expect(journey).toMatchObject({ stage: 'enrolling' });
+        expect(journey.stage === 'enrolling' && journey.secondStep).toEqual({
           methods: [],
           preferred: null,
           questions: false,
@@ -189,9 +193,9 @@ export function mfaServiceContract(start: () => Promise<ContractSubject>) {
             answers: [],
           }),
         ).rejects.toMatchObject({ code: 'not-found' });
-        await expect(
-          mfa.secondStep.options(asUser, { userId: 'no-such-user' }),
-        ).rejects.toMatchObject({ code: 'not-found' });
+        expect(
+          await mfa.signIn.journey(asUser, { userId: undefined, pendingUserId: 'no-such-user' }),
+        ).toEqual({ stage: 'anonymous' });
       }));
   });
 

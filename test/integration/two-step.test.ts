@@ -371,8 +371,9 @@ describe('the second step behind the MfaService (SPEC §2, M6, M8)', () => {
     await signIn(agent, 'lotte', password);
     await enrolApp(agent);
     const id = await userId();
-    const { secondStep } = portal.services.mfa;
-    expect(await secondStep.options(asUser(id), { userId: id })).toEqual({
+    const { secondStep, signIn: first } = portal.services.mfa;
+    const journey = await first.journey(asUser(id), { userId: undefined, pendingUserId: id });
+    expect(journey.stage === 'second-step' && journey.secondStep).toEqual({
       methods: ['app'],
       preferred: 'app',
       questions: true,

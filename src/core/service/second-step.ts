@@ -4,7 +4,7 @@ import type { Context } from '../context.ts';
 import { pinRequired } from '../method-policy.ts';
 import { MfaError } from '../mfa-service.ts';
 import { maskPhone } from '../phone-numbers.ts';
-import { enrolmentFrom, type CheckOutcome, type CheckPurpose } from '../second-factor.ts';
+import type { CheckOutcome, CheckPurpose, Enrolment } from '../second-factor.ts';
 import type { Method, PortalSettings } from '../settings.ts';
 import type { MfaServiceDependencies } from './index.ts';
 
@@ -43,8 +43,6 @@ export type SecondStepOutcome =
  * and a success clears the account's failure counters.
  */
 export interface SecondStepService {
-  /** What the second-step pages offer this user now (J1): methods, questions, code lengths. */
-  options(context: Context, input: { userId: string }): Promise<SecondStepOptions>;
   /** A code from the app or the token, with the PIN when the app mode asks for it (M3, M4, S6). */
   checkCode(
     context: Context,
@@ -83,14 +81,39 @@ type SecondStepDependencies = Pick<
 const questionsOpen = (settings: PortalSettings, answered: number) =>
   settings.useSecurityQuestions && answered >= settings.questionsToAnswer;
 
+/**
+ * What the second-step pages offer a user now (J1): worked out with the journey from what it has
+ * loaded, so that no page of the second step loads the user again.
+ */
+export function secondStepOptions(
+  user: Pick<UserRow, 'default_method' | 'phone' | 'mobile_phone'>,
+  enrolment: Enrolment,
+  settings: PortalSettings,
+  telephony: boolean,
+): SecondStepOptions {
+  const usable = (m: Method) => m === 'app' || m === 'token' || telephony;
+  const ordered: Method[] = ['phone', 'sms', 'app', 'token'];
+  const methods = ordered.filter((m) => enrolment.methods.includes(m) && usable(m));
+  const tokenDigits = enrolment.devices.filter((d) => d.kind === 'token').map((d) => d.digits);
+  return {
+    methods,
+    preferred: methods.find((m) => m === user.default_method) ?? methods[0] ?? null,
+    questions: questionsOpen(settings, enrolment.answeredQuestions),
+    codeDigits: { app: [6], token: [...new Set(tokenDigits)] },
+    appPin: pinRequired('app', settings),
+    maskedNumbers: {
+      phone: user.phone === null ? null : maskPhone(user.phone),
+      sms: user.mobile_phone === null ? null : maskPhone(user.mobile_phone),
+    },
+  };
+}
+
 /** The device that matched stays in the core: the caller learns only the outcome. */
 const outcomeOf = (checked: CheckOutcome): SecondStepOutcome =>
   checked.outcome === 'locked' ? checked : { outcome: checked.outcome };
 
 export function createSecondStepService(deps: SecondStepDependencies): SecondStepService {
   const { users, settings: settingsRepository, questions, devices, secondFactor } = deps;
-  // Calls and texts need the provider; without it those methods cannot be offered.
-  const telephony = deps.phoneVerification !== undefined;
 
   async function userOf(userId: string): Promise<UserRow & { answered_questions: number }> {
     const user = await users.findWithAnswerCount(userId);
@@ -119,36 +142,18 @@ export function createSecondStepService(deps: SecondStepDependencies): SecondSte
   }
 
   return {
-    async options(_context, { userId }) {
+    async checkCode(context, { userId, purpose, method, code, pin }) {
+      // The user and their devices once, side by side: the check reads no row again.
       const [user, settings, userDevices] = await Promise.all([
         userOf(userId),
         settingsRepository.read(),
         devices.forUser(userId),
       ]);
-      const enrolment = enrolmentFrom(user, userDevices, user.answered_questions);
-      const usable = (m: Method) => m === 'app' || m === 'token' || telephony;
-      const ordered: Method[] = ['phone', 'sms', 'app', 'token'];
-      const methods = ordered.filter((m) => enrolment.methods.includes(m) && usable(m));
-      const tokenDigits = enrolment.devices.filter((d) => d.kind === 'token').map((d) => d.digits);
-      return {
-        methods,
-        preferred: methods.find((m) => m === user.default_method) ?? methods[0] ?? null,
-        questions: questionsOpen(settings, enrolment.answeredQuestions),
-        codeDigits: { app: [6], token: [...new Set(tokenDigits)] },
-        appPin: pinRequired('app', settings),
-        maskedNumbers: {
-          phone: user.phone === null ? null : maskPhone(user.phone),
-          sms: user.mobile_phone === null ? null : maskPhone(user.mobile_phone),
-        },
-      };
-    },
-
-    async checkCode(context, { userId, purpose, method, code, pin }) {
-      const [user, settings] = await Promise.all([userOf(userId), settingsRepository.read()]);
       const withPin = method === 'app' && pinRequired('app', settings) ? (pin ?? '') : undefined;
       const checked = await secondFactor.checkDeviceCode(
         user,
-        [method],
+        method,
+        userDevices.filter((d) => d.kind === method),
         code,
         withPin,
         context,
