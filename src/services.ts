@@ -28,6 +28,7 @@ import { ensureSecret } from './data/app-secrets.ts';
 import { openDatabase, type Database } from './data/database.ts';
 import { migrateToLatest } from './data/migrations.ts';
 import { createAuditRepository, type AuditRepository } from './data/audit-repository.ts';
+import { createMetrics, type Metrics } from './metrics.ts';
 import { createDevicesRepository, type DevicesRepository } from './data/devices-repository.ts';
 import {
   createQuestionsRepository,
@@ -76,6 +77,8 @@ export interface Services {
   sessionSecret: string;
   /** Sessions in Redis when REDIS_URL is set, otherwise in the app's database; never in memory. */
   sessionStore: Store;
+  /** Served at /metrics when METRICS_TOKEN is set; otherwise nothing is counted. */
+  metrics: Metrics | undefined;
   close(): Promise<void>;
 }
 
@@ -148,6 +151,8 @@ export async function createServices(
   }
 
   const { db } = database;
+  // Counted from the first audit record on, only when /metrics is served (SPEC O1).
+  const metrics = config.METRICS_TOKEN ? createMetrics() : undefined;
   const users = createUsersRepository(db);
   const audit = createAuditRepository(db);
   const settings = createSettingsRepository(db);
@@ -261,7 +266,9 @@ export async function createServices(
           ttl: config.SESSION_ABSOLUTE_HOURS * 3600,
         })
       : new DatabaseSessionStore(database.db, config.SESSION_IDLE_MINUTES * 60_000),
+    metrics,
     async close() {
+      metrics?.close();
       if (redis?.isOpen) await redis.quit();
       await database.close();
     },

@@ -90,6 +90,15 @@ const logLevel: Parser<string> = (raw, key) => {
   return fail(key, 'one of fatal, error, warn, info, debug, trace, silent', raw);
 };
 
+/** A bearer token: long enough not to be guessed, and never echoed in an error. */
+const bearerToken: Parser<string> = (raw, key) => {
+  const value = raw.trim();
+  if (value === '' || /^[\x21-\x7e]{32,}$/.test(value)) return value;
+  throw new ConfigError(
+    `Invalid configuration: ${key} must be empty or at least 32 printable characters without spaces (got ${value.length} characters)`,
+  );
+};
+
 /** Express `trust proxy`: empty (automatic), false, true, a hop count, or a list of addresses. */
 const trustProxy: Parser<string | number | boolean> = (raw, key) => {
   const value = raw.trim();
@@ -124,6 +133,7 @@ const schema = {
   ENCRYPTION_KEY: text,
   ENCRYPTION_KEY_FILE: text,
   SIMULATOR_ENABLED: flag,
+  METRICS_TOKEN: bearerToken,
   SMTP_HOST: text,
   SMTP_PORT: integer(1, 65535),
   SMTP_SECURE: flag,

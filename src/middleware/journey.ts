@@ -34,6 +34,7 @@ export const routeAccess: Readonly<Record<string, readonly Audience[]>> = {
   'not-enrolled': everyone,
   healthz: everyone,
   readyz: everyone,
+  metrics: everyone,
   simulator: everyone,
   verify: ['second-step'],
   setup: ['enrolling'],
