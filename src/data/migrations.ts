@@ -233,6 +233,31 @@ const migrations: Record<string, Migration> = {
       await db.schema.createIndex('drafts_user_id').on('drafts').column('user_id').execute();
     },
   },
+  '0007_shipped_question_texts': {
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- schema changes predate the types
+    async up(db: Kysely<any>) {
+      // The language review (2026-12): French typography (a narrow no-break space before ? and
+      // !) and neutral wording. Only a text still as shipped changes; its answers stay valid.
+      const revised: [language: string, shipped: string, now: string][] = [
+        ['fr', 'Comment s’appelait votre premier animal de compagnie ?', 'Comment s’appelait votre premier animal de compagnie ?'],
+        ['fr', 'Dans quelle ville vos parents se sont-ils rencontrés ?', 'Dans quelle ville vos parents se sont-ils rencontrés ?'],
+        ['fr', 'Comment s’appelait votre première école ?', 'Comment s’appelait votre première école ?'],
+        ['fr', 'Quel est le prénom de votre cousin ou cousine le plus âgé ?', 'Quel est le prénom de l’aîné(e) de vos cousins ?'],
+        ['fr', 'De quelle marque était votre premier vélo ou votre première voiture ?', 'De quelle marque était votre premier vélo ou votre première voiture ?'],
+        ['fr', 'Dans quelle rue habitiez-vous à l’âge de dix ans ?', 'Dans quelle rue habitiez-vous à l’âge de dix ans ?'],
+        ['fr', 'Quel était votre surnom d’enfance ?', 'Quel était votre surnom d’enfance ?'],
+        ['fr', 'Comment s’appelle l’hôpital où vous êtes né ?', 'Dans quel hôpital êtes-vous né(e) ?'],
+      ];
+      for (const [language, shipped, now] of revised) {
+        await db
+          .updateTable('security_questions')
+          .set({ text: now })
+          .where('language', '=', language)
+          .where('text', '=', shipped)
+          .execute();
+      }
+    },
+  },
 };
 
 /**
