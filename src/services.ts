@@ -234,6 +234,7 @@ export async function createServices(
     encryptionKey,
     argon2,
     logger,
+    translate,
   });
 
   return {

@@ -177,7 +177,7 @@ describe.skipIf(noBrowser)('Two-step verification, no JavaScript', { timeout: 12
     expect(pathOf(page)).toBe('/account?enrolled');
     await expectPage(journey, { status: 200, heading: t('account.title') });
     expect(await page.getByRole('status').textContent()).toBe(t('account.enrolled'));
-    expect(await summaryValue(page, t('methods.app.name'))).toBe('Mobile app');
+    expect(await summaryValue(page, t('methods.app.name'))).toBe('Mobile app 1');
 
     await signOut(journey);
     await submitSignIn(journey, 'app-en', password);

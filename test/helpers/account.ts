@@ -175,7 +175,7 @@ export async function enrolWithApp(
   await saveDevice(services, {
     userId: user.id,
     kind: 'app',
-    name: 'Mobile app',
+    name: 'Mobile app 1',
     serial: null,
     secret,
     params: appDeviceParameters,

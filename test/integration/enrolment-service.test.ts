@@ -49,6 +49,17 @@ async function answers(count = 4) {
 }
 
 describe('User Setup through the MfaService (SPEC J2)', () => {
+  it('names the app device in the language of the setup (SPEC L5)', async () => {
+    context = { ...context, language: 'nl' };
+    const { draftId } = await provenApp();
+    const questions = await portal.services.questions.forLanguage('nl');
+    const given = questions.slice(0, 4).map((q, i) => ({ questionId: q.id, answer: `a ${i}` }));
+    expect(await enrolment().complete(context, { userId, draftId, answers: given })).toEqual({
+      outcome: 'enrolled',
+    });
+    expect(await devices()).toMatchObject([{ kind: 'app', name: 'Mobiele app 1' }]);
+  });
+
   it('offers only the methods the settings allow, and begins only with one of them', async () => {
     expect(await enrolment().offeredMethods(context, { userId })).toEqual(['app', 'token']);
     const refused = await enrolment().begin(context, { userId, method: 'phone' });
@@ -139,11 +150,11 @@ describe('User Setup through the MfaService (SPEC J2)', () => {
 
     const done = await enrolment().complete(context, { userId, draftId, answers: given });
     expect(done).toEqual({ outcome: 'enrolled' });
-    expect(await devices()).toMatchObject([{ kind: 'app', name: 'Mobile app' }]);
+    expect(await devices()).toMatchObject([{ kind: 'app', name: 'Mobile app 1' }]);
     expect(await portal.services.questions.answersOf(userId)).toHaveLength(4);
     const audit = await portal.services.audit.recentForUser(userId);
     expect(audit).toMatchObject([
-      { type: 'enrolment', method: 'app', device: 'Mobile app', client_ip: '192.0.2.7' },
+      { type: 'enrolment', method: 'app', device: 'Mobile app 1', client_ip: '192.0.2.7' },
     ]);
     // The draft ended with the setup.
     expect(await enrolment().progress(context, { userId, draftId })).toBeNull();

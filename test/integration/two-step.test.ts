@@ -102,7 +102,7 @@ describe('User Setup with the mobile app (SPEC J2, M3)', () => {
     expect(cookieOf(done)).not.toBe(before);
     const account = await agent.get('/account?enrolled').expect(200);
     expect(account.text).toContain('Two-step verification is set up.');
-    expect(account.text).toContain('Mobile app');
+    expect(account.text).toContain('Mobile app 1');
 
     const { db } = portal.services.database;
     const device = await db.selectFrom('devices').selectAll().executeTakeFirstOrThrow();
