@@ -174,7 +174,14 @@ export async function createServices(
   const email = createSmtpEmail(config);
   const devices = createDevicesRepository(db);
   const simulator = config.SIMULATOR_ENABLED ? createSimulator(db) : undefined;
-  const changes = createChanges({ audit, email, translate, logger, portalUrl: config.PORTAL_URL });
+  const changes = createChanges({
+    audit,
+    email,
+    translate,
+    logger,
+    portalUrl: config.PORTAL_URL,
+    timeZone: config.TIME_ZONE,
+  });
   // A lockout is audited (the user sees it in Recent activity) and the user hears of it by
   // email, in their language or the page's (SPEC A4, N2).
   const onLockout = (user: UserRow, until: number, context: Context) => {

@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { knownTimeZone } from '../core/dates.ts';
 import { readAppSettings } from './web-config.ts';
 
 export class ConfigError extends Error {
@@ -99,6 +100,17 @@ const bearerToken: Parser<string> = (raw, key) => {
   );
 };
 
+/** An IANA time zone such as Europe/Amsterdam, or empty for the server's own. */
+const timeZone: Parser<string> = (raw, key) => {
+  const value = raw.trim();
+  if (value === '' || knownTimeZone(value)) return value;
+  return fail(
+    key,
+    'empty (the server’s time zone) or an IANA time zone such as Europe/Amsterdam',
+    raw,
+  );
+};
+
 /** Express `trust proxy`: empty (automatic), false, true, a hop count, or a list of addresses. */
 const trustProxy: Parser<string | number | boolean> = (raw, key) => {
   const value = raw.trim();
@@ -134,6 +146,7 @@ const schema = {
   ENCRYPTION_KEY_FILE: text,
   SIMULATOR_ENABLED: flag,
   METRICS_TOKEN: bearerToken,
+  TIME_ZONE: timeZone,
   SMTP_HOST: text,
   SMTP_PORT: integer(1, 65535),
   SMTP_SECURE: flag,

@@ -231,13 +231,13 @@ describe.skipIf(noBrowser)('Two-step verification, no JavaScript', { timeout: 12
 
     await pressEnter(page, page.getByRole('button', { name: t('setup.questions.submit') }));
     await expectPage(journey, { status: 400, heading: t('setup.questions.title') });
-    const questionAndAnswer = [
-      t('setup.questions.errors.choose'),
-      t('setup.questions.errors.answerMissing'),
-    ];
+    // Each link of the summary names its question (the language review).
     await expectErrorSummary(
       journey,
-      [1, 2, 3, 4].flatMap(() => questionAndAnswer),
+      [1, 2, 3, 4].flatMap((number) => [
+        t('setup.questions.errors.choose', { number }),
+        t('setup.questions.errors.answerMissing', { number }),
+      ]),
     );
 
     await answerSecurityQuestions(journey, ['Bello', 'Gouda', 'De Klimop', 'Sanne']);

@@ -227,11 +227,11 @@ describe('renaming and deactivating devices (SPEC J3)', () => {
     expect((await eventsOf(user.id, 'device.removed'))[0]?.device).toBe('Mobile app 1');
 
     const last = await agent.get(`/account/devices/${second?.id ?? ''}/remove`).expect(200);
-    expect(last.text).toContain('it is your only way to sign in');
+    expect(last.text).toContain('it is your only method for the second step');
     expect(last.text).not.toContain('Deactivate the device</button>');
     const refused = await post(agent, `/account/devices/${second?.id ?? ''}/remove`, last.text, {});
     expect(refused.status).toBe(400);
-    expect(refused.text).toContain('it is your only way to sign in');
+    expect(refused.text).toContain('it is your only method for the second step');
     expect(await devicesOf(user.id)).toHaveLength(1);
     await post(agent, `/account/devices/${first?.id ?? ''}/remove`, last.text, {}).expect(404);
   });

@@ -161,9 +161,9 @@ describe('Phone numbers for calls (SPEC J3, M1)', () => {
     const [mail] = await smtp.waitFor(1);
     expect(mail?.to).toEqual(['lotte@example.test']);
     expect(mail?.language).toBe('nl');
-    expect(mail?.subject).toBe('Beveiligingsmelding: er is een manier van aanmelden toegevoegd');
+    expect(mail?.subject).toBe('Beveiligingsmelding: er is een methode aan uw account toegevoegd');
     expect(mail?.text).toContain(`Beste ${user.display_name},`);
-    expect(mail?.text).toContain('telefoonnummers voor oproepen');
+    expect(mail?.text).toContain('telefoonnummers voor telefoongesprekken');
     const summary = await agent.get('/account').expect(200);
     expect(summary.text).toContain('+31 ••• 67');
     // The change is over: its waiting page leads back to the form.
@@ -362,7 +362,9 @@ describe('Mobile number for texts (SPEC J3, M2)', () => {
     expect(event).toMatchObject({ type: 'change.mobile', method: 'sms', phone: '+33 ••• 78' });
     const [mail] = await smtp.waitFor(1);
     expect(mail?.language).toBe('en');
-    expect(mail?.text).toContain('A way to sign in was added to your account: mobile number');
+    expect(mail?.text).toContain(
+      'A method for the second step was added to your account: mobile number',
+    );
   });
 
   it('with two-way texts, waits for the reply before saving; a wrong reply saves nothing', async () => {
@@ -522,7 +524,7 @@ describe('Stopping a method (SPEC J3)', () => {
     expect(event).toMatchObject({ type: 'change.phone', phone: '+31 ••• 67' });
     const [mail] = await smtp.waitFor(1);
     expect(mail?.language).toBe('fr');
-    expect(mail?.subject).toBe('Avis de sécurité : un moyen de connexion a été retiré');
+    expect(mail?.subject).toBe('Avis de sécurité\u00a0: une méthode a été retirée de votre compte');
     expect(mail?.text).toContain('numéros de téléphone pour les appels');
   });
 
@@ -536,7 +538,7 @@ describe('Stopping a method (SPEC J3)', () => {
     await portal.services.settings.write('allowedMethods', ['phone', 'sms', 'token']);
     const page = await agent.get('/account/mobile').expect(200);
     expect(page.text).not.toContain('action="/account/mobile/remove"');
-    expect(page.text).toContain('Text messages are your only way to sign in');
+    expect(page.text).toContain('Text messages are your only method for the second step');
     const refused = await post(agent, '/account/mobile/remove', page.text, {}).expect(400);
     expect(refused.text).toContain('href="#remove"');
     expect((await userRow()).mobile_phone).toBe('+33612345678');

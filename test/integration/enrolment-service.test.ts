@@ -139,9 +139,17 @@ describe('User Setup through the MfaService (SPEC J2)', () => {
     expect(refused).toEqual({
       outcome: 'invalid',
       errors: [
-        { field: 'question0', message: 'setup.questions.errors.choose' },
-        { field: 'answer2', message: 'setup.questions.errors.answerMissing' },
-        { field: 'answer3', message: 'setup.questions.errors.answerTooLong' },
+        { field: 'question0', message: 'setup.questions.errors.choose', values: { number: 1 } },
+        {
+          field: 'answer2',
+          message: 'setup.questions.errors.answerMissing',
+          values: { number: 3 },
+        },
+        {
+          field: 'answer3',
+          message: 'setup.questions.errors.answerTooLong',
+          values: { number: 4 },
+        },
       ],
     });
     const short = await enrolment().complete(context, { userId, draftId, answers: [first] });

@@ -104,3 +104,35 @@ describe('French typography (SPEC L5, the language review)', () => {
     expect(offending(/\d[ ,.]\d{3}\b/u)).toEqual([]);
   });
 });
+
+describe('the glossary (locales/GLOSSARY.md): one term per concept', () => {
+  const glossary = readFileSync(join(projectRoot, 'locales', 'GLOSSARY.md'), 'utf8');
+  const rules = [
+    ...glossary.matchAll(/^- (en|nl|fr): `(.+?)`(?: \(except in keys with: (\w+)\))? → (.+)$/gm),
+  ].map(([, language = '', pattern = '', except, instead = '']) => ({
+    language,
+    pattern: new RegExp(pattern, 'u'),
+    except,
+    instead,
+  }));
+
+  it('lists variants to avoid in every language', () => {
+    for (const language of languages) {
+      expect(rules.filter((r) => r.language === language).length).toBeGreaterThan(4);
+    }
+  });
+
+  it.each(languages)('%s uses none of the variants the glossary says to avoid', (language) => {
+    const entries = load(language);
+    const found = rules
+      .filter((rule) => rule.language === language)
+      .flatMap((rule) =>
+        [...entries]
+          .filter(
+            ([key, text]) => rule.pattern.test(text) && !(rule.except && key.includes(rule.except)),
+          )
+          .map(([key, text]) => `${key}: "${text}" (use ${rule.instead})`),
+      );
+    expect(found).toEqual([]);
+  });
+});

@@ -1,4 +1,4 @@
-import { dateFormat } from '../../i18n.ts';
+import { dateFormat } from '../../core/dates.ts';
 import { Router } from 'express';
 import { maskPhone } from '../../core/phone-numbers.ts';
 import type { Services } from '../../services.ts';
@@ -86,7 +86,7 @@ export function accountRoutes(services: Services): Router {
             : '',
       activity,
       eventName: (type: string) => (namedEvents.has(type) ? type.replace(/\./g, '_') : 'other'),
-      formatTime: dateFormat(res.locals.lng, 'dateTime'),
+      formatTime: dateFormat(res.locals.lng, 'dateTime', services.config.TIME_ZONE),
     });
   });
   router.use(confirmRoutes(services));

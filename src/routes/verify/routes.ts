@@ -214,7 +214,13 @@ function secondStepRoutes(services: Services, mode: SecondStepMode): Router {
     );
     const errors: FieldError[] = asked.flatMap((_, i) =>
       (form[`answer${i}`] ?? '').trim() === ''
-        ? [{ field: `answer${i}`, message: 'verify.questions.errors.answerMissing' }]
+        ? [
+            {
+              field: `answer${i}`,
+              message: 'verify.questions.errors.answerMissing',
+              values: { number: i + 1 },
+            },
+          ]
         : [],
     );
     if (errors.length > 0) {
