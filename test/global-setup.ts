@@ -13,6 +13,8 @@ export default function setup() {
   const before = existsSync(strayKey);
   return () => {
     if (!before && existsSync(strayKey)) {
+      // Vitest reports an error thrown here but still exits 0: fail the run explicitly.
+      process.exitCode = 1;
       throw new Error(
         `A test left ${strayKey} behind: give each portal or command it starts an ENCRYPTION_KEY_FILE in its own folder`,
       );
