@@ -8,7 +8,12 @@ import type { Translate } from './phone-verification.ts';
 
 /** The security notices a user gets by email (SPEC N2, J3). */
 export type Notice =
-  'factorAdded' | 'factorChanged' | 'factorRemoved' | 'bypassIssued' | 'lockedOut';
+  | 'factorAdded'
+  | 'factorChanged'
+  | 'factorRemoved'
+  | 'bypassIssued'
+  | 'lockedOut'
+  | 'passwordReset';
 
 export interface Change {
   /** Audit type, e.g. `change.phone`, `device.added`. */

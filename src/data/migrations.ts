@@ -233,7 +233,22 @@ const migrations: Record<string, Migration> = {
       await db.schema.createIndex('drafts_user_id').on('drafts').column('user_id').execute();
     },
   },
-  '0007_shipped_question_texts': {
+  '0007_portal_instances': {
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- schema changes predate the types
+    async up(db: Kysely<any>) {
+      // Each serving portal's heartbeat, so that `restore` can tell a running portal from a
+      // crashed one (src/data/portal-instances.ts).
+      await db.schema
+        .createTable('portal_instances')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('host', 'text', (c) => c.notNull())
+        .addColumn('pid', 'integer', (c) => c.notNull())
+        .addColumn('started_at', 'bigint', (c) => c.notNull())
+        .addColumn('seen_at', 'bigint', (c) => c.notNull())
+        .execute();
+    },
+  },
+  '0008_shipped_question_texts': {
     // eslint-disable-next-line @typescript-eslint/no-explicit-any -- schema changes predate the types
     async up(db: Kysely<any>) {
       // The language review (2026-12): French typography (a narrow no-break space before ? and
@@ -259,6 +274,9 @@ const migrations: Record<string, Migration> = {
     },
   },
 };
+
+/** The schema this code runs on: the name of its newest migration. */
+export const latestSchemaVersion = Object.keys(migrations).sort().at(-1) ?? '';
 
 /**
  * Brings the schema up to date, under a lock so that instances starting together on one

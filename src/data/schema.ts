@@ -171,8 +171,18 @@ export interface DraftsTable {
   expires_at: number;
 }
 
+/** A portal that serves on this database, and when it last said so (its heartbeat). */
+export interface PortalInstancesTable {
+  id: string;
+  host: string;
+  pid: number;
+  started_at: number;
+  seen_at: number;
+}
+
 export interface DatabaseSchema {
   users: UsersTable;
+  portal_instances: PortalInstancesTable;
   drafts: DraftsTable;
   sessions: SessionsTable;
   app_secrets: AppSecretsTable;

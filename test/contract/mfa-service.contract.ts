@@ -153,6 +153,95 @@ export function mfaServiceContract(start: () => Promise<ContractSubject>) {
       }));
   });
 
+  describe('administration', () => {
+    async function lockOut(mfa: MfaService, username: string) {
+      const { lockoutThreshold } = await mfa.signIn.settings(cli);
+      for (let i = 0; i < lockoutThreshold; i++) {
+        await mfa.signIn.signIn(visitor, { username, password: `wrong ${i}` });
+      }
+    }
+
+    it('unlocks a locked account, and says whether it was locked', () =>
+      withSubject(async (mfa) => {
+        const account = await newUser(mfa);
+        await lockOut(mfa, account.username);
+        expect(await mfa.signIn.signIn(visitor, { username: account.username, password })).toEqual({
+          next: 'refused',
+        });
+        expect(serialisable(await mfa.administration.unlock(cli, { userId: account.id }))).toEqual({
+          wasLocked: true,
+        });
+        const found = await mfa.administration.findUser(cli, { username: account.username });
+        expect(found?.lockedUntil).toBe(null);
+        expect(await mfa.signIn.signIn(visitor, { username: account.username, password })).toEqual({
+          next: 'enrol',
+          userId: account.id,
+        });
+        expect(await mfa.administration.unlock(cli, { userId: account.id })).toEqual({
+          wasLocked: false,
+        });
+        await expect(
+          mfa.administration.unlock(cli, { userId: 'no-such-user' }),
+        ).rejects.toMatchObject({ code: 'not-found' });
+      }));
+
+    it('resets a password under the policy; the old one stops working, a lockout stays', () =>
+      withSubject(async (mfa) => {
+        const account = await newUser(mfa);
+        const userId = account.id;
+        const short = await mfa.administration.resetPassword(cli, { userId, password: 'short' });
+        expect(short).toMatchObject({ outcome: 'invalid' });
+        expect(await mfa.signIn.signIn(visitor, { username: account.username, password })).toEqual({
+          next: 'enrol',
+          userId,
+        });
+        const newPassword = 'a brand new password';
+        const reset = serialisable(
+          await mfa.administration.resetPassword(cli, { userId, password: newPassword }),
+        );
+        expect(reset).toEqual({ outcome: 'reset', notified: false, lockedUntil: null });
+        expect(await mfa.signIn.signIn(visitor, { username: account.username, password })).toEqual({
+          next: 'refused',
+        });
+        expect(
+          await mfa.signIn.signIn(visitor, { username: account.username, password: newPassword }),
+        ).toEqual({ next: 'enrol', userId });
+
+        await lockOut(mfa, account.username);
+        const whileLocked = await mfa.administration.resetPassword(cli, {
+          userId,
+          password: 'yet another password',
+        });
+        expect(whileLocked.outcome === 'reset' && whileLocked.lockedUntil).toBeGreaterThan(
+          Date.now(),
+        );
+        await mfa.administration.unlock(cli, { userId });
+        const asUser: Context = { ...visitor, actor: { kind: 'user', userId } };
+        const { activity } = await mfa.account.overview(asUser, { userId });
+        expect(activity.map((event) => event.type).slice(0, 2)).toEqual([
+          'account.unlocked',
+          'password.reset',
+        ]);
+        await expect(
+          mfa.administration.resetPassword(cli, { userId: 'no-such-user', password: newPassword }),
+        ).rejects.toMatchObject({ code: 'not-found' });
+      }));
+
+    it('creates no user whose password breaks the policy', () =>
+      withSubject(async (mfa) => {
+        const username = uniqueName('short');
+        const created = await mfa.administration.createUser(cli, {
+          username,
+          displayName: '',
+          email: null,
+          password: 'short',
+          role: 'user',
+        });
+        expect(created).toMatchObject({ outcome: 'invalid' });
+        expect(await mfa.administration.findUser(cli, { username })).toBe(null);
+      }));
+  });
+
   describe('second step', () => {
     it('offers nothing to a user with no way in, and counts every code towards the lockout', () =>
       withSubject(async (mfa) => {

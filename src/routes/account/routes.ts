@@ -40,6 +40,8 @@ const namedEvents = new Set([
   'token.removed',
   'token.resync',
   'lockout',
+  'password.reset',
+  'account.unlocked',
 ]);
 
 /** The confirmations a change page may ask My account to show: `/account?done=phone`. */
