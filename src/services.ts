@@ -79,23 +79,32 @@ export interface Services {
   close(): Promise<void>;
 }
 
+/**
+ * What the logs never show (SPEC S7): cookies, credentials and the fields that carry secrets.
+ * One-time codes travel as `code` in the forms and in the inputs of the MfaService, so `code` is
+ * redacted there only: elsewhere it is an error's code (ECONNREFUSED, 57P01, …), which an
+ * operator needs to read.
+ */
+export const logRedaction = {
+  paths: [
+    'req.headers.cookie',
+    'req.headers.authorization',
+    'res.headers["set-cookie"]',
+    ...['password', 'pin', 'pinConfirmation', 'secret', 'answers', '_csrf'].flatMap((field) => [
+      `*.${field}`,
+      `req.body.${field}`,
+    ]),
+    ...['body', 'form', 'input', 'values', 'req.body'].flatMap((holder) => [
+      `${holder}.code`,
+      `*.${holder}.code`,
+    ]),
+  ],
+  censor: '[redacted]',
+};
+
 /** JSON logs to stdout and, when LOG_FILE_DIRECTORY is set ("Enable logging", SPEC O2), to files. */
 export function createLogger(config: Config): Logger {
-  const options = {
-    level: config.LOG_LEVEL,
-    redact: {
-      paths: [
-        'req.headers.cookie',
-        'req.headers.authorization',
-        'res.headers["set-cookie"]',
-        '*.password',
-        '*.code',
-        '*.pin',
-        '*._csrf',
-      ],
-      censor: '[redacted]',
-    },
-  };
+  const options = { level: config.LOG_LEVEL, redact: logRedaction };
   if (config.LOG_FILE_DIRECTORY === '' || config.LOG_LEVEL === 'silent') return pino(options);
   const level = config.LOG_LEVEL as Level;
   const directory = resolve(config.rootDir, config.LOG_FILE_DIRECTORY);
