@@ -4,7 +4,6 @@ import type { i18n } from 'i18next';
 import { pino, type Level, type Logger } from 'pino';
 import { RedisStore } from 'connect-redis';
 import type { Store } from 'express-session';
-import { createClient } from 'redis';
 import { DatabaseSessionStore } from './data/session-store.ts';
 import { openRotatingLogFiles } from './rotating-log-files.ts';
 import type { Config } from './config/index.ts';
@@ -26,6 +25,7 @@ import { createSmtpEmail, type Email } from './providers/email.ts';
 import { createSimulator, type Simulator } from './providers/simulator.ts';
 import { ensureSecret } from './data/app-secrets.ts';
 import { openDatabase, type Database } from './data/database.ts';
+import { closeRedis, openRedis, type RedisClient } from './data/redis.ts';
 import { migrateToLatest } from './data/migrations.ts';
 import { createAuditRepository, type AuditRepository } from './data/audit-repository.ts';
 import { createDevicesRepository, type DevicesRepository } from './data/devices-repository.ts';
@@ -40,8 +40,6 @@ import {
   type UsersRepository,
 } from './data/users-repository.ts';
 import { createI18n } from './i18n.ts';
-
-export type RedisClient = ReturnType<typeof createClient>;
 
 /** Everything the app depends on, built once and passed in (tests build their own). */
 export interface Services {
@@ -144,13 +142,7 @@ export async function createServices(
   let redis: RedisClient | undefined;
   try {
     await migrateToLatest(database.db);
-    if (config.REDIS_URL) {
-      redis = createClient({ url: config.REDIS_URL, disableOfflineQueue: true });
-      redis.on('error', (error: unknown) => {
-        logger.error({ err: error }, 'Redis connection error');
-      });
-      await redis.connect();
-    }
+    if (config.REDIS_URL) redis = await openRedis(config.REDIS_URL, logger);
   } catch (error) {
     await database.close();
     throw error;
@@ -271,7 +263,7 @@ export async function createServices(
         })
       : new DatabaseSessionStore(database.db, config.SESSION_IDLE_MINUTES * 60_000),
     async close() {
-      if (redis?.isOpen) await redis.quit();
+      if (redis) await closeRedis(redis);
       await database.close();
     },
   };
