@@ -141,7 +141,7 @@ export async function createServices(
   });
   let redis: RedisClient | undefined;
   try {
-    await migrateToLatest(database.db);
+    await database.withoutQueryTimeout(migrateToLatest);
     if (config.REDIS_URL) redis = await openRedis(config.REDIS_URL, logger);
   } catch (error) {
     await database.close();
