@@ -273,6 +273,14 @@ const migrations: Record<string, Migration> = {
       }
     },
   },
+  '0009_asked_questions': {
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- schema changes predate the types
+    async up(db: Kysely<any>) {
+      // The questions picked for an account stay until they are answered: signing in again
+      // cannot re-roll them (SPEC M6).
+      await db.schema.alterTable('users').addColumn('asked_questions', 'text').execute();
+    },
+  },
 };
 
 /** The schema this code runs on: the name of its newest migration. */
