@@ -461,6 +461,11 @@ describe('Security questions (SPEC J3, M6)', () => {
       [{ question0: '' }, 'Choose question 1'],
       [{ question1: ids[0] ?? '' }, 'Question 2: choose a question you have not chosen already'],
       [{ answer2: '   ' }, 'Enter an answer to question 3'],
+      // The same answer again, whatever its case or spaces: not another secret.
+      [
+        { answer1: ` ${(valid.answer0 ?? '').toUpperCase()} ` },
+        'Question 2: give an answer you have not given to another question',
+      ],
       [{ answer3: 'a'.repeat(201) }, 'Your answer to question 4 must be 200 characters or fewer'],
     ];
     for (const [change, message] of cases) {
