@@ -124,7 +124,7 @@ describe('Phone numbers for calls (SPEC J3, M1)', () => {
     expect(waiting.text).toContain('action="/account/phone/wait"');
     expect(waiting.text).not.toContain('http-equiv="refresh"');
     const auto = await agent.get('/account/phone/wait?auto=on').expect(200);
-    expect(auto.text).toContain('<meta http-equiv="refresh" content="5">');
+    expect(auto.text).toContain('<meta http-equiv="refresh" content="20">');
 
     const first = await newestMessage(agent);
     expect(first.heading).toContain('+31201234567');

@@ -39,6 +39,31 @@ describe('My account summary (SPEC J3)', () => {
     expect(after.text).toContain('href="/account/bypass"');
   });
 
+  it('names each change link in the word order of the page language, "Add" when there is none', async () => {
+    const { agent } = await enrolledUser(portal);
+    const expected = {
+      en: [
+        '>Change<span class="visually-hidden"> language</span></a>',
+        '>Manage<span class="visually-hidden"> mobile app</span></a>',
+        '>Add<span class="visually-hidden"> OATH token</span></a>',
+      ],
+      nl: [
+        '><span class="visually-hidden">taal </span>Wijzigen</a>',
+        '><span class="visually-hidden">mobiele app </span>Beheren</a>',
+        '><span class="visually-hidden">OATH-token </span>Toevoegen</a>',
+      ],
+      fr: [
+        '>Modifier<span class="visually-hidden">\u00a0: langue</span></a>',
+        '>Gérer<span class="visually-hidden">\u00a0: application mobile</span></a>',
+        '>Ajouter<span class="visually-hidden">\u00a0: jeton OATH</span></a>',
+      ],
+    };
+    for (const [lng, links] of Object.entries(expected)) {
+      const page = await agent.get(`/account?lng=${lng}`).expect(200);
+      for (const link of links) expect(page.text, lng).toContain(link);
+    }
+  });
+
   it('shows a confirmation only for the known change names', async () => {
     const { agent } = await enrolledUser(portal);
     const done = await agent.get('/account?done=pin').expect(200);

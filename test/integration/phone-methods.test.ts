@@ -96,10 +96,17 @@ describe('phone call (SPEC M1, J2, J4) through the simulator', () => {
     expect(waiting.text).toContain('Check now');
     expect(waiting.text).toContain('href="/setup/phone/wait?auto=on"');
     const auto = await agent.get('/setup/phone/wait?auto=on').expect(200);
-    expect(auto.text).toContain('<meta http-equiv="refresh" content="5">');
+    expect(auto.text).toContain('<meta http-equiv="refresh" content="20">');
     expect(auto.text).toContain('<input type="hidden" name="auto" value="on">');
     expect(auto.text).toContain('Stop checking automatically');
-    expect(waiting.text).toContain('+31 ••• 67');
+    // Screen readers hear the masked number as words, not "bullet bullet bullet".
+    expect(waiting.text).toContain(
+      '<span aria-hidden="true">+31 ••• 67</span><span class="visually-hidden"> (+31, ending in 67)</span>',
+    );
+    // The stop link comes before the page's text, so it is reached before the next reload.
+    expect(auto.text.indexOf('Stop checking automatically')).toBeLessThan(
+      auto.text.indexOf('role="status"'),
+    );
 
     const simulator = await agent.get('/simulator');
     expect(simulator.text).toContain('Call to +31201234567');
