@@ -8,7 +8,7 @@ import {
   totp,
 } from '../../src/core/otp.ts';
 import { languages, type Language } from '../../src/i18n.ts';
-import { actionLinkName } from '../helpers/link-names.ts';
+import { actionLinkPattern } from '../helpers/link-names.ts';
 import { createAppUser } from '../helpers/account.ts';
 import { browserMissing } from '../helpers/browser.ts';
 import {
@@ -54,7 +54,7 @@ describe.skipIf(noBrowser)(
       return journey;
     }
 
-    async function followLink(journey: Journey, name: string): Promise<void> {
+    async function followLink(journey: Journey, name: string | RegExp): Promise<void> {
       const link = journey.page.getByRole('link', { name, exact: true });
       await tabTo(journey.page, link);
       await pressEnter(journey.page, link);
@@ -71,7 +71,7 @@ describe.skipIf(noBrowser)(
       const { t } = journey;
       await followLink(
         journey,
-        actionLinkName(
+        actionLinkPattern(
           t,
           'account.summary.linkName',
           t('account.summary.manage'),
@@ -121,7 +121,13 @@ describe.skipIf(noBrowser)(
       );
       await followLink(
         journey,
-        actionLinkName(t, 'devicesPage.renameLinkName', t('devicesPage.rename'), from, journey.lng),
+        actionLinkPattern(
+          t,
+          'devicesPage.renameLinkName',
+          t('devicesPage.rename'),
+          from,
+          journey.lng,
+        ),
       );
       await expectPage(journey, { status: 200, heading: t('devicesPage.renameTitle') });
       const nameField = page.getByLabel(t('devicesPage.newNameLabel'), { exact: true });
@@ -145,7 +151,7 @@ describe.skipIf(noBrowser)(
       await manageDevices(journey);
       await followLink(
         journey,
-        actionLinkName(
+        actionLinkPattern(
           t,
           'devicesPage.deactivateLinkName',
           t('devicesPage.deactivate'),
@@ -163,7 +169,7 @@ describe.skipIf(noBrowser)(
       await manageDevices(journey);
       await followLink(
         journey,
-        actionLinkName(
+        actionLinkPattern(
           t,
           'devicesPage.deactivateLinkName',
           t('devicesPage.deactivate'),
@@ -186,7 +192,7 @@ describe.skipIf(noBrowser)(
       // No token yet: the link says "Add".
       await followLink(
         journey,
-        actionLinkName(
+        actionLinkPattern(
           t,
           'account.summary.linkName',
           t('account.summary.add'),
@@ -223,7 +229,7 @@ describe.skipIf(noBrowser)(
 
       await followLink(
         journey,
-        actionLinkName(
+        actionLinkPattern(
           t,
           'account.summary.linkName',
           t('account.summary.manage'),

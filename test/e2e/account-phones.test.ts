@@ -1,4 +1,5 @@
 import type { Locator } from 'playwright-core';
+import { actionLinkPattern, spokenNumber } from '../helpers/link-names.ts';
 import { describe, expect, it } from 'vitest';
 import { languages, type Language } from '../../src/i18n.ts';
 import { createAppUser } from '../helpers/account.ts';
@@ -55,8 +56,13 @@ describe.skipIf(noBrowser)(
     async function followSummaryLink(tab: Journey, action: 'add' | 'change', method: string) {
       const { page, t } = tab;
       const link = page.getByRole('link', {
-        name: `${t(`account.summary.${action}`)} ${t(`methods.${method}.name`)}`,
-        exact: true,
+        name: actionLinkPattern(
+          t,
+          'account.summary.linkName',
+          t(`account.summary.${action}`),
+          t(`methods.${method}.name`),
+          tab.lng,
+        ),
       });
       await tabTo(page, link);
       await pressEnter(page, link);
@@ -114,7 +120,7 @@ describe.skipIf(noBrowser)(
       expect(pathOf(page)).toBe('/account/phone/wait');
       await expectPage(user, { status: 200, heading: t('wait.phone.title') });
       expect(await page.getByRole('status').textContent()).toBe(
-        t('wait.phone.body', { phone: masked }),
+        t('wait.phone.body', { phone: spokenNumber(t, masked) }),
       );
       const call = await newestOnPhone(phone, heading, 'ringing');
       expect(await call.locator('.simulated-body').textContent()).toBe(
@@ -178,7 +184,9 @@ describe.skipIf(noBrowser)(
       await expectPage(user, { status: 200, heading: t('codes.smsTitle') });
       expect(
         await page
-          .getByText(t('codes.smsSent', { phone: '+33 ••• 78', count: 5 }), { exact: true })
+          .getByText(t('codes.smsSent', { phone: spokenNumber(t, '+33 ••• 78'), count: 5 }), {
+            exact: true,
+          })
           .count(),
       ).toBe(1);
 

@@ -1,5 +1,5 @@
 import { beforeEach, describe, expect, it } from 'vitest';
-import { actionLinkName } from '../helpers/link-names.ts';
+import { actionLinkPattern } from '../helpers/link-names.ts';
 import { appDeviceParameters } from '../../src/core/devices.ts';
 import { generateOtpSecret } from '../../src/core/otp.ts';
 import { defaultSettings } from '../../src/core/settings.ts';
@@ -129,7 +129,7 @@ describe.skipIf(noBrowser)('My account preferences, no JavaScript', { timeout: 1
   /** From My account, follows the "Change …" link of a row by keyboard. */
   async function followChange(journey: Journey, row: string, path: string, heading: string) {
     const { page, t } = journey;
-    const name = actionLinkName(
+    const name = actionLinkPattern(
       t,
       'account.summary.linkName',
       t('account.summary.change'),
@@ -257,8 +257,10 @@ describe.skipIf(noBrowser)('My account preferences, no JavaScript', { timeout: 1
     expect(fields).toHaveLength(2);
     for (const field of fields) {
       const id = (await field.getAttribute('id')) ?? '';
-      const label = (await page.locator(`label[for="${id}"]`).textContent()) ?? '';
-      expect(chosen.has(label), label).toBe(true);
+      // Each question is numbered ("1. "), so that an error can say which one it means.
+      const numbered = (await page.locator(`label[for="${id}"]`).textContent()) ?? '';
+      const label = numbered.replace(/^\d+\. /, '');
+      expect(chosen.has(label), numbered).toBe(true);
       await field.fill(chosen.get(label) ?? '');
     }
     await pressEnter(page, fields[1] ?? fields[0] ?? page.locator('input'));

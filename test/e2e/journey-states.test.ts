@@ -3,7 +3,7 @@ import { languages } from '../../src/i18n.ts';
 import { createAppUser } from '../helpers/account.ts';
 import { browserMissing } from '../helpers/browser.ts';
 import {
-  expectFieldError,
+  expectErrorSummary,
   expectPage,
   openSignInPage,
   pathOf,
@@ -70,7 +70,10 @@ describe.skipIf(noBrowser)('Journey stages in the browser', { timeout: 60_000 },
         await submitSignIn(journey, `enrolled-${lng}`, password);
         await expectPage(journey, { status: 403, heading: t('signIn.title') });
         const field = (await page.getByLabel(t('signIn.username')).getAttribute('id')) ?? '';
-        await expectFieldError(journey, field, t('signIn.errors.switchedOff'));
+        await expectErrorSummary(journey, [t('signIn.errors.switchedOff')]);
+        const link = page.locator('.error-summary[role="alert"]').getByRole('link');
+        expect(await link.getAttribute('href')).toBe(`#${field}`);
+        expect(await page.locator('[aria-invalid="true"]').count()).toBe(0);
 
         // Settings are read at most once a second.
         await new Promise((resolve) => setTimeout(resolve, 1100));

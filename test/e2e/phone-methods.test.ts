@@ -1,4 +1,5 @@
 import type { Locator } from 'playwright-core';
+import { spokenNumber } from '../helpers/link-names.ts';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { languages, type Language } from '../../src/i18n.ts';
 import { axeViolations, browserMissing } from '../helpers/browser.ts';
@@ -144,7 +145,7 @@ async function expectWaiting(user: Journey, method: 'phone' | 'sms', maskedPhone
   await expectPage(user, { status: 200, heading: t(`wait.${method}.title`) });
   expect(await page.locator('meta[http-equiv="refresh"]').count()).toBe(0);
   expect(await page.getByRole('status').textContent()).toBe(
-    t(`wait.${method}.body`, { phone: maskedPhone }),
+    t(`wait.${method}.body`, { phone: spokenNumber(t, maskedPhone) }),
   );
   expect(await page.getByText(t('wait.whenDone'), { exact: true }).count()).toBe(1);
 }
@@ -164,7 +165,7 @@ async function exerciseSelfRefresh(user: Journey): Promise<void> {
   expect(await page.locator('meta[http-equiv="refresh"]').getAttribute('content')).toBe('20');
   const violations = (await axeViolations(page)).filter((v) => !v.startsWith('meta-refresh'));
   expect.soft(violations, `axe on the self-refreshing ${waitingPath}`).toEqual([]);
-  await page.waitForEvent('load', { timeout: 8_000 });
+  await page.waitForEvent('load', { timeout: 30_000 });
   expect(pathOf(page), 'after the page refreshed itself').toBe(`${waitingPath}?auto=on`);
   await pressEnter(page, page.getByRole('link', { name: t('wait.stopRefreshing'), exact: true }));
   expect(await page.locator('meta[http-equiv="refresh"]').count()).toBe(0);
@@ -276,7 +277,7 @@ describe.skipIf(noBrowser)(
       await expectPage(user, { status: 200, heading: t(`verify.${method}.title`) });
       expect(
         await page
-          .getByText(t(`verify.${method}.intro`, { phone: masked }), { exact: true })
+          .getByText(t(`verify.${method}.intro`, { phone: spokenNumber(t, masked) }), { exact: true })
           .count(),
       ).toBe(1);
       await pressEnter(page, page.getByRole('button', { name: t(`verify.${method}.start`) }));
@@ -336,7 +337,7 @@ describe.skipIf(noBrowser)(
       await submitTextForm(user, { country: 'FR', number: '06 12 34 56 78' });
       expect(pathOf(page)).toBe('/setup/sms/code');
       await expectPage(user, { status: 200, heading: t('codes.smsTitle') });
-      const sent = t('codes.smsSent', { phone: '+33 ••• 78', count: 5 });
+      const sent = t('codes.smsSent', { phone: spokenNumber(t, '+33 ••• 78'), count: 5 });
       expect(await page.getByText(sent, { exact: true }).count()).toBe(1);
       const code = await textedCode();
 

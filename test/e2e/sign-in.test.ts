@@ -2,7 +2,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { languages } from '../../src/i18n.ts';
 import { browserMissing } from '../helpers/browser.ts';
 import {
-  expectFieldError,
+  expectErrorSummary,
   expectPage,
   pathOf,
   pressEnter,
@@ -68,7 +68,13 @@ describe.skipIf(noBrowser)('Sign-in with JavaScript disabled', { timeout: 60_000
 
       const usernameField = page.getByLabel(t('signIn.username'), { exact: true });
       const fieldId = (await usernameField.getAttribute('id')) ?? '';
-      await expectFieldError(journey, fieldId, t('signIn.errors.invalidCredentials'));
+      // The summary leads to the username, but neither field is marked as the wrong one.
+      await expectErrorSummary(journey, [t('signIn.errors.invalidCredentials')]);
+      const link = page.locator('.error-summary[role="alert"]').getByRole('link');
+      expect(await link.getAttribute('href')).toBe(`#${fieldId}`);
+      expect(await page.locator('[aria-invalid="true"]').count()).toBe(0);
+      await link.press('Enter');
+      expect(await page.locator(':focus').getAttribute('id')).toBe(fieldId);
     });
 
     it('an administrator reaches the admin console from the header', async () => {

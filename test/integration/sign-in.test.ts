@@ -59,7 +59,11 @@ describe('local sign-in (SPEC J1, S2, S4, M8)', () => {
     expect(summary(wrong.text)).toContain('The username or password is not correct');
     expect(summary(unknown.text)?.replace('nobody', 'jan.jansen')).toBe(summary(wrong.text));
     expect(wrong.text).toContain('<title>Error: Sign in');
-    expect(wrong.text).toContain('aria-invalid="true"');
+    // The summary links to the username, but neither field is marked as the wrong one.
+    expect(summary(wrong.text)).toContain('href="#username"');
+    expect(wrong.text).not.toContain('aria-invalid="true"');
+    const missing = await signIn(browserAgent(portal), '', 'a password');
+    expect(missing.text).toMatch(/id="username"[^>]*aria-invalid="true"/);
   });
 
   it('takes about as long for an unknown user or a locked account as for a wrong password', async () => {
