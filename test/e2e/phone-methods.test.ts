@@ -277,7 +277,9 @@ describe.skipIf(noBrowser)(
       await expectPage(user, { status: 200, heading: t(`verify.${method}.title`) });
       expect(
         await page
-          .getByText(t(`verify.${method}.intro`, { phone: spokenNumber(t, masked) }), { exact: true })
+          .getByText(t(`verify.${method}.intro`, { phone: spokenNumber(t, masked) }), {
+            exact: true,
+          })
           .count(),
       ).toBe(1);
       await pressEnter(page, page.getByRole('button', { name: t(`verify.${method}.start`) }));
