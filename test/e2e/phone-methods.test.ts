@@ -2,7 +2,7 @@ import type { Locator } from 'playwright-core';
 import { spokenNumber } from '../helpers/link-names.ts';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { languages, type Language } from '../../src/i18n.ts';
-import { axeViolations, browserMissing } from '../helpers/browser.ts';
+import { axeViolations, browserMissing, reflowFailures } from '../helpers/browser.ts';
 import {
   summaryValue,
   chooseRadio,
@@ -165,6 +165,9 @@ async function exerciseSelfRefresh(user: Journey): Promise<void> {
   expect(await page.locator('meta[http-equiv="refresh"]').getAttribute('content')).toBe('20');
   const violations = (await axeViolations(page)).filter((v) => !v.startsWith('meta-refresh'));
   expect.soft(violations, `axe on the self-refreshing ${waitingPath}`).toEqual([]);
+  expect
+    .soft(await reflowFailures(page), `reflow of the self-refreshing ${waitingPath}`)
+    .toEqual([]);
   await page.waitForEvent('load', { timeout: 30_000 });
   expect(pathOf(page), 'after the page refreshed itself').toBe(`${waitingPath}?auto=on`);
   await pressEnter(page, page.getByRole('link', { name: t('wait.stopRefreshing'), exact: true }));

@@ -82,8 +82,12 @@ function describeViolations(results: AxeResults): string[] {
   );
 }
 
-/** One script-enabled tab per browser runs axe, so that a check does not pay for a new tab. */
+/** One script-enabled tab per browser runs axe and the reflow check, so that a check does not pay
+ * for a new tab. */
 const axeTabs = new WeakMap<Browser, Promise<Page>>();
+
+/** Playwright's default, which the tab gets back after a check at other widths. */
+const defaultViewport = { width: 1280, height: 720 };
 
 function axeTabFor(browser: Browser): Promise<Page> {
   let tab = axeTabs.get(browser);
@@ -96,18 +100,15 @@ function axeTabFor(browser: Browser): Promise<Page> {
 }
 
 /**
- * Runs axe on the page a scriptless user was shown, exactly as they received it (a page that
- * came from a POST cannot be fetched again with GET). Axe needs JavaScript, and evaluating it
- * where JavaScript is off crashes Chromium, so the same HTML is served to a script-enabled tab
- * at the same address; the stylesheet still comes from the server, so colour contrast is
- * checked. Checks in one browser must not overlap, as a file's tests do not.
- *
- * Returns one line per violation, so `expect(await axeViolations(page)).toEqual([])` reads well
- * when it fails.
+ * Shows the page a scriptless user was shown, exactly as they received it (a page that came from
+ * a POST cannot be fetched again with GET), in the script-enabled tab and runs `check` there.
+ * Evaluating a script where JavaScript is off crashes Chromium, so the same HTML is served to
+ * that tab at the same address; the stylesheet still comes from the server. Checks in one
+ * browser must not overlap, as a file's tests do not.
  */
-export async function axeViolations(shown: Page): Promise<string[]> {
+async function inScriptTab<T>(shown: Page, check: (tab: Page) => Promise<T>): Promise<T> {
   const browser = shown.context().browser();
-  if (!browser) throw new Error('The page has no browser to run axe in');
+  if (!browser) throw new Error('The page has no browser to check it in');
   const address = new URL(shown.url());
   address.hash = ''; // a fragment alone would not load the document again
   const html = await shown.content();
@@ -124,16 +125,133 @@ export async function axeViolations(shown: Page): Promise<string[]> {
       })`,
     );
     if (!styled) throw new Error(`The stylesheet did not load for ${address.href}`);
-    await tab.addScriptTag({ content: axeSource });
-    const results = await tab.evaluate<AxeResults>(
-      `axe.run(document, ${JSON.stringify(axeOptions)})`,
-    );
-    return describeViolations(results);
+    return await check(tab);
   } finally {
     await tab.unroute(isShownPage, serveShownPage);
     // A page that refreshes itself would otherwise go on reloading in this tab.
     await tab.goto('about:blank');
   }
+}
+
+/**
+ * Runs axe on the page a scriptless user was shown, so that colour contrast is checked with the
+ * portal's stylesheet. Returns one line per violation, so that
+ * `expect(await axeViolations(page)).toEqual([])` reads well when it fails.
+ */
+export function axeViolations(shown: Page): Promise<string[]> {
+  return inScriptTab(shown, async (tab) => {
+    await tab.addScriptTag({ content: axeSource });
+    const results = await tab.evaluate<AxeResults>(
+      `axe.run(document, ${JSON.stringify(axeOptions)})`,
+    );
+    return describeViolations(results);
+  });
+}
+
+/**
+ * WCAG 1.4.10 (SPEC L1): the widths at which a page must fit without scrolling sideways, a phone
+ * 320 CSS px wide and a 1280 px screen at 200 % zoom, which lays a page out 640 CSS px wide.
+ */
+export const reflowViewports = [
+  { name: '320 px', width: 320, height: 568 },
+  { name: '1280 px at 200 %', width: 640, height: 360 },
+] as const;
+
+/** How far a page reaches sideways at the tab's width, and the element that reaches furthest. */
+interface Overflow {
+  clientWidth: number;
+  scrollWidth: number;
+  /** Where a fix goes, if anything is past the right edge (see `measureOverflow`). */
+  widest?: { element: string; left: number; right: number };
+}
+
+/*
+ * Runs in the page. Of the elements and runs of text past the right edge, the one reported is
+ * the furthest out of those that stick out of their parent, which is where a fix goes (a
+ * fieldset widened by its select, a word too long to wrap), or else the furthest out. What a
+ * region that scrolls by itself clips (the tables' `.table-wrap`) is left out: a data table may
+ * scroll within its region (1.4.10 excepts two-dimensional layout), as long as the region fits
+ * the page. An absolutely positioned element (visually hidden text) escapes every scrolling
+ * ancestor below its containing block, so it still counts.
+ */
+const measureOverflow = `(() => {
+  const root = document.documentElement;
+  const clientWidth = root.clientWidth;
+  const clippedByScroller = (element) => {
+    let position = getComputedStyle(element).position;
+    for (let parent = element.parentElement; parent && parent !== document.body; parent = parent.parentElement) {
+      if (position === 'fixed') return false;
+      const style = getComputedStyle(parent);
+      if (position === 'absolute' && style.position === 'static') continue;
+      if (style.overflowX !== 'visible') return true;
+      position = style.position;
+    }
+    return false;
+  };
+  const describe = (element) =>
+    element.tagName.toLowerCase() +
+    (element.id ? '#' + element.id : '') +
+    [...element.classList].map((name) => '.' + name).join('') +
+    ' "' + (element.textContent || '').replace(/\\s+/g, ' ').trim().slice(0, 40) + '"';
+  const past = [];
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_ELEMENT | NodeFilter.SHOW_TEXT);
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    const isText = node.nodeType === Node.TEXT_NODE;
+    if (isText && !node.textContent.trim()) continue;
+    const element = isText ? node.parentElement : node;
+    let box;
+    if (isText) {
+      const range = document.createRange();
+      range.selectNodeContents(node);
+      box = range.getBoundingClientRect();
+    } else {
+      box = node.getBoundingClientRect();
+    }
+    if (box.right <= clientWidth || clippedByScroller(element)) continue;
+    if (isText && getComputedStyle(element).overflowX !== 'visible') continue;
+    const parent = isText ? element : element.parentElement;
+    const escapes = box.right > parent.getBoundingClientRect().right + 0.5;
+    past.push({
+      element: (isText ? 'text in ' : '') + describe(element),
+      left: box.left,
+      right: box.right,
+      escapes,
+    });
+  }
+  const furthest = (boxes) => boxes.reduce((best, box) => (!best || box.right > best.right ? box : best), undefined);
+  const widest = furthest(past.filter((box) => box.escapes)) ?? furthest(past);
+  return { clientWidth, scrollWidth: root.scrollWidth, widest };
+})()`;
+
+/**
+ * WCAG 1.4.10 on the page a scriptless user was shown, at each of `reflowViewports`: a page wider
+ * than the window, or an element sticking out of it, fails with its path, how wide it is and the
+ * element reaching furthest. Returns one line per failing width, so
+ * `expect(await reflowFailures(page)).toEqual([])` reads well when it fails.
+ */
+export function reflowFailures(shown: Page): Promise<string[]> {
+  const shownAt = new URL(shown.url());
+  const path = shownAt.pathname + shownAt.search;
+  return inScriptTab(shown, async (tab) => {
+    const failures: string[] = [];
+    try {
+      for (const viewport of reflowViewports) {
+        await tab.setViewportSize(viewport);
+        const { clientWidth, scrollWidth, widest } = await tab.evaluate<Overflow>(measureOverflow);
+        if (scrollWidth <= clientWidth && !widest) continue;
+        const element = widest
+          ? `${widest.element} from ${widest.left.toFixed(1)} to ${widest.right.toFixed(1)} px`
+          : 'no single element';
+        failures.push(
+          `${path} at ${viewport.name} is ${String(scrollWidth)} px wide for ` +
+            `${String(clientWidth)}: furthest out ${element}`,
+        );
+      }
+    } finally {
+      await tab.setViewportSize(defaultViewport);
+    }
+    return failures;
+  });
 }
 
 /** A document as a tab received it; a redirect has no body. */

@@ -15,6 +15,7 @@ import {
   newScriptlessContext,
   pageWeight,
   recordDocuments,
+  reflowFailures,
   type ReceivedDocument,
 } from './browser.ts';
 import { appCode } from './two-step.ts';
@@ -67,8 +68,9 @@ export async function chooseRadio(page: Page, name: string, value: string): Prom
  * What every page must be (SPEC S3, L1, P5): sent under a CSP that allows no script and without a
  * script tag, like every document before it in the tab, redirects and self-refreshes included;
  * at most 20 KB of HTML and CSS in at most 3 requests; in the tab's language; with each id used
- * once; and free of axe violations. Axe and weight findings are soft, so that a journey goes on
- * and reports the failures of every page it reaches.
+ * once; free of axe violations; and without sideways scrolling at 320 px or at 200 % zoom (WCAG
+ * 1.4.10). Axe, reflow and weight findings are soft, so that a journey goes on and reports the
+ * failures of every page it reaches.
  */
 export async function expectPage(
   { page, lng, unchecked }: Journey,
@@ -94,6 +96,7 @@ export async function expectPage(
   const repeated = ids.filter((id, index) => ids.indexOf(id) !== index);
   expect.soft(repeated, `ids used twice on ${pathOf(page)}`).toEqual([]);
   expect.soft(await axeViolations(page), `axe on ${pathOf(page)} in ${lng}`).toEqual([]);
+  expect.soft(await reflowFailures(page), `reflow of ${pathOf(page)} in ${lng}`).toEqual([]);
 }
 
 export interface E2eServer {
