@@ -1,6 +1,7 @@
 import type { Locator } from 'playwright-core';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { languages, type Language } from '../../src/i18n.ts';
+import { changeSettings } from '../helpers/app.ts';
 import { axeViolations, browserMissing } from '../helpers/browser.ts';
 import {
   summaryValue,
@@ -231,7 +232,7 @@ describe.skipIf(noBrowser)(
     beforeEach(async () => {
       passwordHash = await portal.services.accounts.hashPassword(password);
       // These journeys are about the phone; security questions have journeys of their own.
-      await portal.services.settings.write('useSecurityQuestions', false);
+      await changeSettings(portal.services, { useSecurityQuestions: false });
     });
 
     /** A fresh user with no method yet, signed in as far as User Setup, in their language. */
@@ -359,7 +360,7 @@ describe.skipIf(noBrowser)(
     });
 
     it('in English with two-way texts, a user replies to the text to set it up and to sign in', async () => {
-      await portal.services.settings.write('smsDirection', 'two-way');
+      await changeSettings(portal.services, { smsDirection: 'two-way' });
       const user = await startJourney('reply-en', 'en');
       const phone = await portal.openTab('en');
       const { page, t } = user;

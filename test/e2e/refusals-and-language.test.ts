@@ -1,7 +1,7 @@
 import supertest from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { languages, type Language } from '../../src/i18n.ts';
-import { createTestPortal, type TestPortal } from '../helpers/app.ts';
+import { createTestPortal, type TestPortal, changeSettings } from '../helpers/app.ts';
 import { browserMissing } from '../helpers/browser.ts';
 import {
   expectPage,
@@ -33,7 +33,7 @@ describe.skipIf(noBrowser)(
 
     beforeAll(async () => {
       // Signing in from here is the password alone: these pages are not about the second step.
-      await portal.services.settings.write('trustedIps', ['127.0.0.1', '::1']);
+      await changeSettings(portal.services, { trustedIps: ['127.0.0.1', '::1'] });
       httpsOnly = await createTestPortal({ SSL_REQUIRED: 'true' });
     });
     afterAll(async () => {

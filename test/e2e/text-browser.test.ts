@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import type { TFunction } from 'i18next';
 import { languages, type Language } from '../../src/i18n.ts';
+import { changeSettings } from '../helpers/app.ts';
 import { createAppUser } from '../helpers/account.ts';
 import { startE2eServer, type E2eServer } from '../helpers/journey.ts';
 import { find, lynxMissing, openTextBrowser, press, type } from '../helpers/text-browser.ts';
@@ -95,8 +96,12 @@ describe.skipIf(noLynx)('Signing in and changing the language in lynx', { timeou
 
 describe.skipIf(noLynx)('A one-time bypass in lynx', { timeout: 60_000 }, () => {
   beforeAll(async () => {
-    await server?.running.services.settings.write('allowBypass', true);
-    await server?.running.services.settings.write('promptBypassSeconds', true);
+    if (server) {
+      await changeSettings(server.running.services, {
+        allowBypass: true,
+        promptBypassSeconds: true,
+      });
+    }
   });
 
   it.each(languages)(

@@ -6,6 +6,7 @@ import {
   csrfTokenFrom,
   signIn,
   type TestPortal,
+  changeSettings,
 } from '../helpers/app.ts';
 import { accountPassword, enrolledUser, signInWithoutProof } from '../helpers/account.ts';
 import { startSmtpServer } from '../helpers/smtp.ts';
@@ -124,7 +125,7 @@ describe('activating mobile app devices (SPEC J3, M3)', () => {
     await post(agent, '/account/devices/new', list.text, { name: 'Tablet' }).expect(303);
     const page = await agent.get('/account/devices/new').expect(200);
     const secret = secretFrom(page.text);
-    await portal.services.settings.write('deviceLimit', 1);
+    await changeSettings(portal.services, { deviceLimit: 1 });
     const refused = await post(agent, '/account/devices/activate', page.text, {
       code: appCode(secret),
     });
@@ -136,7 +137,7 @@ describe('activating mobile app devices (SPEC J3, M3)', () => {
 
   it('asks for a new PIN with the code when the app needs one and the user has none', async () => {
     const { agent, user } = await enrolledUser(portal);
-    await portal.services.settings.write('appMode', 'pin');
+    await changeSettings(portal.services, { appMode: 'pin' });
     const list = await agent.get('/account/devices').expect(200);
     await post(agent, '/account/devices/new', list.text, { name: 'Tablet' }).expect(303);
     const page = await agent.get('/account/devices/new').expect(200);
@@ -270,7 +271,7 @@ describe('device changes are guarded (SPEC J3, S9)', () => {
     const { agent, user } = await enrolledUser(portal);
     const [device] = await devicesOf(user.id);
     const token = csrfTokenFrom((await agent.get('/account').expect(200)).text);
-    await portal.services.settings.write('allowMobileApp', false);
+    await changeSettings(portal.services, { allowMobileApp: false });
     await agent.get('/account/devices').expect(403);
     await agent.get('/account/devices/new').expect(403);
     await agent.get(`/account/devices/${device?.id ?? ''}/rename`).expect(403);

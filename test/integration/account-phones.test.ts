@@ -1,7 +1,7 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { UserRow } from '../../src/data/users-repository.ts';
 import { confirmWithApp, enrolledUser, signInWithoutProof } from '../helpers/account.ts';
-import { browserAgent, createTestPortal, type TestPortal } from '../helpers/app.ts';
+import { browserAgent, createTestPortal, type TestPortal, changeSettings } from '../helpers/app.ts';
 import { startSmtpServer } from '../helpers/smtp.ts';
 import { post } from '../helpers/two-step.ts';
 
@@ -162,7 +162,7 @@ describe('Phone numbers for calls (SPEC J3, M1)', () => {
     expect(mail?.to).toEqual(['lotte@example.test']);
     expect(mail?.language).toBe('nl');
     expect(mail?.subject).toBe('Beveiligingsmelding: er is een manier van aanmelden toegevoegd');
-    expect(mail?.text).toContain(`Beste ${user.display_name},`);
+    expect(mail?.text).toContain(`Beste ${user.displayName},`);
     expect(mail?.text).toContain('telefoonnummers voor oproepen');
     const summary = await agent.get('/account').expect(200);
     expect(summary.text).toContain('+31 ••• 67');
@@ -173,7 +173,7 @@ describe('Phone numbers for calls (SPEC J3, M1)', () => {
   });
 
   it('in PIN mode, leads a user without a PIN from the saved number to choosing one', async () => {
-    await portal.services.settings.write('phoneMode', 'pin');
+    await changeSettings(portal.services, { phoneMode: 'pin' });
     const { agent, user } = await enrolledUser(portal);
     await startPhoneChange(agent, primaryForm);
     await answerCall(agent);
@@ -366,7 +366,7 @@ describe('Mobile number for texts (SPEC J3, M2)', () => {
   });
 
   it('with two-way texts, waits for the reply before saving; a wrong reply saves nothing', async () => {
-    await portal.services.settings.write('smsDirection', 'two-way');
+    await changeSettings(portal.services, { smsDirection: 'two-way' });
     const { agent } = await enrolledUser(portal);
     await giveNumbers({ mobile_phone: '+33612345678' });
     const form = await agent.get('/account/mobile').expect(200);
@@ -447,13 +447,13 @@ describe('Settings and proof (SPEC J3, ASVS 5 7.5.1)', () => {
   it('refuses the pages with 403 when the settings do not offer the method', async () => {
     const { agent } = await enrolledUser(portal);
     const form = await agent.get('/account/phone').expect(200);
-    await portal.services.settings.write('allowedMethods', ['app', 'token', 'sms']);
+    await changeSettings(portal.services, { allowedMethods: ['app', 'token', 'sms'] });
     await agent.get('/account/phone').expect(403);
     await post(agent, '/account/phone', form.text, primaryForm).expect(403);
 
     // Adding a method needs "allow users to select method"; keeping one does not.
-    await portal.services.settings.write('allowedMethods', ['app', 'token', 'phone', 'sms']);
-    await portal.services.settings.write('allowSelectMethod', false);
+    await changeSettings(portal.services, { allowedMethods: ['app', 'token', 'phone', 'sms'] });
+    await changeSettings(portal.services, { allowSelectMethod: false });
     await agent.get('/account/phone').expect(403);
     await post(agent, '/account/mobile', form.text, {
       mobileCountry: 'FR',
@@ -533,7 +533,7 @@ describe('Stopping a method (SPEC J3)', () => {
     expect(withApp.text).toContain('action="/account/mobile/remove"');
 
     // The app is no longer offered: it cannot stand in for text messages.
-    await portal.services.settings.write('allowedMethods', ['phone', 'sms', 'token']);
+    await changeSettings(portal.services, { allowedMethods: ['phone', 'sms', 'token'] });
     const page = await agent.get('/account/mobile').expect(200);
     expect(page.text).not.toContain('action="/account/mobile/remove"');
     expect(page.text).toContain('Text messages are your only way to sign in');
@@ -541,7 +541,7 @@ describe('Stopping a method (SPEC J3)', () => {
     expect(refused.text).toContain('href="#remove"');
     expect((await userRow()).mobile_phone).toBe('+33612345678');
 
-    await portal.services.settings.write('allowedMethods', ['phone', 'sms', 'token', 'app']);
+    await changeSettings(portal.services, { allowedMethods: ['phone', 'sms', 'token', 'app'] });
     await portal.services.database.db.deleteFrom('devices').execute();
     await post(agent, '/account/mobile/remove', page.text, {}).expect(400);
     await post(agent, '/account/mobile/remove', page.text, { extra: '1' }).expect(400);

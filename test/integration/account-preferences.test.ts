@@ -10,6 +10,7 @@ import {
   csrfTokenFrom,
   signIn,
   type TestPortal,
+  changeSettings,
 } from '../helpers/app.ts';
 import { startSmtpServer } from '../helpers/smtp.ts';
 import { appCode, appParams, post, questionIdsFrom } from '../helpers/two-step.ts';
@@ -84,7 +85,7 @@ async function setPin(username: string, pin: string) {
 describe('PIN (SPEC J3, M5)', () => {
   it('saves a new PIN under the policy, and the next sign-in needs it, not the old one', async () => {
     const { agent, secret } = await enrolledUser(portal);
-    await portal.services.settings.write('appMode', 'pin');
+    await changeSettings(portal.services, { appMode: 'pin' });
     await setPin('lotte', '1357');
     await portal.services.database.db
       .updateTable('users')
@@ -146,8 +147,8 @@ describe('PIN (SPEC J3, M5)', () => {
 
   it('is refused, with nothing changed, when no method of the user asks for a PIN', async () => {
     const { agent } = await enrolledUser(portal);
-    await portal.services.settings.write('phoneMode', 'pin');
-    await portal.services.settings.write('smsMode', 'otp-pin');
+    await changeSettings(portal.services, { phoneMode: 'pin' });
+    await changeSettings(portal.services, { smsMode: 'otp-pin' });
     const page = await agent.get('/account/pin').expect(403);
     expect(page.text).toContain('This change is not available');
     const refused = await postWithToken(agent, '/account/pin', {
@@ -161,7 +162,7 @@ describe('PIN (SPEC J3, M5)', () => {
 
   it('asks for a fresh proof first, on the page and on the form', async () => {
     await enrolledUser(portal);
-    await portal.services.settings.write('appMode', 'pin');
+    await changeSettings(portal.services, { appMode: 'pin' });
     const agent = await signInWithoutProof(portal);
     const page = await agent.get('/account/pin');
     expect(page.status).toBe(303);
@@ -177,7 +178,7 @@ describe('PIN (SPEC J3, M5)', () => {
 
   it('refuses a form our page did not send: two values, an unknown field, a huge PIN', async () => {
     const { agent } = await enrolledUser(portal);
-    await portal.services.settings.write('appMode', 'pin');
+    await changeSettings(portal.services, { appMode: 'pin' });
     const page = await agent.get('/account/pin').expect(200);
     const token = csrfTokenFrom(page.text);
     const twice = await agent
@@ -206,7 +207,7 @@ describe('PIN (SPEC J3, M5)', () => {
       email: 'lotte@example.test',
       language: 'nl',
     });
-    await portal.services.settings.write('appMode', 'pin');
+    await changeSettings(portal.services, { appMode: 'pin' });
     const page = await agent.get('/account/pin').expect(200);
     expect(page.text).toContain('<h1>Kies een pincode</h1>');
     await post(agent, '/account/pin', page.text, {
@@ -298,7 +299,7 @@ describe('Default method (SPEC J1, J3)', () => {
     });
     expect(oversized.status).toBe(400);
 
-    await portal.services.settings.write('allowedMethods', ['app', 'phone', 'sms']);
+    await changeSettings(portal.services, { allowedMethods: ['app', 'phone', 'sms'] });
     const withdrawn = await postWithToken(agent, '/account/method', { method: 'token' });
     expect(withdrawn.status).toBe(403);
     expect((await userRow()).default_method).toBe('app');
@@ -310,7 +311,7 @@ describe('Default method (SPEC J1, J3)', () => {
     await agent.get('/account/method').expect(403);
     await addToken();
     await agent.get('/account/method').expect(200);
-    await portal.services.settings.write('allowSelectMethod', false);
+    await changeSettings(portal.services, { allowSelectMethod: false });
     await agent.get('/account/method').expect(403);
     const refused = await postWithToken(agent, '/account/method', { method: 'token' });
     expect(refused.status).toBe(403);
@@ -324,7 +325,7 @@ describe('Language (SPEC J5)', () => {
     const { agent } = await enrolledUser(portal, 'lotte', { email: 'lotte@example.test' });
     const enrolled = await smtp?.waitFor(1);
     expect(enrolled?.[0]?.language).toBe('en');
-    await portal.services.settings.write('appMode', 'pin');
+    await changeSettings(portal.services, { appMode: 'pin' });
 
     const page = await agent.get('/account/language').expect(200);
     expect(page.text).toContain('<label for="language-1" lang="nl">Nederlands</label>');
@@ -378,7 +379,7 @@ describe('Language (SPEC J5)', () => {
 
   it('is refused when users may not select a language', async () => {
     const { agent } = await enrolledUser(portal);
-    await portal.services.settings.write('allowSelectLanguage', false);
+    await changeSettings(portal.services, { allowSelectLanguage: false });
     await agent.get('/account/language').expect(403);
     const refused = await postWithToken(agent, '/account/language', { language: 'nl' });
     expect(refused.status).toBe(403);
@@ -500,7 +501,7 @@ describe('Security questions (SPEC J3, M6)', () => {
     expect(unproven.status).toBe(303);
     expect(unproven.headers.location).toBe('/account/confirm');
 
-    await portal.services.settings.write('useSecurityQuestions', false);
+    await changeSettings(portal.services, { useSecurityQuestions: false });
     await agent.get('/account/questions').expect(403);
     const off = await postWithToken(agent, '/account/questions', { question0: 'x', answer0: 'y' });
     expect(off.status).toBe(403);

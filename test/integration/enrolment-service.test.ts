@@ -3,7 +3,7 @@ import type { Context } from '../../src/core/context.ts';
 import { createDrafts, draftsPerKind, type EnrolmentDraft } from '../../src/core/drafts.ts';
 import { decodeBase32, encodeBase32, hotp } from '../../src/core/otp.ts';
 import { verifySecret } from '../../src/core/passwords.ts';
-import { createTestPortal, createUser, type TestPortal } from '../helpers/app.ts';
+import { createTestPortal, createUser, type TestPortal, changeSettings } from '../helpers/app.ts';
 import { appCode } from '../helpers/two-step.ts';
 
 /**
@@ -62,7 +62,7 @@ describe('User Setup through the MfaService (SPEC J2)', () => {
       method: 'token',
       proven: false,
     });
-    await portal.services.settings.write('allowOathToken', false);
+    await changeSettings(portal.services, { allowOathToken: false });
     const token = { serial: 'T1', secret: '', otpType: '', digits: '', period: '', algorithm: '' };
     await expect(
       enrolment().proveToken(context, { userId, token: { ...token, code: '' } }),
@@ -70,7 +70,7 @@ describe('User Setup through the MfaService (SPEC J2)', () => {
   });
 
   it('applies the PIN policy and checks the code in the core, and keeps no proof until both pass', async () => {
-    await portal.services.settings.write('appMode', 'pin');
+    await changeSettings(portal.services, { appMode: 'pin' });
     const { draftId } = await enrolment().generateAppSeed(context, { userId });
     const setup = await enrolment().appSetup(context, { userId, draftId, issuer: 'MFA Portal' });
     expect(setup.pin).toEqual({ required: true, minLength: 4 });
@@ -180,7 +180,7 @@ describe('User Setup through the MfaService (SPEC J2)', () => {
   });
 
   it('saves a token with its counter after the code that proved it', async () => {
-    await portal.services.settings.write('useSecurityQuestions', false);
+    await changeSettings(portal.services, { useSecurityQuestions: false });
     const secret = Buffer.from('3132333435363738393031323334353637383930', 'hex');
     const token = {
       serial: 'OATH-0001',
@@ -213,7 +213,7 @@ describe('User Setup through the MfaService (SPEC J2)', () => {
   });
 
   it('saves a phone draft proven by a call: its numbers, PIN and default method', async () => {
-    await portal.services.settings.write('useSecurityQuestions', false);
+    await changeSettings(portal.services, { useSecurityQuestions: false });
     const { database, encryptionKey } = portal.services;
     const draft: EnrolmentDraft = {
       method: 'phone',
@@ -247,7 +247,7 @@ describe('User Setup through the MfaService (SPEC J2)', () => {
 
   it('saves nothing once User Setup is switched off', async () => {
     const { draftId } = await provenApp();
-    await portal.services.settings.write('allowEnrollment', false);
+    await changeSettings(portal.services, { allowEnrollment: false });
     await expect(
       enrolment().complete(context, { userId, draftId, answers: await answers() }),
     ).rejects.toMatchObject({ code: 'not-allowed' });

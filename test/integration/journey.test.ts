@@ -15,6 +15,7 @@ import {
   csrfTokenFrom,
   signIn,
   type TestPortal,
+  changeSettings,
 } from '../helpers/app.ts';
 import { appCode, post } from '../helpers/two-step.ts';
 
@@ -232,7 +233,7 @@ describe('User Setup after the password (SPEC J2, S10)', () => {
     const start = await second.get('/setup/app').expect(200);
     await post(second, '/setup/app/generate', start.text, {}).expect(303);
 
-    await portal.services.settings.write('useSecurityQuestions', false);
+    await changeSettings(portal.services, { useSecurityQuestions: false });
     try {
       const page = await first.get('/setup/app').expect(200);
       await post(first, '/setup/app/generate', page.text, {}).expect(303);
@@ -245,7 +246,7 @@ describe('User Setup after the password (SPEC J2, S10)', () => {
       const response = await second.get('/setup/app').redirects(0);
       expect(response.headers.location).toBe('/verify');
     } finally {
-      await portal.services.settings.write('useSecurityQuestions', true);
+      await changeSettings(portal.services, { useSecurityQuestions: true });
     }
   });
 
@@ -285,7 +286,7 @@ describe('User Setup after the password (SPEC J2, S10)', () => {
     await createUser(portal, 'latecomer', password);
     const agent = browserAgent(portal);
     expect((await signIn(agent, 'latecomer', password)).headers.location).toBe('/setup');
-    await portal.services.settings.write('allowEnrollment', false);
+    await changeSettings(portal.services, { allowEnrollment: false });
     try {
       const refused = await agent.get('/setup/app').expect(403);
       expect(refused.text).toContain('Two-step verification is not set up');
@@ -298,7 +299,7 @@ describe('User Setup after the password (SPEC J2, S10)', () => {
       expect(cookiesOf(response)).not.toContain('mfa.sid');
       expect((await again.get('/setup/app').redirects(0)).headers.location).toBe('/sign-in');
     } finally {
-      await portal.services.settings.write('allowEnrollment', true);
+      await changeSettings(portal.services, { allowEnrollment: true });
     }
   });
 
@@ -326,7 +327,7 @@ describe('"Allow users to log in" (SPEC §5)', () => {
   });
   it('off: users are refused after a right password, administrators still sign in, sessions end', async () => {
     const signedIn = await signInWithoutProof(portal, 'enrolled');
-    await portal.services.settings.write('allowUserLogin', false);
+    await changeSettings(portal.services, { allowUserLogin: false });
     try {
       const refused = await signIn(browserAgent(portal), 'enrolled', password);
       expect(refused.status).toBe(403);
@@ -342,7 +343,7 @@ describe('"Allow users to log in" (SPEC §5)', () => {
       const admin = await signIn(browserAgent(portal), 'boss', password);
       expect(admin.headers.location).toBe('/verify');
     } finally {
-      await portal.services.settings.write('allowUserLogin', true);
+      await changeSettings(portal.services, { allowUserLogin: true });
     }
   });
 });

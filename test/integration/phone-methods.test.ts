@@ -5,6 +5,7 @@ import {
   createUser,
   signIn,
   type TestPortal,
+  changeSettings,
 } from '../helpers/app.ts';
 import { post } from '../helpers/two-step.ts';
 
@@ -14,7 +15,7 @@ let portal: TestPortal;
 beforeEach(async () => {
   portal = await createTestPortal({ RATE_LIMIT_SIGNIN_MAX: '1000', SIMULATOR_ENABLED: 'true' });
   await createUser(portal, 'sem', password);
-  await portal.services.settings.write('useSecurityQuestions', false);
+  await changeSettings(portal.services, { useSecurityQuestions: false });
 });
 afterEach(async () => {
   await portal.close();
@@ -168,7 +169,7 @@ describe('phone call (SPEC M1, J2, J4) through the simulator', () => {
   });
 
   it('in PIN mode approves only PIN then #, and counts a wrong PIN towards the lockout', async () => {
-    await portal.services.settings.write('phoneMode', 'pin');
+    await changeSettings(portal.services, { phoneMode: 'pin' });
     const agent = browserAgent(portal);
     const weak = await enrolPhone(agent, { pin: '4567', pinConfirmation: '4567' });
     expect(weak.text).toContain('Your PIN cannot be a series such as 1234 or 4321');
@@ -261,7 +262,7 @@ describe('text message (SPEC M2) through the simulator', () => {
   });
 
   it('two-way: the user replies to the text and the waiting page lets them in', async () => {
-    await portal.services.settings.write('smsDirection', 'two-way');
+    await changeSettings(portal.services, { smsDirection: 'two-way' });
     const agent = browserAgent(portal);
     const started = await enrolSms(agent);
     expect(started.headers.location).toBe('/setup/sms/wait');
@@ -302,7 +303,7 @@ describe('text message (SPEC M2) through the simulator', () => {
   });
 
   it('settles only the text a reply answers, not another user’s newer one to that number (review F4)', async () => {
-    await portal.services.settings.write('smsDirection', 'two-way');
+    await changeSettings(portal.services, { smsDirection: 'two-way' });
     const sem = browserAgent(portal);
     await enrolSms(sem);
     const enrolment = await newestMessage(sem);

@@ -7,6 +7,7 @@ import {
   csrfTokenFrom,
   signIn,
   type TestPortal,
+  changeSettings,
 } from '../helpers/app.ts';
 import { appCode, enrolApp, post, questionIdsFrom, secretFrom } from '../helpers/two-step.ts';
 import { cliContext, visitorContext } from '../helpers/context.ts';
@@ -148,8 +149,8 @@ describe('User Setup with the mobile app (SPEC J2, M3)', () => {
   });
 
   it('asks for a compliant PIN in PIN mode and then for the PIN at every sign-in', async () => {
-    await portal.services.settings.write('appMode', 'pin');
-    await portal.services.settings.write('useSecurityQuestions', false);
+    await changeSettings(portal.services, { appMode: 'pin' });
+    await changeSettings(portal.services, { useSecurityQuestions: false });
     const agent = browserAgent(portal);
     await signIn(agent, 'lotte', password);
     const intro = await agent.get('/setup/app');
@@ -296,18 +297,18 @@ describe('second step at sign-in (SPEC J1, M8, S6)', () => {
 
   it('lets a trusted IP skip the second step, and only a trusted one', async () => {
     await enrolled();
-    await portal.services.settings.write('trustedIps', ['10.0.0.0/8']);
+    await changeSettings(portal.services, { trustedIps: ['10.0.0.0/8'] });
     expect((await signIn(browserAgent(portal), 'lotte', password)).headers.location).toBe(
       '/verify',
     );
-    await portal.services.settings.write('trustedIps', ['127.0.0.0/8', '::1']);
+    await changeSettings(portal.services, { trustedIps: ['127.0.0.0/8', '::1'] });
     expect((await signIn(browserAgent(portal), 'lotte', password)).headers.location).toBe(
       '/account',
     );
   });
 
   it('sends a user without a method to the helpdesk when self-enrolment is off', async () => {
-    await portal.services.settings.write('allowEnrollment', false);
+    await changeSettings(portal.services, { allowEnrollment: false });
     const agent = browserAgent(portal);
     const response = await signIn(agent, 'lotte', password);
     expect(response.headers.location).toBe('/not-enrolled');
@@ -402,7 +403,7 @@ describe('the second step behind the MfaService (SPEC §2, M6, M8)', () => {
     expect(await check(right)).toEqual({ outcome: 'success' });
     expect((await portal.services.users.findById(id))?.failed_count).toBe(0);
 
-    await portal.services.settings.write('useSecurityQuestions', false);
+    await changeSettings(portal.services, { useSecurityQuestions: false });
     await expect(
       secondStep.questionsToAsk(asUser(id), { userId: id, asked: [] }),
     ).rejects.toMatchObject({ code: 'not-found' });
@@ -413,7 +414,7 @@ describe('User Setup with an OATH token (SPEC M4)', () => {
   const tokenSecret = Buffer.from('3132333435363738393031323334353637383930', 'hex');
 
   it('associates an HOTP token proven with a current code, then follows its counter', async () => {
-    await portal.services.settings.write('useSecurityQuestions', false);
+    await changeSettings(portal.services, { useSecurityQuestions: false });
     const agent = browserAgent(portal);
     await signIn(agent, 'lotte', password);
     const form = await agent.get('/setup/token').expect(200);
@@ -481,7 +482,7 @@ describe('User Setup with an OATH token (SPEC M4)', () => {
   });
 
   it('is not offered when the administrator turned tokens off', async () => {
-    await portal.services.settings.write('allowOathToken', false);
+    await changeSettings(portal.services, { allowOathToken: false });
     const agent = browserAgent(portal);
     await signIn(agent, 'lotte', password);
     const choose = await agent.get('/setup');
