@@ -10,7 +10,8 @@ import {
   changeSettings,
 } from '../helpers/app.ts';
 import { appCode, enrolApp, post, questionIdsFrom, secretFrom } from '../helpers/two-step.ts';
-import { cliContext, visitorContext } from '../helpers/context.ts';
+import { accountOf } from '../helpers/account.ts';
+import { cliContext, helpdeskContext, userContext, visitorContext } from '../helpers/context.ts';
 
 const password = 'correct horse battery';
 let portal: TestPortal;
@@ -23,7 +24,13 @@ afterEach(async () => {
   await portal.close();
 });
 
-const userId = async () => (await portal.services.users.findByUsername('lotte'))?.id ?? '';
+const userId = async () => (await accountOf(portal.services, 'lotte')).id;
+const devicesOfLotte = async () => (await accountOf(portal.services, 'lotte')).devices;
+/** The questions User Setup offers Lotte in English, in the order of its page. */
+const questionsInEnglish = async () => {
+  const id = await userId();
+  return (await portal.services.mfa.enrolment.questions(userContext(id), { userId: id })).questions;
+};
 const cookieOf = (response: { headers: Record<string, unknown> }) =>
   ((response.headers['set-cookie'] ?? []) as string[])
     .find((c) => c.startsWith('mfa.sid='))
@@ -66,9 +73,7 @@ describe('User Setup with the mobile app (SPEC J2, M3)', () => {
 
     await post(agent, '/setup/app', activation.text, { code: appCode(secret) }).expect(303);
     // Proven, but nothing is saved before the last step.
-    expect(await portal.services.database.db.selectFrom('devices').selectAll().execute()).toEqual(
-      [],
-    );
+    expect(await devicesOfLotte()).toEqual([]);
 
     const questions = await agent.get('/setup/questions').expect(200);
     const ids = questionIdsFrom(questions.text);
@@ -105,15 +110,19 @@ describe('User Setup with the mobile app (SPEC J2, M3)', () => {
     expect(account.text).toContain('Two-step verification is set up.');
     expect(account.text).toContain('Mobile app');
 
+    const saved = await accountOf(portal.services, 'lotte');
+    expect(saved.devices).toMatchObject([{ kind: 'app', otpType: 'totp', digits: 6, period: 30 }]);
+    expect(saved.answeredQuestions).toBe(4);
+    // The sealed seed and the answers' hashes as stored: no interface call shows them.
     const { db } = portal.services.database;
     const device = await db.selectFrom('devices').selectAll().executeTakeFirstOrThrow();
-    expect(device).toMatchObject({ kind: 'app', otp_type: 'totp', digits: 6, period: 30 });
     expect(device.secret.startsWith('v1.')).toBe(true);
     expect(device.secret).not.toContain(encodeBase32(secret));
     const answers = await db.selectFrom('security_answers').selectAll().execute();
-    expect(answers).toHaveLength(4);
     expect(JSON.stringify(answers)).not.toMatch(/Utrecht|utrecht/);
-    const audit = await portal.services.audit.recentForUser(await userId());
+    const audit = await portal.services.mfa.administration.auditEvents(helpdeskContext, {
+      userId: saved.id,
+    });
     expect(audit.map((e) => e.type)).toContain('enrolment');
   });
 
@@ -129,9 +138,7 @@ describe('User Setup with the mobile app (SPEC J2, M3)', () => {
 
     const again = await signIn(browserAgent(portal), 'lotte', password);
     expect(again.headers.location).toBe('/setup');
-    expect(await portal.services.database.db.selectFrom('devices').selectAll().execute()).toEqual(
-      [],
-    );
+    expect(await devicesOfLotte()).toEqual([]);
   });
 
   it('ends the setup in progress with "Cancel sign-in": its draft with the new seed goes', async () => {
@@ -139,6 +146,7 @@ describe('User Setup with the mobile app (SPEC J2, M3)', () => {
     await signIn(agent, 'lotte', password);
     const intro = await agent.get('/setup/app');
     await post(agent, '/setup/app/generate', intro.text, {}).expect(303);
+    // The core's drafts: only the session knows the id the interface would ask for.
     const { db } = portal.services.database;
     expect(await db.selectFrom('drafts').select('kind').execute()).toEqual([{ kind: 'enrolment' }]);
     const activation = await agent.get('/setup/app').expect(200);
@@ -257,7 +265,7 @@ describe('second step at sign-in (SPEC J1, M8, S6)', () => {
     // The same questions come back until they are answered: no re-rolling for easier ones.
     expect((await agent.get('/verify/questions')).text).toContain(labels[0] ?? '?');
 
-    const questions = await portal.services.questions.forLanguage('en');
+    const questions = await questionsInEnglish();
     const given: Record<string, string> = {};
     const original: Record<string, string> = {
       [questions[0]?.text ?? '']: '  REX ',
@@ -291,8 +299,7 @@ describe('second step at sign-in (SPEC J1, M8, S6)', () => {
     expect(signedIn.status).toBe(400);
     expect(signedIn.text).toContain('The username or password is not correct');
     await agent.get('/verify').expect(302);
-    const user = await portal.services.users.findByUsername('lotte');
-    expect(user?.locked_until).toBeGreaterThan(Date.now());
+    expect((await accountOf(portal.services, 'lotte')).lockedUntil).toBeGreaterThan(Date.now());
   });
 
   it('lets a trusted IP skip the second step, and only a trusted one', async () => {
@@ -387,7 +394,7 @@ describe('the second step behind the MfaService (SPEC §2, M6, M8)', () => {
     expect(await secondStep.questionsToAsk(asUser(id), again)).toEqual(asked);
 
     // enrolApp answered the first four questions of the set-up page, in order.
-    const questions = await portal.services.questions.forLanguage('en');
+    const questions = await questionsInEnglish();
     const given = ['Rex', 'Utrecht', 'De Regenboog', 'Pieter'];
     const right = asked.map((q) => ({
       questionId: q.id,
@@ -399,9 +406,9 @@ describe('the second step behind the MfaService (SPEC §2, M6, M8)', () => {
     expect(await check([...right.slice(0, 1), ...right.slice(0, 1)])).toEqual({
       outcome: 'invalid',
     });
-    expect((await portal.services.users.findById(id))?.failed_count).toBe(2);
+    expect((await accountOf(portal.services, 'lotte')).failedAttempts).toBe(2);
     expect(await check(right)).toEqual({ outcome: 'success' });
-    expect((await portal.services.users.findById(id))?.failed_count).toBe(0);
+    expect((await accountOf(portal.services, 'lotte')).failedAttempts).toBe(0);
 
     await changeSettings(portal.services, { useSecurityQuestions: false });
     await expect(
@@ -411,6 +418,14 @@ describe('the second step behind the MfaService (SPEC §2, M6, M8)', () => {
 });
 
 describe('User Setup with an OATH token (SPEC M4)', () => {
+  /** The counter the core keeps for the token: no interface call shows it. */
+  const tokenCounter = async () =>
+    (
+      await portal.services.database.db
+        .selectFrom('devices')
+        .select('counter')
+        .executeTakeFirstOrThrow()
+    ).counter;
   const tokenSecret = Buffer.from('3132333435363738393031323334353637383930', 'hex');
 
   it('associates an HOTP token proven with a current code, then follows its counter', async () => {
@@ -449,16 +464,10 @@ describe('User Setup with an OATH token (SPEC M4)', () => {
       ...fields,
       code: hotp(tokenSecret, 0, params),
     }).expect(303);
-    const device = await portal.services.database.db
-      .selectFrom('devices')
-      .selectAll()
-      .executeTakeFirstOrThrow();
-    expect(device).toMatchObject({
-      kind: 'token',
-      serial: 'OATH-0001',
-      otp_type: 'hotp',
-      counter: 1,
-    });
+    expect(await devicesOfLotte()).toMatchObject([
+      { kind: 'token', serial: 'OATH-0001', otpType: 'hotp' },
+    ]);
+    expect(await tokenCounter()).toBe(1);
 
     const next = browserAgent(portal);
     await signIn(next, 'lotte', password);
@@ -474,11 +483,7 @@ describe('User Setup with an OATH token (SPEC M4)', () => {
       method: 'token',
       code: hotp(tokenSecret, 4, params),
     }).expect(303);
-    const after = await portal.services.database.db
-      .selectFrom('devices')
-      .select('counter')
-      .executeTakeFirstOrThrow();
-    expect(after.counter).toBe(5);
+    expect(await tokenCounter()).toBe(5);
   });
 
   it('is not offered when the administrator turned tokens off', async () => {
@@ -527,26 +532,33 @@ describe('one-time bypass at sign-in (SPEC J1, M7)', () => {
     const agent = browserAgent(portal);
     await signIn(agent, 'lotte', password);
     await enrolApp(agent);
-    const user = await portal.services.users.findByUsername('lotte');
-    if (!user) throw new Error('no user');
-    return user;
+    return accountOf(portal.services, 'lotte');
   }
+
+  const issue = (userId: string, seconds: number) =>
+    portal.services.mfa.administration.issueBypass(cliContext, {
+      userId,
+      seconds,
+      reason: 'phone lost',
+    });
 
   it('skips the second step once, within its seconds, and is audited', async () => {
     const user = await enrolledUser();
-    await portal.services.bypasses.issue(user, { seconds: 300, reason: 'phone lost' }, cliContext);
+    await issue(user.id, 300);
     const first = await signIn(browserAgent(portal), 'lotte', password);
     expect(first.headers.location).toBe('/account');
     const second = await signIn(browserAgent(portal), 'lotte', password);
     expect(second.headers.location).toBe('/verify');
-    const types = (await portal.services.audit.recentForUser(user.id)).map((e) => e.type);
+    const types = (
+      await portal.services.mfa.administration.auditEvents(helpdeskContext, { userId: user.id })
+    ).map((e) => e.type);
     expect(types).toContain('bypass.issued');
     expect(types.filter((t) => t === 'bypass.used')).toHaveLength(1);
   });
 
   it('is not honoured after its seconds, nor after a wrong password', async () => {
     const user = await enrolledUser();
-    await portal.services.bypasses.issue(user, { seconds: 1 }, cliContext);
+    await issue(user.id, 1);
     expect((await signIn(browserAgent(portal), 'lotte', 'wrong password')).status).toBe(400);
     await new Promise((resolve) => setTimeout(resolve, 1100));
     expect((await signIn(browserAgent(portal), 'lotte', password)).headers.location).toBe(
@@ -556,13 +568,13 @@ describe('one-time bypass at sign-in (SPEC J1, M7)', () => {
 
   it('keeps only the newest bypass and refuses impossible lengths', async () => {
     const user = await enrolledUser();
-    const issue = (seconds: number) =>
-      portal.services.bypasses.issue(user, { seconds }, cliContext);
-    await issue(300);
-    await issue(600);
-    const rows = await portal.services.database.db.selectFrom('bypasses').selectAll().execute();
-    expect(rows.filter((r) => r.cancelled_at === null)).toHaveLength(1);
-    await expect(issue(0)).rejects.toThrow(RangeError);
-    await expect(issue(86_401)).rejects.toThrow(RangeError);
+    await issue(user.id, 300);
+    const { expiresAt } = await issue(user.id, 600);
+    const { bypass } = await portal.services.mfa.account.overview(userContext(user.id), {
+      userId: user.id,
+    });
+    expect(bypass?.expiresAt).toBe(expiresAt);
+    await expect(issue(user.id, 0)).rejects.toThrow(RangeError);
+    await expect(issue(user.id, 86_401)).rejects.toThrow(RangeError);
   });
 });
