@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createTestPortal, type TestPortal, changeSettings } from '../helpers/app.ts';
-import { confirmWithApp, enrolledUser, signInWithoutProof } from '../helpers/account.ts';
+import { accountOf, confirmWithApp, enrolledUser, signInWithoutProof } from '../helpers/account.ts';
+import { helpdeskContext } from '../helpers/context.ts';
 import { appCode, post } from '../helpers/two-step.ts';
 
 let portal: TestPortal;
@@ -77,13 +78,11 @@ describe('Proof before a change (SPEC J3, ASVS 5 7.5.1)', () => {
     expect(after).toBeDefined();
     expect(after).not.toBe(before);
 
-    const events = await portal.services.audit.recentForUser(
-      (await portal.services.users.findByUsername('lotte'))?.id ?? '',
-    );
-    expect(events.filter((e) => e.type === 'proof').map((e) => e.result)).toEqual([
-      'success',
-      'failure',
-    ]);
+    const events = await portal.services.mfa.administration.auditEvents(helpdeskContext, {
+      userId: (await accountOf(portal.services, 'lotte')).id,
+      type: 'proof',
+    });
+    expect(events.map((e) => e.result)).toEqual(['success', 'failure']);
   });
 
   it('says how long a proof lasts, as the settings have it, in the page language (SPEC L4)', async () => {

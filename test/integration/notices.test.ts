@@ -2,7 +2,8 @@ import { createServer } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/index.ts';
 import { createTestPortal, type TestPortal, changeSettings } from '../helpers/app.ts';
-import { accountPassword, enrolledUser } from '../helpers/account.ts';
+import { accountPassword, editUser, enrolledUser } from '../helpers/account.ts';
+import { helpdeskContext } from '../helpers/context.ts';
 import { browserAgent, createUser, signIn } from '../helpers/app.ts';
 import { post } from '../helpers/two-step.ts';
 import { startSmtpServer } from '../helpers/smtp.ts';
@@ -64,11 +65,7 @@ describe('security notices by email (SPEC N2)', () => {
     portal = await createTestPortal(smtp.config);
     await changeSettings(portal.services, { lockoutThreshold: 3 });
     const user = await createUser(portal, 'pieter', accountPassword);
-    await portal.services.database.db
-      .updateTable('users')
-      .set({ email: 'pieter@example.test', language: 'nl' })
-      .where('id', '=', user.id)
-      .execute();
+    await editUser(portal.services, user.id, { email: 'pieter@example.test', language: 'nl' });
     for (let attempt = 0; attempt < 2; attempt++) {
       expect((await signIn(browserAgent(portal), 'pieter', 'wrong guess')).status).toBe(400);
     }
@@ -85,9 +82,10 @@ describe('security notices by email (SPEC N2)', () => {
     expect((await signIn(browserAgent(portal), 'pieter', 'wrong guess')).status).toBe(400);
     await expect(smtp.waitFor(2, 500)).rejects.toThrow('got 1');
     // Recorded once, for Recent activity and the helpdesk.
-    const lockouts = (await portal.services.audit.recentForUser(user.id)).filter(
-      (event) => event.type === 'lockout',
-    );
+    const lockouts = await portal.services.mfa.administration.auditEvents(helpdeskContext, {
+      userId: user.id,
+      type: 'lockout',
+    });
     expect(lockouts).toMatchObject([{ result: 'info', username: 'pieter' }]);
   });
 
