@@ -161,14 +161,19 @@ async function completeSetup(
 }
 
 /** A user added by the helpdesk, with the language given (or none). */
-async function newUser(services: Core, username: string, password: string, language?: Language) {
-  const user = await createUser({ services }, username, password);
-  return language ? editUser(services, user.id, { language }) : user;
+async function newUser(
+  services: Core,
+  username: string,
+  password: string,
+  options: { language?: Language; role?: 'user' | 'admin' } = {},
+) {
+  const user = await createUser({ services }, username, password, options.role);
+  return options.language ? editUser(services, user.id, { language: options.language }) : user;
 }
 
 /**
- * A user enrolled with the mobile app through the User Setup of the core (no pages): the app
- * their default method, the questions answered in that order (none by default) and a PIN if
+ * A user (or, with `role`, an administrator) enrolled with the mobile app through the User
+ * Setup of the core (no pages): the app their default method, the questions answered in that order (none by default) and a PIN if
  * given (with the app's code in PIN mode, else set by the helpdesk). The app was proven with
  * the code of the time step before, so the current one signs in.
  */
@@ -176,10 +181,15 @@ export async function enrolWithApp(
   services: Core,
   username: string,
   password: string,
-  options: { language?: Language; pin?: string; answers?: readonly string[] } = {},
+  options: {
+    language?: Language;
+    pin?: string;
+    answers?: readonly string[];
+    role?: 'user' | 'admin';
+  } = {},
 ) {
   const { mfa } = services;
-  const user = await newUser(services, username, password, options.language);
+  const user = await newUser(services, username, password, options);
   const context = userContext(user.id);
   const userId = user.id;
   const { draftId } = await mfa.enrolment.generateAppSeed(context, { userId });
@@ -226,7 +236,7 @@ export async function createHotpTokenUser(
   options: { language?: Language } = {},
 ) {
   const { mfa } = services;
-  const user = await newUser(services, username, password, options.language);
+  const user = await newUser(services, username, password, options);
   const context = userContext(user.id);
   const secret = generateOtpSecret();
   const params = { otpType: 'hotp', algorithm: 'SHA1', digits: 6, period: 30 } as const;

@@ -4,8 +4,10 @@ import type supertest from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { routeAccess } from '../../src/middleware/journey.ts';
 import {
+  accountOf,
   accountPassword as password,
   createAppUser,
+  enrolWithApp,
   signInWithoutProof,
 } from '../helpers/account.ts';
 import {
@@ -79,7 +81,10 @@ const cookiesOf = (response: { headers: Record<string, unknown> }) =>
 
 const areaOf = (path: string) => path.split('/')[1] ?? '';
 
-/** Everything a request could change, but sessions and the audit trail. */
+/**
+ * Everything a request could change, but sessions and the audit trail: every table as stored,
+ * so that even a write no interface call shows would differ.
+ */
 async function snapshot(portal: TestPortal): Promise<string> {
   const { db } = portal.services.database;
   const tables = await sql<{ name: string }>`
@@ -132,12 +137,7 @@ async function startPortal() {
   portal = await createTestPortal({ SIMULATOR_ENABLED: 'true' });
   await createAppUser(portal.services, 'enrolled', password);
   await createUser(portal, 'newcomer', password);
-  await createAppUser(portal.services, 'boss', password);
-  await portal.services.database.db
-    .updateTable('users')
-    .set({ role: 'admin' })
-    .where('username', '=', 'boss')
-    .execute();
+  await enrolWithApp(portal.services, 'boss', password, { role: 'admin' });
   routes = routesOf((portal.app as unknown as { router: { stack: Layer[] } }).router.stack);
 }
 beforeAll(startPortal);
@@ -277,9 +277,7 @@ describe('User Setup after the password (SPEC J2, S10)', () => {
       tabs.map(({ agent, page }) => post(agent, '/setup/questions', page, fields)),
     );
     expect(statuses.map((r) => r.status).sort()).toEqual([303, 409, 409]);
-    const user = await portal.services.users.findByUsername('threetabs');
-    const devices = await portal.services.devices.forUser(user?.id ?? '');
-    expect(devices).toHaveLength(1);
+    expect((await accountOf(portal.services, 'threetabs')).devices).toHaveLength(1);
   });
 
   it('obeys "allow user enrollment": off, no session starts and /setup is closed', async () => {
