@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { languages } from '../../src/i18n.ts';
-import { changeSettings } from '../helpers/app.ts';
+import { changeSettings, createUser } from '../helpers/app.ts';
 import { browserMissing } from '../helpers/browser.ts';
 import {
   expectPage,
@@ -41,12 +41,7 @@ describe.skipIf(noBrowser)('Paused calls and texts, no JavaScript', { timeout: 1
     it(`in ${lng}, the second text of the hour is paused with a page that says for how long`, async () => {
       await changeSettings(portal.services, { callsAndTextsPerUserPerHour: 1 });
       const username = `paused-${lng}`;
-      await portal.services.users.create({
-        username,
-        displayName: username,
-        passwordHash: await portal.services.accounts.hashPassword(password),
-        role: 'user',
-      });
+      await createUser(portal, username, password, 'user', username);
       const user = await openSignInPage(portal, lng);
       await submitSignIn(user, username, password);
       const { page, t } = user;

@@ -1,7 +1,7 @@
 import type { Locator } from 'playwright-core';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { languages, type Language } from '../../src/i18n.ts';
-import { changeSettings } from '../helpers/app.ts';
+import { changeSettings, createUser } from '../helpers/app.ts';
 import { axeViolations, browserMissing } from '../helpers/browser.ts';
 import {
   summaryValue,
@@ -227,22 +227,14 @@ describe.skipIf(noBrowser)(
     // The simulator is one phone that every user's calls and texts ring on; a server of its own
     // gives each journey a phone of its own.
     const portal = useBrowserPortal({ SIMULATOR_ENABLED: 'true' }, { serverPerTest: true });
-    let passwordHash: string;
-
     beforeEach(async () => {
-      passwordHash = await portal.services.accounts.hashPassword(password);
       // These journeys are about the phone; security questions have journeys of their own.
       await changeSettings(portal.services, { useSecurityQuestions: false });
     });
 
     /** A fresh user with no method yet, signed in as far as User Setup, in their language. */
     async function startJourney(username: string, lng: Language): Promise<Journey> {
-      await portal.services.users.create({
-        username,
-        displayName: username,
-        passwordHash,
-        role: 'user',
-      });
+      await createUser(portal, username, password, 'user', username);
       const user = await openSignInPage(portal, lng);
       await submitSignIn(user, username, password);
       return user;

@@ -82,10 +82,11 @@ export async function createUser(
   username: string,
   password: string,
   role: 'user' | 'admin' = 'user',
+  displayName = `${username} display`,
 ) {
   const created = await portal.services.mfa.administration.createUser(helpdeskContext, {
     username,
-    displayName: `${username} display`,
+    displayName,
     email: null,
     password,
     role,
