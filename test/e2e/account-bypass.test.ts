@@ -1,8 +1,9 @@
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Language } from '../../src/i18n.ts';
 import { changeSettings } from '../helpers/app.ts';
-import { enrolWithApp } from '../helpers/account.ts';
+import { accountOf, enrolWithApp } from '../helpers/account.ts';
 import { browserMissing } from '../helpers/browser.ts';
+import { helpdeskContext } from '../helpers/context.ts';
 import {
   expectDone,
   expectErrorSummary,
@@ -177,13 +178,13 @@ describe.skipIf(noBrowser)('One-time bypass, no JavaScript', { timeout: 120_000 
     await expectPage(journey, { status: 200, heading: t('verify.app.title') });
   });
 
+  /** How many bypasses the user started: each is audited once when issued (SPEC A4). */
   async function bypassCount(username: string) {
-    const user = await portal.services.users.findByUsername(username);
-    const rows = await portal.services.database.db
-      .selectFrom('bypasses')
-      .select('id')
-      .where('user_id', '=', user?.id ?? '')
-      .execute();
-    return rows.length;
+    const { id: userId } = await accountOf(portal.services, username);
+    const issued = await portal.services.mfa.administration.auditEvents(helpdeskContext, {
+      userId,
+      type: 'bypass.issued',
+    });
+    return issued.length;
   }
 });
