@@ -24,6 +24,7 @@ const postgresMissing = await needs('PostgreSQL', postgresUnavailable);
 
 export default defineConfig({
   test: {
+    globalSetup: ['test/global-setup.ts'],
     testTimeout: 30_000,
     hookTimeout: 60_000,
     fileParallelism: true,

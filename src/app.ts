@@ -8,6 +8,7 @@ import { setUpHealthChecks } from './middleware/health.ts';
 import { setUpI18n } from './middleware/i18n.ts';
 import { setUpIisnode } from './middleware/iisnode.ts';
 import { setUpJourney } from './middleware/journey.ts';
+import { metricsRoutes, setUpRequestMetrics } from './middleware/metrics.ts';
 import { setUpLanguagePreference } from './middleware/language-preference.ts';
 import { setUpRequestLogging } from './middleware/request-logging.ts';
 import { setUpRequestTarget } from './middleware/request-target.ts';
@@ -33,6 +34,7 @@ export function createApp(services: Services): Express {
   const { config, i18n, logger } = services;
   const portal = express.Router();
   portal.use(setUpHealthChecks(services));
+  portal.use(metricsRoutes(services.metrics, config.METRICS_TOKEN));
   // Under a prefix, so that page requests never look for a file on disk first.
   portal.use(
     '/assets',
@@ -66,6 +68,7 @@ export function createApp(services: Services): Express {
   // SPEC L4: signed-in pages say how long the session lasts without activity.
   app.locals.sessionIdleMinutes = config.SESSION_IDLE_MINUTES;
   app.use(setUpRequestLogging(logger));
+  app.use(setUpRequestMetrics(services.metrics, config.BASE_PATH));
   app.use(setUpIisnode(config.underIisnode));
   app.use(setUpClientAddress());
   app.use(setUpSecurityHeaders(config));

@@ -2,7 +2,11 @@
 import { createInterface } from 'node:readline';
 import { Writable } from 'node:stream';
 import { parseArgs } from 'node:util';
+import { runBackup, runRestore } from './cli/backup.ts';
+import { runCheckConfig } from './cli/check-config.ts';
+import { RefusedError, UsageError } from './cli/errors.ts';
 import { ConfigError, loadConfig } from './config/index.ts';
+import { BackupError } from './data/backup.ts';
 import {
   defaultSettings,
   formatSetting,
@@ -24,11 +28,14 @@ Commands:
       [--seconds 300] --reason "why"
   settings list                    show the portal settings and their values
   settings set KEY VALUE           change a portal setting (lists: comma-separated)
+  unlock --username NAME           end a lockout after failed attempts
+  reset-password --username NAME   give a user (or a locked-out administrator) a new password
+  backup FILE                      copy the SQLite database to a new FILE, also while serving
+  restore FILE                     put a backup in place of the SQLite database (portal stopped)
+  check-config                     show the effective configuration and every error in it
 
 The password is the first line of standard input when it is not a terminal;
 on a terminal it is asked for twice without echo.`;
-
-export const minPasswordLength = 8;
 
 async function readFirstLine(): Promise<string> {
   const lines = createInterface({ input: process.stdin, terminal: false });
@@ -66,8 +73,6 @@ async function readPassword(): Promise<string> {
   return first;
 }
 
-class UsageError extends Error {}
-
 async function run(argv: string[]): Promise<void> {
   const { positionals, values } = parseArgs({
     args: argv,
@@ -81,29 +86,62 @@ async function run(argv: string[]): Promise<void> {
       help: { type: 'boolean', short: 'h' },
     },
   });
-  const [command] = positionals;
+  const [command, ...rest] = positionals;
   if (values.help || command === undefined || command === 'help') {
     process.stdout.write(`${usage}\n`);
     return;
   }
-  if (command === 'settings') {
-    await runSettings(positionals.slice(1));
-    return;
+  switch (command) {
+    case 'settings':
+      await runSettings(rest);
+      return;
+    case 'bypass':
+      await issueBypass(values.username, values.seconds, values.reason);
+      return;
+    case 'unlock':
+      await unlock(values.username);
+      return;
+    case 'reset-password':
+      await resetPassword(values.username);
+      return;
+    case 'backup':
+      runBackup(loadConfig(), fileArgument('backup', rest));
+      return;
+    case 'restore':
+      runRestore(loadConfig(), fileArgument('restore', rest));
+      return;
+    case 'check-config':
+      process.exitCode = await runCheckConfig();
+      return;
+    case 'migrate':
+    case 'create-admin':
+    case 'create-user':
+      await createUserOrMigrate(command, values);
+      return;
+    default:
+      throw new UsageError(`Unknown command "${command}".\n\n${usage}`);
   }
-  if (command === 'bypass') {
-    await issueBypass(values.username, values.seconds, values.reason);
-    return;
-  }
-  if (!['migrate', 'create-admin', 'create-user'].includes(command)) {
-    throw new UsageError(`Unknown command "${command}".\n\n${usage}`);
-  }
+}
+
+function fileArgument(command: string, rest: string[]): string {
+  const [file, ...extra] = rest;
+  if (file === undefined || extra.length > 0) throw new UsageError(`Usage: ${command} FILE`);
+  return file;
+}
+
+function requireUsername(command: string, username: string | undefined): string {
+  if (!username?.trim()) throw new UsageError(`${command} needs --username NAME.`);
+  return username;
+}
+
+async function createUserOrMigrate(
+  command: 'migrate' | 'create-admin' | 'create-user',
+  values: { username?: string; 'display-name'?: string; email?: string },
+): Promise<void> {
   let password = '';
   if (command !== 'migrate') {
-    if (!values.username?.trim()) throw new UsageError(`${command} needs --username NAME.`);
+    requireUsername(command, values.username);
     password = await readPassword();
-    if (password.length < minPasswordLength) {
-      throw new UsageError(`The password must have at least ${minPasswordLength} characters.`);
-    }
   }
 
   const services = await createServices(loadConfig());
@@ -121,9 +159,58 @@ async function run(argv: string[]): Promise<void> {
       role: command === 'create-admin' ? 'admin' : 'user',
     });
     if (created.outcome === 'taken') throw new UsageError(`User ${username} already exists`);
+    if (created.outcome === 'invalid') throw new UsageError(created.message);
     const { account } = created;
     const role = account.role === 'admin' ? 'Administrator' : 'User';
     process.stdout.write(`${role} ${account.username} created.\n`);
+  } finally {
+    await services.close();
+  }
+}
+
+/** SPEC M8: the helpdesk ends a lockout; audited with the command line as the actor. */
+async function unlock(username: string | undefined): Promise<void> {
+  const name = requireUsername('unlock', username);
+  const services = await createServices(loadConfig());
+  try {
+    const user = await services.mfa.administration.findUser(cliContext, { username: name });
+    if (!user) throw new UsageError(`No user ${name}.`);
+    const { wasLocked } = await services.mfa.administration.unlock(cliContext, { userId: user.id });
+    process.stdout.write(
+      wasLocked
+        ? `${user.username} is unlocked; the failed attempts are forgotten.\n`
+        : `${user.username} was not locked; the failed attempts are forgotten.\n`,
+    );
+    if (user.disabled) {
+      process.stdout.write(
+        `${user.username} stays blocked (disabled, for example after a fraud report): unlock does not change that.\n`,
+      );
+    }
+  } finally {
+    await services.close();
+  }
+}
+
+/** A new password for a user, or for the administrator who lost theirs (the way back in). */
+async function resetPassword(username: string | undefined): Promise<void> {
+  const name = requireUsername('reset-password', username);
+  const password = await readPassword();
+  const services = await createServices(loadConfig());
+  try {
+    const user = await services.mfa.administration.findUser(cliContext, { username: name });
+    if (!user) throw new UsageError(`No user ${name}.`);
+    const reset = await services.mfa.administration.resetPassword(cliContext, {
+      userId: user.id,
+      password,
+    });
+    if (reset.outcome === 'invalid') throw new UsageError(reset.message);
+    process.stdout.write(`${user.username} has a new password.\n`);
+    if (reset.notified) process.stdout.write(`A security notice went to ${user.email ?? ''}.\n`);
+    if (reset.lockedUntil !== null) {
+      process.stdout.write(
+        `${user.username} is still locked until ${new Date(reset.lockedUntil).toISOString()}: mfa-portal unlock --username ${user.username} ends that.\n`,
+      );
+    }
   } finally {
     await services.close();
   }
@@ -194,13 +281,23 @@ async function runSettings([action, key, ...rest]: string[]): Promise<void> {
   }
 }
 
+/** What each kind of failure exits with: 2 for a command used wrongly, 1 for one refused. */
+function exitCodeOf(error: unknown): number | undefined {
+  if (error instanceof UsageError || error instanceof ConfigError) return 2;
+  if (
+    error instanceof TypeError &&
+    'code' in error &&
+    String(error.code).startsWith('ERR_PARSE_ARGS')
+  )
+    return 2;
+  if (error instanceof RefusedError || error instanceof BackupError) return 1;
+  return undefined;
+}
+
 run(process.argv.slice(2)).catch((error: unknown) => {
-  const known =
-    error instanceof UsageError ||
-    error instanceof ConfigError ||
-    (error instanceof TypeError &&
-      'code' in error &&
-      String(error.code).startsWith('ERR_PARSE_ARGS'));
-  process.stderr.write(`${error instanceof Error && known ? error.message : String(error)}\n`);
-  process.exit(known ? 2 : 1);
+  const code = exitCodeOf(error);
+  process.stderr.write(
+    `${error instanceof Error && code !== undefined ? error.message : String(error)}\n`,
+  );
+  process.exit(code ?? 1);
 });

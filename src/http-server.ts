@@ -3,6 +3,7 @@ import http from 'node:http';
 import https from 'node:https';
 import { createApp } from './app.ts';
 import { configWarnings, type Config } from './config/index.ts';
+import { startHeartbeat } from './data/portal-instances.ts';
 import { createLogger, createServices, type Services } from './services.ts';
 
 export interface RunningServer {
@@ -67,6 +68,10 @@ export async function startServer(
   const bound = server.address();
   const address = typeof bound === 'string' || bound === null ? target : bound.port;
   logger.info({ address, basePath: config.BASE_PATH }, 'MFA Portal listening');
+  // `restore` refuses to replace the database while this heartbeat is fresh.
+  const heartbeat = await startHeartbeat(services.database.db, (error: unknown) => {
+    logger.warn({ err: error }, 'portal heartbeat not written');
+  });
 
   if ((await services.users.countAdmins()) === 0) {
     const signIn = signInAddress(config, address);
@@ -96,6 +101,9 @@ export async function startServer(
           resolve();
         });
         server.closeIdleConnections();
+      });
+      await heartbeat.stop().catch((error: unknown) => {
+        logger.warn({ err: error }, 'portal heartbeat not removed');
       });
       await services.close();
     },

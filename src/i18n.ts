@@ -3,38 +3,12 @@ import { basename, join } from 'node:path';
 import i18next, { type i18n } from 'i18next';
 import Backend, { type FsBackendOptions } from 'i18next-fs-backend';
 import { LanguageDetector } from 'i18next-http-middleware';
-
-import { languages, type Language } from './core/languages.ts';
+import { languages } from './core/languages.ts';
 
 export { isLanguage, languages, type Language } from './core/languages.ts';
 
 /** The cookie that keeps a language chosen with the switch, for the browser that chose it. */
 export const languageCookie = 'lang';
-
-const dateStyles = {
-  date: { dateStyle: 'medium' },
-  dateTime: { dateStyle: 'medium', timeStyle: 'short' },
-  fullDateTime: { dateStyle: 'full', timeStyle: 'short' },
-} satisfies Record<string, Intl.DateTimeFormatOptions>;
-
-const dateFormats = new Map<string, Intl.DateTimeFormat>();
-
-/**
- * A date format of the page's language. Building one costs far more than using it (it showed as
- * 3 % of a whole sign-in's CPU), so each is built once and kept: three languages, three styles.
- */
-export function dateFormat(
-  language: Language,
-  style: keyof typeof dateStyles,
-): Intl.DateTimeFormat {
-  const key = `${style} ${language}`;
-  let format = dateFormats.get(key);
-  if (!format) {
-    format = new Intl.DateTimeFormat(language, dateStyles[style]);
-    dateFormats.set(key, format);
-  }
-  return format;
-}
 
 export interface I18nOptions {
   rootDir: string;

@@ -4,7 +4,6 @@ import type { i18n } from 'i18next';
 import { pino, type Level, type Logger } from 'pino';
 import { RedisStore } from 'connect-redis';
 import type { Store } from 'express-session';
-import { createClient } from 'redis';
 import { DatabaseSessionStore } from './data/session-store.ts';
 import { openRotatingLogFiles } from './rotating-log-files.ts';
 import type { Config } from './config/index.ts';
@@ -26,8 +25,10 @@ import { createSmtpEmail, type Email } from './providers/email.ts';
 import { createSimulator, type Simulator } from './providers/simulator.ts';
 import { ensureSecret } from './data/app-secrets.ts';
 import { openDatabase, type Database } from './data/database.ts';
+import { closeRedis, openRedis, type RedisClient } from './data/redis.ts';
 import { migrateToLatest } from './data/migrations.ts';
 import { createAuditRepository, type AuditRepository } from './data/audit-repository.ts';
+import { createMetrics, type Metrics } from './metrics.ts';
 import { createDevicesRepository, type DevicesRepository } from './data/devices-repository.ts';
 import {
   createQuestionsRepository,
@@ -40,8 +41,6 @@ import {
   type UsersRepository,
 } from './data/users-repository.ts';
 import { createI18n } from './i18n.ts';
-
-export type RedisClient = ReturnType<typeof createClient>;
 
 /** Everything the app depends on, built once and passed in (tests build their own). */
 export interface Services {
@@ -76,26 +75,37 @@ export interface Services {
   sessionSecret: string;
   /** Sessions in Redis when REDIS_URL is set, otherwise in the app's database; never in memory. */
   sessionStore: Store;
+  /** Served at /metrics when METRICS_TOKEN is set; otherwise nothing is counted. */
+  metrics: Metrics | undefined;
   close(): Promise<void>;
 }
 
+/**
+ * What the logs never show (SPEC S7): cookies, credentials and the fields that carry secrets.
+ * One-time codes travel as `code` in the forms and in the inputs of the MfaService, so `code` is
+ * redacted there only: elsewhere it is an error's code (ECONNREFUSED, 57P01, …), which an
+ * operator needs to read.
+ */
+export const logRedaction = {
+  paths: [
+    'req.headers.cookie',
+    'req.headers.authorization',
+    'res.headers["set-cookie"]',
+    ...['password', 'pin', 'pinConfirmation', 'secret', 'answers', '_csrf'].flatMap((field) => [
+      `*.${field}`,
+      `req.body.${field}`,
+    ]),
+    ...['body', 'form', 'input', 'values', 'req.body'].flatMap((holder) => [
+      `${holder}.code`,
+      `*.${holder}.code`,
+    ]),
+  ],
+  censor: '[redacted]',
+};
+
 /** JSON logs to stdout and, when LOG_FILE_DIRECTORY is set ("Enable logging", SPEC O2), to files. */
 export function createLogger(config: Config): Logger {
-  const options = {
-    level: config.LOG_LEVEL,
-    redact: {
-      paths: [
-        'req.headers.cookie',
-        'req.headers.authorization',
-        'res.headers["set-cookie"]',
-        '*.password',
-        '*.code',
-        '*.pin',
-        '*._csrf',
-      ],
-      censor: '[redacted]',
-    },
-  };
+  const options = { level: config.LOG_LEVEL, redact: logRedaction };
   if (config.LOG_FILE_DIRECTORY === '' || config.LOG_LEVEL === 'silent') return pino(options);
   const level = config.LOG_LEVEL as Level;
   const directory = resolve(config.rootDir, config.LOG_FILE_DIRECTORY);
@@ -134,20 +144,16 @@ export async function createServices(
   });
   let redis: RedisClient | undefined;
   try {
-    await migrateToLatest(database.db);
-    if (config.REDIS_URL) {
-      redis = createClient({ url: config.REDIS_URL, disableOfflineQueue: true });
-      redis.on('error', (error: unknown) => {
-        logger.error({ err: error }, 'Redis connection error');
-      });
-      await redis.connect();
-    }
+    await database.withoutQueryTimeout(migrateToLatest);
+    if (config.REDIS_URL) redis = await openRedis(config.REDIS_URL, logger);
   } catch (error) {
     await database.close();
     throw error;
   }
 
   const { db } = database;
+  // Counted from the first audit record on, only when /metrics is served (SPEC O1).
+  const metrics = config.METRICS_TOKEN ? createMetrics() : undefined;
   const users = createUsersRepository(db);
   const audit = createAuditRepository(db);
   const settings = createSettingsRepository(db);
@@ -169,7 +175,14 @@ export async function createServices(
   const email = createSmtpEmail(config);
   const devices = createDevicesRepository(db);
   const simulator = config.SIMULATOR_ENABLED ? createSimulator(db) : undefined;
-  const changes = createChanges({ audit, email, translate, logger, portalUrl: config.PORTAL_URL });
+  const changes = createChanges({
+    audit,
+    email,
+    translate,
+    logger,
+    portalUrl: config.PORTAL_URL,
+    timeZone: config.TIME_ZONE,
+  });
   // A lockout is audited (the user sees it in Recent activity) and the user hears of it by
   // email, in their language or the page's (SPEC A4, N2).
   const onLockout = (user: UserRow, until: number, context: Context) => {
@@ -229,6 +242,7 @@ export async function createServices(
     encryptionKey,
     argon2,
     logger,
+    translate,
   });
 
   return {
@@ -261,8 +275,10 @@ export async function createServices(
           ttl: config.SESSION_ABSOLUTE_HOURS * 3600,
         })
       : new DatabaseSessionStore(database.db, config.SESSION_IDLE_MINUTES * 60_000),
+    metrics,
     async close() {
-      if (redis?.isOpen) await redis.quit();
+      metrics?.close();
+      if (redis) await closeRedis(redis);
       await database.close();
     },
   };

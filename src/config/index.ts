@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { knownTimeZone } from '../core/dates.ts';
 import { readAppSettings } from './web-config.ts';
 
 export class ConfigError extends Error {
@@ -9,8 +10,20 @@ export class ConfigError extends Error {
 
 type Parser<T> = (raw: string, key: string) => T;
 
+/**
+ * Hides the passwords a text may hold: in a URL's user part (`//user:secret@`) and in query
+ * parameters such as `?password=`. It works on malformed URLs too, for messages that quote them.
+ */
+export function maskPasswords(text: string): string {
+  return text
+    .replace(/(\/\/[^:/?#@\s]*:)[^@\s/]*@/g, '$1***@')
+    .replace(/([?&](?:password|pass|pwd|secret|token)=)[^&#\s"]*/gi, '$1***');
+}
+
 function fail(key: string, allowed: string, raw: string): never {
-  throw new ConfigError(`Invalid configuration: ${key} must be ${allowed} (got "${raw}")`);
+  throw new ConfigError(
+    `Invalid configuration: ${key} must be ${allowed} (got "${maskPasswords(raw)}")`,
+  );
 }
 
 function integer(min: number, max: number): Parser<number> {
@@ -90,6 +103,26 @@ const logLevel: Parser<string> = (raw, key) => {
   return fail(key, 'one of fatal, error, warn, info, debug, trace, silent', raw);
 };
 
+/** A bearer token: long enough not to be guessed, and never echoed in an error. */
+const bearerToken: Parser<string> = (raw, key) => {
+  const value = raw.trim();
+  if (value === '' || /^[\x21-\x7e]{32,}$/.test(value)) return value;
+  throw new ConfigError(
+    `Invalid configuration: ${key} must be empty or at least 32 printable characters without spaces (got ${value.length} characters)`,
+  );
+};
+
+/** An IANA time zone such as Europe/Amsterdam, or empty for the server's own. */
+const timeZone: Parser<string> = (raw, key) => {
+  const value = raw.trim();
+  if (value === '' || knownTimeZone(value)) return value;
+  return fail(
+    key,
+    'empty (the server’s time zone) or an IANA time zone such as Europe/Amsterdam',
+    raw,
+  );
+};
+
 /** Express `trust proxy`: empty (automatic), false, true, a hop count, or a list of addresses. */
 const trustProxy: Parser<string | number | boolean> = (raw, key) => {
   const value = raw.trim();
@@ -124,6 +157,8 @@ const schema = {
   ENCRYPTION_KEY: text,
   ENCRYPTION_KEY_FILE: text,
   SIMULATOR_ENABLED: flag,
+  METRICS_TOKEN: bearerToken,
+  TIME_ZONE: timeZone,
   SMTP_HOST: text,
   SMTP_PORT: integer(1, 65535),
   SMTP_SECURE: flag,
@@ -165,16 +200,50 @@ export interface ConfigSources {
 
 export const projectRoot = fileURLToPath(new URL('../../', import.meta.url));
 
-function readJson(path: string): Record<string, unknown> {
+/** Where a value came from: the file or the environment that set it last. */
+export type ConfigSource =
+  'config/default.json' | 'config/local.json' | 'web.config' | 'environment';
+
+export const configSources: readonly ConfigSource[] = [
+  'config/default.json',
+  'config/local.json',
+  'web.config',
+  'environment',
+];
+
+/** A key's raw value as the portal reads it, and the source that set it (none: empty). */
+export interface ConfigEntry {
+  key: Key;
+  raw: string;
+  source: ConfigSource | undefined;
+  /** The original key name that set it, when that was an alias (pfup_pfwssdk_PfWsSdk). */
+  alias?: string;
+}
+
+/** Everything the sources say, every error in them, and the configuration when there is none. */
+export interface ConfigReport {
+  entries: ConfigEntry[];
+  /** Each a line naming the key (or file) and what is allowed. */
+  errors: string[];
+  /** The values that parsed, also when others did not. */
+  values: Partial<Settings>;
+  config: Config | undefined;
+}
+
+type Layer = Map<Key, { raw: string; alias?: string }>;
+
+function readJson(path: string, errors: string[]): Record<string, unknown> {
   if (!existsSync(path)) return {};
   let parsed: unknown;
   try {
     parsed = JSON.parse(readFileSync(path, 'utf8'));
   } catch (error) {
-    throw new ConfigError(`Invalid configuration: ${path} is not valid JSON (${String(error)})`);
+    errors.push(`Invalid configuration: ${path} is not valid JSON (${String(error)})`);
+    return {};
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
-    throw new ConfigError(`Invalid configuration: ${path} must hold one JSON object`);
+    errors.push(`Invalid configuration: ${path} must hold one JSON object`);
+    return {};
   }
   return parsed as Record<string, unknown>;
 }
@@ -184,102 +253,161 @@ function canonicalKey(key: string): Key | undefined {
   return aliases[key];
 }
 
-function layerFromFile(path: string): Partial<Record<Key, string>> {
-  const layer: Partial<Record<Key, string>> = {};
-  for (const [key, value] of Object.entries(readJson(path))) {
+function layerFromFile(path: string, errors: string[]): Layer {
+  const layer: Layer = new Map();
+  for (const [key, value] of Object.entries(readJson(path, errors))) {
     const canonical = canonicalKey(key);
-    if (!canonical) throw new ConfigError(`Invalid configuration: unknown key ${key} in ${path}`);
-    if (typeof value !== 'string' && typeof value !== 'number' && typeof value !== 'boolean') {
-      throw new ConfigError(`Invalid configuration: ${key} in ${path} must be a string`);
+    if (!canonical) {
+      errors.push(`Invalid configuration: unknown key ${key} in ${path}`);
+    } else if (
+      typeof value !== 'string' &&
+      typeof value !== 'number' &&
+      typeof value !== 'boolean'
+    ) {
+      errors.push(`Invalid configuration: ${key} in ${path} must be a string`);
+    } else {
+      layer.set(canonical, { raw: String(value), ...(canonical !== key ? { alias: key } : {}) });
     }
-    layer[canonical] = String(value);
   }
   return layer;
 }
 
-function layerFromPairs(pairs: Record<string, string | undefined>): Partial<Record<Key, string>> {
-  const layer: Partial<Record<Key, string>> = {};
+function layerFromPairs(pairs: Record<string, string | undefined>): Layer {
+  const layer: Layer = new Map();
   for (const [key, value] of Object.entries(pairs)) {
     const canonical = canonicalKey(key);
-    if (canonical && value !== undefined) layer[canonical] = value;
+    if (canonical && value !== undefined) {
+      layer.set(canonical, { raw: value, ...(canonical !== key ? { alias: key } : {}) });
+    }
   }
   return layer;
+}
+
+/** `sqlite:<path>` as a file path (relative to the install folder), or undefined for PostgreSQL. */
+export function sqlitePathOf(databaseUrl: string, rootDir: string): string | undefined {
+  if (!databaseUrl.startsWith('sqlite:')) return undefined;
+  const target = databaseUrl.slice('sqlite:'.length);
+  return target === ':memory:' || isAbsolute(target) ? target : resolve(rootDir, target);
+}
+
+/** The rules between keys; each runs only when the keys it reads parsed. */
+function crossKeyErrors(
+  values: Partial<Settings>,
+  merged: Map<Key, string>,
+  env: NodeJS.ProcessEnv,
+): string[] {
+  const errors: string[] = [];
+  const rule = (check: () => void) => {
+    try {
+      check();
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      errors.push(error.message);
+    }
+  };
+  rule(() => {
+    if (values.USE_WEB_SERVICE_SDK) {
+      throw new ConfigError(
+        'Invalid configuration: USE_WEB_SERVICE_SDK=true is not available in this version; set it to false',
+      );
+    }
+  });
+  rule(() => {
+    if ((values.TLS_CERT_FILE === '') !== (values.TLS_KEY_FILE === '')) {
+      throw new ConfigError(
+        'Invalid configuration: TLS_CERT_FILE and TLS_KEY_FILE must be set together (or both left empty)',
+      );
+    }
+  });
+  rule(() => {
+    if (values.SMTP_HOST !== '' && values.SMTP_FROM === '') {
+      throw new ConfigError(
+        'Invalid configuration: SMTP_FROM must name the sender when SMTP_HOST is set',
+      );
+    }
+  });
+  // SSL_REQUIRED redirects to PORTAL_URL's origin: a plain-HTTP one would redirect in a loop.
+  rule(() => {
+    const portalUrl = values.PORTAL_URL;
+    if (values.SSL_REQUIRED && portalUrl && new URL(portalUrl).protocol !== 'https:') {
+      fail('PORTAL_URL', 'an https:// address when SSL_REQUIRED is true', portalUrl);
+    }
+  });
+  // The simulator shows every user's texts and answers their calls: never on a live portal.
+  rule(() => {
+    if (values.SIMULATOR_ENABLED && env.NODE_ENV?.trim().toLowerCase() === 'production') {
+      fail(
+        'SIMULATOR_ENABLED',
+        'false when NODE_ENV is production',
+        merged.get('SIMULATOR_ENABLED') ?? '',
+      );
+    }
+  });
+  return errors;
 }
 
 /**
- * The one place that reads configuration. Later sources win: config/default.json,
+ * Reads every source as the portal does, later sources winning: config/default.json,
  * config/local.json, web.config <appSettings>, then the environment (where iisnode promotes
- * appSettings). Any wrong value throws a ConfigError naming the key and what is allowed.
+ * appSettings). Collects every error rather than stopping at the first (`check-config`).
  */
-export function loadConfig(sources: ConfigSources = {}): Config {
+export function inspectConfig(sources: ConfigSources = {}): ConfigReport {
   const rootDir = sources.rootDir ?? projectRoot;
   const env = sources.env ?? process.env;
-  const merged: Partial<Record<Key, string>> = {
-    ...layerFromFile(join(rootDir, 'config', 'default.json')),
-    ...layerFromFile(join(rootDir, 'config', 'local.json')),
-    ...layerFromPairs(readAppSettings(join(rootDir, 'web.config'))),
-    ...layerFromPairs(env),
-  };
+  const errors: string[] = [];
+  const layers: [ConfigSource, Layer][] = [
+    ['config/default.json', layerFromFile(join(rootDir, 'config', 'default.json'), errors)],
+    ['config/local.json', layerFromFile(join(rootDir, 'config', 'local.json'), errors)],
+    ['web.config', layerFromPairs(readAppSettings(join(rootDir, 'web.config')))],
+    ['environment', layerFromPairs(env)],
+  ];
 
-  const settings = {} as Record<Key, unknown>;
+  const entries: ConfigEntry[] = [];
+  const merged = new Map<Key, string>();
+  const values: Partial<Record<Key, unknown>> = {};
   for (const key of Object.keys(schema) as Key[]) {
-    const parse = schema[key] as Parser<unknown>;
-    settings[key] = parse(merged[key] ?? '', key);
+    let entry: ConfigEntry = { key, raw: '', source: undefined };
+    for (const [source, layer] of layers) {
+      const set = layer.get(key);
+      if (set) entry = { key, raw: set.raw, source, ...(set.alias ? { alias: set.alias } : {}) };
+    }
+    entries.push(entry);
+    merged.set(key, entry.raw);
+    try {
+      values[key] = (schema[key] as Parser<unknown>)(entry.raw, key);
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      errors.push(error.message);
+    }
   }
-  const values = settings as Settings;
+  const parsed = values as Partial<Settings>;
+  errors.push(...crossKeyErrors(parsed, merged, env));
+  if (errors.length > 0) return { entries, errors, values: parsed, config: undefined };
 
-  if (values.USE_WEB_SERVICE_SDK) {
-    throw new ConfigError(
-      'Invalid configuration: USE_WEB_SERVICE_SDK=true is not available in this version; set it to false',
-    );
-  }
-  if ((values.TLS_CERT_FILE === '') !== (values.TLS_KEY_FILE === '')) {
-    throw new ConfigError(
-      'Invalid configuration: TLS_CERT_FILE and TLS_KEY_FILE must be set together (or both left empty)',
-    );
-  }
-
-  if (values.SMTP_HOST !== '' && values.SMTP_FROM === '') {
-    throw new ConfigError(
-      'Invalid configuration: SMTP_FROM must name the sender when SMTP_HOST is set',
-    );
-  }
-
-  // SSL_REQUIRED redirects to PORTAL_URL's origin: a plain-HTTP one would redirect in a loop.
-  if (
-    values.SSL_REQUIRED &&
-    values.PORTAL_URL !== '' &&
-    new URL(values.PORTAL_URL).protocol !== 'https:'
-  ) {
-    fail('PORTAL_URL', 'an https:// address when SSL_REQUIRED is true', values.PORTAL_URL);
-  }
-
-  // The simulator shows every user's texts and answers their calls: never on a live portal.
-  if (values.SIMULATOR_ENABLED && env.NODE_ENV?.trim().toLowerCase() === 'production') {
-    fail('SIMULATOR_ENABLED', 'false when NODE_ENV is production', merged.SIMULATOR_ENABLED ?? '');
-  }
-
-  const underIisnode = env.IISNODE_VERSION !== undefined || values.PORT.startsWith('\\\\.\\pipe\\');
-  const sqliteTarget = values.DATABASE_URL.startsWith('sqlite:')
-    ? values.DATABASE_URL.slice('sqlite:'.length)
-    : undefined;
-  let sqlitePath: string | undefined;
-  if (sqliteTarget !== undefined) {
-    sqlitePath =
-      sqliteTarget === ':memory:' || isAbsolute(sqliteTarget)
-        ? sqliteTarget
-        : resolve(rootDir, sqliteTarget);
-  }
-
-  return {
-    ...values,
+  const settings = values as Settings;
+  const underIisnode =
+    env.IISNODE_VERSION !== undefined || settings.PORT.startsWith('\\\\.\\pipe\\');
+  const config: Config = {
+    ...settings,
     rootDir,
     underIisnode,
-    secure: values.SSL_REQUIRED || values.TLS_CERT_FILE !== '',
+    secure: settings.SSL_REQUIRED || settings.TLS_CERT_FILE !== '',
     // iisnode appends the client address as the last X-Forwarded-For entry: trust exactly one hop.
-    trustProxyValue: values.TRUST_PROXY === '' ? (underIisnode ? 1 : false) : values.TRUST_PROXY,
-    sqlitePath,
+    trustProxyValue:
+      settings.TRUST_PROXY === '' ? (underIisnode ? 1 : false) : settings.TRUST_PROXY,
+    sqlitePath: sqlitePathOf(settings.DATABASE_URL, rootDir),
   };
+  return { entries, errors, values: parsed, config };
+}
+
+/**
+ * The one place that reads configuration (see `inspectConfig`). Any wrong value throws a
+ * ConfigError with one line for each, naming the key and what is allowed.
+ */
+export function loadConfig(sources: ConfigSources = {}): Config {
+  const { config, errors } = inspectConfig(sources);
+  if (!config) throw new ConfigError(errors.join('\n'));
+  return config;
 }
 
 /** What the configuration allows but an operator should hear of, once, when the portal starts. */

@@ -27,18 +27,20 @@ export function answerErrors(
 ): FieldError[] {
   const errors: FieldError[] = [];
   const ids = answers.map((a) => a.questionId);
+  const normalised = answers.map((a) => normaliseAnswer(a.answer));
   answers.forEach(({ questionId, answer }, i) => {
-    if (!known.includes(questionId)) {
-      errors.push({ field: `question${i}`, message: 'setup.questions.errors.choose' });
-    } else if (ids.indexOf(questionId) !== i) {
-      errors.push({ field: `question${i}`, message: 'setup.questions.errors.duplicate' });
-    }
+    // Each message names its question, so that the error summary's links can be told apart.
+    const values = { number: i + 1 };
+    const error = (field: string, message: string) => {
+      errors.push({ field: `${field}${i}`, message: `setup.questions.errors.${message}`, values });
+    };
+    if (!known.includes(questionId)) error('question', 'choose');
+    else if (ids.indexOf(questionId) !== i) error('question', 'duplicate');
     const trimmed = answer.trim();
-    if (trimmed === '') {
-      errors.push({ field: `answer${i}`, message: 'setup.questions.errors.answerMissing' });
-    } else if (trimmed.length > answerMaxLength) {
-      errors.push({ field: `answer${i}`, message: 'setup.questions.errors.answerTooLong' });
-    }
+    if (trimmed === '') error('answer', 'answerMissing');
+    else if (trimmed.length > answerMaxLength) error('answer', 'answerTooLong');
+    // One answer for every question would make the questions one secret, not several (M6).
+    else if (normalised.indexOf(normaliseAnswer(answer)) !== i) error('answer', 'answerRepeated');
   });
   return errors;
 }

@@ -113,7 +113,9 @@ export function createBypasses({ db, audit, now = Date.now }: BypassDependencies
     },
 
     /** The bypass waiting for the user's next sign-in, if any. */
-    async pending(user: UserRow): Promise<{ expiresAt: number; issuedBy: string } | undefined> {
+    async pending(
+      user: Pick<UserRow, 'id'>,
+    ): Promise<{ expiresAt: number; issuedBy: string } | undefined> {
       const row = await db
         .selectFrom('bypasses')
         .select(['expires_at', 'issued_by'])

@@ -3,11 +3,17 @@ import type { AuditRepository, NewAuditEvent } from '../data/audit-repository.ts
 import type { UserRow } from '../data/users-repository.ts';
 import type { Email } from '../providers/email.ts';
 import { adminOf, type Context } from './context.ts';
+import { dateFormat } from './dates.ts';
 import type { Translate } from './phone-verification.ts';
 
 /** The security notices a user gets by email (SPEC N2, J3). */
 export type Notice =
-  'factorAdded' | 'factorChanged' | 'factorRemoved' | 'bypassIssued' | 'lockedOut';
+  | 'factorAdded'
+  | 'factorChanged'
+  | 'factorRemoved'
+  | 'bypassIssued'
+  | 'lockedOut'
+  | 'passwordReset';
 
 export interface Change {
   /** Audit type, e.g. `change.phone`, `device.added`. */
@@ -49,6 +55,8 @@ export interface ChangesDependencies {
   audit: AuditRepository;
   email: Email | undefined;
   translate: Translate;
+  /** Where the times in notices are told (TIME_ZONE); the server's own when empty. */
+  timeZone?: string;
   logger: Logger;
   portalUrl: string;
   now?: () => number;
@@ -60,17 +68,12 @@ export interface ChangesDependencies {
  * never blocks or undoes the change: the failure is logged and the audit record stays.
  */
 export function createChanges(deps: ChangesDependencies) {
-  const { audit, email, translate, logger, portalUrl } = deps;
+  const { audit, email, translate, logger, portalUrl, timeZone = '' } = deps;
   const now = deps.now ?? Date.now;
 
   function compose(user: UserRow, change: Change, language: string, context: Context) {
     const t = (key: string, values?: Record<string, unknown>) => translate(language, key, values);
-    const format = (time: number) =>
-      new Intl.DateTimeFormat(language, {
-        dateStyle: 'full',
-        timeStyle: 'long',
-        timeZone: 'UTC',
-      }).format(time);
+    const format = (time: number) => dateFormat(language, 'fullDateTime', timeZone).format(time);
     const notice = change.notice ?? 'factorChanged';
     const what =
       t(`notices.what.${change.what ?? 'factor'}`) + (change.device ? ` (${change.device})` : '');

@@ -24,5 +24,13 @@ export function adminOf(context: Pick<Context, 'actor'>): string | null {
   return context.actor.kind === 'admin' ? context.actor.adminId : null;
 }
 
+/** Who acted, in words for an audit record: `cli`, `admin <id>`, `sdk <client>` or `user`. */
+export function actedBy(context: Pick<Context, 'actor'>): string {
+  const { actor } = context;
+  if (actor.kind === 'admin') return `admin ${actor.adminId}`;
+  if (actor.kind === 'sdk') return `sdk ${actor.clientId}`;
+  return actor.kind;
+}
+
 /** A context for the command line and for work with no request behind it. */
 export const cliContext: Context = { actor: { kind: 'cli' }, clientIp: undefined, language: 'en' };

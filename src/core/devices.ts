@@ -52,7 +52,7 @@ export function sealDeviceSecret(secret: Buffer, deviceId: string, key: Buffer):
   return seal(secret, key, associatedData(deviceId));
 }
 
-export function openDeviceSecret(device: DeviceRow, key: Buffer): Buffer {
+export function openDeviceSecret(device: Pick<DeviceRow, 'id' | 'secret'>, key: Buffer): Buffer {
   return open(device.secret, key, associatedData(device.id));
 }
 

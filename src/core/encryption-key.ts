@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { parseEncryptionKey } from './secret-box.ts';
@@ -30,4 +30,12 @@ export function loadEncryptionKey(
     return parseEncryptionKey(readFileSync(keyFile, 'utf8'));
   }
   return key;
+}
+
+/**
+ * Names a key without revealing anything of it (HMAC-SHA256 of a fixed label): a backup records
+ * it, and a restore compares it with the key it would run with.
+ */
+export function keyFingerprint(key: Buffer): string {
+  return createHmac('sha256', key).update('mfa-portal encryption key fingerprint').digest('hex');
 }

@@ -3,7 +3,7 @@ import type { AccountService } from './service/account.ts';
 import type { AdministrationService } from './service/administration.ts';
 import type { EnrolmentService } from './service/enrolment.ts';
 import type { PhoneService } from './service/phone.ts';
-import type { SecondStepService } from './service/second-step.ts';
+import type { SecondStepOptions, SecondStepService } from './service/second-step.ts';
 import type { AccountPermissions } from './method-policy.ts';
 import type { Method, PortalSettings } from './settings.ts';
 
@@ -101,6 +101,8 @@ export type Journey =
       telephony: boolean;
       /** What the user may change on My account (SPEC §5, J3). */
       can: AccountPermissions;
+      /** What the second step, and the proof before a change, offer the user now (J1, J3). */
+      secondStep: SecondStepOptions;
     };
 
 /**

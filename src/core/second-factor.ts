@@ -121,18 +121,20 @@ export function createSecondFactor(deps: SecondFactorDependencies) {
       return enrolmentFrom(user, userDevices, answers.length);
     },
 
-    /** A code from the user's app activations or tokens, and the PIN when the mode asks for one. */
+    /**
+     * A code from the user's app activations or from their tokens (`candidates`, which the caller
+     * has read), and the PIN when the mode asks for one.
+     */
     async checkDeviceCode(
       user: UserRow,
-      kinds: readonly ('app' | 'token')[],
+      method: 'app' | 'token',
+      candidates: readonly DeviceRow[],
       code: string,
       pin: string | undefined,
       context: Context,
       type: CheckPurpose = 'sign-in.second-step',
     ): Promise<CheckOutcome> {
-      const method = kinds.length === 1 && kinds[0] === 'token' ? 'token' : 'app';
       return guarded(user, { type, method }, context, async () => {
-        const candidates = (await devices.forUser(user.id)).filter((d) => kinds.includes(d.kind));
         if (pin !== undefined && !(user.pin_hash && (await verifySecret(pin, user.pin_hash)))) {
           return { ok: false };
         }

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { channel } from 'node:diagnostics_channel';
 import { hostname, networkInterfaces } from 'node:os';
 import type { Insertable, Selectable } from 'kysely';
 import type { AuditEventsTable, Db } from './schema.ts';
@@ -17,6 +18,10 @@ function serverAddress(): string | null {
   return null;
 }
 
+/** Every audit record written, published for the metrics (src/metrics.ts) once it is written. */
+export const auditChannel = 'mfa-portal:audit';
+const recorded = channel(auditChannel);
+
 /** Audit records with the server fields filled in once (SPEC A4). */
 export function createAuditRepository(db: Db) {
   const serverName = hostname();
@@ -33,6 +38,7 @@ export function createAuditRepository(db: Db) {
           server_ip: serverIp,
         })
         .execute();
+      if (recorded.hasSubscribers) recorded.publish(event);
     },
 
     async recentForUser(userId: string, limit = 20): Promise<AuditEvent[]> {

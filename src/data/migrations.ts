@@ -233,7 +233,58 @@ const migrations: Record<string, Migration> = {
       await db.schema.createIndex('drafts_user_id').on('drafts').column('user_id').execute();
     },
   },
+  '0007_portal_instances': {
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- schema changes predate the types
+    async up(db: Kysely<any>) {
+      // Each serving portal's heartbeat, so that `restore` can tell a running portal from a
+      // crashed one (src/data/portal-instances.ts).
+      await db.schema
+        .createTable('portal_instances')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('host', 'text', (c) => c.notNull())
+        .addColumn('pid', 'integer', (c) => c.notNull())
+        .addColumn('started_at', 'bigint', (c) => c.notNull())
+        .addColumn('seen_at', 'bigint', (c) => c.notNull())
+        .execute();
+    },
+  },
+  '0008_shipped_question_texts': {
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- schema changes predate the types
+    async up(db: Kysely<any>) {
+      // The language review (2026-12): French typography (a narrow no-break space before ? and
+      // !) and neutral wording. Only a text still as shipped changes; its answers stay valid.
+      const revised: [language: string, shipped: string, now: string][] = [
+        ['fr', 'Comment s’appelait votre premier animal de compagnie ?', 'Comment s’appelait votre premier animal de compagnie ?'],
+        ['fr', 'Dans quelle ville vos parents se sont-ils rencontrés ?', 'Dans quelle ville vos parents se sont-ils rencontrés ?'],
+        ['fr', 'Comment s’appelait votre première école ?', 'Comment s’appelait votre première école ?'],
+        ['fr', 'Quel est le prénom de votre cousin ou cousine le plus âgé ?', 'Quel est le prénom de l’aîné(e) de vos cousins ?'],
+        ['fr', 'De quelle marque était votre premier vélo ou votre première voiture ?', 'De quelle marque était votre premier vélo ou votre première voiture ?'],
+        ['fr', 'Dans quelle rue habitiez-vous à l’âge de dix ans ?', 'Dans quelle rue habitiez-vous à l’âge de dix ans ?'],
+        ['fr', 'Quel était votre surnom d’enfance ?', 'Quel était votre surnom d’enfance ?'],
+        ['fr', 'Comment s’appelle l’hôpital où vous êtes né ?', 'Dans quel hôpital êtes-vous né(e) ?'],
+      ];
+      for (const [language, shipped, now] of revised) {
+        await db
+          .updateTable('security_questions')
+          .set({ text: now })
+          .where('language', '=', language)
+          .where('text', '=', shipped)
+          .execute();
+      }
+    },
+  },
+  '0009_asked_questions': {
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- schema changes predate the types
+    async up(db: Kysely<any>) {
+      // The questions picked for an account stay until they are answered: signing in again
+      // cannot re-roll them (SPEC M6).
+      await db.schema.alterTable('users').addColumn('asked_questions', 'text').execute();
+    },
+  },
 };
+
+/** The schema this code runs on: the name of its newest migration. */
+export const latestSchemaVersion = Object.keys(migrations).sort().at(-1) ?? '';
 
 /**
  * Brings the schema up to date, under a lock so that instances starting together on one

@@ -26,6 +26,8 @@ export interface UsersTable {
   backup_extension: string | null;
   mobile_phone: string | null;
   enrolled_at: number | null;
+  /** JSON: the security questions picked for this account, asked until they are answered. */
+  asked_questions: string | null;
 }
 
 export interface SettingsTable {
@@ -171,8 +173,18 @@ export interface DraftsTable {
   expires_at: number;
 }
 
+/** A portal that serves on this database, and when it last said so (its heartbeat). */
+export interface PortalInstancesTable {
+  id: string;
+  host: string;
+  pid: number;
+  started_at: number;
+  seen_at: number;
+}
+
 export interface DatabaseSchema {
   users: UsersTable;
+  portal_instances: PortalInstancesTable;
   drafts: DraftsTable;
   sessions: SessionsTable;
   app_secrets: AppSecretsTable;

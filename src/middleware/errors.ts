@@ -2,6 +2,13 @@ import type { ErrorRequestHandler, RequestHandler } from 'express';
 import createError from 'http-errors';
 import type { i18n } from 'i18next';
 import type { Logger } from 'pino';
+import {
+  ClientClosedError,
+  ClientOfflineError,
+  ConnectionTimeoutError,
+  SocketClosedUnexpectedlyError,
+  TimeoutError,
+} from 'redis';
 import { MfaError, type MfaErrorCode } from '../core/mfa-service.ts';
 import { detectLanguage, setViewDefaults } from './i18n.ts';
 
@@ -36,15 +43,27 @@ const outageCodes = new Set([
   '3D000',
 ]);
 
+// Redis's client names none of its errors: they are told apart by class.
+const redisOutages = [
+  ClientClosedError,
+  ClientOfflineError,
+  ConnectionTimeoutError,
+  SocketClosedUnexpectedlyError,
+  TimeoutError,
+];
+
+// node-postgres says so in words: a connection lost, or none to be had in time.
+const databaseOutage =
+  /database is locked|Connection terminated|timeout exceeded when trying to connect|Query read timeout/i;
+
 /** A database or Redis that went away is an outage, not a bug: say "temporarily unavailable". */
 function isDependencyOutage(error: unknown): boolean {
   if (typeof error !== 'object' || error === null) return false;
-  const { code, name } = error as { code?: unknown; name?: unknown };
+  const { code } = error as { code?: unknown };
   return (
     (typeof code === 'string' && outageCodes.has(code)) ||
-    name === 'ClientClosedError' ||
-    name === 'SocketClosedUnexpectedlyError' ||
-    (error instanceof Error && /database is locked|Connection terminated/i.test(error.message))
+    redisOutages.some((outage) => error instanceof outage) ||
+    (error instanceof Error && databaseOutage.test(error.message))
   );
 }
 
@@ -76,8 +95,10 @@ export function errorHandler(i18next: i18n, logger: Logger, basePath: string): E
         : Number(details.status ?? details.statusCode ?? 500);
     if (!Number.isInteger(status) || status < 400 || status > 599) status = 500;
     if (status >= 500 && isDependencyOutage(error)) status = 503;
+    const outage = status === 503;
 
-    if (status >= 500) logger.error({ err: error, reqId: req.id }, 'request failed');
+    if (outage) logger.warn({ err: error, reqId: req.id }, 'request failed: a dependency is down');
+    else if (status >= 500) logger.error({ err: error, reqId: req.id }, 'request failed');
     else
       logger.info({ status, reqId: req.id, reason: (error as Error).message }, 'request refused');
 

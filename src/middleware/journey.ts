@@ -34,6 +34,7 @@ export const routeAccess: Readonly<Record<string, readonly Audience[]>> = {
   'not-enrolled': everyone,
   healthz: everyone,
   readyz: everyone,
+  metrics: everyone,
   simulator: everyone,
   verify: ['second-step'],
   setup: ['enrolling'],
@@ -92,6 +93,7 @@ export function setUpJourney({ mfa }: Services): RequestHandler {
       res.locals.portalSettings = journey.settings;
       res.locals.telephony = journey.telephony;
       res.locals.can = journey.can;
+      res.locals.secondStep = journey.secondStep;
     }
 
     // Express matches paths case-insensitively, and so must this.

@@ -4,6 +4,33 @@ import { RedisStore } from 'rate-limit-redis';
 import type { Services } from '../services.ts';
 
 /**
+ * rate-limit-redis loads its scripts once, when the limiter is made: with Redis down at that
+ * moment it would keep the failed load and refuse every request for good. This store loads
+ * them again at the next request instead, so the limit works as soon as Redis is back (SPEC O5).
+ */
+class ReloadingRedisStore extends RedisStore {
+  override async increment(key: string) {
+    await this.scriptsLoaded();
+    return super.increment(key);
+  }
+
+  override async get(key: string) {
+    await this.scriptsLoaded();
+    return super.get(key);
+  }
+
+  private async scriptsLoaded(): Promise<void> {
+    try {
+      await Promise.all([this.incrementScriptSha, this.getScriptSha]);
+    } catch {
+      this.incrementScriptSha = this.loadIncrementScript();
+      this.getScriptSha = this.loadGetScript();
+      await Promise.all([this.incrementScriptSha, this.getScriptSha]);
+    }
+  }
+}
+
+/**
  * A per-IP limit (SPEC S5). In Redis when configured so that every instance counts together;
  * otherwise in this process.
  */
@@ -22,7 +49,7 @@ function ipRateLimit(
     validate: { xForwardedForHeader: false },
     ...(redis
       ? {
-          store: new RedisStore({
+          store: new ReloadingRedisStore({
             prefix: `${config.REDIS_KEY_PREFIX}rl:${options.name}:`,
             sendCommand: (...args: string[]) => redis.sendCommand(args),
           }),
@@ -56,7 +83,8 @@ export function codesRateLimit(services: Services): RequestHandler {
     windowSeconds: services.config.RATE_LIMIT_CODES_WINDOW_SECONDS,
     failuresOnly: true,
   });
-  const checked = /^\/(?:verify|setup|account)(?:\/|$)/;
+  // Case-insensitive, as Express and the journey match paths: /VERIFY is /verify.
+  const checked = /^\/(?:verify|setup|account)(?:\/|$)/i;
   return (req, res, next) => {
     if (req.method === 'POST' && checked.test(req.path)) {
       void limit(req, res, next);

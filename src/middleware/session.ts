@@ -1,5 +1,6 @@
 import type { Request, RequestHandler } from 'express';
 import session from 'express-session';
+import createError from 'http-errors';
 import { issueCsrfToken } from './csrf.ts';
 import type { Services } from '../services.ts';
 
@@ -15,6 +16,7 @@ export function sessionCookieName(secure: boolean): string {
  */
 export function setUpSession({
   config,
+  redis,
   sessionStore: store,
   sessionSecret,
 }: Services): RequestHandler {
@@ -38,6 +40,12 @@ export function setUpSession({
     },
   });
   return (req, res, next) => {
+    // Without Redis no page can be served as it should: the sign-in form would lead nowhere, and
+    // a form must not change anything it cannot finish (SPEC O5).
+    if (redis && !redis.isReady) {
+      next(createError(503, 'Redis is not reachable'));
+      return;
+    }
     // A page read without a session cookie has no session to find, and must not start one
     // (S11): it gets an empty, frozen one, so that a stray write fails loudly.
     if (

@@ -2,6 +2,7 @@ import 'express-session';
 import type { TFunction } from 'i18next';
 import type { AccountPermissions } from '../core/method-policy.ts';
 import type { Account } from '../core/mfa-service.ts';
+import type { SecondStepOptions } from '../core/service/second-step.ts';
 import type { PortalSettings } from '../core/settings.ts';
 import type { Language } from '../i18n.ts';
 import type { JourneyStage } from '../middleware/journey.ts';
@@ -19,8 +20,6 @@ declare module 'express-session' {
     passwordProvenAt: number;
     /** User Setup in progress, a draft the core keeps: nothing is saved until its last step (J2). */
     enrolmentDraftId: string;
-    /** The questions asked in a fallback, kept until answered so they cannot be re-rolled. */
-    askedQuestionIds: string[];
     /** The call or text of the second step in flight. */
     verificationId: string;
     /** When the user last proved a second factor: changes to factors need a recent one (J3). */
@@ -60,6 +59,8 @@ declare global {
       telephony?: boolean;
       /** What the signed-in user may change on My account. */
       can?: AccountPermissions;
+      /** What the second step and the proof before a change offer the user now. */
+      secondStep?: SecondStepOptions;
       /** On the proof pages (/account/confirm): how long a proof lasts. */
       proofMinutes?: number;
       /** The language a signed-in user just switched to, offered to save on their account. */

@@ -254,6 +254,93 @@ export function mfaServiceContract(start: () => Promise<ContractSubject>) {
           mfa.administration.setDisabled(helpdesk, { userId: 'no-such-user', disabled: true }),
         ).rejects.toMatchObject({ code: 'not-found' });
       }));
+
+    async function lockOut(mfa: MfaService, username: string) {
+      const { lockoutThreshold } = await mfa.signIn.settings(cli);
+      for (let i = 0; i < lockoutThreshold; i++) {
+        await mfa.signIn.signIn(visitor, { username, password: `wrong ${i}` });
+      }
+    }
+
+    it('unlocks a locked account, and says whether it was locked', () =>
+      withSubject(async (mfa) => {
+        const account = await newUser(mfa);
+        await lockOut(mfa, account.username);
+        expect(await mfa.signIn.signIn(visitor, { username: account.username, password })).toEqual({
+          next: 'refused',
+        });
+        expect(serialisable(await mfa.administration.unlock(cli, { userId: account.id }))).toEqual({
+          wasLocked: true,
+        });
+        const found = await mfa.administration.findUser(cli, { username: account.username });
+        expect(found?.lockedUntil).toBe(null);
+        expect(await mfa.signIn.signIn(visitor, { username: account.username, password })).toEqual({
+          next: 'enrol',
+          userId: account.id,
+        });
+        expect(await mfa.administration.unlock(cli, { userId: account.id })).toEqual({
+          wasLocked: false,
+        });
+        await expect(
+          mfa.administration.unlock(cli, { userId: 'no-such-user' }),
+        ).rejects.toMatchObject({ code: 'not-found' });
+      }));
+
+    it('resets a password under the policy; the old one stops working, a lockout stays', () =>
+      withSubject(async (mfa) => {
+        const account = await newUser(mfa);
+        const userId = account.id;
+        const short = await mfa.administration.resetPassword(cli, { userId, password: 'short' });
+        expect(short).toMatchObject({ outcome: 'invalid' });
+        expect(await mfa.signIn.signIn(visitor, { username: account.username, password })).toEqual({
+          next: 'enrol',
+          userId,
+        });
+        const newPassword = 'a brand new password';
+        const reset = serialisable(
+          await mfa.administration.resetPassword(cli, { userId, password: newPassword }),
+        );
+        expect(reset).toEqual({ outcome: 'reset', notified: false, lockedUntil: null });
+        expect(await mfa.signIn.signIn(visitor, { username: account.username, password })).toEqual({
+          next: 'refused',
+        });
+        expect(
+          await mfa.signIn.signIn(visitor, { username: account.username, password: newPassword }),
+        ).toEqual({ next: 'enrol', userId });
+
+        await lockOut(mfa, account.username);
+        const whileLocked = await mfa.administration.resetPassword(cli, {
+          userId,
+          password: 'yet another password',
+        });
+        expect(whileLocked.outcome === 'reset' && whileLocked.lockedUntil).toBeGreaterThan(
+          Date.now(),
+        );
+        await mfa.administration.unlock(cli, { userId });
+        const asUser: Context = { ...visitor, actor: { kind: 'user', userId } };
+        const { activity } = await mfa.account.overview(asUser, { userId });
+        expect(activity.map((event) => event.type).slice(0, 2)).toEqual([
+          'account.unlocked',
+          'password.reset',
+        ]);
+        await expect(
+          mfa.administration.resetPassword(cli, { userId: 'no-such-user', password: newPassword }),
+        ).rejects.toMatchObject({ code: 'not-found' });
+      }));
+
+    it('creates no user whose password breaks the policy', () =>
+      withSubject(async (mfa) => {
+        const username = uniqueName('short');
+        const created = await mfa.administration.createUser(cli, {
+          username,
+          displayName: '',
+          email: null,
+          password: 'short',
+          role: 'user',
+        });
+        expect(created).toMatchObject({ outcome: 'invalid' });
+        expect(await mfa.administration.findUser(cli, { username })).toBe(null);
+      }));
   });
 
   describe('second step', () => {
@@ -261,7 +348,11 @@ export function mfaServiceContract(start: () => Promise<ContractSubject>) {
       withSubject(async (mfa) => {
         const account = await newUser(mfa);
         const asUser: Context = { ...visitor, actor: { kind: 'user', userId: account.id } };
-        expect(serialisable(await mfa.secondStep.options(asUser, { userId: account.id }))).toEqual({
+        const journey = serialisable(
+          await mfa.signIn.journey(asUser, { userId: undefined, pendingUserId: account.id }),
+        );
+        expect(journey).toMatchObject({ stage: 'enrolling' });
+        expect(journey.stage === 'enrolling' && journey.secondStep).toEqual({
           methods: [],
           preferred: null,
           questions: false,
@@ -283,7 +374,7 @@ export function mfaServiceContract(start: () => Promise<ContractSubject>) {
         expect(locked).toMatchObject({ outcome: 'locked' });
         expect(locked.outcome === 'locked' && locked.until).toBeGreaterThan(Date.now());
         await expect(
-          mfa.secondStep.questionsToAsk(asUser, { userId: account.id, asked: [] }),
+          mfa.secondStep.questionsToAsk(asUser, { userId: account.id }),
         ).rejects.toMatchObject({ code: 'not-found' });
         await expect(
           mfa.secondStep.checkAnswers(asUser, {
@@ -292,9 +383,9 @@ export function mfaServiceContract(start: () => Promise<ContractSubject>) {
             answers: [],
           }),
         ).rejects.toMatchObject({ code: 'not-found' });
-        await expect(
-          mfa.secondStep.options(asUser, { userId: 'no-such-user' }),
-        ).rejects.toMatchObject({ code: 'not-found' });
+        expect(
+          await mfa.signIn.journey(asUser, { userId: undefined, pendingUserId: 'no-such-user' }),
+        ).toEqual({ stage: 'anonymous' });
       }));
   });
 

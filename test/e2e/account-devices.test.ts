@@ -137,10 +137,10 @@ describe.skipIf(noBrowser)(
       await pressEnter(page, button);
       await expectNotice(journey, 'deviceRemoved');
 
-      // The one device left, User Setup's "Mobile app", is the only way to sign in: the page
-      // explains, with no button.
+      // The one device left, "Mobile app 1" from the helper's English User Setup, is the only
+      // way to sign in: the page explains, with no button.
       await manageDevices(journey);
-      await followLink(journey, `${t('devicesPage.deactivate')} Mobile app`);
+      await followLink(journey, `${t('devicesPage.deactivate')} Mobile app 1`);
       await expectPage(journey, { status: 200, heading: t('devicesPage.removeTitle') });
       expect(await page.locator('main').textContent()).toContain(t('devicesPage.lastMethod'));
       expect(await page.getByRole('button', { name: t('devicesPage.removeSubmit') }).count()).toBe(

@@ -152,7 +152,7 @@ async function expectWaiting(user: Journey, method: 'phone' | 'sms', maskedPhone
 
 /**
  * The opt-in: the link turns on a self-refresh every 5 seconds (a real reload, no script), which
- * "Check now" keeps and "Stop checking by itself" turns off again. axe's meta-refresh rule is the
+ * "Check now" keeps and "Stop checking automatically" turns off again. axe's meta-refresh rule is the
  * one rule not applied to this page: the user chose the refresh, which is what 2.2.1 asks.
  */
 async function exerciseSelfRefresh(user: Journey): Promise<void> {
@@ -385,10 +385,10 @@ describe.skipIf(noBrowser)(
         await submitPhoneForm(user, { country: 'BE', number: '12', extension: '' });
         await expectPage(user, { status: 400, heading: t('setup.phone.title') });
         await expectFieldError(user, 'phoneNumber', t('phone.errors.invalid'));
-        await submitPhoneForm(user, { country: 'BE', number: '02 123 45 67', extension: '' });
+        await submitPhoneForm(user, { country: 'BE', number: '02 223 45 67', extension: '' });
         expect(pathOf(page)).toBe('/setup/phone/wait');
         await expectWaiting(user, 'phone', '+32 ••• 67');
-        await newestOnPhone(phone, t('simulator.callTo', { phone: '+3221234567' }), 'ringing');
+        await newestOnPhone(phone, t('simulator.callTo', { phone: '+3222234567' }), 'ringing');
         await exerciseSelfRefresh(user);
 
         await pressEnter(page, page.getByRole('link', { name: t('wait.startAgain'), exact: true }));

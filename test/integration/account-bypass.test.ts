@@ -1,3 +1,4 @@
+import { dateFormat } from '../../src/core/dates.ts';
 import type supertest from 'supertest';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
@@ -232,7 +233,7 @@ describe('a pending bypass (SPEC J1, M7)', () => {
     expect(page.text).toContain('A bypass is waiting for your next sign-in.');
     expect(page.text).toContain(`<time datetime="${new Date(expiresAt).toISOString()}">`);
     expect(page.text).toContain(
-      new Intl.DateTimeFormat('en', { dateStyle: 'full', timeStyle: 'short' }).format(expiresAt),
+      dateFormat('en', 'fullDateTime', portal.config.TIME_ZONE).format(expiresAt),
     );
     expect(page.text).toContain('action="/account/bypass/cancel"');
     expect(page.text).not.toContain('Start a bypass');
@@ -327,7 +328,7 @@ describe('the notice email (SPEC M7, N2)', () => {
       language: 'fr',
     });
     const page = await agent.get('/account/bypass').expect(200);
-    expect(page.text).toContain('<h1>Contournement unique</h1>');
+    expect(page.text).toContain('<h1>Contournement à usage unique</h1>');
     expect(page.text).toContain('Nous vous en informerons également par e-mail.');
     await post(agent, '/account/bypass', page.text, { seconds: '600' }).expect(303);
     const expiresAt = (await pendingBypass())?.expiresAt ?? 0;
@@ -336,14 +337,10 @@ describe('the notice email (SPEC M7, N2)', () => {
     expect(mail?.to).toEqual(['lotte@example.test']);
     expect(mail?.language).toBe('fr');
     expect(mail?.subject).toBe(
-      'Avis de sécurité : votre prochaine connexion sautera la deuxième étape',
+      'Avis de sécurité : la deuxième étape sera ignorée lors de votre prochaine connexion',
     );
-    const until = new Intl.DateTimeFormat('fr', {
-      dateStyle: 'full',
-      timeStyle: 'long',
-      timeZone: 'UTC',
-    }).format(expiresAt);
-    expect(mail?.text).toContain(`votre prochaine connexion avant ${until} ne demandera pas`);
+    const until = dateFormat('fr', 'fullDateTime', '').format(expiresAt);
+    expect(mail?.text).toContain(`votre prochaine connexion avant le ${until} ne demandera pas`);
     expect(await events('bypass.issued')).toHaveLength(1);
     await expect(smtp?.waitFor(3, 300)).rejects.toThrow();
   });

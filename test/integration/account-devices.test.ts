@@ -67,7 +67,7 @@ describe('activating mobile app devices (SPEC J3, M3)', () => {
   it('activates devices up to the limit, refuses one more, and signs in with the new one', async () => {
     const { agent, user } = await enrolledUser(portal);
     const list = await agent.get('/account/devices').expect(200);
-    expect(list.text).toContain('<th scope="row">Mobile app</th>');
+    expect(list.text).toContain('<th scope="row">Mobile app 1</th>');
     expect(list.text).toContain('value="Mobile app 2"');
 
     const started = await post(agent, '/account/devices/new', list.text, { name: 'Work phone' });
@@ -96,7 +96,7 @@ describe('activating mobile app devices (SPEC J3, M3)', () => {
     });
     expect(done.status).toBe(303);
     expect(done.headers.location).toBe('/account?done=deviceAdded');
-    expect((await devicesOf(user.id)).map((d) => d.name)).toEqual(['Mobile app', 'Work phone']);
+    expect((await devicesOf(user.id)).map((d) => d.name)).toEqual(['Mobile app 1', 'Work phone']);
     const added = await eventsOf(user.id, 'device.added');
     expect(added.map((e) => [e.device, e.method])).toEqual([['Work phone', 'app']]);
     // The draft is gone: its page leads back to the list.
@@ -172,7 +172,7 @@ describe('activating mobile app devices (SPEC J3, M3)', () => {
   it('refuses a bad device name and keeps no draft', async () => {
     const { agent } = await enrolledUser(portal);
     const list = await agent.get('/account/devices').expect(200);
-    for (const name of ['', '   ', 'x'.repeat(41), 'bell\u0007', 'mobile APP']) {
+    for (const name of ['', '   ', 'x'.repeat(41), 'bell\u0007', 'mobile APP 1']) {
       const response = await post(agent, '/account/devices/new', list.text, { name });
       expect(response.status, JSON.stringify(name)).toBe(400);
       expect(response.text).toContain('aria-invalid="true"');
@@ -196,19 +196,19 @@ describe('renaming and deactivating devices (SPEC J3)', () => {
     const [theirs] = await devicesOf(other.user.id);
     const path = `/account/devices/${device?.id ?? ''}/rename`;
     const page = await agent.get(path).expect(200);
-    expect(page.text).toContain('value="Mobile app"');
+    expect(page.text).toContain('value="Mobile app 1"');
 
     for (const name of ['', 'x'.repeat(41)]) {
       expect((await post(agent, path, page.text, { name })).status).toBe(400);
     }
     await post(agent, path, page.text, { name: ['a', 'b'] } as never).expect(400);
-    expect((await devicesOf(user.id))[0]?.name).toBe('Mobile app');
+    expect((await devicesOf(user.id))[0]?.name).toBe('Mobile app 1');
 
     const theirPath = `/account/devices/${theirs?.id ?? ''}/rename`;
     await agent.get(theirPath).expect(404);
     await post(agent, theirPath, page.text, { name: 'Mine now' }).expect(404);
     await agent.get('/account/devices/not-a-device/rename').expect(404);
-    expect((await devicesOf(other.user.id))[0]?.name).toBe('Mobile app');
+    expect((await devicesOf(other.user.id))[0]?.name).toBe('Mobile app 1');
 
     const renamed = await post(agent, path, page.text, { name: '  Personal phone ' });
     expect(renamed.status).toBe(303);
@@ -235,14 +235,14 @@ describe('renaming and deactivating devices (SPEC J3)', () => {
     expect(removed.status).toBe(303);
     expect(removed.headers.location).toBe('/account?done=deviceRemoved');
     expect((await devicesOf(user.id)).map((d) => d.name)).toEqual(['Work phone']);
-    expect((await eventsOf(user.id, 'device.removed'))[0]?.device).toBe('Mobile app');
+    expect((await eventsOf(user.id, 'device.removed'))[0]?.device).toBe('Mobile app 1');
 
     const last = await agent.get(`/account/devices/${second?.id ?? ''}/remove`).expect(200);
-    expect(last.text).toContain('it is your only way to sign in');
+    expect(last.text).toContain('it is your only method for the second step');
     expect(last.text).not.toContain('Deactivate the device</button>');
     const refused = await post(agent, `/account/devices/${second?.id ?? ''}/remove`, last.text, {});
     expect(refused.status).toBe(400);
-    expect(refused.text).toContain('it is your only way to sign in');
+    expect(refused.text).toContain('it is your only method for the second step');
     expect(await devicesOf(user.id)).toHaveLength(1);
     await post(agent, `/account/devices/${first?.id ?? ''}/remove`, last.text, {}).expect(404);
   });
@@ -344,7 +344,7 @@ describe('device changes are guarded (SPEC J3, S9)', () => {
       );
       const removed = (await smtp.waitFor(3))[2];
       expect(removed?.subject).toBe(t('notices.factorRemoved.subject'));
-      expect(removed?.text).toContain('application mobile (Mobile app)');
+      expect(removed?.text).toContain('application mobile (Mobile app 1)');
     } finally {
       await mailPortal.close();
       await smtp.close();

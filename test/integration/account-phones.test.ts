@@ -115,7 +115,7 @@ describe('Phone numbers for calls (SPEC J3, M1)', () => {
     const started = await post(agent, '/account/phone', form.text, {
       ...primaryForm,
       phoneExtension: '12,3',
-      backupNumber: '02 123 45 67',
+      backupNumber: '02 223 45 67',
     }).expect(303);
     expect(started.headers.location).toBe('/account/phone/wait');
     const waiting = await agent.get('/account/phone/wait').expect(200);
@@ -133,7 +133,7 @@ describe('Phone numbers for calls (SPEC J3, M1)', () => {
     const next = await agent.get('/account/phone/wait').expect(303);
     expect(next.headers.location).toBe('/account/phone/wait');
     expect((await userRow()).phone).toBeNull();
-    expect((await newestMessage(agent)).heading).toContain('+3221234567');
+    expect((await newestMessage(agent)).heading).toContain('+3222234567');
     await agent.get('/account/phone/wait').expect(200);
     await answerCall(agent);
 
@@ -142,13 +142,13 @@ describe('Phone numbers for calls (SPEC J3, M1)', () => {
     expect(await userRow()).toMatchObject({
       phone: '+31201234567',
       phoneExtension: '12,3',
-      backupPhone: '+3221234567',
+      backupPhone: '+3222234567',
       backupExtension: null,
     });
     // Each call proved its own number: none rang on to another one.
     const calls = await simulatorMessages();
     expect(calls).toHaveLength(2);
-    expect(calls[0]).toContain('+3221234567');
+    expect(calls[0]).toContain('+3222234567');
     expect(calls[1]).toContain('+31201234567');
     const [event] = await changeEvents();
     expect(event).toMatchObject({ type: 'change.phone', method: 'phone', phone: '+31 ••• 67' });
@@ -156,9 +156,9 @@ describe('Phone numbers for calls (SPEC J3, M1)', () => {
     const [mail] = await smtp.waitFor(1);
     expect(mail?.to).toEqual(['lotte@example.test']);
     expect(mail?.language).toBe('nl');
-    expect(mail?.subject).toBe('Beveiligingsmelding: er is een manier van aanmelden toegevoegd');
+    expect(mail?.subject).toBe('Beveiligingsmelding: er is een methode aan uw account toegevoegd');
     expect(mail?.text).toContain(`Beste ${user.displayName},`);
-    expect(mail?.text).toContain('telefoonnummers voor oproepen');
+    expect(mail?.text).toContain('telefoonnummers voor telefoongesprekken');
     const summary = await agent.get('/account').expect(200);
     expect(summary.text).toContain('+31 ••• 67');
     // The change is over: its waiting page leads back to the form.
@@ -214,7 +214,7 @@ describe('Phone numbers for calls (SPEC J3, M1)', () => {
     await startPhoneChange(agent, {
       ...primaryForm,
       phoneNumber: '020 765 4321',
-      backupNumber: '02 123 45 67',
+      backupNumber: '02 223 45 67',
     });
     await answerCall(agent);
     await agent.get('/account/phone/wait').expect(303);
@@ -229,27 +229,27 @@ describe('Phone numbers for calls (SPEC J3, M1)', () => {
     await giveNumbers({
       phone: '+31201234567',
       phoneExtension: '12',
-      backupPhone: '+3221234567',
+      backupPhone: '+3222234567',
       backupExtension: null,
     });
     const form = await agent.get('/account/phone').expect(200);
     expect(form.text).toContain('Change your phone numbers');
     expect(form.text).toContain('value="020 123 4567"');
-    expect(form.text).toContain('value="02 123 45 67"');
+    expect(form.text).toContain('value="02 223 45 67"');
     expect(form.text).toMatch(/<option value="NL" selected>/);
     expect(form.text).toMatch(/<option value="BE" selected>/);
 
     const current = {
       ...primaryForm,
       phoneExtension: '12',
-      backupNumber: '02 123 45 67',
+      backupNumber: '02 223 45 67',
     };
     const same = await post(agent, '/account/phone', form.text, current).expect(303);
     expect(same.headers.location).toBe('/account');
 
     const swapped = await post(agent, '/account/phone', form.text, {
       phoneCountry: 'BE',
-      phoneNumber: '+32 2 123 45 67',
+      phoneNumber: '+32 2 223 45 67',
       phoneExtension: '',
       backupCountry: 'NL',
       backupNumber: '020 123 4567',
@@ -257,7 +257,7 @@ describe('Phone numbers for calls (SPEC J3, M1)', () => {
     }).expect(303);
     expect(swapped.headers.location).toBe('/account?done=phone');
     expect(await userRow()).toMatchObject({
-      phone: '+3221234567',
+      phone: '+3222234567',
       backupPhone: '+31201234567',
       backupExtension: '12',
     });
@@ -265,10 +265,10 @@ describe('Phone numbers for calls (SPEC J3, M1)', () => {
     const cleared = await post(agent, '/account/phone', form.text, {
       ...primaryForm,
       phoneCountry: 'BE',
-      phoneNumber: '02 123 45 67',
+      phoneNumber: '02 223 45 67',
     }).expect(303);
     expect(cleared.headers.location).toBe('/account?done=phone');
-    expect(await userRow()).toMatchObject({ phone: '+3221234567', backupPhone: null });
+    expect(await userRow()).toMatchObject({ phone: '+3222234567', backupPhone: null });
     expect(await simulatorMessages()).toEqual([]);
     expect((await changeEvents()).map((e) => e.type)).toEqual(['change.phone', 'change.phone']);
 
@@ -276,7 +276,7 @@ describe('Phone numbers for calls (SPEC J3, M1)', () => {
     await post(agent, '/account/phone', form.text, {
       ...primaryForm,
       phoneCountry: 'BE',
-      phoneNumber: '02 123 45 67',
+      phoneNumber: '02 223 45 67',
       phoneExtension: '9',
     }).expect(303);
     expect((await userRow()).phoneExtension).toBeNull();
@@ -359,7 +359,9 @@ describe('Mobile number for texts (SPEC J3, M2)', () => {
     expect(event).toMatchObject({ type: 'change.mobile', method: 'sms', phone: '+33 ••• 78' });
     const [mail] = await smtp.waitFor(1);
     expect(mail?.language).toBe('en');
-    expect(mail?.text).toContain('A way to sign in was added to your account: mobile number');
+    expect(mail?.text).toContain(
+      'A method for the second step was added to your account: mobile number',
+    );
   });
 
   it('with two-way texts, waits for the reply before saving; a wrong reply saves nothing', async () => {
@@ -499,7 +501,7 @@ describe('Stopping a method (SPEC J3)', () => {
       language: 'fr',
     });
     await afterEnrolmentNotice();
-    await giveNumbers({ phone: '+31201234567', backupPhone: '+3221234567' });
+    await giveNumbers({ phone: '+31201234567', backupPhone: '+3222234567' });
     await giveNumbers({ defaultMethod: 'phone' });
     const page = await agent.get('/account/phone').expect(200);
     expect(page.text).toContain('action="/account/phone/remove"');
@@ -514,7 +516,7 @@ describe('Stopping a method (SPEC J3)', () => {
     expect(event).toMatchObject({ type: 'change.phone', phone: '+31 ••• 67' });
     const [mail] = await smtp.waitFor(1);
     expect(mail?.language).toBe('fr');
-    expect(mail?.subject).toBe('Avis de sécurité : un moyen de connexion a été retiré');
+    expect(mail?.subject).toBe('Avis de sécurité\u00a0: une méthode a été retirée de votre compte');
     expect(mail?.text).toContain('numéros de téléphone pour les appels');
   });
 
@@ -528,7 +530,7 @@ describe('Stopping a method (SPEC J3)', () => {
     await changeSettings(portal.services, { allowedMethods: ['phone', 'sms', 'token'] });
     const page = await agent.get('/account/mobile').expect(200);
     expect(page.text).not.toContain('action="/account/mobile/remove"');
-    expect(page.text).toContain('Text messages are your only way to sign in');
+    expect(page.text).toContain('Text messages are your only method for the second step');
     const refused = await post(agent, '/account/mobile/remove', page.text, {}).expect(400);
     expect(refused.text).toContain('href="#remove"');
     expect((await userRow()).mobilePhone).toBe('+33612345678');

@@ -199,11 +199,11 @@ describe('removing the OATH token (SPEC J3)', () => {
     });
 
     const confirm = await agent.get('/account/token/remove').expect(200);
-    expect(confirm.text).toContain('it is your only way to sign in');
+    expect(confirm.text).toContain('it is your only method for the second step');
     expect(confirm.text).not.toContain('Remove the token</button>');
     const refused = await post(agent, '/account/token/remove', confirm.text, {});
     expect(refused.status).toBe(400);
-    expect(refused.text).toContain('it is your only way to sign in');
+    expect(refused.text).toContain('it is your only method for the second step');
     expect(await tokensOf(user.id)).toHaveLength(1);
   });
 });
@@ -332,7 +332,7 @@ describe('bringing an event-based token back in step (SPEC M4)', () => {
     expect(done.headers.location).toBe('/account?done=tokenResynced');
     expect(await counterOf(user.id)).toBe(43);
     expect((await agent.get('/account?done=tokenResynced')).text).toContain(
-      'Your token is back in step',
+      'Your token has been resynchronised',
     );
     const events = await eventsOf(user.id, 'token.resync');
     expect(events.map((e) => e.result)).toEqual(['success', 'failure']);

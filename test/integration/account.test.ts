@@ -20,7 +20,7 @@ describe('My account summary (SPEC J3)', () => {
   it('shows the methods, devices, language and a link to each change the settings allow', async () => {
     const { agent } = await enrolledUser(portal);
     const page = await agent.get('/account').expect(200);
-    expect(page.text).toContain('Mobile app</dt><dd>Mobile app</dd>');
+    expect(page.text).toContain('Mobile app</dt><dd>Mobile app 1</dd>');
     for (const href of [
       '/account/devices',
       '/account/token',
@@ -90,7 +90,7 @@ describe('Proof before a change (SPEC J3, ASVS 5 7.5.1)', () => {
     const agent = await signInWithoutProof(portal);
     await changeSettings(portal.services, { proofMinutes: 10 });
     const dutch = await agent.get('/account/confirm?lng=nl').expect(200);
-    expect(dutch.text).toContain('Daarna vragen we dit 10 minuten niet opnieuw.');
+    expect(dutch.text).toContain('De komende 10 minuten vragen we dit niet opnieuw.');
     await changeSettings(portal.services, { proofMinutes: 1 });
     const french = await agent.get('/account/confirm?lng=fr').expect(200);
     expect(french.text).toContain('Cela ne vous sera plus demandé pendant 1 minute.');

@@ -1,34 +1,13 @@
-import { spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadConfig, projectRoot } from '../../src/config/index.ts';
-import { createServices } from '../../src/services.ts';
+import { loadConfig } from '../../src/config/index.ts';
+import { createServices, type Services } from '../../src/services.ts';
+import { cli, installationEnv } from '../helpers/cli.ts';
 import { startSmtpServer } from '../helpers/smtp.ts';
 import { accountOf, editUser } from '../helpers/account.ts';
 import { cliContext, visitorContext } from '../helpers/context.ts';
-
-function cli(args: string[], databaseUrl: string, stdin = '', env: Record<string, string> = {}) {
-  return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-    const child = spawn(process.execPath, ['src/cli.ts', ...args], {
-      cwd: projectRoot,
-      env: { PATH: process.env.PATH, DATABASE_URL: databaseUrl, ...env },
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      stdout += chunk.toString();
-    });
-    child.stderr.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString();
-    });
-    child.on('close', (code) => {
-      resolve({ code, stdout, stderr });
-    });
-    child.stdin.end(stdin);
-  });
-}
 
 describe('mfa-portal command line (SPEC O3)', () => {
   const databaseUrl = `sqlite:${join(mkdtempSync(join(tmpdir(), 'mfa-cli-')), 'mfa.sqlite')}`;
@@ -61,7 +40,7 @@ describe('mfa-portal command line (SPEC O3)', () => {
     expect(user).toMatchObject({ code: 0, stdout: 'User els created.\n' });
 
     const services = await createServices(
-      loadConfig({ env: { DATABASE_URL: databaseUrl, LOG_LEVEL: 'silent' } }),
+      loadConfig({ env: { ...installationEnv(databaseUrl), LOG_LEVEL: 'silent' } }),
     );
     try {
       // Neither has a second step yet: a right password leads to User Setup.
@@ -119,7 +98,7 @@ describe('mfa-portal settings (SPEC §5)', () => {
     expect(after.stdout).toContain('deviceLimit = 4\n');
 
     const services = await createServices(
-      loadConfig({ env: { DATABASE_URL: databaseUrl, LOG_LEVEL: 'silent' } }),
+      loadConfig({ env: { ...installationEnv(databaseUrl), LOG_LEVEL: 'silent' } }),
     );
     try {
       expect((await services.mfa.signIn.settings(cliContext)).deviceLimit).toBe(4);
@@ -167,7 +146,7 @@ describe('mfa-portal bypass (SPEC M7)', () => {
     }
 
     const services = await createServices(
-      loadConfig({ env: { DATABASE_URL: databaseUrl, LOG_LEVEL: 'silent' } }),
+      loadConfig({ env: { ...installationEnv(databaseUrl), LOG_LEVEL: 'silent' } }),
     );
     try {
       const { id: userId } = await accountOf(services, 'noor');
@@ -193,7 +172,7 @@ describe('mfa-portal bypass (SPEC M7)', () => {
         'a long enough password',
       );
       const services = await createServices(
-        loadConfig({ env: { DATABASE_URL: databaseUrl, LOG_LEVEL: 'silent' } }),
+        loadConfig({ env: { ...installationEnv(databaseUrl), LOG_LEVEL: 'silent' } }),
       );
       try {
         await editUser(services, (await accountOf(services, 'sacha')).id, { language: 'fr' });
@@ -211,11 +190,126 @@ describe('mfa-portal bypass (SPEC M7)', () => {
       const [mail] = smtp.received;
       expect(mail?.to).toEqual(['sacha@example.test']);
       expect(mail?.subject).toBe(
-        'Avis de sécurité : votre prochaine connexion sautera la deuxième étape',
+        'Avis de sécurité\u00a0: la deuxième étape sera ignorée lors de votre prochaine connexion',
       );
-      expect(mail?.text).toMatch(/avant \S+ \d+ \S+ \d{4}/);
+      expect(mail?.text).toMatch(/avant le \S+ \d+ \S+ \d{4}/);
     } finally {
       await smtp.close();
     }
+  });
+});
+
+describe('mfa-portal unlock and reset-password: a lost administrator password', () => {
+  const databaseUrl = `sqlite:${join(mkdtempSync(join(tmpdir(), 'mfa-cli-reset-')), 'mfa.sqlite')}`;
+
+  async function withServices<T>(work: (services: Services) => Promise<T>): Promise<T> {
+    const services = await createServices(
+      loadConfig({ env: { ...installationEnv(databaseUrl), LOG_LEVEL: 'silent' } }),
+    );
+    try {
+      return await work(services);
+    } finally {
+      await services.close();
+    }
+  }
+
+  it('gives a locked-out administrator a new password, then ends the lockout, audited', async () => {
+    await cli(['create-admin', '--username', 'root'], databaseUrl, 'the forgotten password');
+    await withServices(async (services) => {
+      const { lockoutThreshold } = await services.settings.read();
+      for (let i = 0; i < lockoutThreshold; i++) {
+        await services.accounts.signIn('root', `guess ${i}`, visitorContext);
+      }
+    });
+
+    const reset = await cli(
+      ['reset-password', '--username', 'root'],
+      databaseUrl,
+      'the new password\n',
+    );
+    expect(reset.stderr).toBe('');
+    expect(reset.code).toBe(0);
+    expect(reset.stdout).toContain('root has a new password.\n');
+    expect(reset.stdout).toMatch(
+      /root is still locked until \d{4}-.*mfa-portal unlock --username root/,
+    );
+    expect(
+      await withServices((services) =>
+        services.accounts.signIn('root', 'the new password', visitorContext),
+      ),
+    ).toMatchObject({ next: 'refused' });
+
+    const unlock = await cli(['unlock', '--username', 'root'], databaseUrl);
+    expect(unlock).toMatchObject({
+      code: 0,
+      stdout: 'root is unlocked; the failed attempts are forgotten.\n',
+    });
+    await withServices(async (services) => {
+      expect(
+        (await services.accounts.signIn('root', 'the forgotten password', visitorContext)).next,
+      ).toBe('refused');
+      expect(
+        (await services.accounts.signIn('root', 'the new password', visitorContext)).next,
+      ).toBe('enrol');
+      const audited = await services.database.db
+        .selectFrom('audit_events')
+        .select(['type', 'reason', 'admin_id', 'username'])
+        .where('type', 'in', ['password.reset', 'account.unlocked'])
+        .orderBy('occurred_at')
+        .execute();
+      expect(audited).toEqual([
+        { type: 'password.reset', reason: 'by cli', admin_id: null, username: 'root' },
+        {
+          type: 'account.unlocked',
+          reason: 'was locked, by cli',
+          admin_id: null,
+          username: 'root',
+        },
+      ]);
+    });
+    expect((await cli(['unlock', '--username', 'root'], databaseUrl)).stdout).toBe(
+      'root was not locked; the failed attempts are forgotten.\n',
+    );
+  });
+
+  it('tells the user by email that their password was reset', async () => {
+    const smtp = await startSmtpServer();
+    try {
+      await cli(
+        ['create-user', '--username', 'mila', '--email', 'mila@example.test'],
+        databaseUrl,
+        'a long enough password',
+      );
+      const reset = await cli(
+        ['reset-password', '--username', 'mila'],
+        databaseUrl,
+        'another long password',
+        smtp.config,
+      );
+      expect(reset.code).toBe(0);
+      expect(reset.stdout).toContain('A security notice went to mila@example.test.\n');
+      expect(smtp.received[0]?.subject).toBe('Security notice: your password was reset');
+    } finally {
+      await smtp.close();
+    }
+  });
+
+  it.each([
+    [['reset-password', '--username', 'root'], 'short', /at least 8 characters/],
+    [['reset-password', '--username', 'ghost'], 'a long enough password', /No user ghost/],
+    [['reset-password'], 'a long enough password', /reset-password needs --username NAME/],
+    [['unlock', '--username', 'ghost'], '', /No user ghost/],
+    [['unlock'], '', /unlock needs --username NAME/],
+  ])('refuses %j with exit code 2, changing nothing', async (args, stdin, message) => {
+    const result = await cli(args, databaseUrl, stdin);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(message);
+    expect(
+      (
+        await withServices((services) =>
+          services.accounts.signIn('root', 'the new password', visitorContext),
+        )
+      ).next,
+    ).toBe('enrol');
   });
 });

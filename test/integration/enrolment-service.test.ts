@@ -54,6 +54,17 @@ async function answers(count = 4) {
 }
 
 describe('User Setup through the MfaService (SPEC J2)', () => {
+  it('names the app device in the language of the setup (SPEC L5)', async () => {
+    context = { ...context, language: 'nl' };
+    const { draftId } = await provenApp();
+    const questions = await portal.services.questions.forLanguage('nl');
+    const given = questions.slice(0, 4).map((q, i) => ({ questionId: q.id, answer: `a ${i}` }));
+    expect(await enrolment().complete(context, { userId, draftId, answers: given })).toEqual({
+      outcome: 'enrolled',
+    });
+    expect(await devices()).toMatchObject([{ kind: 'app', name: 'Mobiele app 1' }]);
+  });
+
   it('offers only the methods the settings allow, and begins only with one of them', async () => {
     expect(await enrolment().offeredMethods(context, { userId })).toEqual(['app', 'token']);
     const refused = await enrolment().begin(context, { userId, method: 'phone' });
@@ -134,9 +145,17 @@ describe('User Setup through the MfaService (SPEC J2)', () => {
     expect(refused).toEqual({
       outcome: 'invalid',
       errors: [
-        { field: 'question0', message: 'setup.questions.errors.choose' },
-        { field: 'answer2', message: 'setup.questions.errors.answerMissing' },
-        { field: 'answer3', message: 'setup.questions.errors.answerTooLong' },
+        { field: 'question0', message: 'setup.questions.errors.choose', values: { number: 1 } },
+        {
+          field: 'answer2',
+          message: 'setup.questions.errors.answerMissing',
+          values: { number: 3 },
+        },
+        {
+          field: 'answer3',
+          message: 'setup.questions.errors.answerTooLong',
+          values: { number: 4 },
+        },
       ],
     });
     const short = await enrolment().complete(context, { userId, draftId, answers: [first] });
@@ -145,14 +164,14 @@ describe('User Setup through the MfaService (SPEC J2)', () => {
 
     const done = await enrolment().complete(context, { userId, draftId, answers: given });
     expect(done).toEqual({ outcome: 'enrolled' });
-    expect(await devices()).toMatchObject([{ kind: 'app', name: 'Mobile app' }]);
+    expect(await devices()).toMatchObject([{ kind: 'app', name: 'Mobile app 1' }]);
     expect((await account()).answeredQuestions).toBe(4);
     const audit = await portal.services.mfa.administration.auditEvents(helpdeskContext, {
       userId,
       type: 'enrolment',
     });
     expect(audit).toMatchObject([
-      { type: 'enrolment', method: 'app', device: 'Mobile app', clientIp: '192.0.2.7' },
+      { type: 'enrolment', method: 'app', device: 'Mobile app 1', clientIp: '192.0.2.7' },
     ]);
     // The draft ended with the setup.
     expect(await enrolment().progress(context, { userId, draftId })).toBeNull();

@@ -72,6 +72,7 @@ describe('log files, "Enable logging" (SPEC O2)', () => {
       env: {
         PORT: '0',
         DATABASE_URL: `sqlite:${join(root, 'mfa.sqlite')}`,
+        ENCRYPTION_KEY_FILE: join(root, 'encryption.key'),
         LOG_FILE_DIRECTORY: join(root, 'file', 'logs'),
       },
     });
@@ -104,6 +105,7 @@ describe('the first-admin hint names an address people can open', () => {
           BASE_PATH: '/MultiFactorAuth',
           PORTAL_URL: portalUrl,
           DATABASE_URL: `sqlite:${join(dir, 'mfa.sqlite')}`,
+          ENCRYPTION_KEY_FILE: join(dir, 'encryption.key'),
           LOG_LEVEL: 'silent',
         },
       }),

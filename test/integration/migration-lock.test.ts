@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { projectRoot } from '../../src/config/index.ts';
 import { openDatabase } from '../../src/data/database.ts';
+import { outputOf, type CliResult } from '../helpers/cli.ts';
 import {
   createTemporaryPostgresDatabase,
   needs,
@@ -29,35 +30,14 @@ const migrateOnCue = `
   }
 `;
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-async function migrateTogether(databaseUrl: string, processes: number): Promise<Run[]> {
+async function migrateTogether(databaseUrl: string, processes: number): Promise<CliResult[]> {
   const children = Array.from({ length: processes }, () =>
     spawn(process.execPath, ['--input-type=module', '-e', migrateOnCue], {
       cwd: projectRoot,
       env: { PATH: process.env.PATH, DATABASE_URL: databaseUrl },
     }),
   );
-  const runs = children.map(
-    (child) =>
-      new Promise<Run>((resolve) => {
-        let stdout = '';
-        let stderr = '';
-        child.stdout.on('data', (chunk: Buffer) => {
-          stdout += chunk.toString();
-        });
-        child.stderr.on('data', (chunk: Buffer) => {
-          stderr += chunk.toString();
-        });
-        child.on('close', (code) => {
-          resolve({ code, stdout, stderr });
-        });
-      }),
-  );
+  const runs = children.map(outputOf);
   await Promise.all(
     children.map(
       (child) =>
@@ -80,7 +60,7 @@ async function migrateTogether(databaseUrl: string, processes: number): Promise<
 }
 
 /** Each migration ran once over all processes, and every process finished without an error. */
-async function expectEachMigrationOnce(databaseUrl: string, runs: Run[]) {
+async function expectEachMigrationOnce(databaseUrl: string, runs: CliResult[]) {
   expect(runs.map((run) => run.stderr)).toEqual(runs.map(() => ''));
   expect(runs.map((run) => run.code)).toEqual(runs.map(() => 0));
   const database = openDatabase(databaseUrl);

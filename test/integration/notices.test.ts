@@ -35,10 +35,10 @@ describe('security notices by email (SPEC N2)', () => {
     expect(mail?.to).toEqual(['lotte@example.test']);
     expect(mail?.from).toBe('mfa@example.test');
     expect(mail?.language).toBe('nl');
-    expect(mail?.subject).toBe('Beveiligingsmelding: er is een manier van aanmelden toegevoegd');
+    expect(mail?.subject).toBe('Beveiligingsmelding: er is een methode aan uw account toegevoegd');
     expect(mail?.text).toContain('Beste lotte display,');
     expect(mail?.text).toContain('toegevoegd: mobiele app.');
-    expect(mail?.text).toMatch(/Vanaf adres: 127\.0\.0\.1$/m);
+    expect(mail?.text).toMatch(/IP-adres: 127\.0\.0\.1$/m);
     expect(mail?.text).toContain('https://mfa.example.test/MultiFactorAuth');
     expect(mail?.text).not.toMatch(/\{\{|notices\./);
   });
@@ -48,7 +48,7 @@ describe('security notices by email (SPEC N2)', () => {
     portal = await createTestPortal(smtp.config);
     await enrolledUser(portal, 'amelie', { email: 'amelie@example.test', language: 'fr' });
     const [mail] = await smtp.waitFor(1);
-    expect(mail?.subject).toBe('Avis de sécurité : un moyen de connexion a été ajouté');
+    expect(mail?.subject).toBe('Avis de sécurité\u00a0: une méthode a été ajoutée à votre compte');
     expect(mail?.text).toContain('Bonjour amelie display,');
     expect(mail?.text).toContain('application mobile');
   });
@@ -103,7 +103,9 @@ describe('security notices by email (SPEC N2)', () => {
       await post(agent, '/verify', page.text, { method: 'app', code: '000000' });
     }
     const [, mail] = await smtp.waitFor(2);
-    expect(mail?.subject).toBe('Avis de sécurité : votre compte est temporairement verrouillé');
+    expect(mail?.subject).toBe(
+      'Avis de sécurité\u00a0: votre compte est temporairement verrouillé',
+    );
     expect(mail?.text).toContain('Vous pourrez vous reconnecter à partir du ');
   });
 

@@ -88,7 +88,7 @@ async function phoneUser(username: string) {
   const user = await createUser(portal, username, password);
   return editUser(portal.services, user.id, {
     phone: '+31201234567',
-    backupPhone: '+3221234567',
+    backupPhone: '+3222234567',
     mobilePhone: '+33612345678',
     defaultMethod: 'phone',
   });
@@ -168,7 +168,7 @@ describe('calls and texts per user (SPEC S5)', () => {
     expect(calls.map((call) => call.toNumber)).toEqual(['+31201234567']);
     const denied = await agent.get('/verify/wait').expect(400);
     expect(denied.text).toContain(
-      'The call was not answered, and we cannot call your backup number right now.',
+      'The call was not answered, and we cannot call your backup phone number right now.',
     );
     // The backup call counts where the first call was asked for: both limits were met.
     expect(await refusals()).toMatchObject([
@@ -192,7 +192,7 @@ describe('calls and texts per user (SPEC S5)', () => {
     const codePage = await agent.get('/verify/sms-code').expect(200);
     await post(agent, '/verify/sms/resend', codePage.text, {}).expect(303);
     const resend = await post(agent, '/verify/sms/resend', codePage.text, {}).expect(429);
-    expect(resend.text).toContain('<a href="/verify">Use another way to verify</a>');
+    expect(resend.text).toContain('<a href="/verify">Use another method</a>');
     const call = await post(agent, '/verify/phone', page.text, {}).expect(429);
     expect(call.text).toContain('Calls and text messages are paused for now');
     expect(await provider()).toHaveLength(2);
@@ -229,7 +229,7 @@ describe('calls and texts per user (SPEC S5)', () => {
     await editUser(portal.services, (await userRow('lotte')).id, { mobilePhone: '+33612345678' });
     const confirm = await later.get('/account/confirm?method=sms').expect(200);
     const paused = await post(later, '/account/confirm/sms', confirm.text, {}).expect(429);
-    expect(paused.text).toContain('<a href="/account/confirm">Use another way to verify</a>');
+    expect(paused.text).toContain('<a href="/account/confirm">Use another method</a>');
     expect(await provider()).toHaveLength(1);
     // Another method still works meanwhile.
     expect((await confirmWithApp(later, secret)).status).toBe(303);

@@ -112,7 +112,7 @@ describe('phone call (SPEC M1, J2, J4) through the simulator', () => {
     const auto = await agent.get('/setup/phone/wait?auto=on').expect(200);
     expect(auto.text).toContain('<meta http-equiv="refresh" content="5">');
     expect(auto.text).toContain('<input type="hidden" name="auto" value="on">');
-    expect(auto.text).toContain('Stop checking by itself');
+    expect(auto.text).toContain('Stop checking automatically');
     expect(waiting.text).toContain('+31 ••• 67');
 
     const simulator = await agent.get('/simulator');
@@ -132,7 +132,7 @@ describe('phone call (SPEC M1, J2, J4) through the simulator', () => {
 
   it('rings the backup phone when the primary is not answered, then signs in with it', async () => {
     const agent = browserAgent(portal);
-    await enrolPhone(agent, { backupNumber: '02 123 45 67' });
+    await enrolPhone(agent, { backupNumber: '02 223 45 67' });
     await answerCall(agent, '#');
     await agent.get('/setup/phone/wait').expect(303);
 
@@ -143,7 +143,7 @@ describe('phone call (SPEC M1, J2, J4) through the simulator', () => {
     await post(next, '/verify/phone', page.text, {}).expect(303);
     await missCall(next);
     const simulator = await next.get('/simulator');
-    expect(simulator.text).toContain('Call to +3221234567');
+    expect(simulator.text).toContain('Call to +3222234567');
     await next.get('/verify/wait').expect(200);
     await answerCall(next, '#');
     const signedIn = await next.get('/verify/wait').expect(303);
@@ -153,7 +153,7 @@ describe('phone call (SPEC M1, J2, J4) through the simulator', () => {
 
   it('rings no backup phone for an account locked while the call rang (review F3)', async () => {
     const agent = browserAgent(portal);
-    await enrolPhone(agent, { backupNumber: '02 123 45 67' });
+    await enrolPhone(agent, { backupNumber: '02 223 45 67' });
     await answerCall(agent, '#');
     await agent.get('/setup/phone/wait').expect(303);
 
@@ -348,7 +348,7 @@ describe('text message (SPEC M2) through the simulator', () => {
     const agent = browserAgent(portal);
     await agent.get('/sign-in?lng=fr');
     await enrolSms(agent);
-    expect((await newestMessage(agent)).body).toContain('Votre code');
+    expect((await newestMessage(agent)).body).toContain('votre code est');
   });
 });
 

@@ -63,6 +63,7 @@ describe('serving (SPEC C3, C4, O1, O5)', () => {
       env: {
         PORT: socketPath,
         DATABASE_URL: `sqlite:${join(dir, 'mfa.sqlite')}`,
+        ENCRYPTION_KEY_FILE: join(dir, 'encryption.key'),
         LOG_LEVEL: 'silent',
       },
     });
@@ -82,7 +83,12 @@ describe('serving (SPEC C3, C4, O1, O5)', () => {
     const dir = mkdtempSync(join(tmpdir(), 'mfa-ip-'));
     const running = await startServer(
       loadConfig({
-        env: { PORT: '0', DATABASE_URL: `sqlite:${join(dir, 'mfa.sqlite')}`, LOG_LEVEL: 'silent' },
+        env: {
+          PORT: '0',
+          DATABASE_URL: `sqlite:${join(dir, 'mfa.sqlite')}`,
+          ENCRYPTION_KEY_FILE: join(dir, 'encryption.key'),
+          LOG_LEVEL: 'silent',
+        },
       }),
     );
     try {
@@ -188,7 +194,11 @@ describe('serving (SPEC C3, C4, O1, O5)', () => {
     const dir = mkdtempSync(join(tmpdir(), 'mfa-proc-'));
     const result = await runNode(
       ['src/server.ts'],
-      { PORT: '0', DATABASE_URL: `sqlite:${join(dir, 'mfa.sqlite')}` },
+      {
+        PORT: '0',
+        DATABASE_URL: `sqlite:${join(dir, 'mfa.sqlite')}`,
+        ENCRYPTION_KEY_FILE: join(dir, 'encryption.key'),
+      },
       '/sign-in\n',
     );
     expect(result.stdout).toContain('npx mfa-portal create-admin --username admin');

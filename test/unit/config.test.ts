@@ -2,7 +2,14 @@ import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, configWarnings, loadConfig, projectRoot } from '../../src/config/index.ts';
+import {
+  ConfigError,
+  configWarnings,
+  inspectConfig,
+  loadConfig,
+  maskPasswords,
+  projectRoot,
+} from '../../src/config/index.ts';
 
 const shippedDefaults = JSON.parse(
   readFileSync(join(projectRoot, 'config', 'default.json'), 'utf8'),
@@ -125,5 +132,46 @@ describe('configuration', () => {
     expect(configWarnings(load({ SIMULATOR_ENABLED: 'true' }))).toEqual([
       expect.stringMatching(/^SIMULATOR_ENABLED is true/),
     ]);
+  });
+
+  it('collects every error of every source at once, and says where each value came from', () => {
+    const root = rootWith({
+      'config/default.json': JSON.stringify(shippedDefaults),
+      'config/local.json': JSON.stringify({ SESION_SECRET: 'x', LOG_LEVEL: 'loud' }),
+    });
+    const report = inspectConfig({
+      rootDir: root,
+      env: { SESSION_IDLE_MINUTES: 'soon', SMTP_HOST: 'mail.example.org', PORT: '8080' },
+    });
+    expect(report.config).toBe(undefined);
+    expect(report.errors).toEqual([
+      `Invalid configuration: unknown key SESION_SECRET in ${join(root, 'config', 'local.json')}`,
+      'Invalid configuration: SESSION_IDLE_MINUTES must be a whole number from 1 to 1440 (got "soon")',
+      'Invalid configuration: LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent (got "loud")',
+      'Invalid configuration: SMTP_FROM must name the sender when SMTP_HOST is set',
+    ]);
+    const entry = (key: string) => report.entries.find((e) => e.key === key);
+    expect(entry('PORT')).toEqual({ key: 'PORT', raw: '8080', source: 'environment' });
+    expect(entry('LOG_LEVEL')).toEqual({
+      key: 'LOG_LEVEL',
+      raw: 'loud',
+      source: 'config/local.json',
+    });
+    expect(entry('BASE_PATH')).toMatchObject({ source: 'config/default.json' });
+    expect(report.values.PORT).toBe('8080');
+    expect(() => loadConfig({ rootDir: root, env: { SESSION_IDLE_MINUTES: 'soon' } })).toThrow(
+      /unknown key SESION_SECRET[^\n]*\n.*SESSION_IDLE_MINUTES/,
+    );
+  });
+
+  it('masks passwords in URLs, also in the messages that quote a malformed one', () => {
+    expect(maskPasswords('postgres://mfa:s3cret@db/mfa?sslmode=require&password=p2')).toBe(
+      'postgres://mfa:***@db/mfa?sslmode=require&password=***',
+    );
+    expect(maskPasswords('redis://:pw@cache:6379')).toBe('redis://:***@cache:6379');
+    expect(maskPasswords('sqlite:data/mfa.sqlite')).toBe('sqlite:data/mfa.sqlite');
+    expect(() =>
+      loadConfig({ rootDir: projectRoot, env: { DATABASE_URL: 'mysql://root:hunter2@db/mfa' } }),
+    ).toThrow('(got "mysql://root:***@db/mfa")');
   });
 });

@@ -81,3 +81,58 @@ describe('locale files (SPEC L5)', () => {
     expect(missing).toEqual([]);
   });
 });
+
+describe('French typography (SPEC L5, the language review)', () => {
+  const shipped = JSON.parse(
+    readFileSync(join(projectRoot, 'config', 'security-questions.json'), 'utf8'),
+  ) as Record<string, string[]>;
+  const french = [
+    ...load('fr'),
+    ...(shipped.fr ?? []).map((text, i) => [`security-questions.json:fr.${i}`, text] as const),
+  ];
+  const offending = (rule: RegExp) =>
+    french.filter(([, text]) => rule.test(text)).map(([key, text]) => `${key}: ${text}`);
+
+  it('puts a narrow no-break space before ; ? ! and a no-break space before :', () => {
+    // Any other space, or none, before the mark (but not in a URL or a time such as 9:30).
+    expect(offending(/[^\u202f]([;?!])(?!\/)/u)).toEqual([]);
+    expect(offending(/[^\u00a0\u202f\d/]:(?!\/\/)/u)).toEqual([]);
+  });
+
+  it('puts no-break spaces inside « », and a narrow one between thousands', () => {
+    expect(offending(/«(?!\u00a0)|(?<!\u00a0)»/u)).toEqual([]);
+    expect(offending(/\d[ ,.]\d{3}\b/u)).toEqual([]);
+  });
+});
+
+describe('the glossary (locales/GLOSSARY.md): one term per concept', () => {
+  const glossary = readFileSync(join(projectRoot, 'locales', 'GLOSSARY.md'), 'utf8');
+  const rules = [
+    ...glossary.matchAll(/^- (en|nl|fr): `(.+?)`(?: \(except in keys with: (\w+)\))? → (.+)$/gm),
+  ].map(([, language = '', pattern = '', except, instead = '']) => ({
+    language,
+    pattern: new RegExp(pattern, 'u'),
+    except,
+    instead,
+  }));
+
+  it('lists variants to avoid in every language', () => {
+    for (const language of languages) {
+      expect(rules.filter((r) => r.language === language).length).toBeGreaterThan(4);
+    }
+  });
+
+  it.each(languages)('%s uses none of the variants the glossary says to avoid', (language) => {
+    const entries = load(language);
+    const found = rules
+      .filter((rule) => rule.language === language)
+      .flatMap((rule) =>
+        [...entries]
+          .filter(
+            ([key, text]) => rule.pattern.test(text) && !(rule.except && key.includes(rule.except)),
+          )
+          .map(([key, text]) => `${key}: "${text}" (use ${rule.instead})`),
+      );
+    expect(found).toEqual([]);
+  });
+});

@@ -288,10 +288,14 @@ export function createAccountService(deps: MfaServiceDependencies): AccountServi
 
   return {
     async overview(context, { userId }) {
-      const { user } = await load(context, userId);
+      // A user's own overview: their session's journey has just loaded the account, so it is not
+      // loaded again (SPEC P2). Anyone else must name an account that exists.
+      if (context.actor.kind !== 'user' || context.actor.userId !== userId) {
+        await load(context, userId);
+      }
       const [pending, events] = await Promise.all([
-        bypasses.pending(user),
-        audit.recentForUser(user.id),
+        bypasses.pending({ id: userId }),
+        audit.recentForUser(userId),
       ]);
       return {
         bypass: pending ?? null,

@@ -1,9 +1,10 @@
 import { createAuditRepository } from '../../data/audit-repository.ts';
 import { DuplicateUsernameError, type UserRow } from '../../data/users-repository.ts';
-import { changeEvent } from '../changes.ts';
-import { adminOf, type Context } from '../context.ts';
+import { changeEvent, type Change } from '../changes.ts';
+import { actedBy, adminOf, type Context } from '../context.ts';
 import { isLanguage } from '../languages.ts';
 import { MfaError, type Account, type FieldError } from '../mfa-service.ts';
+import { passwordProblem } from '../password-policy.ts';
 import { hashSecret } from '../passwords.ts';
 import { isExtension, parsePhone } from '../phone-numbers.ts';
 import { newPinErrors } from '../pin-policy.ts';
@@ -56,7 +57,10 @@ export const auditReadLimit = 1000;
  * the admin console next. The context's actor is recorded as the one who acted.
  */
 export interface AdministrationService {
-  /** A user of the local directory, with a password (SPEC D1: the portal's own directory). */
+  /**
+   * A user of the local directory, with a password under the password policy (SPEC D1: the
+   * portal's own directory).
+   */
   createUser(
     context: Context,
     input: {
@@ -66,7 +70,11 @@ export interface AdministrationService {
       password: string;
       role: 'user' | 'admin';
     },
-  ): Promise<{ outcome: 'created'; account: Account } | { outcome: 'taken' }>;
+  ): Promise<
+    | { outcome: 'created'; account: Account }
+    | { outcome: 'taken' }
+    | { outcome: 'invalid'; message: string }
+  >;
   /** A user by username (case-insensitive), or null. */
   findUser(context: Context, input: { username: string }): Promise<Account | null>;
   /**
@@ -77,6 +85,23 @@ export interface AdministrationService {
     context: Context,
     input: { userId: string; seconds: number; reason: string },
   ): Promise<{ expiresAt: number; notified: boolean }>;
+  /**
+   * Ends a lockout (SPEC M8) and clears the failures counted towards the next one, the hourly
+   * ones included; audited. `wasLocked` says whether the account was locked at that moment.
+   */
+  unlock(context: Context, input: { userId: string }): Promise<{ wasLocked: boolean }>;
+  /**
+   * A new password for a user of the local directory, under the password policy: how a lost
+   * administrator password is recovered. Audited, and the user is told by email; a lockout
+   * stays (`unlock` ends it), and so do sessions already signed in.
+   */
+  resetPassword(
+    context: Context,
+    input: { userId: string; password: string },
+  ): Promise<
+    | { outcome: 'reset'; notified: boolean; lockedUntil: number | null }
+    | { outcome: 'invalid'; message: string }
+  >;
   /**
    * Changes a portal setting from its text form (lists comma-separated), checked against the
    * setting's bounds; audited with the old and the new value (SPEC §5, A4).
@@ -113,11 +138,19 @@ export interface AdministrationService {
 const emailPattern = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 
 /** An administrator's number: E.164 as typed, or what is wrong with it. */
-function readE164(value: string | null | undefined, field: string, errors: FieldError[]) {
+function readE164(
+  value: string | null | undefined,
+  field: string,
+  errors: FieldError[],
+): string | null | undefined {
   if (value === undefined || value === null) return value;
-  const phone = value.trim().startsWith('+') ? parsePhone(value, 'NL') : undefined;
-  if (!phone) errors.push({ field, message: 'phone.errors.invalid' });
-  return phone ?? null;
+  const parsed = value.trim().startsWith('+')
+    ? parsePhone(value, 'NL')
+    : ({ refused: 'invalid' } as const);
+  if ('phone' in parsed) return parsed.phone;
+  const message = parsed.refused === 'invalid' ? 'phone.errors.invalid' : 'phone.errors.notAllowed';
+  errors.push({ field, message });
+  return null;
 }
 
 function readExtension(value: string | null | undefined, field: string, errors: FieldError[]) {
@@ -184,7 +217,7 @@ export function createAdministrationService(deps: MfaServiceDependencies): Admin
     return user && { user, account: toAccount(user, await secondFactor.enrolmentOf(user)) };
   }
 
-  async function requireUser(userId: string) {
+  async function userOf(userId: string) {
     const user = await users.findById(userId);
     if (!user) throw new MfaError('not-found', 'No such user');
     return user;
@@ -210,6 +243,8 @@ export function createAdministrationService(deps: MfaServiceDependencies): Admin
 
   return {
     async createUser(context, input) {
+      const problem = passwordProblem(input.password);
+      if (problem) return { outcome: 'invalid', message: problem };
       const passwordHash = await hashSecret(input.password, argon2);
       try {
         const user = await users.create({ ...input, passwordHash });
@@ -254,6 +289,58 @@ export function createAdministrationService(deps: MfaServiceDependencies): Admin
       return { expiresAt, notified };
     },
 
+    async unlock(context, { userId }) {
+      const user = await userOf(userId);
+      const time = now();
+      const wasLocked = user.locked_until !== null && user.locked_until > time;
+      const change: Change = {
+        type: 'account.unlocked',
+        reason: `${wasLocked ? 'was locked' : 'was not locked'}, by ${actedBy(context)}`,
+      };
+      await db.transaction().execute(async (trx) => {
+        await trx
+          .updateTable('users')
+          .set({
+            failed_count: 0,
+            locked_until: null,
+            failure_window_start: null,
+            failure_window_count: 0,
+            updated_at: time,
+          })
+          .where('id', '=', user.id)
+          .execute();
+        await createAuditRepository(trx).record(changeEvent(user, change, context), time);
+      });
+      return { wasLocked };
+    },
+
+    async resetPassword(context, { userId, password }) {
+      const user = await userOf(userId);
+      const problem = passwordProblem(password);
+      if (problem) return { outcome: 'invalid', message: problem };
+      const passwordHash = await hashSecret(password, argon2);
+      const time = now();
+      const change: Change = {
+        type: 'password.reset',
+        method: 'password',
+        reason: `by ${actedBy(context)}`,
+        notice: 'passwordReset',
+      };
+      await db.transaction().execute(async (trx) => {
+        await trx
+          .updateTable('users')
+          .set({ password_hash: passwordHash, updated_at: time })
+          .where('id', '=', user.id)
+          .execute();
+        await createAuditRepository(trx).record(changeEvent(user, change, context), time);
+      });
+      // Awaited: the command line tells the operator whether the user heard of it.
+      const notified = await changes.notify(user, change, context);
+      const lockedUntil =
+        user.locked_until !== null && user.locked_until > time ? user.locked_until : null;
+      return { outcome: 'reset', notified, lockedUntil };
+    },
+
     async changeSetting(context, { key, value }) {
       if (!isSettingKey(key)) return { outcome: 'invalid', message: `Unknown setting "${key}".` };
       try {
@@ -282,7 +369,7 @@ export function createAdministrationService(deps: MfaServiceDependencies): Admin
     },
 
     async editUser(context, { userId, ...edit }) {
-      const user = await requireUser(userId);
+      const user = await userOf(userId);
       const { errors, columns, after } = editedColumns(user, edit);
       const method = columns.default_method;
       if (method !== undefined && method !== null && errors.length === 0) {
@@ -300,7 +387,7 @@ export function createAdministrationService(deps: MfaServiceDependencies): Admin
     },
 
     async setDisabled(context, { userId, disabled }) {
-      const user = await requireUser(userId);
+      const user = await userOf(userId);
       await save(
         context,
         user,
@@ -313,7 +400,7 @@ export function createAdministrationService(deps: MfaServiceDependencies): Admin
     },
 
     async setPin(context, { userId, pin }) {
-      const user = await requireUser(userId);
+      const user = await userOf(userId);
       const { pinMinLength } = await settings.read();
       const phones = [user.phone, user.backup_phone, user.mobile_phone].filter((p) => p !== null);
       const errors = newPinErrors(pin, pin, pinMinLength, phones);

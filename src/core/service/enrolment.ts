@@ -136,11 +136,9 @@ export interface EnrolmentService {
   cancel(context: Context, input: { userId: string; draftId: string }): Promise<void>;
 }
 
-/** The name of a device set up with the mobile app in User Setup. */
-const appDeviceName = 'Mobile app';
-
 export function createEnrolmentService(deps: MfaServiceDependencies): EnrolmentService {
-  const { db, users, settings, questions, drafts, changes, encryptionKey, argon2 } = deps;
+  const { db, users, settings, questions, drafts, changes, encryptionKey, argon2, translate } =
+    deps;
   const now = deps.now ?? Date.now;
   const telephony = deps.phoneVerification !== undefined;
 
@@ -235,7 +233,8 @@ export function createEnrolmentService(deps: MfaServiceDependencies): EnrolmentS
         method: 'app',
         device: {
           kind: 'app',
-          name: appDeviceName,
+          // Named in the user's language, as My account names the next ones (SPEC L5).
+          name: translate(context.language, 'devicesPage.defaultName', { number: 1 }),
           serial: null,
           params: appDeviceParameters,
           secret: generateOtpSecret().toString('base64url'),

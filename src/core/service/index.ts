@@ -12,7 +12,7 @@ import type { Drafts } from '../drafts.ts';
 import type { Lockout } from '../lockout.ts';
 import type { MfaService } from '../mfa-service.ts';
 import type { Argon2Parameters } from '../passwords.ts';
-import type { PhoneVerification } from '../phone-verification.ts';
+import type { PhoneVerification, Translate } from '../phone-verification.ts';
 import type { SecondFactor } from '../second-factor.ts';
 import { createAccountService } from './account.ts';
 import { createAdministrationService } from './administration.ts';
@@ -40,6 +40,8 @@ export interface MfaServiceDependencies {
   encryptionKey: Buffer;
   argon2: Argon2Parameters;
   logger: Logger;
+  /** For what the core names in the user's language (a first device's name). */
+  translate: Translate;
   now?: () => number;
 }
 

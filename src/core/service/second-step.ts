@@ -4,7 +4,7 @@ import type { Context } from '../context.ts';
 import { pinRequired } from '../method-policy.ts';
 import { MfaError } from '../mfa-service.ts';
 import { maskPhone } from '../phone-numbers.ts';
-import { enrolmentFrom, type CheckOutcome, type CheckPurpose } from '../second-factor.ts';
+import type { CheckOutcome, CheckPurpose, Enrolment } from '../second-factor.ts';
 import type { Method, PortalSettings } from '../settings.ts';
 import type { MfaServiceDependencies } from './index.ts';
 
@@ -43,8 +43,6 @@ export type SecondStepOutcome =
  * and a success clears the account's failure counters.
  */
 export interface SecondStepService {
-  /** What the second-step pages offer this user now (J1): methods, questions, code lengths. */
-  options(context: Context, input: { userId: string }): Promise<SecondStepOptions>;
   /** A code from the app or the token, with the PIN when the app mode asks for it (M3, M4, S6). */
   checkCode(
     context: Context,
@@ -57,14 +55,14 @@ export interface SecondStepService {
     },
   ): Promise<SecondStepOutcome>;
   /**
-   * The questions to ask (M6): `asked` again when they are still the user's answered ones, so that
-   * a reload cannot re-roll them, else a fresh random pick. `not-found` when questions are closed.
+   * The questions to ask (M6): a random pick kept on the account until it is answered, so that
+   * neither a reload nor a new sign-in re-rolls them. `not-found` when questions are closed.
    */
-  questionsToAsk(
-    context: Context,
-    input: { userId: string; asked: string[] },
-  ): Promise<AskedQuestion[]>;
-  /** The answers to the asked questions, all of them right (M6). `not-found` as above. */
+  questionsToAsk(context: Context, input: { userId: string }): Promise<AskedQuestion[]>;
+  /**
+   * The answers to the asked questions, all of them right (M6); answers to any other questions
+   * count as wrong. `not-found` as above.
+   */
   checkAnswers(
     context: Context,
     input: {
@@ -83,14 +81,39 @@ type SecondStepDependencies = Pick<
 const questionsOpen = (settings: PortalSettings, answered: number) =>
   settings.useSecurityQuestions && answered >= settings.questionsToAnswer;
 
+/**
+ * What the second-step pages offer a user now (J1): worked out with the journey from what it has
+ * loaded, so that no page of the second step loads the user again.
+ */
+export function secondStepOptions(
+  user: Pick<UserRow, 'default_method' | 'phone' | 'mobile_phone'>,
+  enrolment: Enrolment,
+  settings: PortalSettings,
+  telephony: boolean,
+): SecondStepOptions {
+  const usable = (m: Method) => m === 'app' || m === 'token' || telephony;
+  const ordered: Method[] = ['phone', 'sms', 'app', 'token'];
+  const methods = ordered.filter((m) => enrolment.methods.includes(m) && usable(m));
+  const tokenDigits = enrolment.devices.filter((d) => d.kind === 'token').map((d) => d.digits);
+  return {
+    methods,
+    preferred: methods.find((m) => m === user.default_method) ?? methods[0] ?? null,
+    questions: questionsOpen(settings, enrolment.answeredQuestions),
+    codeDigits: { app: [6], token: [...new Set(tokenDigits)] },
+    appPin: pinRequired('app', settings),
+    maskedNumbers: {
+      phone: user.phone === null ? null : maskPhone(user.phone),
+      sms: user.mobile_phone === null ? null : maskPhone(user.mobile_phone),
+    },
+  };
+}
+
 /** The device that matched stays in the core: the caller learns only the outcome. */
 const outcomeOf = (checked: CheckOutcome): SecondStepOutcome =>
   checked.outcome === 'locked' ? checked : { outcome: checked.outcome };
 
 export function createSecondStepService(deps: SecondStepDependencies): SecondStepService {
   const { users, settings: settingsRepository, questions, devices, secondFactor } = deps;
-  // Calls and texts need the provider; without it those methods cannot be offered.
-  const telephony = deps.phoneVerification !== undefined;
 
   async function userOf(userId: string): Promise<UserRow & { answered_questions: number }> {
     const user = await users.findWithAnswerCount(userId);
@@ -112,6 +135,12 @@ export function createSecondStepService(deps: SecondStepDependencies): SecondSte
     return answered;
   }
 
+  /** The questions picked for the account and not yet answered (M6). */
+  function pickedOf(user: UserRow): string[] {
+    const ids: unknown = user.asked_questions === null ? [] : JSON.parse(user.asked_questions);
+    return Array.isArray(ids) ? ids.filter((id): id is string => typeof id === 'string') : [];
+  }
+
   function requireQuestionsOpen(settings: PortalSettings, answered: number): void {
     if (!questionsOpen(settings, answered)) {
       throw new MfaError('not-found', 'Security questions are not a way in for this user');
@@ -119,36 +148,18 @@ export function createSecondStepService(deps: SecondStepDependencies): SecondSte
   }
 
   return {
-    async options(_context, { userId }) {
+    async checkCode(context, { userId, purpose, method, code, pin }) {
+      // The user and their devices once, side by side: the check reads no row again.
       const [user, settings, userDevices] = await Promise.all([
         userOf(userId),
         settingsRepository.read(),
         devices.forUser(userId),
       ]);
-      const enrolment = enrolmentFrom(user, userDevices, user.answered_questions);
-      const usable = (m: Method) => m === 'app' || m === 'token' || telephony;
-      const ordered: Method[] = ['phone', 'sms', 'app', 'token'];
-      const methods = ordered.filter((m) => enrolment.methods.includes(m) && usable(m));
-      const tokenDigits = enrolment.devices.filter((d) => d.kind === 'token').map((d) => d.digits);
-      return {
-        methods,
-        preferred: methods.find((m) => m === user.default_method) ?? methods[0] ?? null,
-        questions: questionsOpen(settings, enrolment.answeredQuestions),
-        codeDigits: { app: [6], token: [...new Set(tokenDigits)] },
-        appPin: pinRequired('app', settings),
-        maskedNumbers: {
-          phone: user.phone === null ? null : maskPhone(user.phone),
-          sms: user.mobile_phone === null ? null : maskPhone(user.mobile_phone),
-        },
-      };
-    },
-
-    async checkCode(context, { userId, purpose, method, code, pin }) {
-      const [user, settings] = await Promise.all([userOf(userId), settingsRepository.read()]);
       const withPin = method === 'app' && pinRequired('app', settings) ? (pin ?? '') : undefined;
       const checked = await secondFactor.checkDeviceCode(
         user,
-        [method],
+        method,
+        userDevices.filter((d) => d.kind === method),
         code,
         withPin,
         context,
@@ -157,31 +168,44 @@ export function createSecondStepService(deps: SecondStepDependencies): SecondSte
       return outcomeOf(checked);
     },
 
-    async questionsToAsk(_context, { userId, asked }) {
-      const [answered, settings] = await Promise.all([
+    async questionsToAsk(_context, { userId }) {
+      const [user, answered, settings] = await Promise.all([
+        userOf(userId),
         shuffledQuestions(userId),
         settingsRepository.read(),
       ]);
       requireQuestionsOpen(settings, answered.length);
-      const kept = [...new Set(asked)]
+      const kept = pickedOf(user)
         .map((id) => answered.find((q) => q.id === id))
         .filter((q) => q !== undefined);
       if (kept.length === settings.questionsToAnswer) return kept;
-      return answered.slice(0, settings.questionsToAnswer);
+      const picked = answered.slice(0, settings.questionsToAnswer);
+      await users.setAskedQuestions(
+        userId,
+        picked.map((q) => q.id),
+      );
+      return picked;
     },
 
     async checkAnswers(context, { userId, purpose, answers }) {
       const [user, settings] = await Promise.all([userOf(userId), settingsRepository.read()]);
       requireQuestionsOpen(settings, user.answered_questions);
-      // As many different questions as the settings ask for, or the check fails (counted).
-      const distinct = new Set(answers.map((a) => a.questionId)).size;
-      const complete = distinct === answers.length && distinct === settings.questionsToAnswer;
+      // Exactly the questions picked for the account, each once, or the check fails (counted).
+      const picked = new Set(pickedOf(user));
+      const given = new Set(answers.map((a) => a.questionId));
+      const complete =
+        given.size === answers.length &&
+        given.size === settings.questionsToAnswer &&
+        picked.size === given.size &&
+        [...given].every((id) => picked.has(id));
       const outcome = await secondFactor.checkAnswers(
         user,
         complete ? answers : [],
         context,
         purpose,
       );
+      // Answered: the next time asks a fresh pick.
+      if (outcome.outcome === 'success') await users.setAskedQuestions(userId, null);
       return outcomeOf(outcome);
     },
   };

@@ -5,6 +5,7 @@ import type { Accounts } from '../accounts.ts';
 import { accountPermissions } from '../method-policy.ts';
 import type { Journey, SignInService } from '../mfa-service.ts';
 import { enrolmentFrom } from '../second-factor.ts';
+import { secondStepOptions } from './second-step.ts';
 import { toAccount } from './views.ts';
 
 export interface SignInServiceDependencies {
@@ -51,6 +52,7 @@ export function createSignInService(deps: SignInServiceDependencies): SignInServ
         settings: policy,
         telephony,
         can: accountPermissions(policy, enrolment, telephony),
+        secondStep: secondStepOptions(user, enrolment, policy, telephony),
       };
       if (userId !== undefined) return { stage: 'signed-in', ...loaded };
       if (enrolment.methods.length > 0) return { stage: 'second-step', ...loaded };

@@ -1,4 +1,4 @@
-import { dateFormat } from '../../i18n.ts';
+import { dateFormat } from '../../core/dates.ts';
 import { Router, type Response } from 'express';
 import createError from 'http-errors';
 import { minBypassSeconds, plainBypassSeconds } from '../../core/bypass.ts';
@@ -35,7 +35,7 @@ export function bypassRoutes(services: Services): Router {
     });
     res.status(status).render('pages/account/bypass', {
       pending,
-      formatTime: dateFormat(lng, 'fullDateTime'),
+      formatTime: dateFormat(lng, 'fullDateTime', services.config.TIME_ZONE),
       promptSeconds: settings.promptBypassSeconds,
       seconds: typed || String(suggested),
       minSeconds: minBypassSeconds,

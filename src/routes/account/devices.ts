@@ -1,4 +1,4 @@
-import { dateFormat } from '../../i18n.ts';
+import { dateFormat } from '../../core/dates.ts';
 import { Router, type Request, type Response } from 'express';
 import createError from 'http-errors';
 import { methodsLeft } from '../../core/method-policy.ts';
@@ -62,7 +62,7 @@ export function deviceRoutes(services: Services): Router {
       nameMaxLength: deviceNameMaxLength,
       errors: options.errors ?? [],
       refusal: options.refusal ?? '',
-      formatDate: dateFormat(res.locals.lng, 'date'),
+      formatDate: dateFormat(res.locals.lng, 'date', services.config.TIME_ZONE),
     });
   }
 

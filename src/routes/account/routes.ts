@@ -1,4 +1,4 @@
-import { dateFormat } from '../../i18n.ts';
+import { dateFormat } from '../../core/dates.ts';
 import { Router } from 'express';
 import { maskPhone } from '../../core/phone-numbers.ts';
 import type { Services } from '../../services.ts';
@@ -40,6 +40,8 @@ const namedEvents = new Set([
   'token.removed',
   'token.resync',
   'lockout',
+  'password.reset',
+  'account.unlocked',
 ]);
 
 /** The confirmations a change page may ask My account to show: `/account?done=phone`. */
@@ -86,7 +88,7 @@ export function accountRoutes(services: Services): Router {
             : '',
       activity,
       eventName: (type: string) => (namedEvents.has(type) ? type.replace(/\./g, '_') : 'other'),
-      formatTime: dateFormat(res.locals.lng, 'dateTime'),
+      formatTime: dateFormat(res.locals.lng, 'dateTime', services.config.TIME_ZONE),
     });
   });
   router.use(confirmRoutes(services));

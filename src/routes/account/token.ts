@@ -1,4 +1,4 @@
-import { dateFormat } from '../../i18n.ts';
+import { dateFormat } from '../../core/dates.ts';
 import { Router, type Response } from 'express';
 import type { Services } from '../../services.ts';
 import { readForm, type FieldError } from '../form.ts';
@@ -31,7 +31,7 @@ export function tokenRoutes(services: Services): Router {
       choices: tokenChoices,
       errors: options.errors ?? [],
       refusal: options.refusal ?? '',
-      formatDate: dateFormat(res.locals.lng, 'date'),
+      formatDate: dateFormat(res.locals.lng, 'date', services.config.TIME_ZONE),
     });
   }
 

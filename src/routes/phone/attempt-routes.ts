@@ -31,7 +31,7 @@ export interface PhoneJourney {
   /** Lets go of a call or text that ended without proving the number. */
   forget: (req: Request) => void;
   /** Refuses (404) the pages of a method the journey does not offer now. */
-  requireMethod: (res: Response, method: PhoneMethod) => void | Promise<void>;
+  requireMethod: (res: Response, method: PhoneMethod) => void;
   paths: {
     /** The waiting page of each method; one page may serve both. */
     wait: Record<PhoneMethod, string>;
@@ -46,7 +46,7 @@ export interface PhoneJourney {
   /** The number proved itself: what the journey does next. */
   succeed: (res: Response, proven: Proven) => Promise<void>;
   /** The call or text did not prove it: the journey's page with the reason. */
-  deny: (res: Response, denied: Denied) => Promise<void>;
+  deny: (res: Response, denied: Denied) => void | Promise<void>;
   /** The account is locked: nothing is called, texted or checked (SPEC M8). */
   renderLocked: (res: Response, until: number) => void;
 }
@@ -113,7 +113,7 @@ export function phoneAttemptRoutes(router: Router, services: Services, journey: 
   /** The text whose code is typed on the code page, or undefined when there is none. */
   async function textOf(res: Response) {
     requireTelephony(res);
-    await journey.requireMethod(res, 'sms');
+    journey.requireMethod(res, 'sms');
     const attempt = journey.attemptOf(res.req);
     const view =
       attempt &&
@@ -137,7 +137,7 @@ export function phoneAttemptRoutes(router: Router, services: Services, journey: 
     /** J4: waits for the call or reply, with "Check now", refreshing only when asked to. */
     router.get(path, async (req, res) => {
       requireTelephony(res);
-      if (method) await journey.requireMethod(res, method);
+      if (method) journey.requireMethod(res, method);
       const attempt = journey.attemptOf(req);
       const waiting = attempt
         ? await mfa.phone.wait(contextOf(res), {
@@ -185,7 +185,7 @@ export function phoneAttemptRoutes(router: Router, services: Services, journey: 
   router.post(paths.resend, async (req, res) => {
     readForm(req.body, []);
     requireTelephony(res);
-    await journey.requireMethod(res, 'sms');
+    journey.requireMethod(res, 'sms');
     const attempt = journey.attemptOf(req);
     const resent = attempt
       ? await mfa.phone.resendText(contextOf(res), { userId: userIdOf(res), ...attempt })

@@ -24,8 +24,8 @@ interface VerifySteps {
     status: number,
     method: Method | undefined,
     errors: FieldError[],
-  ) => Promise<void>;
-  options: (res: Response) => Promise<SecondStepOptions>;
+  ) => void;
+  options: (res: Response) => SecondStepOptions;
 }
 
 /** The second step by phone call or text message, and the proof before a change (J1, J3, J4). */
@@ -46,8 +46,8 @@ export function phoneVerifyRoutes(router: Router, services: Services, steps: Ver
       delete req.session.verificationId;
     },
     // Calls and texts need the provider, and the user must have set the method up.
-    requireMethod: async (res, method) => {
-      if (!(await steps.options(res)).methods.includes(method)) throw createError(404);
+    requireMethod: (res, method) => {
+      if (!steps.options(res).methods.includes(method)) throw createError(404);
     },
     paths: {
       wait: { phone: `${base}/wait`, sms: `${base}/wait` },
@@ -59,9 +59,9 @@ export function phoneVerifyRoutes(router: Router, services: Services, steps: Ver
     pausedBack: { href: base, text: 'callsPaused.otherWay' },
     succeed: (res) => steps.succeed(res),
     renderLocked: steps.renderLocked,
-    deny: async (res, denied) => {
+    deny: (res, denied) => {
       journey.forget(res.req);
-      await steps.renderCode(res, 400, denied.method, [
+      steps.renderCode(res, 400, denied.method, [
         { field: 'start', message: denialMessage(denied.reason) },
       ]);
     },
@@ -70,7 +70,7 @@ export function phoneVerifyRoutes(router: Router, services: Services, steps: Ver
   for (const method of ['phone', 'sms'] as const) {
     router.post(`${base}/${method}`, async (req, res) => {
       readForm(req.body, []);
-      await journey.requireMethod(res, method);
+      journey.requireMethod(res, method);
       const input = { userId: accountOf(res).id, purpose };
       const started =
         method === 'phone'

@@ -35,7 +35,6 @@ function signInMode(services: Services): SecondStepMode {
     purpose: 'sign-in.second-step',
     accountOf,
     async succeed(res) {
-      delete res.req.session.askedQuestionIds;
       await startSignedInSession(
         res.req,
         accountOf(res).id,
@@ -56,7 +55,6 @@ function proofMode(): SecondStepMode {
       return res.locals.user;
     },
     async succeed(res) {
-      delete res.req.session.askedQuestionIds;
       const back = res.req.session.proofReturnTo ?? '/account';
       await provenAgain(res.req);
       res.redirect(303, res.locals.url(back));
@@ -86,8 +84,11 @@ function secondStepRoutes(services: Services, mode: SecondStepMode): Router {
     });
   }
 
-  const optionsOf = (res: Response) =>
-    mfa.secondStep.options(contextOf(res), { userId: accountOf(res).id });
+  /** Loaded with the journey: no page of the second step loads the user again. */
+  const optionsOf = (res: Response) => {
+    if (!res.locals.secondStep) throw createError(401);
+    return res.locals.secondStep;
+  };
 
   function renderLocked(res: Response, until: number) {
     res.status(403).render('pages/verify/locked', {
@@ -106,13 +107,13 @@ function secondStepRoutes(services: Services, mode: SecondStepMode): Router {
     else await wrong();
   }
 
-  async function renderCode(
+  function renderCode(
     res: Response,
     status: number,
     method: Method | undefined,
     errors: FieldError[],
-  ) {
-    const options = await optionsOf(res);
+  ): void {
+    const options = optionsOf(res);
     const chosen = method && options.methods.includes(method) ? method : options.preferred;
     if (!chosen) {
       if (options.questions) {
@@ -146,14 +147,14 @@ function secondStepRoutes(services: Services, mode: SecondStepMode): Router {
     });
   }
 
-  router.get(base, async (req, res) => {
+  router.get(base, (req, res) => {
     const method = methods.find((m) => m === req.query.method);
-    await renderCode(res, 200, method, []);
+    renderCode(res, 200, method, []);
   });
 
   router.post(base, async (req, res) => {
     const form = readForm(req.body, ['method', 'code', 'pin'] as const);
-    const options = await optionsOf(res);
+    const options = optionsOf(res);
     const method = codeMethods.find((m) => m === form.method && options.methods.includes(m));
     if (!method) throw createError(400, 'Unknown method');
     const digits = options.codeDigits[method];
@@ -163,7 +164,7 @@ function secondStepRoutes(services: Services, mode: SecondStepMode): Router {
       errors.push({ field: 'pin', message: 'pin.errors.missing' });
     const code = readCode(form.code, digits);
     if (errors.length > 0 || !code) {
-      await renderCode(res, 400, method, errors);
+      renderCode(res, 400, method, errors);
       return;
     }
     const outcome = await mfa.secondStep.checkCode(contextOf(res), {
@@ -173,26 +174,19 @@ function secondStepRoutes(services: Services, mode: SecondStepMode): Router {
       code,
       pin: form.pin,
     });
-    await settle(res, outcome, () =>
+    await settle(res, outcome, () => {
       renderCode(res, 400, method, [
         {
           field: 'code',
           message: pinRequired ? 'codes.errors.wrongWithPin' : 'codes.errors.wrong',
         },
-      ]),
-    );
+      ]);
+    });
   });
 
-  /** The questions asked until they are answered: kept in the session, never re-rolled (M6). */
-  async function askedQuestions(res: Response) {
-    const session = res.req.session;
-    const asked = await mfa.secondStep.questionsToAsk(contextOf(res), {
-      userId: accountOf(res).id,
-      asked: session.askedQuestionIds ?? [],
-    });
-    session.askedQuestionIds = asked.map((q) => q.id);
-    return asked;
-  }
+  /** The questions asked until they are answered: the core keeps them, never re-rolled (M6). */
+  const askedQuestions = (res: Response) =>
+    mfa.secondStep.questionsToAsk(contextOf(res), { userId: accountOf(res).id });
 
   router.get(`${base}/questions`, async (_req, res) => {
     res.render('pages/verify/questions', {
@@ -211,7 +205,13 @@ function secondStepRoutes(services: Services, mode: SecondStepMode): Router {
     );
     const errors: FieldError[] = asked.flatMap((_, i) =>
       (form[`answer${i}`] ?? '').trim() === ''
-        ? [{ field: `answer${i}`, message: 'verify.questions.errors.answerMissing' }]
+        ? [
+            {
+              field: `answer${i}`,
+              message: 'verify.questions.errors.answerMissing',
+              values: { number: i + 1 },
+            },
+          ]
         : [],
     );
     if (errors.length > 0) {
