@@ -53,6 +53,8 @@ export interface Account {
   disabled: boolean;
   /** Until when the account is locked (epoch ms), or null. */
   lockedUntil: number | null;
+  /** Failed attempts in a row since the last success, towards the lockout (SPEC M8). */
+  failedAttempts: number;
   defaultMethod: Method | null;
   /** Whether the user has a PIN (SPEC M5); the PIN itself never leaves the core. */
   hasPin: boolean;

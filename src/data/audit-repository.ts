@@ -50,6 +50,14 @@ export function createAuditRepository(db: Db) {
         .limit(limit)
         .execute();
     },
+
+    /** SPEC A4: records filtered by user and type, newest first. */
+    async find(filter: { userId?: string; type?: string; limit: number }): Promise<AuditEvent[]> {
+      let query = db.selectFrom('audit_events').selectAll();
+      if (filter.userId !== undefined) query = query.where('user_id', '=', filter.userId);
+      if (filter.type !== undefined) query = query.where('type', '=', filter.type);
+      return query.orderBy('occurred_at', 'desc').limit(filter.limit).execute();
+    },
   };
 }
 

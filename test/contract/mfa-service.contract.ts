@@ -154,6 +154,107 @@ export function mfaServiceContract(start: () => Promise<ContractSubject>) {
   });
 
   describe('administration', () => {
+    const helpdesk: Context = {
+      actor: { kind: 'admin', adminId: 'contract-admin' },
+      clientIp: '192.0.2.30',
+      language: 'en',
+    };
+
+    it('edits a user’s details, phones and method, audited with the acting administrator', () =>
+      withSubject(async (mfa) => {
+        const account = await newUser(mfa);
+        const userId = account.id;
+        const refused = await mfa.administration.editUser(helpdesk, {
+          userId,
+          email: 'not an address',
+          language: 'de',
+          backupPhone: '+31201234568',
+          mobilePhone: '0612345678',
+          defaultMethod: 'app',
+        });
+        expect(refused).toEqual({
+          outcome: 'invalid',
+          errors: [
+            { field: 'email', message: 'admin.users.errors.email' },
+            { field: 'language', message: 'preferences.language.errors.choose' },
+            { field: 'mobilePhone', message: 'phone.errors.invalid' },
+            { field: 'backupPhone', message: 'admin.users.errors.backupWithoutPhone' },
+          ],
+        });
+        const edited = serialisable(
+          await mfa.administration.editUser(helpdesk, {
+            userId,
+            email: 'lotte@example.test',
+            language: 'nl',
+            phone: '+31 20 123 4567',
+            phoneExtension: '12,3',
+            mobilePhone: '+33612345678',
+            defaultMethod: 'sms',
+          }),
+        );
+        expect(edited).toMatchObject({
+          outcome: 'saved',
+          account: {
+            email: 'lotte@example.test',
+            language: 'nl',
+            phone: '+31201234567',
+            phoneExtension: '12,3',
+            mobilePhone: '+33612345678',
+            defaultMethod: 'sms',
+            methods: expect.arrayContaining(['phone', 'sms']) as unknown,
+          },
+        });
+        // A method the user does not have is refused.
+        expect(
+          await mfa.administration.editUser(helpdesk, { userId, defaultMethod: 'token' }),
+        ).toMatchObject({ outcome: 'invalid' });
+        const [event, ...older] = serialisable(
+          await mfa.administration.auditEvents(helpdesk, { userId, type: 'user.updated' }),
+        );
+        expect(older).toEqual([]);
+        expect(event).toMatchObject({
+          userId,
+          result: 'success',
+          adminId: 'contract-admin',
+          clientIp: '192.0.2.30',
+        });
+        expect(event?.reason).toContain('email');
+      }));
+
+    it('disables and enables a user, and sets a PIN the policy accepts', () =>
+      withSubject(async (mfa) => {
+        const account = await newUser(mfa);
+        const userId = account.id;
+        expect(
+          await mfa.administration.setDisabled(helpdesk, { userId, disabled: true }),
+        ).toMatchObject({ disabled: true });
+        expect(await mfa.signIn.signIn(visitor, { username: account.username, password })).toEqual({
+          next: 'refused',
+        });
+        await mfa.administration.setDisabled(helpdesk, { userId, disabled: false });
+        expect(await mfa.signIn.signIn(visitor, { username: account.username, password })).toEqual({
+          next: 'enrol',
+          userId,
+        });
+        expect(await mfa.administration.setPin(helpdesk, { userId, pin: '12' })).toMatchObject({
+          outcome: 'invalid',
+          errors: [{ field: 'pin' }],
+        });
+        expect(await mfa.administration.setPin(helpdesk, { userId, pin: '8264' })).toEqual({
+          outcome: 'saved',
+        });
+        const found = await mfa.administration.findUser(helpdesk, { username: account.username });
+        expect(found).toMatchObject({ hasPin: true, disabled: false, failedAttempts: 0 });
+        const types = (await mfa.administration.auditEvents(helpdesk, { userId })).map(
+          (e) => e.type,
+        );
+        expect(types.slice(0, 3)).toEqual(['pin.reset', 'sign-in.password', 'user.enabled']);
+        expect(types).toContain('user.disabled');
+        await expect(
+          mfa.administration.setDisabled(helpdesk, { userId: 'no-such-user', disabled: true }),
+        ).rejects.toMatchObject({ code: 'not-found' });
+      }));
+
     async function lockOut(mfa: MfaService, username: string) {
       const { lockoutThreshold } = await mfa.signIn.settings(cli);
       for (let i = 0; i < lockoutThreshold; i++) {

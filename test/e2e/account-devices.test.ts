@@ -165,7 +165,8 @@ describe.skipIf(noBrowser)(
       await pressEnter(page, button);
       await expectNotice(journey, 'deviceRemoved');
 
-      // The one device left is the only way to sign in: the page explains, with no button.
+      // The one device left, "Mobile app 1" from the helper's English User Setup, is the only
+      // way to sign in: the page explains, with no button.
       await manageDevices(journey);
       await followLink(
         journey,
@@ -173,7 +174,7 @@ describe.skipIf(noBrowser)(
           t,
           'devicesPage.deactivateLinkName',
           t('devicesPage.deactivate'),
-          'Phone',
+          'Mobile app 1',
           journey.lng,
         ),
       );

@@ -2,8 +2,9 @@ import type { Locator } from 'playwright-core';
 import { actionLinkPattern, spokenNumber } from '../helpers/link-names.ts';
 import { describe, expect, it } from 'vitest';
 import { languages, type Language } from '../../src/i18n.ts';
-import { createAppUser } from '../helpers/account.ts';
+import { accountOf, createAppUser, devicesOf, editUser } from '../helpers/account.ts';
 import { browserMissing } from '../helpers/browser.ts';
+import { userContext } from '../helpers/context.ts';
 import {
   expectDone,
   expectFieldError,
@@ -161,13 +162,13 @@ describe.skipIf(noBrowser)(
         })}`,
       );
       // The primary answered; the backup is called next, and nothing is saved before it answers.
-      expect((await portal.services.users.findByUsername('calls-nl'))?.phone).toBeNull();
+      expect((await accountOf(portal.services, 'calls-nl')).phone).toBeNull();
       await proveByCall(user, phone, '+32 ••• 67', t('simulator.callTo', { phone: '+3222234567' }));
       await expectDone(user, 'phone');
-      expect(await portal.services.users.findByUsername('calls-nl')).toMatchObject({
+      expect(await accountOf(portal.services, 'calls-nl')).toMatchObject({
         phone: '+31201234567',
-        phone_extension: '12,3',
-        backup_phone: '+3222234567',
+        phoneExtension: '12,3',
+        backupPhone: '+3222234567',
       });
     });
 
@@ -204,9 +205,7 @@ describe.skipIf(noBrowser)(
       await expectFieldError(user, 'code', t('codes.errors.format', { digits: '6' }));
       await submitCode(user, code);
       await expectDone(user, 'mobile');
-      expect((await portal.services.users.findByUsername('texts-fr'))?.mobile_phone).toBe(
-        '+33612345678',
-      );
+      expect((await accountOf(portal.services, 'texts-fr')).mobilePhone).toBe('+33612345678');
 
       await followSummaryLink(user, 'change', 'sms');
       await expectPage(user, { status: 200, heading: t('phoneChange.mobile.titleChange') });
@@ -217,18 +216,15 @@ describe.skipIf(noBrowser)(
       await tabTo(page, stop);
       await pressEnter(page, stop);
       await expectDone(user, 'mobile');
-      expect((await portal.services.users.findByUsername('texts-fr'))?.mobile_phone).toBeNull();
+      expect((await accountOf(portal.services, 'texts-fr')).mobilePhone).toBeNull();
     });
 
     describe.each(languages)('in %s', (lng) => {
       it('the phone and mobile pages, their errors, the waiting and code pages pass the checks', async () => {
         const user = await signedInAppUser(`pages-${lng}`, lng);
         const { page, t } = user;
-        await portal.services.database.db
-          .updateTable('users')
-          .set({ phone: '+31201234567' })
-          .where('username', '=', `pages-${lng}`)
-          .execute();
+        const { id: userId } = await accountOf(portal.services, `pages-${lng}`);
+        await editUser(portal.services, userId, { phone: '+31201234567' });
 
         await page.goto('/account/phone');
         await expectPage(user, { status: 200, heading: t('phoneChange.phone.titleChange') });
@@ -268,12 +264,15 @@ describe.skipIf(noBrowser)(
         await submitCode(user, '');
         await expectPage(user, { status: 400, heading: t('codes.smsTitle') });
         await expectFieldError(user, 'code', t('codes.errors.missing'));
-        expect((await portal.services.users.findByUsername(`pages-${lng}`))?.mobile_phone).toBe(
-          null,
-        );
+        expect((await accountOf(portal.services, `pages-${lng}`)).mobilePhone).toBe(null);
 
         // The last method left: the page explains why it cannot be stopped.
-        await portal.services.database.db.deleteFrom('devices').execute();
+        for (const device of await devicesOf(portal.services, userId)) {
+          await portal.services.mfa.account.removeDevice(userContext(userId), {
+            userId,
+            deviceId: device.id,
+          });
+        }
         await page.goto('/account/phone');
         await expectPage(user, { status: 200, heading: t('phoneChange.phone.titleChange') });
         expect(

@@ -1,10 +1,9 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { actionLinkPattern } from '../helpers/link-names.ts';
-import { appDeviceParameters } from '../../src/core/devices.ts';
-import { generateOtpSecret } from '../../src/core/otp.ts';
 import { defaultSettings } from '../../src/core/settings.ts';
 import { languages, type Language } from '../../src/i18n.ts';
-import { enrolWithApp, saveDevice } from '../helpers/account.ts';
+import { changeSettings } from '../helpers/app.ts';
+import { accountOf, addDevice, editUser, enrolWithApp } from '../helpers/account.ts';
 import { browserMissing } from '../helpers/browser.ts';
 import {
   chooseRadio,
@@ -45,8 +44,7 @@ describe.skipIf(noBrowser)('My account preferences, no JavaScript', { timeout: 1
   const portal = useBrowserPortal({ RATE_LIMIT_SIGNIN_MAX: '1000' });
 
   beforeEach(async () => {
-    const { settings } = portal.services;
-    await settings.write('appMode', defaultSettings.appMode);
+    await changeSettings(portal.services, { appMode: defaultSettings.appMode });
   });
 
   /** A user who set up the mobile app and questions (and, if asked, an OATH token). */
@@ -60,18 +58,9 @@ describe.skipIf(noBrowser)('My account preferences, no JavaScript', { timeout: 1
       ...(language ? { language } : {}),
       ...(pin ? { pin } : {}),
     });
-    let token: Buffer | undefined;
-    if (options.token) {
-      token = generateOtpSecret();
-      await saveDevice(portal.services, {
-        userId: user.id,
-        kind: 'token',
-        name: 'TOK-7',
-        serial: 'TOK-7',
-        secret: token,
-        params: appDeviceParameters,
-      });
-    }
+    const token = options.token
+      ? await addDevice(portal.services, user.id, { kind: 'token', name: 'TOK-7' })
+      : undefined;
     return { username, app, token };
   }
 
@@ -145,7 +134,7 @@ describe.skipIf(noBrowser)('My account preferences, no JavaScript', { timeout: 1
 
   it('in English, a user changes their PIN, and the next sign-in needs the new one', async () => {
     const user = await enrolledUser('pin-en', { pin: '1357' });
-    await portal.services.settings.write('appMode', 'pin');
+    await changeSettings(portal.services, { appMode: 'pin' });
     const journey = await openSignInPage(portal, 'en');
     const { page, t } = journey;
     await signIn(journey, user, '1357');
@@ -270,14 +259,11 @@ describe.skipIf(noBrowser)('My account preferences, no JavaScript', { timeout: 1
 
   it('passes axe on the four pages in English, Dutch and French, with and without errors', async () => {
     const user = await enrolledUser('axe-all', { pin: '1357', token: true });
-    await portal.services.settings.write('appMode', 'pin');
+    await changeSettings(portal.services, { appMode: 'pin' });
     // No default method saved, so that the method form can be sent without a choice. The
     // language form always has one: its error is not reachable from the page.
-    await portal.services.database.db
-      .updateTable('users')
-      .set({ default_method: null })
-      .where('username', '=', user.username)
-      .execute();
+    const { id } = await accountOf(portal.services, user.username);
+    await editUser(portal.services, id, { defaultMethod: null });
     const journey = await openSignInPage(portal, 'en');
     const { page } = journey;
     await signIn(journey, user, '1357');

@@ -1,9 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { appDeviceParameters } from '../../src/core/devices.ts';
-import { generateOtpSecret } from '../../src/core/otp.ts';
 import { languages, type Language } from '../../src/i18n.ts';
-import { createAppUser, saveDevice } from '../helpers/account.ts';
+import { changeSettings } from '../helpers/app.ts';
+import {
+  accountOf,
+  addDevice,
+  devicesOf as devicesOfUser,
+  createAppUser,
+} from '../helpers/account.ts';
 import { browserMissing } from '../helpers/browser.ts';
+import { userContext } from '../helpers/context.ts';
 import {
   expectPage,
   pathOf,
@@ -33,26 +38,18 @@ describe.skipIf(noBrowser)(
     /** Signs in with password and app code: the session then holds a fresh proof. */
     async function signedIn(lng: Language, username: string) {
       const secret = await createAppUser(portal.services, username, password);
-      const user = await portal.services.users.findByUsername(username);
-      if (!user) throw new Error(`${username} was not created`);
+      const user = await accountOf(portal.services, username);
       const journey = await portal.openTab(lng);
       await journey.page.goto(`/sign-in?lng=${lng}`);
       await signInWithApp(journey, username, password, secret);
       return { journey, userId: user.id };
     }
 
-    const devicesOf = (userId: string) => portal.services.devices.forUser(userId);
+    const devicesOf = (userId: string) => devicesOfUser(portal.services, userId);
 
-    /** A second device or a token, as another tab or the helpdesk would have added it. */
+    /** A second device or a token, as another tab would have added it. */
     async function addElsewhere(userId: string, kind: 'app' | 'token', name: string) {
-      await saveDevice(portal.services, {
-        userId,
-        kind,
-        name,
-        serial: kind === 'token' ? name : null,
-        secret: generateOtpSecret(),
-        params: appDeviceParameters,
-      });
+      await addDevice(portal.services, userId, { kind, name });
     }
 
     /** Submits the page's only form with its button, by keyboard. */
@@ -96,15 +93,16 @@ describe.skipIf(noBrowser)(
         await expectRefusal(journey, t('tokenPage.onlyOne'));
         expect((await devicesOf(userId)).filter((d) => d.kind === 'token')).toHaveLength(1);
 
-        // The helpdesk removes the other ways to sign in while a removal waits to be confirmed.
+        // Another tab removes the other ways to sign in while a removal waits to be confirmed.
         const tablet = (await devicesOf(userId)).find((d) => d.name === 'Tablet');
         await page.goto(`/account/devices/${tablet?.id ?? ''}/remove`);
         await expectPage(journey, { status: 200, heading: t('devicesPage.removeTitle') });
-        await portal.services.database.db
-          .deleteFrom('devices')
-          .where('user_id', '=', userId)
-          .where('id', '!=', tablet?.id ?? '')
-          .execute();
+        for (const other of (await devicesOf(userId)).filter((d) => d.id !== tablet?.id)) {
+          await portal.services.mfa.account.removeDevice(userContext(userId), {
+            userId,
+            deviceId: other.id,
+          });
+        }
         await submitWith(journey, t('devicesPage.removeSubmit'));
         await expectPage(journey, { status: 400, heading: t('devicesPage.removeTitle') });
         await expectRefusal(journey, t('devicesPage.lastMethod'));
@@ -113,7 +111,7 @@ describe.skipIf(noBrowser)(
         // An administrator switches the change off while the page is open.
         await page.goto('/account/language');
         await expectPage(journey, { status: 200, heading: t('preferences.language.title') });
-        await portal.services.settings.write('allowSelectLanguage', false);
+        await changeSettings(portal.services, { allowSelectLanguage: false });
         try {
           await submitWith(journey, t('preferences.save'));
           await expectPage(journey, { status: 403, heading: t('errors.changeNotAllowed.title') });
@@ -121,9 +119,9 @@ describe.skipIf(noBrowser)(
             t('errors.changeNotAllowed.body'),
           );
         } finally {
-          await portal.services.settings.write('allowSelectLanguage', true);
+          await changeSettings(portal.services, { allowSelectLanguage: true });
         }
-        expect((await portal.services.users.findByUsername(`refused-${lng}`))?.language).toBe(null);
+        expect((await accountOf(portal.services, `refused-${lng}`)).language).toBe(null);
       });
     }
   },

@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { languages, type Language } from '../../src/i18n.ts';
+import { changeSettings } from '../helpers/app.ts';
 import { createAppUser } from '../helpers/account.ts';
 import { browserMissing } from '../helpers/browser.ts';
 import {
@@ -29,8 +30,8 @@ describe.skipIf(noBrowser)(
 
     beforeAll(async () => {
       // Signing in from here skips the second step, so the session has no recent proof.
-      await portal.services.settings.write('trustedIps', ['127.0.0.1', '::1']);
-      await portal.services.settings.write('allowBypass', true);
+      await changeSettings(portal.services, { trustedIps: ['127.0.0.1', '::1'] });
+      await changeSettings(portal.services, { allowBypass: true });
     });
 
     it.each(languages)(

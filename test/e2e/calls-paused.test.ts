@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { languages } from '../../src/i18n.ts';
+import { changeSettings, createUser } from '../helpers/app.ts';
 import { browserMissing } from '../helpers/browser.ts';
 import {
   expectPage,
@@ -38,14 +39,9 @@ describe.skipIf(noBrowser)('Paused calls and texts, no JavaScript', { timeout: 1
 
   for (const lng of languages) {
     it(`in ${lng}, the second text of the hour is paused with a page that says for how long`, async () => {
-      await portal.services.settings.write('callsAndTextsPerUserPerHour', 1);
+      await changeSettings(portal.services, { callsAndTextsPerUserPerHour: 1 });
       const username = `paused-${lng}`;
-      await portal.services.users.create({
-        username,
-        displayName: username,
-        passwordHash: await portal.services.accounts.hashPassword(password),
-        role: 'user',
-      });
+      await createUser(portal, username, password, 'user', username);
       const user = await openSignInPage(portal, lng);
       await submitSignIn(user, username, password);
       const { page, t } = user;

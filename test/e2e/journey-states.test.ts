@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { languages } from '../../src/i18n.ts';
+import { changeSettings, createUser } from '../helpers/app.ts';
 import { createAppUser } from '../helpers/account.ts';
 import { browserMissing } from '../helpers/browser.ts';
 import {
@@ -25,12 +26,10 @@ describe.skipIf(noBrowser)('Journey stages in the browser', { timeout: 60_000 },
   const portal = useBrowserPortal();
 
   beforeAll(async () => {
-    const { users, accounts } = portal.services;
-    const passwordHash = await accounts.hashPassword(password);
     for (const lng of languages) {
       await createAppUser(portal.services, `enrolled-${lng}`, password);
-      await users.create({ username: `new-${lng}`, passwordHash, role: 'user' });
-      await users.create({ username: `trusted-${lng}`, passwordHash, role: 'user' });
+      await createUser(portal, `new-${lng}`, password);
+      await createUser(portal, `trusted-${lng}`, password);
     }
   });
 
@@ -56,14 +55,13 @@ describe.skipIf(noBrowser)('Journey stages in the browser', { timeout: 60_000 },
     });
 
     it('with "allow users to log in" off, a user is refused after the password and a signed-in user is signed out', async () => {
-      const { settings } = portal.services;
-      await settings.write('trustedIps', ['127.0.0.1', '::1']);
+      await changeSettings(portal.services, { trustedIps: ['127.0.0.1', '::1'] });
       const signedIn = await openSignInPage(portal, lng);
       await submitSignIn(signedIn, `trusted-${lng}`, password);
       expect(pathOf(signedIn.page)).toBe('/account');
       await expectPage(signedIn, { status: 200, heading: signedIn.t('account.title') });
 
-      await settings.write('allowUserLogin', false);
+      await changeSettings(portal.services, { allowUserLogin: false });
       try {
         const journey = await openSignInPage(portal, lng);
         const { page, t } = journey;
@@ -80,8 +78,7 @@ describe.skipIf(noBrowser)('Journey stages in the browser', { timeout: 60_000 },
         await signedIn.page.goto('/account');
         await expectPage(signedIn, { status: 403, heading: signedIn.t('errors.signInOff.title') });
       } finally {
-        await settings.write('allowUserLogin', true);
-        await settings.write('trustedIps', []);
+        await changeSettings(portal.services, { allowUserLogin: true, trustedIps: [] });
       }
     });
   });

@@ -2,6 +2,7 @@ import type { Locator } from 'playwright-core';
 import { spokenNumber } from '../helpers/link-names.ts';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { languages, type Language } from '../../src/i18n.ts';
+import { changeSettings, createUser } from '../helpers/app.ts';
 import { axeViolations, browserMissing, reflowFailures } from '../helpers/browser.ts';
 import {
   summaryValue,
@@ -230,22 +231,14 @@ describe.skipIf(noBrowser)(
     // The simulator is one phone that every user's calls and texts ring on; a server of its own
     // gives each journey a phone of its own.
     const portal = useBrowserPortal({ SIMULATOR_ENABLED: 'true' }, { serverPerTest: true });
-    let passwordHash: string;
-
     beforeEach(async () => {
-      passwordHash = await portal.services.accounts.hashPassword(password);
       // These journeys are about the phone; security questions have journeys of their own.
-      await portal.services.settings.write('useSecurityQuestions', false);
+      await changeSettings(portal.services, { useSecurityQuestions: false });
     });
 
     /** A fresh user with no method yet, signed in as far as User Setup, in their language. */
     async function startJourney(username: string, lng: Language): Promise<Journey> {
-      await portal.services.users.create({
-        username,
-        displayName: username,
-        passwordHash,
-        role: 'user',
-      });
+      await createUser(portal, username, password, 'user', username);
       const user = await openSignInPage(portal, lng);
       await submitSignIn(user, username, password);
       return user;
@@ -365,7 +358,7 @@ describe.skipIf(noBrowser)(
     });
 
     it('in English with two-way texts, a user replies to the text to set it up and to sign in', async () => {
-      await portal.services.settings.write('smsDirection', 'two-way');
+      await changeSettings(portal.services, { smsDirection: 'two-way' });
       const user = await startJourney('reply-en', 'en');
       const phone = await portal.openTab('en');
       const { page, t } = user;

@@ -1,7 +1,8 @@
 import supertest from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { languages, type Language } from '../../src/i18n.ts';
-import { createTestPortal, type TestPortal } from '../helpers/app.ts';
+import { accountOf } from '../helpers/account.ts';
+import { createTestPortal, type TestPortal, changeSettings, createUser } from '../helpers/app.ts';
 import { browserMissing } from '../helpers/browser.ts';
 import {
   expectPage,
@@ -33,7 +34,7 @@ describe.skipIf(noBrowser)(
 
     beforeAll(async () => {
       // Signing in from here is the password alone: these pages are not about the second step.
-      await portal.services.settings.write('trustedIps', ['127.0.0.1', '::1']);
+      await changeSettings(portal.services, { trustedIps: ['127.0.0.1', '::1'] });
       httpsOnly = await createTestPortal({ SSL_REQUIRED: 'true' });
     });
     afterAll(async () => {
@@ -86,14 +87,7 @@ describe.skipIf(noBrowser)(
 
       it('after a switch, a signed-in user saves the language for calls, texts and emails', async () => {
         const username = `switch-${lng}`;
-        const { users, accounts } = portal.services;
-        const passwordHash = await accounts.hashPassword(password);
-        const user = await users.create({
-          username,
-          displayName: username,
-          passwordHash,
-          role: 'user',
-        });
+        await createUser(portal, username, password, 'user', username);
         const other = languages.find((language) => language !== lng) ?? 'en';
         const journey = await portal.openTab(other);
         const { page } = journey;
@@ -112,7 +106,7 @@ describe.skipIf(noBrowser)(
         expect(await page.locator('.language-offer p').textContent()).toBe(
           journey.t('common.languageOffer.text'),
         );
-        expect((await portal.services.users.findById(user.id))?.language).toBeNull();
+        expect((await accountOf(portal.services, username)).language).toBeNull();
 
         const save = page.getByRole('button', {
           name: journey.t('common.languageOffer.button'),
@@ -123,7 +117,7 @@ describe.skipIf(noBrowser)(
         expect(pathOf(page)).toBe('/account');
         await expectPage(journey, { status: 200, heading: journey.t('account.title') });
         expect(await page.locator('.language-offer').count()).toBe(0);
-        expect((await portal.services.users.findById(user.id))?.language).toBe(lng);
+        expect((await accountOf(portal.services, username)).language).toBe(lng);
       });
     });
   },

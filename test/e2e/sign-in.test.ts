@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { languages } from '../../src/i18n.ts';
+import { changeSettings, createUser } from '../helpers/app.ts';
 import { browserMissing } from '../helpers/browser.ts';
 import {
   expectErrorSummary,
@@ -26,13 +27,10 @@ describe.skipIf(noBrowser)('Sign-in with JavaScript disabled', { timeout: 60_000
 
   beforeAll(async () => {
     // This journey is about the password step; the second step has journeys of its own.
-    await portal.services.settings.write('trustedIps', ['127.0.0.1', '::1']);
-    const { users, accounts } = portal.services;
-    const passwordHash = await accounts.hashPassword(password);
+    await changeSettings(portal.services, { trustedIps: ['127.0.0.1', '::1'] });
     for (const lng of languages) {
       for (const role of ['user', 'admin'] as const) {
-        const username = `${role}-${lng}`;
-        await users.create({ username, displayName: `${role} ${lng}`, passwordHash, role });
+        await createUser(portal, `${role}-${lng}`, password, role, `${role} ${lng}`);
       }
     }
   });

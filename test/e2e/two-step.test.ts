@@ -1,5 +1,5 @@
 import type { Locator, Page } from 'playwright-core';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   decodeBase32,
   encodeBase32,
@@ -10,6 +10,7 @@ import {
   type OtpAlgorithm,
 } from '../../src/core/otp.ts';
 import { languages, type Language } from '../../src/i18n.ts';
+import { createUser } from '../helpers/app.ts';
 import { browserMissing } from '../helpers/browser.ts';
 import { appCode } from '../helpers/two-step.ts';
 import {
@@ -119,20 +120,10 @@ const noBrowser = await browserMissing();
 describe.skipIf(noBrowser)('Two-step verification, no JavaScript', { timeout: 120_000 }, () => {
   // Every test signs in from the same address, more often than a person would.
   const portal = useBrowserPortal({ RATE_LIMIT_SIGNIN_MAX: '1000' });
-  let passwordHash: string;
-
-  beforeAll(async () => {
-    passwordHash = await portal.services.accounts.hashPassword(password);
-  });
 
   /** A fresh user with no method yet, and a tab showing the sign-in page in their language. */
   async function startJourney(username: string, lng: Language): Promise<Journey> {
-    await portal.services.users.create({
-      username,
-      displayName: username,
-      passwordHash,
-      role: 'user',
-    });
+    await createUser(portal, username, password, 'user', username);
     const journey = await portal.openTab(lng);
     await journey.page.goto(`/sign-in?lng=${lng}`);
     return journey;

@@ -1,16 +1,48 @@
 import type supertest from 'supertest';
-import { normaliseAnswer } from '../../src/core/answers.ts';
-import { appDeviceParameters, newDeviceRow, type OtpDevice } from '../../src/core/devices.ts';
-import { hashSecret } from '../../src/core/passwords.ts';
-import { generateOtpSecret, hotp } from '../../src/core/otp.ts';
+import type { Context } from '../../src/core/context.ts';
+import type { MfaService } from '../../src/core/mfa-service.ts';
+import type { UserEdit } from '../../src/core/service/administration.ts';
+import { decodeBase32, encodeBase32, generateOtpSecret, hotp } from '../../src/core/otp.ts';
 import type { Language } from '../../src/i18n.ts';
-import type { Services } from '../../src/services.ts';
-import { browserAgent, createUser, signIn, trustLoopback, type TestPortal } from './app.ts';
+import {
+  browserAgent,
+  changeSettings,
+  createUser,
+  signIn,
+  trustLoopback,
+  type TestPortal,
+} from './app.ts';
+import { helpdeskContext, userContext } from './context.ts';
 import { appCode, enrolApp, post } from './two-step.ts';
 
 type Agent = ReturnType<typeof supertest.agent>;
+/** What the helpers need of a portal: the one interface to its core. */
+type Core = { mfa: MfaService };
 
 export const accountPassword = 'correct horse battery';
+
+/** The helpdesk edits a user's details (SPEC A2); throws if the core refuses the edit. */
+export async function editUser(services: Core, userId: string, edit: UserEdit) {
+  const edited = await services.mfa.administration.editUser(helpdeskContext, { userId, ...edit });
+  if (edited.outcome !== 'saved') throw new Error(`edit refused: ${JSON.stringify(edited)}`);
+  return edited.account;
+}
+
+/** A user's account as the helpdesk sees it (SPEC A2), by username. */
+export async function accountOf(services: Core, username: string) {
+  const account = await services.mfa.administration.findUser(helpdeskContext, { username });
+  if (!account) throw new Error(`no user ${username}`);
+  return account;
+}
+
+/** A user's devices (no secrets, no counters) as the core shows the account. */
+export async function devicesOf(services: Core, userId: string) {
+  const journey = await services.mfa.signIn.journey(userContext(userId), {
+    userId,
+    pendingUserId: undefined,
+  });
+  return 'account' in journey ? journey.account.devices : [];
+}
 
 /**
  * A user who has just enrolled the mobile app through User Setup, signed in, with a fresh proof
@@ -21,22 +53,18 @@ export async function enrolledUser(
   username = 'lotte',
   options: { email?: string; language?: 'en' | 'nl' | 'fr' } = {},
 ) {
-  const user = await createUser(portal, username, accountPassword);
-  const { users, database } = portal.services;
+  const created = await createUser(portal, username, accountPassword);
   if (options.email || options.language) {
-    await database.db
-      .updateTable('users')
-      .set({ email: options.email ?? null, language: options.language ?? null })
-      .where('id', '=', user.id)
-      .execute();
+    await editUser(portal.services, created.id, {
+      email: options.email ?? null,
+      language: options.language ?? null,
+    });
   }
   const agent = browserAgent(portal);
   const signedIn = await signIn(agent, username, accountPassword);
   if (signedIn.status !== 303) throw new Error(`sign-in answered ${signedIn.status}`);
   const secret = await enrolApp(agent);
-  const saved = await users.findById(user.id);
-  if (!saved) throw new Error('user vanished');
-  return { agent, secret, user: saved };
+  return { agent, secret, user: await accountOf(portal.services, username) };
 }
 
 /**
@@ -48,7 +76,7 @@ export async function signInWithoutProof(portal: TestPortal, username = 'lotte')
   const agent = browserAgent(portal);
   const signedIn = await signIn(agent, username, accountPassword);
   if (signedIn.headers.location !== '/account') throw new Error('trusted sign-in failed');
-  await portal.services.settings.write('trustedIps', []);
+  await changeSettings(portal.services, { trustedIps: [] });
   return agent;
 }
 
@@ -61,147 +89,166 @@ export async function confirmWithApp(agent: Agent, secret: Buffer, offsetSteps =
   });
 }
 
-/** A device row saved straight to the database, as User Setup or My account would save it. */
-export async function saveDevice(
-  services: Services,
-  device: {
-    userId: string;
-    kind: 'app' | 'token';
-    name: string;
-    serial: string | null;
-    secret: Buffer;
-    params: OtpDevice;
-  },
-): Promise<void> {
-  await services.database.db
-    .insertInto('devices')
-    .values(
-      newDeviceRow({
-        ...device,
-        counter: null,
-        lastStep: null,
-        key: services.encryptionKey,
-        now: Date.now(),
-      }),
-    )
-    .execute();
-}
-
 /**
- * A user with the mobile app already set up, saved straight to the database (no User Setup, no
- * questions): the app is their default method. Returns the app's secret.
+ * A second app activation (named `name`) or an OATH token (TOTP, serial `name`), added by the
+ * user on My account as another tab would add it: proven with the code of the time step before,
+ * so that the current one is still unused. Returns the new device's secret.
  */
-export async function createAppUser(
-  services: Services,
-  username: string,
-  password: string,
+export async function addDevice(
+  services: Core,
+  userId: string,
+  device: { kind: 'app' | 'token'; name: string },
 ): Promise<Buffer> {
-  const user = await services.users.create({
-    username,
-    displayName: `${username} display`,
-    passwordHash: await services.accounts.hashPassword(password),
-    role: 'user',
+  const { account } = services.mfa;
+  const context = userContext(userId);
+  if (device.kind === 'token') {
+    const secret = generateOtpSecret();
+    const token = {
+      serial: device.name,
+      secret: encodeBase32(secret),
+      ...{ otpType: 'totp', digits: '6', period: '30', algorithm: 'SHA1' },
+      code: appCode(secret, -1),
+    };
+    const saved = await account.associateToken(context, { userId, token });
+    if (saved.outcome !== 'saved') throw new Error(`token refused: ${JSON.stringify(saved)}`);
+    return secret;
+  }
+  const begun = await account.beginDevice(context, { userId, name: device.name });
+  if (begun.outcome !== 'started') throw new Error(`app refused: ${JSON.stringify(begun)}`);
+  const activation = await account.deviceActivation(context, {
+    userId,
+    draftId: begun.draftId,
+    issuer: 'Test',
   });
-  const secret = generateOtpSecret();
-  await saveDevice(services, {
-    userId: user.id,
-    kind: 'app',
-    name: 'Phone',
-    serial: null,
-    secret,
-    params: appDeviceParameters,
+  const secret = decodeBase32(activation?.secret ?? '');
+  const activated = await account.activateDevice(context, {
+    userId,
+    draftId: begun.draftId,
+    code: appCode(secret, -1),
+    pin: '',
+    pinConfirmation: '',
   });
-  await services.database.db
-    .updateTable('users')
-    .set({ default_method: 'app', enrolled_at: Date.now() })
-    .where('id', '=', user.id)
-    .execute();
+  if (activated.outcome !== 'activated')
+    throw new Error(`app refused: ${JSON.stringify(activated)}`);
   return secret;
 }
 
 /**
- * A user whose only way to sign in is an HOTP token (serial `HOTP-7`, SHA1, 6 digits), its counter
- * at 0 in the portal. Returns the user and the token's code at any counter.
+ * Finishes a proven User Setup with these answers (to the first questions, in order). With no
+ * answers, the helpdesk switches the security questions off for the moment of saving, as a
+ * portal without them would save it, and back on.
+ */
+async function completeSetup(
+  mfa: MfaService,
+  context: Context,
+  userId: string,
+  draftId: string,
+  answers: readonly string[],
+) {
+  const { useSecurityQuestions } = await mfa.signIn.settings(context);
+  const skipQuestions = answers.length === 0 && useSecurityQuestions;
+  if (skipQuestions) await changeSettings({ mfa }, { useSecurityQuestions: false });
+  try {
+    const { questions } = await mfa.enrolment.questions(context, { userId });
+    const given = answers.map((answer, i) => ({ questionId: questions[i]?.id ?? '', answer }));
+    const completed = await mfa.enrolment.complete(context, { userId, draftId, answers: given });
+    if (completed.outcome !== 'enrolled') {
+      throw new Error(`User Setup not saved: ${JSON.stringify(completed)}`);
+    }
+  } finally {
+    if (skipQuestions) await changeSettings({ mfa }, { useSecurityQuestions: true });
+  }
+}
+
+/** A user added by the helpdesk, with the language given (or none). */
+async function newUser(
+  services: Core,
+  username: string,
+  password: string,
+  options: { language?: Language; role?: 'user' | 'admin' } = {},
+) {
+  const user = await createUser({ services }, username, password, options.role);
+  return options.language ? editUser(services, user.id, { language: options.language }) : user;
+}
+
+/**
+ * A user (or, with `role`, an administrator) enrolled with the mobile app through the User
+ * Setup of the core (no pages): the app their default method, the questions answered in that order (none by default) and a PIN if
+ * given (with the app's code in PIN mode, else set by the helpdesk). The app was proven with
+ * the code of the time step before, so the current one signs in.
+ */
+export async function enrolWithApp(
+  services: Core,
+  username: string,
+  password: string,
+  options: {
+    language?: Language;
+    pin?: string;
+    answers?: readonly string[];
+    role?: 'user' | 'admin';
+  } = {},
+) {
+  const { mfa } = services;
+  const user = await newUser(services, username, password, options);
+  const context = userContext(user.id);
+  const userId = user.id;
+  const { draftId } = await mfa.enrolment.generateAppSeed(context, { userId });
+  const setup = await mfa.enrolment.appSetup(context, { userId, draftId, issuer: 'Test' });
+  const secret = decodeBase32(setup.activation?.secret ?? '');
+  const pin = setup.pin.required ? (options.pin ?? '') : '';
+  const proven = await mfa.enrolment.proveApp(context, {
+    userId,
+    draftId,
+    code: appCode(secret, -1),
+    pin,
+    pinConfirmation: pin,
+  });
+  if (proven.outcome !== 'proven') throw new Error(`app not proven: ${JSON.stringify(proven)}`);
+  await completeSetup(mfa, context, userId, draftId, options.answers ?? []);
+  if (options.pin && !setup.pin.required) {
+    const set = await mfa.administration.setPin(helpdeskContext, { userId, pin: options.pin });
+    if (set.outcome !== 'saved') throw new Error(`PIN refused: ${JSON.stringify(set)}`);
+  }
+  return { user: await accountOf(services, username), secret };
+}
+
+/**
+ * A user with the mobile app already set up (no pages, no questions): the app is their default
+ * method. Returns the app's secret.
+ */
+export async function createAppUser(
+  services: Core,
+  username: string,
+  password: string,
+): Promise<Buffer> {
+  return (await enrolWithApp(services, username, password)).secret;
+}
+
+/**
+ * A user whose only way to sign in is an HOTP token (serial `HOTP-7`, SHA1, 6 digits), set up
+ * in the core's User Setup with its code at counter 0: the portal expects `code(1)` next.
+ * Returns the user and the token's code at any counter.
  */
 export async function createHotpTokenUser(
-  services: Services,
+  services: Core,
   username: string,
   password: string,
   options: { language?: Language } = {},
 ) {
-  const user = await services.users.create({
-    username,
-    passwordHash: await services.accounts.hashPassword(password),
-    role: 'user',
-  });
+  const { mfa } = services;
+  const user = await newUser(services, username, password, options);
+  const context = userContext(user.id);
   const secret = generateOtpSecret();
   const params = { otpType: 'hotp', algorithm: 'SHA1', digits: 6, period: 30 } as const;
-  await saveDevice(services, {
-    userId: user.id,
-    kind: 'token',
-    name: 'HOTP-7',
-    serial: 'HOTP-7',
-    secret,
-    params,
-  });
-  await services.database.db
-    .updateTable('users')
-    .set({ default_method: 'token', enrolled_at: Date.now(), language: options.language ?? null })
-    .where('id', '=', user.id)
-    .execute();
   const code = (counter: number) => hotp(secret, counter, params);
-  return { user, code };
-}
-
-/**
- * A user enrolled with the mobile app as User Setup leaves them, saved straight to the database:
- * the app their default method, the questions answered in that order (none by default) and a PIN
- * if given. The app has accepted no code yet, so the current one signs in.
- */
-export async function enrolWithApp(
-  services: Services,
-  username: string,
-  password: string,
-  options: { language?: Language; pin?: string; answers?: readonly string[] } = {},
-) {
-  const { users, accounts, questions, argon2 } = services;
-  const user = await users.create({
-    username,
-    displayName: username,
-    passwordHash: await accounts.hashPassword(password),
-    role: 'user',
-  });
-  const secret = generateOtpSecret();
-  await saveDevice(services, {
-    userId: user.id,
-    kind: 'app',
-    name: 'Mobile app 1',
-    serial: null,
-    secret,
-    params: appDeviceParameters,
-  });
-  await services.database.db
-    .updateTable('users')
-    .set({
-      default_method: 'app',
-      enrolled_at: Date.now(),
-      ...(options.pin ? { pin_hash: await hashSecret(options.pin, argon2) } : {}),
-    })
-    .where('id', '=', user.id)
-    .execute();
-  const answers = options.answers ?? [];
-  if (answers.length > 0) {
-    const asked = await questions.forLanguage('en');
-    await questions.replaceAnswers(
-      user.id,
-      await Promise.all(
-        answers.map(async (answer, i) => ({
-          question_id: asked[i]?.id ?? '',
-          answer_hash: await hashSecret(normaliseAnswer(answer), argon2),
-        })),
-      ),
-    );
-  }
-  if (options.language) await users.setLanguage(user.id, options.language);
-  return { user, secret };
+  const token = {
+    serial: 'HOTP-7',
+    secret: encodeBase32(secret),
+    ...{ otpType: 'hotp', digits: '6', period: '30', algorithm: 'SHA1' },
+    code: code(0),
+  };
+  const proven = await mfa.enrolment.proveToken(context, { userId: user.id, token });
+  if (proven.outcome !== 'proven') throw new Error(`token not proven: ${JSON.stringify(proven)}`);
+  await completeSetup(mfa, context, user.id, proven.draftId, []);
+  return { user: await accountOf(services, username), code };
 }

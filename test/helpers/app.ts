@@ -6,7 +6,10 @@ import type { Express } from 'express';
 import supertest from 'supertest';
 import { createApp } from '../../src/app.ts';
 import { loadConfig, type Config } from '../../src/config/index.ts';
+import type { MfaService } from '../../src/core/mfa-service.ts';
+import { formatSetting, type PortalSettings } from '../../src/core/settings.ts';
 import { createLogger, createServices, type Services } from '../../src/services.ts';
+import { helpdeskContext } from './context.ts';
 import { createTemporaryPostgresDatabase } from './services.ts';
 
 export interface TestPortal {
@@ -56,21 +59,40 @@ export async function createTestPortal(
  * password step and sessions rather than about verification.
  */
 export async function trustLoopback(portal: TestPortal): Promise<void> {
-  await portal.services.settings.write('trustedIps', ['127.0.0.1', '::1']);
+  await changeSettings(portal.services, { trustedIps: ['127.0.0.1', '::1'] });
 }
 
+/** Portal settings changed as the helpdesk changes them (SPEC A3), each checked and audited. */
+export async function changeSettings(
+  services: { mfa: MfaService },
+  values: Partial<PortalSettings>,
+): Promise<void> {
+  for (const [key, value] of Object.entries(values)) {
+    const changed = await services.mfa.administration.changeSetting(helpdeskContext, {
+      key,
+      value: formatSetting(value),
+    });
+    if (changed.outcome !== 'changed') throw new Error(`${key}: ${changed.message}`);
+  }
+}
+
+/** A user of the portal's own directory, added by the helpdesk (SPEC A2). */
 export async function createUser(
-  portal: TestPortal,
+  portal: { services: { mfa: MfaService } },
   username: string,
   password: string,
   role: 'user' | 'admin' = 'user',
+  displayName = `${username} display`,
 ) {
-  return portal.services.users.create({
+  const created = await portal.services.mfa.administration.createUser(helpdeskContext, {
     username,
-    displayName: `${username} display`,
-    passwordHash: await portal.services.accounts.hashPassword(password),
+    displayName,
+    email: null,
+    password,
     role,
   });
+  if (created.outcome !== 'created') throw new Error(`${username} is taken`);
+  return created.account;
 }
 
 /** The CSRF token of the first form on a page. */

@@ -15,3 +15,10 @@ export const visitorContext: Context = {
   clientIp: undefined,
   language: 'en',
 };
+
+/** A user acting on their own account. */
+export const userContext = (userId: string): Context => ({
+  actor: { kind: 'user', userId },
+  clientIp: undefined,
+  language: 'en',
+});

@@ -6,8 +6,17 @@ import {
   csrfTokenFrom,
   signIn,
   type TestPortal,
+  changeSettings,
 } from '../helpers/app.ts';
-import { accountPassword, enrolledUser, signInWithoutProof } from '../helpers/account.ts';
+import {
+  accountOf,
+  accountPassword,
+  devicesOf as devicesOfUser,
+  editUser,
+  enrolledUser,
+  signInWithoutProof,
+} from '../helpers/account.ts';
+import { helpdeskContext } from '../helpers/context.ts';
 import { startSmtpServer } from '../helpers/smtp.ts';
 import { appCode, post, secretFrom } from '../helpers/two-step.ts';
 
@@ -29,7 +38,7 @@ afterEach(async () => {
 });
 
 async function devicesOf(userId: string) {
-  return (await portal.services.devices.forUser(userId)).map((d) => ({
+  return (await devicesOfUser(portal.services, userId)).map((d) => ({
     id: d.id,
     kind: d.kind,
     name: d.name,
@@ -37,7 +46,7 @@ async function devicesOf(userId: string) {
 }
 
 async function eventsOf(userId: string, type: string) {
-  return (await portal.services.audit.recentForUser(userId)).filter((e) => e.type === type);
+  return portal.services.mfa.administration.auditEvents(helpdeskContext, { userId, type });
 }
 
 /** Activates a new device by the pages, as a person would; returns its secret. */
@@ -124,7 +133,7 @@ describe('activating mobile app devices (SPEC J3, M3)', () => {
     await post(agent, '/account/devices/new', list.text, { name: 'Tablet' }).expect(303);
     const page = await agent.get('/account/devices/new').expect(200);
     const secret = secretFrom(page.text);
-    await portal.services.settings.write('deviceLimit', 1);
+    await changeSettings(portal.services, { deviceLimit: 1 });
     const refused = await post(agent, '/account/devices/activate', page.text, {
       code: appCode(secret),
     });
@@ -136,7 +145,7 @@ describe('activating mobile app devices (SPEC J3, M3)', () => {
 
   it('asks for a new PIN with the code when the app needs one and the user has none', async () => {
     const { agent, user } = await enrolledUser(portal);
-    await portal.services.settings.write('appMode', 'pin');
+    await changeSettings(portal.services, { appMode: 'pin' });
     const list = await agent.get('/account/devices').expect(200);
     await post(agent, '/account/devices/new', list.text, { name: 'Tablet' }).expect(303);
     const page = await agent.get('/account/devices/new').expect(200);
@@ -155,6 +164,8 @@ describe('activating mobile app devices (SPEC J3, M3)', () => {
       code: appCode(secret),
     }).expect(303);
     expect(await devicesOf(user.id)).toHaveLength(2);
+    expect((await accountOf(portal.services, user.username)).hasPin).toBe(true);
+    // The PIN as stored: an Argon2id hash, which no interface call shows.
     expect((await portal.services.users.findById(user.id))?.pin_hash).toMatch(/^\$argon2id\$/);
   });
 
@@ -238,11 +249,7 @@ describe('renaming and deactivating devices (SPEC J3)', () => {
 
   it('keeps the last app device when the other method cannot be used (no text provider)', async () => {
     const { agent, user } = await enrolledUser(portal);
-    await portal.services.database.db
-      .updateTable('users')
-      .set({ mobile_phone: '+31612345678' })
-      .where('id', '=', user.id)
-      .execute();
+    await editUser(portal.services, user.id, { mobilePhone: '+31612345678' });
     const [device] = await devicesOf(user.id);
     const page = await agent.get(`/account/devices/${device?.id ?? ''}/remove`).expect(200);
     await post(agent, `/account/devices/${device?.id ?? ''}/remove`, page.text, {}).expect(400);
@@ -253,15 +260,11 @@ describe('renaming and deactivating devices (SPEC J3)', () => {
     await portal.close();
     portal = await createTestPortal({ RATE_LIMIT_SIGNIN_MAX: '1000', SIMULATOR_ENABLED: 'true' });
     const { agent, user } = await enrolledUser(portal);
-    await portal.services.database.db
-      .updateTable('users')
-      .set({ mobile_phone: '+31612345678' })
-      .where('id', '=', user.id)
-      .execute();
+    await editUser(portal.services, user.id, { mobilePhone: '+31612345678' });
     const [device] = await devicesOf(user.id);
     const page = await agent.get(`/account/devices/${device?.id ?? ''}/remove`).expect(200);
     await post(agent, `/account/devices/${device?.id ?? ''}/remove`, page.text, {}).expect(303);
-    expect((await portal.services.users.findById(user.id))?.default_method).toBe('sms');
+    expect((await accountOf(portal.services, user.username)).defaultMethod).toBe('sms');
   });
 });
 
@@ -270,7 +273,7 @@ describe('device changes are guarded (SPEC J3, S9)', () => {
     const { agent, user } = await enrolledUser(portal);
     const [device] = await devicesOf(user.id);
     const token = csrfTokenFrom((await agent.get('/account').expect(200)).text);
-    await portal.services.settings.write('allowMobileApp', false);
+    await changeSettings(portal.services, { allowMobileApp: false });
     await agent.get('/account/devices').expect(403);
     await agent.get('/account/devices/new').expect(403);
     await agent.get(`/account/devices/${device?.id ?? ''}/rename`).expect(403);
@@ -334,7 +337,7 @@ describe('device changes are guarded (SPEC J3, S9)', () => {
       expect(added?.subject).toBe(t('notices.factorAdded.subject'));
       expect(added?.text).toContain('application mobile (Tablette)');
 
-      const [device] = await mailPortal.services.devices.forUser(user.id);
+      const [device] = await devicesOfUser(mailPortal.services, user.id);
       const confirm = await agent.get(`/account/devices/${device?.id ?? ''}/remove`).expect(200);
       await post(agent, `/account/devices/${device?.id ?? ''}/remove`, confirm.text, {}).expect(
         303,

@@ -1,18 +1,25 @@
 import type supertest from 'supertest';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { newDeviceRow } from '../../src/core/devices.ts';
-import { generateOtpSecret } from '../../src/core/otp.ts';
 import { verifySecret } from '../../src/core/passwords.ts';
-import { accountPassword, enrolledUser, signInWithoutProof } from '../helpers/account.ts';
+import {
+  accountOf,
+  accountPassword,
+  addDevice,
+  editUser,
+  enrolledUser,
+  signInWithoutProof,
+} from '../helpers/account.ts';
+import { helpdeskContext, userContext } from '../helpers/context.ts';
 import {
   browserAgent,
   createTestPortal,
   csrfTokenFrom,
   signIn,
   type TestPortal,
+  changeSettings,
 } from '../helpers/app.ts';
 import { startSmtpServer } from '../helpers/smtp.ts';
-import { appCode, appParams, post, questionIdsFrom } from '../helpers/two-step.ts';
+import { appCode, post, questionIdsFrom } from '../helpers/two-step.ts';
 
 /*
  * SPEC J3, J5, M5, M6: the PIN, the default method, the language and the security questions on
@@ -36,17 +43,22 @@ afterEach(async () => {
   smtp = undefined;
 });
 
-async function userRow(username = 'lotte') {
+/** The account as the helpdesk sees it (SPEC A2). */
+const userRow = (username = 'lotte') => accountOf(portal.services, username);
+
+/** The user's row as stored, for the PIN's hash and "change required": no interface shows them. */
+async function storedRow(username = 'lotte') {
   const user = await portal.services.users.findByUsername(username);
   if (!user) throw new Error(`no user ${username}`);
   return user;
 }
 
 async function changeEvents(type: string, username = 'lotte') {
-  const events = await portal.services.audit.recentForUser((await userRow(username)).id);
-  return events.filter((e) => e.type === type);
+  const userId = (await userRow(username)).id;
+  return portal.services.mfa.administration.auditEvents(helpdeskContext, { userId, type });
 }
 
+/** The answers' hashes as stored: no interface call shows them. */
 async function answerHashes(username = 'lotte') {
   return portal.services.database.db
     .selectFrom('security_answers')
@@ -73,22 +85,23 @@ async function startSignIn(username = 'lotte') {
   return { agent, page: await agent.get('/verify').expect(200) };
 }
 
+/** The helpdesk sets the user's PIN (SPEC A2). */
 async function setPin(username: string, pin: string) {
-  await portal.services.database.db
-    .updateTable('users')
-    .set({ pin_hash: await portal.services.secondFactor.hashPin(pin) })
-    .where('id', '=', (await userRow(username)).id)
-    .execute();
+  const userId = (await userRow(username)).id;
+  const set = await portal.services.mfa.administration.setPin(helpdeskContext, { userId, pin });
+  expect(set).toEqual({ outcome: 'saved' });
 }
 
 describe('PIN (SPEC J3, M5)', () => {
   it('saves a new PIN under the policy, and the next sign-in needs it, not the old one', async () => {
     const { agent, secret } = await enrolledUser(portal);
-    await portal.services.settings.write('appMode', 'pin');
+    await changeSettings(portal.services, { appMode: 'pin' });
     await setPin('lotte', '1357');
+    await editUser(portal.services, (await userRow()).id, { phone: '+31205558642' });
+    // "PIN change required": no interface call asks for it yet.
     await portal.services.database.db
       .updateTable('users')
-      .set({ phone: '+31205558642', pin_change_required: 1 })
+      .set({ pin_change_required: 1 })
       .where('username', '=', 'lotte')
       .execute();
 
@@ -111,7 +124,7 @@ describe('PIN (SPEC J3, M5)', () => {
       expect(refused.text).toContain('aria-invalid="true"');
       expect(refused.text).not.toContain(`value="${pin}"`);
     }
-    expect(await verifySecret('1357', (await userRow()).pin_hash ?? '')).toBe(true);
+    expect(await verifySecret('1357', (await storedRow()).pin_hash ?? '')).toBe(true);
 
     const saved = await post(agent, '/account/pin', page.text, {
       pin: '2580',
@@ -119,7 +132,7 @@ describe('PIN (SPEC J3, M5)', () => {
     });
     expect(saved.status).toBe(303);
     expect(saved.headers.location).toBe('/account?done=pin');
-    const after = await userRow();
+    const after = await storedRow();
     expect(await verifySecret('2580', after.pin_hash ?? '')).toBe(true);
     expect(after.pin_change_required).toBe(0);
     expect(await changeEvents('change.pin')).toHaveLength(1);
@@ -146,8 +159,8 @@ describe('PIN (SPEC J3, M5)', () => {
 
   it('is refused, with nothing changed, when no method of the user asks for a PIN', async () => {
     const { agent } = await enrolledUser(portal);
-    await portal.services.settings.write('phoneMode', 'pin');
-    await portal.services.settings.write('smsMode', 'otp-pin');
+    await changeSettings(portal.services, { phoneMode: 'pin' });
+    await changeSettings(portal.services, { smsMode: 'otp-pin' });
     const page = await agent.get('/account/pin').expect(403);
     expect(page.text).toContain('This change is not available');
     const refused = await postWithToken(agent, '/account/pin', {
@@ -155,13 +168,13 @@ describe('PIN (SPEC J3, M5)', () => {
       pinConfirmation: '2580',
     });
     expect(refused.status).toBe(403);
-    expect((await userRow()).pin_hash).toBeNull();
+    expect((await userRow()).hasPin).toBe(false);
     expect(await changeEvents('change.pin')).toEqual([]);
   });
 
   it('asks for a fresh proof first, on the page and on the form', async () => {
     await enrolledUser(portal);
-    await portal.services.settings.write('appMode', 'pin');
+    await changeSettings(portal.services, { appMode: 'pin' });
     const agent = await signInWithoutProof(portal);
     const page = await agent.get('/account/pin');
     expect(page.status).toBe(303);
@@ -172,12 +185,12 @@ describe('PIN (SPEC J3, M5)', () => {
     });
     expect(refused.status).toBe(303);
     expect(refused.headers.location).toBe('/account/confirm');
-    expect((await userRow()).pin_hash).toBeNull();
+    expect((await userRow()).hasPin).toBe(false);
   });
 
   it('refuses a form our page did not send: two values, an unknown field, a huge PIN', async () => {
     const { agent } = await enrolledUser(portal);
-    await portal.services.settings.write('appMode', 'pin');
+    await changeSettings(portal.services, { appMode: 'pin' });
     const page = await agent.get('/account/pin').expect(200);
     const token = csrfTokenFrom(page.text);
     const twice = await agent
@@ -197,7 +210,7 @@ describe('PIN (SPEC J3, M5)', () => {
     });
     expect(huge.status).toBe(400);
     expect(huge.text).toContain('Your PIN must have 10 digits or fewer');
-    expect((await userRow()).pin_hash).toBeNull();
+    expect((await userRow()).hasPin).toBe(false);
     expect(await changeEvents('change.pin')).toEqual([]);
   });
 
@@ -206,7 +219,7 @@ describe('PIN (SPEC J3, M5)', () => {
       email: 'lotte@example.test',
       language: 'nl',
     });
-    await portal.services.settings.write('appMode', 'pin');
+    await changeSettings(portal.services, { appMode: 'pin' });
     const page = await agent.get('/account/pin').expect(200);
     expect(page.text).toContain('<h1>Een pincode kiezen</h1>');
     await post(agent, '/account/pin', page.text, {
@@ -222,26 +235,9 @@ describe('PIN (SPEC J3, M5)', () => {
   });
 });
 
-/** A second method: an OATH token row, as User Setup or the token page would have saved it. */
+/** A second method: an OATH token, added as the token page would have added it. */
 async function addToken(username = 'lotte') {
-  const { database, encryptionKey } = portal.services;
-  await database.db
-    .insertInto('devices')
-    .values(
-      newDeviceRow({
-        userId: (await userRow(username)).id,
-        kind: 'token',
-        name: 'TOK-1',
-        serial: 'TOK-1',
-        secret: generateOtpSecret(),
-        params: { otpType: 'totp', ...appParams },
-        counter: null,
-        lastStep: null,
-        key: encryptionKey,
-        now: Date.now(),
-      }),
-    )
-    .execute();
+  await addDevice(portal.services, (await userRow(username)).id, { kind: 'token', name: 'TOK-1' });
 }
 
 describe('Default method (SPEC J1, J3)', () => {
@@ -249,6 +245,7 @@ describe('Default method (SPEC J1, J3)', () => {
     await enrolledUser(portal, 'lotte', { email: 'lotte@example.test' });
     await smtp?.waitFor(1);
     await addToken();
+    await smtp?.waitFor(2);
     const agent = await signInWithoutProof(portal);
 
     const page = await agent.get('/account/method').expect(200);
@@ -259,14 +256,14 @@ describe('Default method (SPEC J1, J3)', () => {
     const saved = await post(agent, '/account/method', page.text, { method: 'token' });
     expect(saved.status).toBe(303);
     expect(saved.headers.location).toBe('/account?done=method');
-    expect((await userRow()).default_method).toBe('token');
+    expect((await userRow()).defaultMethod).toBe('token');
     const events = await changeEvents('change.method');
     expect(events.map((e) => e.method)).toEqual(['token']);
     expect((await agent.get('/account').expect(200)).text).toContain(
       'Default method</dt><dd>OATH token</dd>',
     );
-    // A preference, not a factor: no security notice after the one of the enrolment.
-    await expect(smtp?.waitFor(2, 300)).rejects.toThrow('Expected 2 emails, got 1');
+    // A preference, not a factor: no security notice after those of the enrolment and token.
+    await expect(smtp?.waitFor(3, 300)).rejects.toThrow('Expected 3 emails, got 2');
 
     const { page: verify } = await startSignIn();
     expect(verify.text).toContain('<h1>Enter the code from your token</h1>');
@@ -298,10 +295,10 @@ describe('Default method (SPEC J1, J3)', () => {
     });
     expect(oversized.status).toBe(400);
 
-    await portal.services.settings.write('allowedMethods', ['app', 'phone', 'sms']);
+    await changeSettings(portal.services, { allowedMethods: ['app', 'phone', 'sms'] });
     const withdrawn = await postWithToken(agent, '/account/method', { method: 'token' });
     expect(withdrawn.status).toBe(403);
-    expect((await userRow()).default_method).toBe('app');
+    expect((await userRow()).defaultMethod).toBe('app');
     expect(await changeEvents('change.method')).toEqual([]);
   });
 
@@ -310,11 +307,11 @@ describe('Default method (SPEC J1, J3)', () => {
     await agent.get('/account/method').expect(403);
     await addToken();
     await agent.get('/account/method').expect(200);
-    await portal.services.settings.write('allowSelectMethod', false);
+    await changeSettings(portal.services, { allowSelectMethod: false });
     await agent.get('/account/method').expect(403);
     const refused = await postWithToken(agent, '/account/method', { method: 'token' });
     expect(refused.status).toBe(403);
-    expect((await userRow()).default_method).toBe('app');
+    expect((await userRow()).defaultMethod).toBe('app');
     expect(await changeEvents('change.method')).toEqual([]);
   });
 });
@@ -324,7 +321,7 @@ describe('Language (SPEC J5)', () => {
     const { agent } = await enrolledUser(portal, 'lotte', { email: 'lotte@example.test' });
     const enrolled = await smtp?.waitFor(1);
     expect(enrolled?.[0]?.language).toBe('en');
-    await portal.services.settings.write('appMode', 'pin');
+    await changeSettings(portal.services, { appMode: 'pin' });
 
     const page = await agent.get('/account/language').expect(200);
     expect(page.text).toContain('<label for="language-1" lang="nl">Nederlands</label>');
@@ -378,7 +375,7 @@ describe('Language (SPEC J5)', () => {
 
   it('is refused when users may not select a language', async () => {
     const { agent } = await enrolledUser(portal);
-    await portal.services.settings.write('allowSelectLanguage', false);
+    await changeSettings(portal.services, { allowSelectLanguage: false });
     await agent.get('/account/language').expect(403);
     const refused = await postWithToken(agent, '/account/language', { language: 'nl' });
     expect(refused.status).toBe(403);
@@ -397,12 +394,19 @@ function answersFor(page: string, byText: Map<string, string>): Record<string, s
   return answers;
 }
 
+/** The security questions My account offers Lotte, in a language. */
+async function questionsIn(language: string) {
+  const userId = (await userRow()).id;
+  const context = { ...userContext(userId), language };
+  return (await portal.services.mfa.account.securityQuestions(context, { userId })).questions;
+}
+
 describe('Security questions (SPEC J3, M6)', () => {
   const oldAnswers = ['Rex', 'Utrecht', 'De Regenboog', 'Pieter'];
   const newAnswers = ['Bello', 'Zwolle', 'De Klimop', 'Anouk'];
 
   async function questionTexts(ids: string[]) {
-    const all = await portal.services.questions.forLanguage('en');
+    const all = await questionsIn('en');
     return ids.map((id) => all.find((q) => q.id === id)?.text ?? '');
   }
 
@@ -506,7 +510,7 @@ describe('Security questions (SPEC J3, M6)', () => {
     expect(unproven.status).toBe(303);
     expect(unproven.headers.location).toBe('/account/confirm');
 
-    await portal.services.settings.write('useSecurityQuestions', false);
+    await changeSettings(portal.services, { useSecurityQuestions: false });
     await agent.get('/account/questions').expect(403);
     const off = await postWithToken(agent, '/account/questions', { question0: 'x', answer0: 'y' });
     expect(off.status).toBe(403);
@@ -521,7 +525,7 @@ describe('Security questions (SPEC J3, M6)', () => {
     });
     const page = await agent.get('/account/questions').expect(200);
     expect(page.text).toContain('<h1>Uw beveiligingsvragen wijzigen</h1>');
-    const dutch = await portal.services.questions.forLanguage('nl');
+    const dutch = await questionsIn('nl');
     const ids = questionIdsFrom(page.text);
     expect(ids).toEqual(dutch.map((q) => q.id));
     const fields: Record<string, string> = {};

@@ -1,9 +1,13 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Context } from '../../src/core/context.ts';
-import { appDeviceParameters } from '../../src/core/devices.ts';
-import { generateOtpSecret } from '../../src/core/otp.ts';
 import { createTestPortal, type TestPortal } from '../helpers/app.ts';
-import { accountPassword, enrolWithApp, saveDevice } from '../helpers/account.ts';
+import {
+  accountPassword,
+  addDevice,
+  devicesOf as devicesOfUser,
+  enrolWithApp,
+} from '../helpers/account.ts';
+import { helpdeskContext } from '../helpers/context.ts';
 
 /*
  * SPEC J3 (finding F1): two removals at once, from two tabs or two instances, each of which alone
@@ -26,9 +30,7 @@ const asUser = (userId: string): Context => ({
   language: 'en',
 });
 
-async function devicesOf(userId: string) {
-  return portal.services.devices.forUser(userId);
-}
+const devicesOf = (userId: string) => devicesOfUser(portal.services, userId);
 
 /** Both removals at once; returns their outcomes, sorted, and what the user keeps. */
 async function raceRemovals(userId: string, deviceIds: [string, string]) {
@@ -45,23 +47,16 @@ describe('two removals at once (SPEC J3, F1)', () => {
   it('keeps one of the last app device and the token', async () => {
     for (let round = 0; round < 5; round++) {
       const { user } = await enrolWithApp(portal.services, `mila${round}`, accountPassword);
-      await saveDevice(portal.services, {
-        userId: user.id,
-        kind: 'token',
-        name: 'TOK-1',
-        serial: 'TOK-1',
-        secret: generateOtpSecret(),
-        params: appDeviceParameters,
-      });
+      await addDevice(portal.services, user.id, { kind: 'token', name: 'TOK-1' });
       const devices = await devicesOf(user.id);
       const app = devices.find((d) => d.kind === 'app');
       const token = devices.find((d) => d.kind === 'token');
       const { outcomes, kept } = await raceRemovals(user.id, [app?.id ?? '', token?.id ?? '']);
       expect(outcomes).toEqual(['last-method', 'removed']);
       expect(kept).toHaveLength(1);
-      const removed = (await portal.services.audit.recentForUser(user.id)).filter((e) =>
-        ['device.removed', 'token.removed'].includes(e.type),
-      );
+      const removed = (
+        await portal.services.mfa.administration.auditEvents(helpdeskContext, { userId: user.id })
+      ).filter((e) => ['device.removed', 'token.removed'].includes(e.type));
       expect(removed).toHaveLength(1);
     }
   });
@@ -69,14 +64,7 @@ describe('two removals at once (SPEC J3, F1)', () => {
   it('keeps one of two app devices when they are the only way to sign in', async () => {
     for (let round = 0; round < 5; round++) {
       const { user } = await enrolWithApp(portal.services, `noor${round}`, accountPassword);
-      await saveDevice(portal.services, {
-        userId: user.id,
-        kind: 'app',
-        name: 'Tablet',
-        serial: null,
-        secret: generateOtpSecret(),
-        params: appDeviceParameters,
-      });
+      await addDevice(portal.services, user.id, { kind: 'app', name: 'Tablet' });
       const [first, second] = await devicesOf(user.id);
       const { outcomes, kept } = await raceRemovals(user.id, [first?.id ?? '', second?.id ?? '']);
       expect(outcomes).toEqual(['last-method', 'removed']);

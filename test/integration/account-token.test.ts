@@ -6,16 +6,20 @@ import {
   csrfTokenFrom,
   signIn,
   type TestPortal,
+  changeSettings,
 } from '../helpers/app.ts';
 import {
+  accountOf,
   accountPassword,
+  devicesOf,
+  editUser,
   enrolledUser,
   createHotpTokenUser,
   signInWithoutProof,
 } from '../helpers/account.ts';
 import { startSmtpServer } from '../helpers/smtp.ts';
 import { post } from '../helpers/two-step.ts';
-import { cliContext } from '../helpers/context.ts';
+import { cliContext, helpdeskContext, userContext } from '../helpers/context.ts';
 
 /*
  * SPEC J3, M4: a third-party OATH token on My account. One per user, proven with a current code
@@ -48,12 +52,18 @@ function tokenFields(code: string) {
   };
 }
 
+/** The user's tokens as the core shows them: no secret, no counter. */
 async function tokensOf(userId: string) {
-  return (await portal.services.devices.forUser(userId)).filter((d) => d.kind === 'token');
+  return (await devicesOf(portal.services, userId)).filter((d) => d.kind === 'token');
+}
+
+/** The token as stored: its counter and sealed seed, which no interface call shows. */
+async function storedTokenOf(userId: string) {
+  return (await portal.services.devices.forUser(userId)).find((d) => d.kind === 'token');
 }
 
 async function eventsOf(userId: string, type: string) {
-  return (await portal.services.audit.recentForUser(userId)).filter((e) => e.type === type);
+  return portal.services.mfa.administration.auditEvents(helpdeskContext, { userId, type });
 }
 
 describe('associating an OATH token (SPEC J3, M4)', () => {
@@ -99,12 +109,12 @@ describe('associating an OATH token (SPEC J3, M4)', () => {
     const [token] = await tokensOf(user.id);
     expect(token).toMatchObject({
       serial: 'TOK-0042',
-      otp_type: 'totp',
+      otpType: 'totp',
       digits: 8,
       period: 60,
       algorithm: 'SHA256',
     });
-    expect(token?.secret).not.toContain(encodeBase32(tokenSecret));
+    expect((await storedTokenOf(user.id))?.secret).not.toContain(encodeBase32(tokenSecret));
     expect((await eventsOf(user.id, 'token.added'))[0]?.device).toBe('TOK-0042');
 
     const shown = await agent.get('/account/token').expect(200);
@@ -143,7 +153,7 @@ describe('associating an OATH token (SPEC J3, M4)', () => {
       algorithm: 'SHA1',
     });
     expect(response.status).toBe(303);
-    expect((await tokensOf(user.id))[0]?.counter).toBe(4);
+    expect((await storedTokenOf(user.id))?.counter).toBe(4);
   });
 });
 
@@ -157,11 +167,7 @@ describe('removing the OATH token (SPEC J3)', () => {
       page.text,
       tokenFields(totp(tokenSecret, Date.now(), sha256)),
     ).expect(303);
-    await portal.services.database.db
-      .updateTable('users')
-      .set({ default_method: 'token' })
-      .where('id', '=', user.id)
-      .execute();
+    await editUser(portal.services, user.id, { defaultMethod: 'token' });
 
     const confirm = await agent.get('/account/token/remove').expect(200);
     expect(confirm.text).toContain('Remove the token</button>');
@@ -171,7 +177,7 @@ describe('removing the OATH token (SPEC J3)', () => {
     expect(removed.status).toBe(303);
     expect(removed.headers.location).toBe('/account?done=tokenRemoved');
     expect(await tokensOf(user.id)).toEqual([]);
-    expect((await portal.services.users.findById(user.id))?.default_method).toBe('app');
+    expect((await accountOf(portal.services, 'lotte')).defaultMethod).toBe('app');
     expect((await eventsOf(user.id, 'token.removed'))[0]?.device).toBe('TOK-0042');
     expect((await agent.get('/account/token/remove')).headers.location).toBe('/account/token');
   });
@@ -185,7 +191,12 @@ describe('removing the OATH token (SPEC J3)', () => {
       page.text,
       tokenFields(totp(tokenSecret, Date.now(), sha256)),
     ).expect(303);
-    await portal.services.database.db.deleteFrom('devices').where('kind', '=', 'app').execute();
+    // The app deactivated in another tab: the token is left as the only way to sign in.
+    const [app] = (await devicesOf(portal.services, user.id)).filter((d) => d.kind === 'app');
+    await portal.services.mfa.account.removeDevice(userContext(user.id), {
+      userId: user.id,
+      deviceId: app?.id ?? '',
+    });
 
     const confirm = await agent.get('/account/token/remove').expect(200);
     expect(confirm.text).toContain('it is your only method for the second step');
@@ -201,7 +212,7 @@ describe('token changes are guarded (SPEC J3)', () => {
   it('refuses the token pages when tokens are not allowed', async () => {
     const { agent, user } = await enrolledUser(portal);
     const csrf = csrfTokenFrom((await agent.get('/account').expect(200)).text);
-    await portal.services.settings.write('allowOathToken', false);
+    await changeSettings(portal.services, { allowOathToken: false });
     await agent.get('/account/token').expect(403);
     await agent.get('/account/token/remove').expect(403);
     const response = await agent
@@ -272,20 +283,20 @@ describe('bringing an event-based token back in step (SPEC M4)', () => {
 
   /** Signs in as the helpdesk would let them: with a one-time bypass, so with no proof. */
   async function signInWithBypass(username: string) {
-    const user = await portal.services.users.findByUsername(username);
-    if (!user) throw new Error('no such user');
-    await portal.services.bypasses.issue(
-      user,
-      { seconds: 300, reason: 'token out of step' },
-      cliContext,
-    );
+    const user = await accountOf(portal.services, username);
+    await portal.services.mfa.administration.issueBypass(cliContext, {
+      userId: user.id,
+      seconds: 300,
+      reason: 'token out of step',
+    });
     const agent = browserAgent(portal);
     expect((await signIn(agent, username, accountPassword)).headers.location).toBe('/account');
     return agent;
   }
 
+  /** The next counter the core expects: `code(1)` after set-up (createHotpTokenUser). */
   async function counterOf(userId: string) {
-    return (await tokensOf(userId))[0]?.counter;
+    return (await storedTokenOf(userId))?.counter;
   }
 
   it('accepts two consecutive codes without a fresh proof, then signs in with the next code', async () => {
@@ -311,7 +322,7 @@ describe('bringing an event-based token back in step (SPEC M4)', () => {
     });
     expect(apart.status).toBe(400);
     expect(apart.text).toContain('These two codes do not follow each other on your token.');
-    expect(await counterOf(user.id)).toBe(0);
+    expect(await counterOf(user.id)).toBe(1);
 
     const done = await post(agent, '/account/token/resync', page.text, {
       code1: code(41),
@@ -362,13 +373,13 @@ describe('bringing an event-based token back in step (SPEC M4)', () => {
       .type('form')
       .send({ _csrf: csrfTokenFrom(page.text), code1: [code(1), code(2)], code2: code(2) });
     expect(repeated.status).toBe(400);
-    expect(await counterOf(user.id)).toBe(0);
+    expect(await counterOf(user.id)).toBe(1);
     // Bad input is not a wrong guess: it does not count towards the lockout.
-    expect((await portal.services.users.findById(user.id))?.failed_count).toBe(0);
+    expect((await accountOf(portal.services, 'hanna')).failedAttempts).toBe(0);
   });
 
   it('counts wrong pairs towards the lockout', async () => {
-    await portal.services.settings.write('lockoutThreshold', 2);
+    await changeSettings(portal.services, { lockoutThreshold: 2 });
     const { user, code } = await hotpUser('hanna');
     const agent = await signInWithBypass('hanna');
     const page = await agent.get('/account/token/resync').expect(200);
@@ -383,7 +394,7 @@ describe('bringing an event-based token back in step (SPEC M4)', () => {
       code2: code(6),
     });
     expect(right.status).toBe(403);
-    expect(await counterOf(user.id)).toBe(0);
+    expect(await counterOf(user.id)).toBe(1);
   });
 
   it('is not offered for a time-based token or without a token', async () => {

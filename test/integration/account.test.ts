@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createTestPortal, type TestPortal } from '../helpers/app.ts';
-import { confirmWithApp, enrolledUser, signInWithoutProof } from '../helpers/account.ts';
+import { createTestPortal, type TestPortal, changeSettings } from '../helpers/app.ts';
+import { accountOf, confirmWithApp, enrolledUser, signInWithoutProof } from '../helpers/account.ts';
+import { helpdeskContext } from '../helpers/context.ts';
 import { appCode, post } from '../helpers/two-step.ts';
 
 let portal: TestPortal;
@@ -30,9 +31,9 @@ describe('My account summary (SPEC J3)', () => {
     }
     expect(page.text).not.toContain('href="/account/bypass"');
 
-    await portal.services.settings.write('allowSelectLanguage', false);
-    await portal.services.settings.write('allowOathToken', false);
-    await portal.services.settings.write('allowBypass', true);
+    await changeSettings(portal.services, { allowSelectLanguage: false });
+    await changeSettings(portal.services, { allowOathToken: false });
+    await changeSettings(portal.services, { allowBypass: true });
     const after = await agent.get('/account').expect(200);
     expect(after.text).not.toContain('href="/account/language"');
     expect(after.text).not.toContain('href="/account/token"');
@@ -77,7 +78,7 @@ describe('Proof before a change (SPEC J3, ASVS 5 7.5.1)', () => {
   it('sends a user without a recent proof to confirm, then back to the page they asked for', async () => {
     const { secret } = await enrolledUser(portal);
     const agent = await signInWithoutProof(portal);
-    await portal.services.settings.write('allowBypass', true);
+    await changeSettings(portal.services, { allowBypass: true });
     const asked = await agent.get('/account/bypass').expect(303);
     expect(asked.headers.location).toBe('/account/confirm');
     const confirm = await agent.get('/account/confirm').expect(200);
@@ -102,22 +103,20 @@ describe('Proof before a change (SPEC J3, ASVS 5 7.5.1)', () => {
     expect(after).toBeDefined();
     expect(after).not.toBe(before);
 
-    const events = await portal.services.audit.recentForUser(
-      (await portal.services.users.findByUsername('lotte'))?.id ?? '',
-    );
-    expect(events.filter((e) => e.type === 'proof').map((e) => e.result)).toEqual([
-      'success',
-      'failure',
-    ]);
+    const events = await portal.services.mfa.administration.auditEvents(helpdeskContext, {
+      userId: (await accountOf(portal.services, 'lotte')).id,
+      type: 'proof',
+    });
+    expect(events.map((e) => e.result)).toEqual(['success', 'failure']);
   });
 
   it('says how long a proof lasts, as the settings have it, in the page language (SPEC L4)', async () => {
     await enrolledUser(portal);
     const agent = await signInWithoutProof(portal);
-    await portal.services.settings.write('proofMinutes', 10);
+    await changeSettings(portal.services, { proofMinutes: 10 });
     const dutch = await agent.get('/account/confirm?lng=nl').expect(200);
     expect(dutch.text).toContain('De komende 10 minuten vragen we dit niet opnieuw.');
-    await portal.services.settings.write('proofMinutes', 1);
+    await changeSettings(portal.services, { proofMinutes: 1 });
     const french = await agent.get('/account/confirm?lng=fr').expect(200);
     expect(french.text).toContain('Cela ne vous sera plus demandé pendant 1 minute.');
   });

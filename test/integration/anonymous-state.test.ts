@@ -60,6 +60,7 @@ function listen(portal: TestPortal): Promise<Server> {
   });
 }
 
+/** The sessions as the store holds them: what S11 is about, and no interface call shows. */
 async function sessionRows(portal: TestPortal): Promise<number> {
   const row = await portal.services.database.db
     .selectFrom('sessions')

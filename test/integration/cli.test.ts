@@ -6,7 +6,8 @@ import { loadConfig } from '../../src/config/index.ts';
 import { createServices, type Services } from '../../src/services.ts';
 import { cli, installationEnv } from '../helpers/cli.ts';
 import { startSmtpServer } from '../helpers/smtp.ts';
-import { visitorContext } from '../helpers/context.ts';
+import { accountOf, editUser } from '../helpers/account.ts';
+import { cliContext, visitorContext } from '../helpers/context.ts';
 
 describe('mfa-portal command line (SPEC O3)', () => {
   const databaseUrl = `sqlite:${join(mkdtempSync(join(tmpdir(), 'mfa-cli-')), 'mfa.sqlite')}`;
@@ -43,25 +44,19 @@ describe('mfa-portal command line (SPEC O3)', () => {
     );
     try {
       // Neither has a second step yet: a right password leads to User Setup.
-      const step = await services.accounts.signIn(
-        'root.admin',
-        'first secret pass',
-        visitorContext,
-      );
-      expect(step.next).toBe('enrol');
-      const els = await services.users.findByUsername('els');
-      expect(els).toMatchObject({
+      const signIn = (username: string, password: string) =>
+        services.mfa.signIn.signIn(visitorContext, { username, password });
+      expect((await signIn('root.admin', 'first secret pass')).next).toBe('enrol');
+      expect(await accountOf(services, 'els')).toMatchObject({
         role: 'user',
-        display_name: 'Els de Vries',
+        displayName: 'Els de Vries',
         email: 'els@example.org',
       });
+      // The password as stored: an Argon2id hash, which no interface call shows.
+      const els = await services.users.findByUsername('els');
       expect(els?.password_hash).toMatch(/^\$argon2id\$/);
-      expect(
-        (await services.accounts.signIn('els', 'second secret pass', visitorContext)).next,
-      ).toBe('enrol');
-      expect((await services.accounts.signIn('els', 'not the password', visitorContext)).next).toBe(
-        'refused',
-      );
+      expect((await signIn('els', 'second secret pass')).next).toBe('enrol');
+      expect((await signIn('els', 'not the password')).next).toBe('refused');
     } finally {
       await services.close();
     }
@@ -106,7 +101,7 @@ describe('mfa-portal settings (SPEC §5)', () => {
       loadConfig({ env: { ...installationEnv(databaseUrl), LOG_LEVEL: 'silent' } }),
     );
     try {
-      expect((await services.settings.read()).deviceLimit).toBe(4);
+      expect((await services.mfa.signIn.settings(cliContext)).deviceLimit).toBe(4);
     } finally {
       await services.close();
     }
@@ -154,10 +149,15 @@ describe('mfa-portal bypass (SPEC M7)', () => {
       loadConfig({ env: { ...installationEnv(databaseUrl), LOG_LEVEL: 'silent' } }),
     );
     try {
-      const rows = await services.database.db.selectFrom('bypasses').selectAll().execute();
-      expect(rows).toHaveLength(1);
-      expect(rows[0]).toMatchObject({ issued_by: 'cli', reason: 'phone broken', used_at: null });
-      expect((rows[0]?.expires_at ?? 0) - (rows[0]?.created_at ?? 0)).toBe(120_000);
+      const { id: userId } = await accountOf(services, 'noor');
+      const { bypass } = await services.mfa.account.overview(cliContext, { userId });
+      expect(bypass).toMatchObject({ issuedBy: 'cli' });
+      const issued = await services.mfa.administration.auditEvents(cliContext, {
+        userId,
+        type: 'bypass.issued',
+      });
+      expect(issued).toMatchObject([{ reason: 'phone broken' }]);
+      expect((bypass?.expiresAt ?? 0) - (issued[0]?.time ?? 0)).toBe(120_000);
     } finally {
       await services.close();
     }
@@ -175,11 +175,7 @@ describe('mfa-portal bypass (SPEC M7)', () => {
         loadConfig({ env: { ...installationEnv(databaseUrl), LOG_LEVEL: 'silent' } }),
       );
       try {
-        await services.database.db
-          .updateTable('users')
-          .set({ language: 'fr' })
-          .where('username', '=', 'sacha')
-          .execute();
+        await editUser(services, (await accountOf(services, 'sacha')).id, { language: 'fr' });
       } finally {
         await services.close();
       }

@@ -3,7 +3,9 @@ import type { Context } from '../../src/core/context.ts';
 import { createDrafts, draftsPerKind, type EnrolmentDraft } from '../../src/core/drafts.ts';
 import { decodeBase32, encodeBase32, hotp } from '../../src/core/otp.ts';
 import { verifySecret } from '../../src/core/passwords.ts';
-import { createTestPortal, createUser, type TestPortal } from '../helpers/app.ts';
+import { createTestPortal, createUser, type TestPortal, changeSettings } from '../helpers/app.ts';
+import { accountOf, devicesOf } from '../helpers/account.ts';
+import { helpdeskContext } from '../helpers/context.ts';
 import { appCode } from '../helpers/two-step.ts';
 
 /**
@@ -25,7 +27,10 @@ afterEach(async () => {
 });
 
 const enrolment = () => portal.services.mfa.enrolment;
-const devices = () => portal.services.devices.forUser(userId);
+const devices = () => devicesOf(portal.services, userId);
+const account = () => accountOf(portal.services, 'lotte');
+/** The user's row as stored, for the PIN's hash: no interface call shows it. */
+const storedUser = () => portal.services.users.findById(userId);
 
 /** An app setup proven with a current code; returns its draft id and the app's secret. */
 async function provenApp(options: { pin?: string } = {}) {
@@ -44,7 +49,7 @@ async function provenApp(options: { pin?: string } = {}) {
 }
 
 async function answers(count = 4) {
-  const questions = await portal.services.questions.forLanguage('en');
+  const { questions } = await enrolment().questions(context, { userId });
   return questions.slice(0, count).map((q, i) => ({ questionId: q.id, answer: `answer ${i}` }));
 }
 
@@ -73,7 +78,7 @@ describe('User Setup through the MfaService (SPEC J2)', () => {
       method: 'token',
       proven: false,
     });
-    await portal.services.settings.write('allowOathToken', false);
+    await changeSettings(portal.services, { allowOathToken: false });
     const token = { serial: 'T1', secret: '', otpType: '', digits: '', period: '', algorithm: '' };
     await expect(
       enrolment().proveToken(context, { userId, token: { ...token, code: '' } }),
@@ -81,7 +86,7 @@ describe('User Setup through the MfaService (SPEC J2)', () => {
   });
 
   it('applies the PIN policy and checks the code in the core, and keeps no proof until both pass', async () => {
-    await portal.services.settings.write('appMode', 'pin');
+    await changeSettings(portal.services, { appMode: 'pin' });
     const { draftId } = await enrolment().generateAppSeed(context, { userId });
     const setup = await enrolment().appSetup(context, { userId, draftId, issuer: 'MFA Portal' });
     expect(setup.pin).toEqual({ required: true, minLength: 4 });
@@ -116,7 +121,8 @@ describe('User Setup through the MfaService (SPEC J2)', () => {
     expect(
       await enrolment().complete(context, { userId, draftId, answers: await answers() }),
     ).toEqual({ outcome: 'enrolled' });
-    const user = await portal.services.users.findById(userId);
+    expect((await account()).hasPin).toBe(true);
+    const user = await storedUser();
     expect(user?.pin_hash?.startsWith('$argon2id$')).toBe(true);
     expect(await verifySecret('8264', user?.pin_hash ?? '')).toBe(true);
   });
@@ -159,10 +165,13 @@ describe('User Setup through the MfaService (SPEC J2)', () => {
     const done = await enrolment().complete(context, { userId, draftId, answers: given });
     expect(done).toEqual({ outcome: 'enrolled' });
     expect(await devices()).toMatchObject([{ kind: 'app', name: 'Mobile app 1' }]);
-    expect(await portal.services.questions.answersOf(userId)).toHaveLength(4);
-    const audit = await portal.services.audit.recentForUser(userId);
+    expect((await account()).answeredQuestions).toBe(4);
+    const audit = await portal.services.mfa.administration.auditEvents(helpdeskContext, {
+      userId,
+      type: 'enrolment',
+    });
     expect(audit).toMatchObject([
-      { type: 'enrolment', method: 'app', device: 'Mobile app 1', client_ip: '192.0.2.7' },
+      { type: 'enrolment', method: 'app', device: 'Mobile app 1', clientIp: '192.0.2.7' },
     ]);
     // The draft ended with the setup.
     expect(await enrolment().progress(context, { userId, draftId })).toBeNull();
@@ -199,7 +208,7 @@ describe('User Setup through the MfaService (SPEC J2)', () => {
   });
 
   it('saves a token with its counter after the code that proved it', async () => {
-    await portal.services.settings.write('useSecurityQuestions', false);
+    await changeSettings(portal.services, { useSecurityQuestions: false });
     const secret = Buffer.from('3132333435363738393031323334353637383930', 'hex');
     const token = {
       serial: 'OATH-0001',
@@ -228,11 +237,15 @@ describe('User Setup through the MfaService (SPEC J2)', () => {
     expect(await enrolment().complete(context, { userId, draftId, answers: [] })).toEqual({
       outcome: 'enrolled',
     });
-    expect(await devices()).toMatchObject([{ kind: 'token', serial: 'OATH-0001', counter: 3 }]);
+    expect(await devices()).toMatchObject([{ kind: 'token', serial: 'OATH-0001' }]);
+    // The counter the core keeps for the token: no interface call shows it.
+    const [stored] = await portal.services.devices.forUser(userId);
+    expect(stored?.counter).toBe(3);
   });
 
   it('saves a phone draft proven by a call: its numbers, PIN and default method', async () => {
-    await portal.services.settings.write('useSecurityQuestions', false);
+    await changeSettings(portal.services, { useSecurityQuestions: false });
+    // A draft as a proven call leaves it, made without a call: this portal has no provider.
     const { database, encryptionKey } = portal.services;
     const draft: EnrolmentDraft = {
       method: 'phone',
@@ -253,20 +266,20 @@ describe('User Setup through the MfaService (SPEC J2)', () => {
     expect(await enrolment().complete(context, { userId, draftId, answers: [] })).toEqual({
       outcome: 'enrolled',
     });
-    const user = await portal.services.users.findById(userId);
-    expect(user).toMatchObject({
+    expect(await account()).toMatchObject({
       phone: '+31201234567',
-      phone_extension: '12',
-      backup_phone: '+31207654321',
-      default_method: 'phone',
-      pin_hash: draft.pinHash,
+      phoneExtension: '12',
+      backupPhone: '+31207654321',
+      defaultMethod: 'phone',
+      hasPin: true,
     });
+    expect((await storedUser())?.pin_hash).toBe(draft.pinHash);
     expect(await devices()).toEqual([]);
   });
 
   it('saves nothing once User Setup is switched off', async () => {
     const { draftId } = await provenApp();
-    await portal.services.settings.write('allowEnrollment', false);
+    await changeSettings(portal.services, { allowEnrollment: false });
     await expect(
       enrolment().complete(context, { userId, draftId, answers: await answers() }),
     ).rejects.toMatchObject({ code: 'not-allowed' });

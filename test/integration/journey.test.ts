@@ -4,8 +4,10 @@ import type supertest from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { routeAccess } from '../../src/middleware/journey.ts';
 import {
+  accountOf,
   accountPassword as password,
   createAppUser,
+  enrolWithApp,
   signInWithoutProof,
 } from '../helpers/account.ts';
 import {
@@ -15,6 +17,7 @@ import {
   csrfTokenFrom,
   signIn,
   type TestPortal,
+  changeSettings,
 } from '../helpers/app.ts';
 import { appCode, post } from '../helpers/two-step.ts';
 
@@ -78,7 +81,10 @@ const cookiesOf = (response: { headers: Record<string, unknown> }) =>
 
 const areaOf = (path: string) => path.split('/')[1] ?? '';
 
-/** Everything a request could change, but sessions and the audit trail. */
+/**
+ * Everything a request could change, but sessions and the audit trail: every table as stored,
+ * so that even a write no interface call shows would differ.
+ */
 async function snapshot(portal: TestPortal): Promise<string> {
   const { db } = portal.services.database;
   const tables = await sql<{ name: string }>`
@@ -131,12 +137,7 @@ async function startPortal() {
   portal = await createTestPortal({ SIMULATOR_ENABLED: 'true' });
   await createAppUser(portal.services, 'enrolled', password);
   await createUser(portal, 'newcomer', password);
-  await createAppUser(portal.services, 'boss', password);
-  await portal.services.database.db
-    .updateTable('users')
-    .set({ role: 'admin' })
-    .where('username', '=', 'boss')
-    .execute();
+  await enrolWithApp(portal.services, 'boss', password, { role: 'admin' });
   routes = routesOf((portal.app as unknown as { router: { stack: Layer[] } }).router.stack);
 }
 beforeAll(startPortal);
@@ -232,7 +233,7 @@ describe('User Setup after the password (SPEC J2, S10)', () => {
     const start = await second.get('/setup/app').expect(200);
     await post(second, '/setup/app/generate', start.text, {}).expect(303);
 
-    await portal.services.settings.write('useSecurityQuestions', false);
+    await changeSettings(portal.services, { useSecurityQuestions: false });
     try {
       const page = await first.get('/setup/app').expect(200);
       await post(first, '/setup/app/generate', page.text, {}).expect(303);
@@ -245,7 +246,7 @@ describe('User Setup after the password (SPEC J2, S10)', () => {
       const response = await second.get('/setup/app').redirects(0);
       expect(response.headers.location).toBe('/verify');
     } finally {
-      await portal.services.settings.write('useSecurityQuestions', true);
+      await changeSettings(portal.services, { useSecurityQuestions: true });
     }
   });
 
@@ -276,16 +277,14 @@ describe('User Setup after the password (SPEC J2, S10)', () => {
       tabs.map(({ agent, page }) => post(agent, '/setup/questions', page, fields)),
     );
     expect(statuses.map((r) => r.status).sort()).toEqual([303, 409, 409]);
-    const user = await portal.services.users.findByUsername('threetabs');
-    const devices = await portal.services.devices.forUser(user?.id ?? '');
-    expect(devices).toHaveLength(1);
+    expect((await accountOf(portal.services, 'threetabs')).devices).toHaveLength(1);
   });
 
   it('obeys "allow user enrollment": off, no session starts and /setup is closed', async () => {
     await createUser(portal, 'latecomer', password);
     const agent = browserAgent(portal);
     expect((await signIn(agent, 'latecomer', password)).headers.location).toBe('/setup');
-    await portal.services.settings.write('allowEnrollment', false);
+    await changeSettings(portal.services, { allowEnrollment: false });
     try {
       const refused = await agent.get('/setup/app').expect(403);
       expect(refused.text).toContain('Two-step verification is not set up');
@@ -298,7 +297,7 @@ describe('User Setup after the password (SPEC J2, S10)', () => {
       expect(cookiesOf(response)).not.toContain('mfa.sid');
       expect((await again.get('/setup/app').redirects(0)).headers.location).toBe('/sign-in');
     } finally {
-      await portal.services.settings.write('allowEnrollment', true);
+      await changeSettings(portal.services, { allowEnrollment: true });
     }
   });
 
@@ -326,7 +325,7 @@ describe('"Allow users to log in" (SPEC §5)', () => {
   });
   it('off: users are refused after a right password, administrators still sign in, sessions end', async () => {
     const signedIn = await signInWithoutProof(portal, 'enrolled');
-    await portal.services.settings.write('allowUserLogin', false);
+    await changeSettings(portal.services, { allowUserLogin: false });
     try {
       const refused = await signIn(browserAgent(portal), 'enrolled', password);
       expect(refused.status).toBe(403);
@@ -342,7 +341,7 @@ describe('"Allow users to log in" (SPEC §5)', () => {
       const admin = await signIn(browserAgent(portal), 'boss', password);
       expect(admin.headers.location).toBe('/verify');
     } finally {
-      await portal.services.settings.write('allowUserLogin', true);
+      await changeSettings(portal.services, { allowUserLogin: true });
     }
   });
 });

@@ -9,6 +9,7 @@ import {
   trustLoopback,
   type TestPortal,
 } from '../helpers/app.ts';
+import { accountOf, editUser } from '../helpers/account.ts';
 import { listen, sendRaw } from '../helpers/raw-http.ts';
 
 let portal: TestPortal;
@@ -144,8 +145,7 @@ describe('the language of a signed-in user (SPEC J5, S11)', () => {
     return agent;
   }
 
-  const savedLanguage = async () =>
-    (await portal.services.users.findByUsername(username))?.language;
+  const savedLanguage = async () => (await accountOf(portal.services, username)).language;
 
   /** The notice's form, with the fields it would send. */
   function languageOffer(html: string) {
@@ -165,6 +165,7 @@ describe('the language of a signed-in user (SPEC J5, S11)', () => {
 
   it('a GET with ?lng=, even one sent from another site, changes nothing in the database', async () => {
     const agent = await signedInAgent();
+    // Every row as stored: a write of any kind, even one no interface call shows, would differ.
     const { db } = portal.services.database;
     const snapshot = async () => ({
       users: await db.selectFrom('users').selectAll().orderBy('id').execute(),
@@ -231,8 +232,8 @@ describe('the language of a signed-in user (SPEC J5, S11)', () => {
   });
 
   it('lets the browser’s own choice win, and the saved language apply where it made none', async () => {
-    const user = await portal.services.users.findByUsername(username);
-    await portal.services.users.setLanguage(user?.id ?? '', 'fr');
+    const user = await accountOf(portal.services, username);
+    await editUser(portal.services, user.id, { language: 'fr' });
 
     const fresh = await signedInAgent();
     const saved = await fresh.get('/account').set('Accept-Language', 'nl').expect(200);

@@ -1,8 +1,9 @@
 import { createServer } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/index.ts';
-import { createTestPortal, type TestPortal } from '../helpers/app.ts';
-import { accountPassword, enrolledUser } from '../helpers/account.ts';
+import { createTestPortal, type TestPortal, changeSettings } from '../helpers/app.ts';
+import { accountPassword, editUser, enrolledUser } from '../helpers/account.ts';
+import { helpdeskContext } from '../helpers/context.ts';
 import { browserAgent, createUser, signIn } from '../helpers/app.ts';
 import { post } from '../helpers/two-step.ts';
 import { startSmtpServer } from '../helpers/smtp.ts';
@@ -62,13 +63,9 @@ describe('security notices by email (SPEC N2)', () => {
   it('tells the user once, in their language, that wrong passwords locked the account', async () => {
     smtp = await startSmtpServer();
     portal = await createTestPortal(smtp.config);
-    await portal.services.settings.write('lockoutThreshold', 3);
+    await changeSettings(portal.services, { lockoutThreshold: 3 });
     const user = await createUser(portal, 'pieter', accountPassword);
-    await portal.services.database.db
-      .updateTable('users')
-      .set({ email: 'pieter@example.test', language: 'nl' })
-      .where('id', '=', user.id)
-      .execute();
+    await editUser(portal.services, user.id, { email: 'pieter@example.test', language: 'nl' });
     for (let attempt = 0; attempt < 2; attempt++) {
       expect((await signIn(browserAgent(portal), 'pieter', 'wrong guess')).status).toBe(400);
     }
@@ -85,16 +82,17 @@ describe('security notices by email (SPEC N2)', () => {
     expect((await signIn(browserAgent(portal), 'pieter', 'wrong guess')).status).toBe(400);
     await expect(smtp.waitFor(2, 500)).rejects.toThrow('got 1');
     // Recorded once, for Recent activity and the helpdesk.
-    const lockouts = (await portal.services.audit.recentForUser(user.id)).filter(
-      (event) => event.type === 'lockout',
-    );
+    const lockouts = await portal.services.mfa.administration.auditEvents(helpdeskContext, {
+      userId: user.id,
+      type: 'lockout',
+    });
     expect(lockouts).toMatchObject([{ result: 'info', username: 'pieter' }]);
   });
 
   it('writes the lockout notice in the page language when the account has none', async () => {
     smtp = await startSmtpServer();
     portal = await createTestPortal(smtp.config);
-    await portal.services.settings.write('lockoutThreshold', 2);
+    await changeSettings(portal.services, { lockoutThreshold: 2 });
     await enrolledUser(portal, 'camille', { email: 'camille@example.test' });
     await smtp.waitFor(1); // "a way to sign in was added", at enrolment
     for (let attempt = 0; attempt < 2; attempt++) {
@@ -128,7 +126,7 @@ describe('security notices by email (SPEC N2)', () => {
       SMTP_FROM: 'mfa@example.test',
     });
     const { agent, user } = await enrolledUser(portal, 'lotte', { email: 'lotte@example.test' });
-    expect(user.enrolled_at).not.toBeNull();
+    expect(user.methods).toEqual(['app']);
     await agent.get('/account').expect(200);
   });
 });

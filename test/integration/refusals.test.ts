@@ -8,6 +8,8 @@ import {
   headingOf,
   type TestPortal,
 } from '../helpers/app.ts';
+import { accountOf } from '../helpers/account.ts';
+import { helpdeskContext } from '../helpers/context.ts';
 
 /*
  * A 403 says why: a form whose CSRF token failed has expired (SPEC S1), any other refusal is a
@@ -70,9 +72,12 @@ describe('form bodies', () => {
       // Refused before the form is read: not a wrong password on the sign-in form again.
       expect(response.text).not.toContain('name="password"');
     }
-    const row = await portal.services.users.findById(user.id);
-    expect(row?.failed_count).toBe(0);
-    expect(await portal.services.audit.recentForUser(user.id)).toEqual([]);
+    expect((await accountOf(portal.services, 'utf8-user')).failedAttempts).toBe(0);
+    const audit = await portal.services.mfa.administration.auditEvents(helpdeskContext, {
+      userId: user.id,
+    });
+    // Only the helpdesk's creation of the account: no attempt at all.
+    expect(audit.map((e) => e.type)).toEqual(['user.created']);
     // What a person types in any language still arrives as typed.
     const typed = await agent
       .post('/sign-in')

@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { loadConfig, projectRoot } from '../../src/config/index.ts';
 import { startServer } from '../../src/http-server.ts';
 import { createTestPortal, csrfTokenFrom } from '../helpers/app.ts';
+import { helpdeskContext } from '../helpers/context.ts';
 import {
   createTemporaryPostgresDatabase,
   needs,
@@ -98,12 +99,10 @@ describe('serving (SPEC C3, C4, O1, O5)', () => {
         .type('form')
         .send({ _csrf: token, username: 'nobody', password: 'wrong' })
         .expect(400);
-      const attempt = await running.services.database.db
-        .selectFrom('audit_events')
-        .select('client_ip')
-        .where('username', '=', 'nobody')
-        .executeTakeFirstOrThrow();
-      expect(attempt.client_ip).toBe('127.0.0.1');
+      const attempts = await running.services.mfa.administration.auditEvents(helpdeskContext, {
+        type: 'sign-in.password',
+      });
+      expect(attempts.find((e) => e.username === 'nobody')?.clientIp).toBe('127.0.0.1');
     } finally {
       await running.stop();
     }

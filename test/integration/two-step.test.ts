@@ -7,9 +7,11 @@ import {
   csrfTokenFrom,
   signIn,
   type TestPortal,
+  changeSettings,
 } from '../helpers/app.ts';
 import { appCode, enrolApp, post, questionIdsFrom, secretFrom } from '../helpers/two-step.ts';
-import { cliContext, visitorContext } from '../helpers/context.ts';
+import { accountOf } from '../helpers/account.ts';
+import { cliContext, helpdeskContext, userContext, visitorContext } from '../helpers/context.ts';
 
 const password = 'correct horse battery';
 let portal: TestPortal;
@@ -22,7 +24,13 @@ afterEach(async () => {
   await portal.close();
 });
 
-const userId = async () => (await portal.services.users.findByUsername('lotte'))?.id ?? '';
+const userId = async () => (await accountOf(portal.services, 'lotte')).id;
+const devicesOfLotte = async () => (await accountOf(portal.services, 'lotte')).devices;
+/** The questions User Setup offers Lotte in English, in the order of its page. */
+const questionsInEnglish = async () => {
+  const id = await userId();
+  return (await portal.services.mfa.enrolment.questions(userContext(id), { userId: id })).questions;
+};
 const cookieOf = (response: { headers: Record<string, unknown> }) =>
   ((response.headers['set-cookie'] ?? []) as string[])
     .find((c) => c.startsWith('mfa.sid='))
@@ -65,9 +73,7 @@ describe('User Setup with the mobile app (SPEC J2, M3)', () => {
 
     await post(agent, '/setup/app', activation.text, { code: appCode(secret) }).expect(303);
     // Proven, but nothing is saved before the last step.
-    expect(await portal.services.database.db.selectFrom('devices').selectAll().execute()).toEqual(
-      [],
-    );
+    expect(await devicesOfLotte()).toEqual([]);
 
     const questions = await agent.get('/setup/questions').expect(200);
     const ids = questionIdsFrom(questions.text);
@@ -104,15 +110,19 @@ describe('User Setup with the mobile app (SPEC J2, M3)', () => {
     expect(account.text).toContain('Two-step verification is set up.');
     expect(account.text).toContain('Mobile app 1');
 
+    const saved = await accountOf(portal.services, 'lotte');
+    expect(saved.devices).toMatchObject([{ kind: 'app', otpType: 'totp', digits: 6, period: 30 }]);
+    expect(saved.answeredQuestions).toBe(4);
+    // The sealed seed and the answers' hashes as stored: no interface call shows them.
     const { db } = portal.services.database;
     const device = await db.selectFrom('devices').selectAll().executeTakeFirstOrThrow();
-    expect(device).toMatchObject({ kind: 'app', otp_type: 'totp', digits: 6, period: 30 });
     expect(device.secret.startsWith('v1.')).toBe(true);
     expect(device.secret).not.toContain(encodeBase32(secret));
     const answers = await db.selectFrom('security_answers').selectAll().execute();
-    expect(answers).toHaveLength(4);
     expect(JSON.stringify(answers)).not.toMatch(/Utrecht|utrecht/);
-    const audit = await portal.services.audit.recentForUser(await userId());
+    const audit = await portal.services.mfa.administration.auditEvents(helpdeskContext, {
+      userId: saved.id,
+    });
     expect(audit.map((e) => e.type)).toContain('enrolment');
   });
 
@@ -128,9 +138,7 @@ describe('User Setup with the mobile app (SPEC J2, M3)', () => {
 
     const again = await signIn(browserAgent(portal), 'lotte', password);
     expect(again.headers.location).toBe('/setup');
-    expect(await portal.services.database.db.selectFrom('devices').selectAll().execute()).toEqual(
-      [],
-    );
+    expect(await devicesOfLotte()).toEqual([]);
   });
 
   it('ends the setup in progress with "Cancel sign-in": its draft with the new seed goes', async () => {
@@ -138,6 +146,7 @@ describe('User Setup with the mobile app (SPEC J2, M3)', () => {
     await signIn(agent, 'lotte', password);
     const intro = await agent.get('/setup/app');
     await post(agent, '/setup/app/generate', intro.text, {}).expect(303);
+    // The core's drafts: only the session knows the id the interface would ask for.
     const { db } = portal.services.database;
     expect(await db.selectFrom('drafts').select('kind').execute()).toEqual([{ kind: 'enrolment' }]);
     const activation = await agent.get('/setup/app').expect(200);
@@ -148,8 +157,8 @@ describe('User Setup with the mobile app (SPEC J2, M3)', () => {
   });
 
   it('asks for a compliant PIN in PIN mode and then for the PIN at every sign-in', async () => {
-    await portal.services.settings.write('appMode', 'pin');
-    await portal.services.settings.write('useSecurityQuestions', false);
+    await changeSettings(portal.services, { appMode: 'pin' });
+    await changeSettings(portal.services, { useSecurityQuestions: false });
     const agent = browserAgent(portal);
     await signIn(agent, 'lotte', password);
     const intro = await agent.get('/setup/app');
@@ -261,7 +270,7 @@ describe('second step at sign-in (SPEC J1, M8, S6)', () => {
     await signIn(again, 'lotte', password);
     expect(labelsOf((await again.get('/verify/questions')).text)).toEqual(labels);
 
-    const questions = await portal.services.questions.forLanguage('en');
+    const questions = await questionsInEnglish();
     const given: Record<string, string> = {};
     const original: Record<string, string> = {
       [questions[0]?.text ?? '']: '  REX ',
@@ -295,24 +304,23 @@ describe('second step at sign-in (SPEC J1, M8, S6)', () => {
     expect(signedIn.status).toBe(400);
     expect(signedIn.text).toContain('The username or password is not correct');
     await agent.get('/verify').expect(302);
-    const user = await portal.services.users.findByUsername('lotte');
-    expect(user?.locked_until).toBeGreaterThan(Date.now());
+    expect((await accountOf(portal.services, 'lotte')).lockedUntil).toBeGreaterThan(Date.now());
   });
 
   it('lets a trusted IP skip the second step, and only a trusted one', async () => {
     await enrolled();
-    await portal.services.settings.write('trustedIps', ['10.0.0.0/8']);
+    await changeSettings(portal.services, { trustedIps: ['10.0.0.0/8'] });
     expect((await signIn(browserAgent(portal), 'lotte', password)).headers.location).toBe(
       '/verify',
     );
-    await portal.services.settings.write('trustedIps', ['127.0.0.0/8', '::1']);
+    await changeSettings(portal.services, { trustedIps: ['127.0.0.0/8', '::1'] });
     expect((await signIn(browserAgent(portal), 'lotte', password)).headers.location).toBe(
       '/account',
     );
   });
 
   it('sends a user without a method to the helpdesk when self-enrolment is off', async () => {
-    await portal.services.settings.write('allowEnrollment', false);
+    await changeSettings(portal.services, { allowEnrollment: false });
     const agent = browserAgent(portal);
     const response = await signIn(agent, 'lotte', password);
     expect(response.headers.location).toBe('/not-enrolled');
@@ -394,7 +402,7 @@ describe('the second step behind the MfaService (SPEC §2, M6, M8)', () => {
     }
 
     // enrolApp answered the first four questions of the set-up page, in order.
-    const questions = await portal.services.questions.forLanguage('en');
+    const questions = await questionsInEnglish();
     const given = ['Rex', 'Utrecht', 'De Regenboog', 'Pieter'];
     const right = asked.map((q) => ({
       questionId: q.id,
@@ -413,11 +421,11 @@ describe('the second step behind the MfaService (SPEC §2, M6, M8)', () => {
       .filter((a) => !asked.some((q) => q.id === a.questionId));
     expect(others).toHaveLength(2);
     expect(await check(others)).toEqual({ outcome: 'invalid' });
-    expect((await portal.services.users.findById(id))?.failed_count).toBe(3);
+    expect((await accountOf(portal.services, 'lotte')).failedAttempts).toBe(3);
     expect(await check(right)).toEqual({ outcome: 'success' });
-    expect((await portal.services.users.findById(id))?.failed_count).toBe(0);
+    expect((await accountOf(portal.services, 'lotte')).failedAttempts).toBe(0);
 
-    await portal.services.settings.write('useSecurityQuestions', false);
+    await changeSettings(portal.services, { useSecurityQuestions: false });
     await expect(secondStep.questionsToAsk(asUser(id), { userId: id })).rejects.toMatchObject({
       code: 'not-found',
     });
@@ -425,10 +433,18 @@ describe('the second step behind the MfaService (SPEC §2, M6, M8)', () => {
 });
 
 describe('User Setup with an OATH token (SPEC M4)', () => {
+  /** The counter the core keeps for the token: no interface call shows it. */
+  const tokenCounter = async () =>
+    (
+      await portal.services.database.db
+        .selectFrom('devices')
+        .select('counter')
+        .executeTakeFirstOrThrow()
+    ).counter;
   const tokenSecret = Buffer.from('3132333435363738393031323334353637383930', 'hex');
 
   it('associates an HOTP token proven with a current code, then follows its counter', async () => {
-    await portal.services.settings.write('useSecurityQuestions', false);
+    await changeSettings(portal.services, { useSecurityQuestions: false });
     const agent = browserAgent(portal);
     await signIn(agent, 'lotte', password);
     const form = await agent.get('/setup/token').expect(200);
@@ -463,16 +479,10 @@ describe('User Setup with an OATH token (SPEC M4)', () => {
       ...fields,
       code: hotp(tokenSecret, 0, params),
     }).expect(303);
-    const device = await portal.services.database.db
-      .selectFrom('devices')
-      .selectAll()
-      .executeTakeFirstOrThrow();
-    expect(device).toMatchObject({
-      kind: 'token',
-      serial: 'OATH-0001',
-      otp_type: 'hotp',
-      counter: 1,
-    });
+    expect(await devicesOfLotte()).toMatchObject([
+      { kind: 'token', serial: 'OATH-0001', otpType: 'hotp' },
+    ]);
+    expect(await tokenCounter()).toBe(1);
 
     const next = browserAgent(portal);
     await signIn(next, 'lotte', password);
@@ -488,15 +498,11 @@ describe('User Setup with an OATH token (SPEC M4)', () => {
       method: 'token',
       code: hotp(tokenSecret, 4, params),
     }).expect(303);
-    const after = await portal.services.database.db
-      .selectFrom('devices')
-      .select('counter')
-      .executeTakeFirstOrThrow();
-    expect(after.counter).toBe(5);
+    expect(await tokenCounter()).toBe(5);
   });
 
   it('is not offered when the administrator turned tokens off', async () => {
-    await portal.services.settings.write('allowOathToken', false);
+    await changeSettings(portal.services, { allowOathToken: false });
     const agent = browserAgent(portal);
     await signIn(agent, 'lotte', password);
     const choose = await agent.get('/setup');
@@ -541,26 +547,33 @@ describe('one-time bypass at sign-in (SPEC J1, M7)', () => {
     const agent = browserAgent(portal);
     await signIn(agent, 'lotte', password);
     await enrolApp(agent);
-    const user = await portal.services.users.findByUsername('lotte');
-    if (!user) throw new Error('no user');
-    return user;
+    return accountOf(portal.services, 'lotte');
   }
+
+  const issue = (userId: string, seconds: number) =>
+    portal.services.mfa.administration.issueBypass(cliContext, {
+      userId,
+      seconds,
+      reason: 'phone lost',
+    });
 
   it('skips the second step once, within its seconds, and is audited', async () => {
     const user = await enrolledUser();
-    await portal.services.bypasses.issue(user, { seconds: 300, reason: 'phone lost' }, cliContext);
+    await issue(user.id, 300);
     const first = await signIn(browserAgent(portal), 'lotte', password);
     expect(first.headers.location).toBe('/account');
     const second = await signIn(browserAgent(portal), 'lotte', password);
     expect(second.headers.location).toBe('/verify');
-    const types = (await portal.services.audit.recentForUser(user.id)).map((e) => e.type);
+    const types = (
+      await portal.services.mfa.administration.auditEvents(helpdeskContext, { userId: user.id })
+    ).map((e) => e.type);
     expect(types).toContain('bypass.issued');
     expect(types.filter((t) => t === 'bypass.used')).toHaveLength(1);
   });
 
   it('is not honoured after its seconds, nor after a wrong password', async () => {
     const user = await enrolledUser();
-    await portal.services.bypasses.issue(user, { seconds: 1 }, cliContext);
+    await issue(user.id, 1);
     expect((await signIn(browserAgent(portal), 'lotte', 'wrong password')).status).toBe(400);
     await new Promise((resolve) => setTimeout(resolve, 1100));
     expect((await signIn(browserAgent(portal), 'lotte', password)).headers.location).toBe(
@@ -570,13 +583,13 @@ describe('one-time bypass at sign-in (SPEC J1, M7)', () => {
 
   it('keeps only the newest bypass and refuses impossible lengths', async () => {
     const user = await enrolledUser();
-    const issue = (seconds: number) =>
-      portal.services.bypasses.issue(user, { seconds }, cliContext);
-    await issue(300);
-    await issue(600);
-    const rows = await portal.services.database.db.selectFrom('bypasses').selectAll().execute();
-    expect(rows.filter((r) => r.cancelled_at === null)).toHaveLength(1);
-    await expect(issue(0)).rejects.toThrow(RangeError);
-    await expect(issue(86_401)).rejects.toThrow(RangeError);
+    await issue(user.id, 300);
+    const { expiresAt } = await issue(user.id, 600);
+    const { bypass } = await portal.services.mfa.account.overview(userContext(user.id), {
+      userId: user.id,
+    });
+    expect(bypass?.expiresAt).toBe(expiresAt);
+    await expect(issue(user.id, 0)).rejects.toThrow(RangeError);
+    await expect(issue(user.id, 86_401)).rejects.toThrow(RangeError);
   });
 });

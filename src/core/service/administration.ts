@@ -1,13 +1,56 @@
 import { createAuditRepository } from '../../data/audit-repository.ts';
-import { DuplicateUsernameError } from '../../data/users-repository.ts';
+import { DuplicateUsernameError, type UserRow } from '../../data/users-repository.ts';
 import { changeEvent, type Change } from '../changes.ts';
 import { actedBy, adminOf, type Context } from '../context.ts';
-import { MfaError, type Account } from '../mfa-service.ts';
+import { isLanguage } from '../languages.ts';
+import { MfaError, type Account, type FieldError } from '../mfa-service.ts';
 import { passwordProblem } from '../password-policy.ts';
 import { hashSecret } from '../passwords.ts';
-import { formatSetting, isSettingKey, parseSetting, SettingError } from '../settings.ts';
+import { isExtension, parsePhone } from '../phone-numbers.ts';
+import { newPinErrors } from '../pin-policy.ts';
+import { enrolmentFrom } from '../second-factor.ts';
+import {
+  formatSetting,
+  isSettingKey,
+  methods,
+  parseSetting,
+  SettingError,
+  type Method,
+} from '../settings.ts';
+import type { ActivityEntry } from './account.ts';
 import type { MfaServiceDependencies } from './index.ts';
 import { toAccount } from './views.ts';
+
+/** What an administrator edits on a user (SPEC A2); a field left out stays as it is. */
+export interface UserEdit {
+  displayName?: string;
+  email?: string | null;
+  /** One of the portal's languages, or null for the browser's. */
+  language?: string | null;
+  /** E.164 (`+` and the country code), or null to remove; extensions digits and commas. */
+  phone?: string | null;
+  phoneExtension?: string | null;
+  backupPhone?: string | null;
+  backupExtension?: string | null;
+  mobilePhone?: string | null;
+  /** A method the user has once the edit is saved, or null. */
+  defaultMethod?: string | null;
+}
+
+/** One audit record as a report shows it (SPEC A4): the phone masked, no secret. */
+export interface AuditEntry extends ActivityEntry {
+  userId: string | null;
+  username: string | null;
+  /** The denial reason, or what changed. */
+  reason: string | null;
+  /** Masked, as it was recorded. */
+  phone: string | null;
+  /** The acting administrator, if one acted. */
+  adminId: string | null;
+}
+
+/** The most records one report read returns. */
+export const auditReadLimit = 1000;
 
 /**
  * Managing users and settings on someone else's behalf (SPEC A1–A3): the command line today,
@@ -67,10 +110,106 @@ export interface AdministrationService {
     context: Context,
     input: { key: string; value: string },
   ): Promise<{ outcome: 'changed'; value: string } | { outcome: 'invalid'; message: string }>;
+  /**
+   * SPEC A2 "edit": names, email, language, phones and default method, each checked; saved
+   * together and audited (`user.updated`, naming the fields) with the acting administrator.
+   */
+  editUser(
+    context: Context,
+    input: { userId: string } & UserEdit,
+  ): Promise<{ outcome: 'saved'; account: Account } | { outcome: 'invalid'; errors: FieldError[] }>;
+  /** SPEC A2 "enable/disable": a disabled user cannot sign in; audited. */
+  setDisabled(context: Context, input: { userId: string; disabled: boolean }): Promise<Account>;
+  /** SPEC A2 "reset PIN (set)": a new PIN the PIN policy accepts, hashed here; audited. */
+  setPin(
+    context: Context,
+    input: { userId: string; pin: string },
+  ): Promise<{ outcome: 'saved' } | { outcome: 'invalid'; errors: FieldError[] }>;
+  /**
+   * SPEC A4: audit records, newest first, filtered by user and type; at most `limit` (100 by
+   * default, at most 1000).
+   */
+  auditEvents(
+    context: Context,
+    input: { userId?: string; type?: string; limit?: number },
+  ): Promise<AuditEntry[]>;
+}
+
+const emailPattern = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+
+/** An administrator's number: E.164 as typed, or what is wrong with it. */
+function readE164(
+  value: string | null | undefined,
+  field: string,
+  errors: FieldError[],
+): string | null | undefined {
+  if (value === undefined || value === null) return value;
+  const parsed = value.trim().startsWith('+')
+    ? parsePhone(value, 'NL')
+    : ({ refused: 'invalid' } as const);
+  if ('phone' in parsed) return parsed.phone;
+  const message = parsed.refused === 'invalid' ? 'phone.errors.invalid' : 'phone.errors.notAllowed';
+  errors.push({ field, message });
+  return null;
+}
+
+function readExtension(value: string | null | undefined, field: string, errors: FieldError[]) {
+  if (value === undefined) return undefined;
+  if (value === null || value.trim() === '') return null;
+  if (!isExtension(value.trim())) errors.push({ field, message: 'phone.errors.extension' });
+  return value.trim();
+}
+
+/** The row's columns an edit changes, or the errors of its fields. */
+function editedColumns(user: UserRow, edit: UserEdit) {
+  const errors: FieldError[] = [];
+  const columns: Partial<UserRow> = {};
+  if (edit.displayName !== undefined) {
+    const name = edit.displayName.trim();
+    if (name.length > 200 || /\p{C}/u.test(name)) {
+      errors.push({ field: 'displayName', message: 'admin.users.errors.displayName' });
+    }
+    columns.display_name = name;
+  }
+  if (edit.email !== undefined) {
+    const email = edit.email?.trim() || null;
+    if (email !== null && (email.length > 254 || !emailPattern.test(email))) {
+      errors.push({ field: 'email', message: 'admin.users.errors.email' });
+    }
+    columns.email = email;
+  }
+  if (edit.language !== undefined) {
+    if (edit.language !== null && !isLanguage(edit.language)) {
+      errors.push({ field: 'language', message: 'preferences.language.errors.choose' });
+    }
+    columns.language = edit.language;
+  }
+  const numbers = {
+    phone: readE164(edit.phone, 'phone', errors),
+    phone_extension: readExtension(edit.phoneExtension, 'phoneExtension', errors),
+    backup_phone: readE164(edit.backupPhone, 'backupPhone', errors),
+    backup_extension: readExtension(edit.backupExtension, 'backupExtension', errors),
+    mobile_phone: readE164(edit.mobilePhone, 'mobilePhone', errors),
+  };
+  for (const [column, value] of Object.entries(numbers)) {
+    if (value !== undefined) Object.assign(columns, { [column]: value });
+  }
+  const after = { ...user, ...columns };
+  if (after.backup_phone !== null && after.phone === null) {
+    errors.push({ field: 'backupPhone', message: 'admin.users.errors.backupWithoutPhone' });
+  }
+  if (edit.defaultMethod !== undefined) {
+    const method = methods.find((m) => m === edit.defaultMethod) ?? null;
+    if (edit.defaultMethod !== null && method === null) {
+      errors.push({ field: 'defaultMethod', message: 'preferences.method.errors.choose' });
+    }
+    columns.default_method = method;
+  }
+  return { errors, columns, after };
 }
 
 export function createAdministrationService(deps: MfaServiceDependencies): AdministrationService {
-  const { db, users, settings, audit, bypasses, changes, secondFactor, argon2 } = deps;
+  const { db, users, settings, audit, devices, bypasses, changes, secondFactor, argon2 } = deps;
   const now = deps.now ?? Date.now;
 
   async function accountOf(userId: string) {
@@ -82,6 +221,24 @@ export function createAdministrationService(deps: MfaServiceDependencies): Admin
     const user = await users.findById(userId);
     if (!user) throw new MfaError('not-found', 'No such user');
     return user;
+  }
+
+  /** The columns written and the administrator's audit record, together or not at all. */
+  async function save(
+    context: Context,
+    user: UserRow,
+    columns: Partial<UserRow>,
+    event: { type: string; reason: string | null },
+  ) {
+    const time = now();
+    await db.transaction().execute(async (trx) => {
+      await trx
+        .updateTable('users')
+        .set({ ...columns, updated_at: time })
+        .where('id', '=', user.id)
+        .execute();
+      await createAuditRepository(trx).record(changeEvent(user, event, context), time);
+    });
   }
 
   return {
@@ -209,6 +366,74 @@ export function createAdministrationService(deps: MfaServiceDependencies): Admin
         if (error instanceof SettingError) return { outcome: 'invalid', message: error.message };
         throw error;
       }
+    },
+
+    async editUser(context, { userId, ...edit }) {
+      const user = await userOf(userId);
+      const { errors, columns, after } = editedColumns(user, edit);
+      const method = columns.default_method;
+      if (method !== undefined && method !== null && errors.length === 0) {
+        const enrolment = enrolmentFrom(after, await devices.forUser(userId), 0);
+        if (!enrolment.methods.includes(method as Method)) {
+          errors.push({ field: 'defaultMethod', message: 'preferences.method.errors.choose' });
+        }
+      }
+      if (errors.length > 0) return { outcome: 'invalid', errors };
+      const changed = Object.keys(columns).sort().join(', ');
+      await save(context, user, columns, { type: 'user.updated', reason: changed || null });
+      const found = await accountOf(userId);
+      if (!found) throw new MfaError('not-found', 'No such user');
+      return { outcome: 'saved', account: found.account };
+    },
+
+    async setDisabled(context, { userId, disabled }) {
+      const user = await userOf(userId);
+      await save(
+        context,
+        user,
+        { disabled: disabled ? 1 : 0 },
+        { type: disabled ? 'user.disabled' : 'user.enabled', reason: null },
+      );
+      const found = await accountOf(userId);
+      if (!found) throw new MfaError('not-found', 'No such user');
+      return found.account;
+    },
+
+    async setPin(context, { userId, pin }) {
+      const user = await userOf(userId);
+      const { pinMinLength } = await settings.read();
+      const phones = [user.phone, user.backup_phone, user.mobile_phone].filter((p) => p !== null);
+      const errors = newPinErrors(pin, pin, pinMinLength, phones);
+      if (errors.length > 0) return { outcome: 'invalid', errors };
+      const pinHash = await hashSecret(pin, argon2);
+      await save(
+        context,
+        user,
+        { pin_hash: pinHash, pin_change_required: 0 },
+        { type: 'pin.reset', reason: null },
+      );
+      return { outcome: 'saved' };
+    },
+
+    async auditEvents(_context, { userId, type, limit = 100 }) {
+      const events = await audit.find({
+        ...(userId === undefined ? {} : { userId }),
+        ...(type === undefined ? {} : { type }),
+        limit: Math.min(Math.max(1, Math.trunc(limit)), auditReadLimit),
+      });
+      return events.map((event) => ({
+        type: event.type,
+        result: event.result,
+        reason: event.reason,
+        method: event.method,
+        device: event.device,
+        time: event.occurred_at,
+        clientIp: event.client_ip,
+        userId: event.user_id,
+        username: event.username,
+        phone: event.phone,
+        adminId: event.admin_id,
+      }));
     },
   };
 }

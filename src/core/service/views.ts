@@ -33,6 +33,7 @@ export function toAccount(user: UserRow, enrolment: Enrolment): Account {
     language: user.language,
     disabled: user.disabled !== 0,
     lockedUntil: user.locked_until,
+    failedAttempts: user.failed_count,
     defaultMethod: isMethod(user.default_method) ? user.default_method : null,
     hasPin: user.pin_hash !== null,
     phone: user.phone,
