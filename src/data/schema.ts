@@ -26,6 +26,21 @@ export interface UsersTable {
   backup_extension: string | null;
   mobile_phone: string | null;
   enrolled_at: number | null;
+  /** The user's group, to which an administrator's permissions can be limited (SPEC A1). */
+  user_group: string | null;
+}
+
+/**
+ * One permission of an administrator (SPEC A1), for users of one group or, with `user_group`
+ * empty, for every user. A user with `role` 'admin' is an administrator; the core keeps the
+ * role and the grants together.
+ */
+export interface AdminGrantsTable {
+  user_id: string;
+  permission: string;
+  /** '' for every user, whatever their group. */
+  user_group: string;
+  created_at: number;
 }
 
 export interface SettingsTable {
@@ -182,6 +197,7 @@ export interface PortalInstancesTable {
 
 export interface DatabaseSchema {
   users: UsersTable;
+  admin_grants: AdminGrantsTable;
   portal_instances: PortalInstancesTable;
   drafts: DraftsTable;
   sessions: SessionsTable;
