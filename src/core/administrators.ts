@@ -114,23 +114,37 @@ export function createAdministrators(deps: {
     return toGrants(await grants.forUser(userId));
   }
 
+  /** Every permission of `permissions` that the actor may use on the target. */
+  async function allowedOn(
+    context: Context,
+    permissions: readonly AdminPermission[],
+    target: Target | 'everyone',
+  ): Promise<AdminPermission[]> {
+    const held = await grantsOfActor(context);
+    if (target === 'everyone') return permissions.filter((p) => grantsAllow(held, p, 'everyone'));
+    const group = { group: target.user_group };
+    const self = context.actor.kind === 'admin' && context.actor.adminId === target.id;
+    const stronger =
+      target.role === 'admin' && !self && context.actor.kind !== 'cli'
+        ? !(
+            grantsAllow(held, 'manage-administrators', group) &&
+            grantsCover(held, await grantsOf(target.id))
+          )
+        : false;
+    return permissions.filter(
+      (permission) =>
+        grantsAllow(held, permission, group) &&
+        // Seeing an administrator takes nothing over; acting on one may.
+        (permission === 'view-users' || !stronger),
+    );
+  }
+
   async function may(
     context: Context,
     permission: AdminPermission,
     target: Target | 'everyone',
   ): Promise<boolean> {
-    const held = await grantsOfActor(context);
-    if (target === 'everyone') return grantsAllow(held, permission, 'everyone');
-    const group = { group: target.user_group };
-    if (!grantsAllow(held, permission, group)) return false;
-    // Seeing an administrator takes nothing over; acting on one may.
-    if (permission === 'view-users') return true;
-    const self = context.actor.kind === 'admin' && context.actor.adminId === target.id;
-    if (target.role !== 'admin' || self || context.actor.kind === 'cli') return true;
-    return (
-      grantsAllow(held, 'manage-administrators', group) &&
-      grantsCover(held, await grantsOf(target.id))
-    );
+    return (await allowedOn(context, [permission], target)).length > 0;
   }
 
   /** Throws `MfaError('not-allowed')` unless the actor may do `permission` to the target. */
@@ -148,7 +162,7 @@ export function createAdministrators(deps: {
     /** The actor's own permissions: everything for the command line, none for a user. */
     grantsOfActor,
     grantsOf,
-    may,
+    allowedOn,
 
     authorise,
 

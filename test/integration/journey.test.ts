@@ -2,7 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
 import type supertest from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { adminPermissions } from '../../src/core/administrators.ts';
 import { routeAccess } from '../../src/middleware/journey.ts';
+import { cliContext } from '../helpers/context.ts';
 import {
   accountPassword as password,
   createAppUser,
@@ -132,11 +134,14 @@ async function startPortal() {
   await createAppUser(portal.services, 'enrolled', password);
   await createUser(portal, 'newcomer', password);
   await createAppUser(portal.services, 'boss', password);
-  await portal.services.database.db
-    .updateTable('users')
-    .set({ role: 'admin' })
-    .where('username', '=', 'boss')
-    .execute();
+  const boss = await portal.services.users.findByUsername('boss');
+  for (const permission of adminPermissions) {
+    await portal.services.mfa.administration.grant(cliContext, {
+      userId: boss?.id ?? '',
+      permission,
+      group: null,
+    });
+  }
   routes = routesOf((portal.app as unknown as { router: { stack: Layer[] } }).router.stack);
 }
 beforeAll(startPortal);

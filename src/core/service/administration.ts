@@ -78,6 +78,8 @@ export interface AdministrationService {
     bypass: PendingBypass | null;
     activity: ActivityEntry[];
     grants: Grant[];
+    /** What the actor may do to this user. */
+    allowed: AdminPermission[];
   }>;
   /**
    * SPEC M5, "reset PIN": a PIN typed twice, or a random one under the policy (returned once, to
@@ -264,17 +266,19 @@ export function createAdministrationService(deps: MfaServiceDependencies): Admin
 
     async userDetails(context, { userId }) {
       const user = await target(context, userId, 'view-users');
-      const [enrolment, pending, events, held] = await Promise.all([
+      const [enrolment, pending, events, held, allowed] = await Promise.all([
         secondFactor.enrolmentOf(user),
         bypasses.pending(user),
         audit.recentForUser(user.id),
         administrators.grantsOf(user.id),
+        administrators.allowedOn(context, adminPermissions, user),
       ]);
       return {
         account: toAccount(user, enrolment),
         bypass: pending ?? null,
         activity: events.map(toActivity),
         grants: held,
+        allowed,
       };
     },
 
