@@ -27,6 +27,7 @@ export function answerErrors(
 ): FieldError[] {
   const errors: FieldError[] = [];
   const ids = answers.map((a) => a.questionId);
+  const normalised = answers.map((a) => normaliseAnswer(a.answer));
   answers.forEach(({ questionId, answer }, i) => {
     // Each message names its question, so that the error summary's links can be told apart.
     const values = { number: i + 1 };
@@ -38,6 +39,8 @@ export function answerErrors(
     const trimmed = answer.trim();
     if (trimmed === '') error('answer', 'answerMissing');
     else if (trimmed.length > answerMaxLength) error('answer', 'answerTooLong');
+    // One answer for every question would make the questions one secret, not several (M6).
+    else if (normalised.indexOf(normaliseAnswer(answer)) !== i) error('answer', 'answerRepeated');
   });
   return errors;
 }

@@ -1,7 +1,16 @@
-import { parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js';
+// The full metadata: it knows each number's type, so that premium-rate numbers are refused.
+import {
+  parsePhoneNumberFromString,
+  type CountryCode,
+  type PhoneNumberType,
+} from 'libphonenumber-js/max';
 import type { FieldError } from './mfa-service.ts';
 
-/** Countries offered first in the phone forms; any number typed with +country code works. */
+/**
+ * The countries of the phone forms, and the only ones a number may belong to, typed nationally or
+ * with +country code: calls and texts cost money, and an attacker with one password would
+ * otherwise ring premium lines anywhere (toll fraud, SMS pumping; SPEC S5).
+ */
 export const phoneCountries = ['NL', 'BE', 'FR', 'LU', 'DE', 'GB', 'IE', 'US', 'CA'] as const;
 export type PhoneCountry = (typeof phoneCountries)[number];
 
@@ -9,11 +18,31 @@ export function isPhoneCountry(value: string): value is PhoneCountry {
   return (phoneCountries as readonly string[]).includes(value);
 }
 
-/** A number as people type it, national or international, to E.164; undefined if not valid. */
-export function parsePhone(number: string, country: CountryCode): string | undefined {
-  if (number.trim() === '' || number.length > 40) return undefined;
+/** Numbers whose calls cost the caller more, or that reach no one person: never called. */
+const refusedTypes: readonly (PhoneNumberType | undefined)[] = [
+  'PREMIUM_RATE',
+  'SHARED_COST',
+  'PERSONAL_NUMBER',
+  'UAN',
+  'PAGER',
+  'VOICEMAIL',
+];
+
+/**
+ * A number as people type it, national or international, to E.164: `invalid` when it is no
+ * number, `not-allowed` when it is one the portal does not call (another country, premium rate).
+ */
+export function parsePhone(
+  number: string,
+  country: CountryCode,
+): { phone: string } | { refused: 'invalid' | 'not-allowed' } {
+  if (number.trim() === '' || number.length > 40) return { refused: 'invalid' };
   const parsed = parsePhoneNumberFromString(number, country);
-  return parsed?.isValid() ? parsed.number : undefined;
+  if (!parsed?.isValid()) return { refused: 'invalid' };
+  if (!isPhoneCountry(parsed.country ?? '') || refusedTypes.includes(parsed.getType())) {
+    return { refused: 'not-allowed' };
+  }
+  return { phone: parsed.number };
 }
 
 /** Extensions are digits, with commas for pauses before dialling them (SPEC M1). */
@@ -63,8 +92,13 @@ export function readNumber(
     errors.push({ field: `${prefix}Country`, message: 'phone.errors.country' });
     return { phone: null, extension: null, errors };
   }
-  const phone = parsePhone(number, typed.country);
-  if (!phone) errors.push({ field: `${prefix}Number`, message: 'phone.errors.invalid' });
+  const parsed = parsePhone(number, typed.country);
+  const phone = 'phone' in parsed ? parsed.phone : undefined;
+  if ('refused' in parsed) {
+    const message =
+      parsed.refused === 'invalid' ? 'phone.errors.invalid' : 'phone.errors.notAllowed';
+    errors.push({ field: `${prefix}Number`, message });
+  }
   if (extension !== '' && !isExtension(extension)) {
     errors.push({ field: `${prefix}Extension`, message: 'phone.errors.extension' });
   }

@@ -273,7 +273,15 @@ const migrations: Record<string, Migration> = {
       }
     },
   },
-  '0009_admin_grants': {
+  '0009_asked_questions': {
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- schema changes predate the types
+    async up(db: Kysely<any>) {
+      // The questions picked for an account stay until they are answered: signing in again
+      // cannot re-roll them (SPEC M6).
+      await db.schema.alterTable('users').addColumn('asked_questions', 'text').execute();
+    },
+  },
+  '0010_admin_grants': {
     // eslint-disable-next-line @typescript-eslint/no-explicit-any -- schema changes predate the types
     async up(db: Kysely<any>) {
       // SPEC A1: administrators with scoped permissions. Every administrator so far could do

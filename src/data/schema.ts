@@ -26,6 +26,8 @@ export interface UsersTable {
   backup_extension: string | null;
   mobile_phone: string | null;
   enrolled_at: number | null;
+  /** JSON: the security questions picked for this account, asked until they are answered. */
+  asked_questions: string | null;
   /** The user's group, to which an administrator's permissions can be limited (SPEC A1). */
   user_group: string | null;
 }

@@ -261,6 +261,15 @@ export function createUsersRepository(db: Db) {
     },
 
     /** A new PIN (its hash) also satisfies "PIN change required" (SPEC M5). */
+    /** The security questions picked for the account (SPEC M6), or none once answered. */
+    async setAskedQuestions(id: string, questionIds: string[] | null): Promise<void> {
+      await db
+        .updateTable('users')
+        .set({ asked_questions: questionIds === null ? null : JSON.stringify(questionIds) })
+        .where('id', '=', id)
+        .execute();
+    },
+
     async setPin(id: string, pinHash: string, now = Date.now()): Promise<void> {
       await db
         .updateTable('users')

@@ -51,9 +51,9 @@ export function metricsRoutes(metrics: Metrics | undefined, token: string): Rout
   const expected = digest(token);
   router.get('/metrics', async (req, res) => {
     res.set('Cache-Control', 'no-store');
-    const [scheme, given] = (req.get('authorization') ?? '').split(' ', 2);
+    const given = /^Bearer ([\x21-\x7e]+)$/i.exec(req.get('authorization') ?? '')?.[1];
     // Both sides hashed to one length, so the comparison takes the same time for any guess.
-    if (scheme?.toLowerCase() !== 'bearer' || !timingSafeEqual(digest(given ?? ''), expected)) {
+    if (given === undefined || !timingSafeEqual(digest(given), expected)) {
       res.status(401).set('WWW-Authenticate', 'Bearer realm="metrics"').type('text').send('');
       return;
     }

@@ -83,7 +83,8 @@ export function codesRateLimit(services: Services): RequestHandler {
     windowSeconds: services.config.RATE_LIMIT_CODES_WINDOW_SECONDS,
     failuresOnly: true,
   });
-  const checked = /^\/(?:verify|setup|account)(?:\/|$)/;
+  // Case-insensitive, as Express and the journey match paths: /VERIFY is /verify.
+  const checked = /^\/(?:verify|setup|account)(?:\/|$)/i;
   return (req, res, next) => {
     if (req.method === 'POST' && checked.test(req.path)) {
       void limit(req, res, next);

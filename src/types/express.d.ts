@@ -20,8 +20,6 @@ declare module 'express-session' {
     passwordProvenAt: number;
     /** User Setup in progress, a draft the core keeps: nothing is saved until its last step (J2). */
     enrolmentDraftId: string;
-    /** The questions asked in a fallback, kept until answered so they cannot be re-rolled. */
-    askedQuestionIds: string[];
     /** The call or text of the second step in flight. */
     verificationId: string;
     /** When the user last proved a second factor: changes to factors need a recent one (J3). */

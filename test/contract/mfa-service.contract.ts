@@ -636,7 +636,7 @@ export function mfaServiceContract(start: () => Promise<ContractSubject>) {
         expect(locked).toMatchObject({ outcome: 'locked' });
         expect(locked.outcome === 'locked' && locked.until).toBeGreaterThan(Date.now());
         await expect(
-          mfa.secondStep.questionsToAsk(asUser, { userId: account.id, asked: [] }),
+          mfa.secondStep.questionsToAsk(asUser, { userId: account.id }),
         ).rejects.toMatchObject({ code: 'not-found' });
         await expect(
           mfa.secondStep.checkAnswers(asUser, {

@@ -8,6 +8,7 @@ import {
   totp,
 } from '../../src/core/otp.ts';
 import { languages, type Language } from '../../src/i18n.ts';
+import { actionLinkName } from '../helpers/link-names.ts';
 import { createAppUser } from '../helpers/account.ts';
 import { browserMissing } from '../helpers/browser.ts';
 import {
@@ -68,7 +69,16 @@ describe.skipIf(noBrowser)(
 
     async function manageDevices(journey: Journey): Promise<void> {
       const { t } = journey;
-      await followLink(journey, `${t('account.summary.manage')} ${t('methods.app.name')}`);
+      await followLink(
+        journey,
+        actionLinkName(
+          t,
+          'account.summary.linkName',
+          t('account.summary.manage'),
+          t('methods.app.name'),
+          journey.lng,
+        ),
+      );
       expect(pathOf(journey.page)).toBe('/account/devices');
       await expectPage(journey, { status: 200, heading: t('devicesPage.title') });
     }
@@ -109,7 +119,10 @@ describe.skipIf(noBrowser)(
       expect(await page.locator('main').textContent()).toContain(
         t('devicesPage.limitReached', { limit: 2 }),
       );
-      await followLink(journey, `${t('devicesPage.rename')} ${from}`);
+      await followLink(
+        journey,
+        actionLinkName(t, 'devicesPage.renameLinkName', t('devicesPage.rename'), from, journey.lng),
+      );
       await expectPage(journey, { status: 200, heading: t('devicesPage.renameTitle') });
       const nameField = page.getByLabel(t('devicesPage.newNameLabel'), { exact: true });
       await tabTo(page, nameField);
@@ -130,7 +143,16 @@ describe.skipIf(noBrowser)(
     async function deactivateDevice(journey: Journey, name: string): Promise<void> {
       const { page, t } = journey;
       await manageDevices(journey);
-      await followLink(journey, `${t('devicesPage.deactivate')} ${name}`);
+      await followLink(
+        journey,
+        actionLinkName(
+          t,
+          'devicesPage.deactivateLinkName',
+          t('devicesPage.deactivate'),
+          name,
+          journey.lng,
+        ),
+      );
       await expectPage(journey, { status: 200, heading: t('devicesPage.removeTitle') });
       const button = page.getByRole('button', { name: t('devicesPage.removeSubmit') });
       await tabTo(page, button);
@@ -139,7 +161,16 @@ describe.skipIf(noBrowser)(
 
       // The one device left is the only way to sign in: the page explains, with no button.
       await manageDevices(journey);
-      await followLink(journey, `${t('devicesPage.deactivate')} Phone`);
+      await followLink(
+        journey,
+        actionLinkName(
+          t,
+          'devicesPage.deactivateLinkName',
+          t('devicesPage.deactivate'),
+          'Phone',
+          journey.lng,
+        ),
+      );
       await expectPage(journey, { status: 200, heading: t('devicesPage.removeTitle') });
       expect(await page.locator('main').textContent()).toContain(t('devicesPage.lastMethod'));
       expect(await page.getByRole('button', { name: t('devicesPage.removeSubmit') }).count()).toBe(
@@ -152,7 +183,17 @@ describe.skipIf(noBrowser)(
     async function associateAndRemoveToken(journey: Journey, serial: string): Promise<void> {
       const { page, t } = journey;
       await expectPage(journey, { status: 200, heading: t('account.title') });
-      await followLink(journey, `${t('account.summary.manage')} ${t('methods.token.name')}`);
+      // No token yet: the link says "Add".
+      await followLink(
+        journey,
+        actionLinkName(
+          t,
+          'account.summary.linkName',
+          t('account.summary.add'),
+          t('methods.token.name'),
+          journey.lng,
+        ),
+      );
       expect(pathOf(page)).toBe('/account/token');
       await expectPage(journey, { status: 200, heading: t('tokenPage.title') });
 
@@ -180,7 +221,16 @@ describe.skipIf(noBrowser)(
       await pressEnter(page, retry);
       await expectNotice(journey, 'tokenAdded');
 
-      await followLink(journey, `${t('account.summary.manage')} ${t('methods.token.name')}`);
+      await followLink(
+        journey,
+        actionLinkName(
+          t,
+          'account.summary.linkName',
+          t('account.summary.manage'),
+          t('methods.token.name'),
+          journey.lng,
+        ),
+      );
       await expectPage(journey, { status: 200, heading: t('tokenPage.title') });
       expect(await page.locator('.summary').textContent()).toContain(serial);
       await followLink(journey, t('tokenPage.remove'));

@@ -144,7 +144,7 @@ describe.skipIf(noBrowser)(
       await submitPhones(
         user,
         { country: 'NL', number: '020 123 4567', extension: '12,3' },
-        { country: 'BE', number: '02 123 45 67', extension: '' },
+        { country: 'BE', number: '02 223 45 67', extension: '' },
       );
       await proveByCall(
         user,
@@ -156,12 +156,12 @@ describe.skipIf(noBrowser)(
       );
       // The primary answered; the backup is called next, and nothing is saved before it answers.
       expect((await portal.services.users.findByUsername('calls-nl'))?.phone).toBeNull();
-      await proveByCall(user, phone, '+32 ••• 67', t('simulator.callTo', { phone: '+3221234567' }));
+      await proveByCall(user, phone, '+32 ••• 67', t('simulator.callTo', { phone: '+3222234567' }));
       await expectDone(user, 'phone');
       expect(await portal.services.users.findByUsername('calls-nl')).toMatchObject({
         phone: '+31201234567',
         phone_extension: '12,3',
-        backup_phone: '+3221234567',
+        backup_phone: '+3222234567',
       });
     });
 
@@ -238,7 +238,7 @@ describe.skipIf(noBrowser)(
         await submitPhones(user, { country: 'BE', number: '', extension: '' });
         await expectPage(user, { status: 400, heading: t('phoneChange.phone.titleChange') });
         await expectFieldError(user, 'phoneNumber', t('phone.errors.missing'));
-        await submitPhones(user, { country: 'BE', number: '02 123 45 67', extension: '' });
+        await submitPhones(user, { country: 'BE', number: '02 223 45 67', extension: '' });
         expect(pathOf(page)).toBe('/account/phone/wait');
         await expectPage(user, { status: 200, heading: t('wait.phone.title') });
         await pressEnter(page, page.getByRole('link', { name: t('wait.startAgain'), exact: true }));

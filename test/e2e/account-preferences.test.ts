@@ -1,4 +1,5 @@
 import { beforeEach, describe, expect, it } from 'vitest';
+import { actionLinkName } from '../helpers/link-names.ts';
 import { appDeviceParameters } from '../../src/core/devices.ts';
 import { generateOtpSecret } from '../../src/core/otp.ts';
 import { defaultSettings } from '../../src/core/settings.ts';
@@ -128,7 +129,14 @@ describe.skipIf(noBrowser)('My account preferences, no JavaScript', { timeout: 1
   /** From My account, follows the "Change …" link of a row by keyboard. */
   async function followChange(journey: Journey, row: string, path: string, heading: string) {
     const { page, t } = journey;
-    const link = page.getByRole('link', { name: `${t('account.summary.change')} ${row}` });
+    const name = actionLinkName(
+      t,
+      'account.summary.linkName',
+      t('account.summary.change'),
+      row,
+      journey.lng,
+    );
+    const link = page.getByRole('link', { name, exact: true });
     await tabTo(page, link);
     await pressEnter(page, link);
     expect(pathOf(page)).toBe(path);

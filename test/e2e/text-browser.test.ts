@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
+import { actionLinkName } from '../helpers/link-names.ts';
 import type { TFunction } from 'i18next';
 import { languages, type Language } from '../../src/i18n.ts';
 import { cliContext } from '../../src/core/context.ts';
@@ -71,8 +72,16 @@ describe.skipIf(noLynx)('Signing in and changing the language in lynx', { timeou
         ...lynx.savePage('verify'),
         ...appCodeKeys(t, secret),
         ...lynx.savePage('account'),
-        // The link reads "Change Language" where no style sheet hides its second word.
-        ...find(`${t('account.summary.change')} ${t('account.summary.language')}`),
+        // The link reads "Change language" where no style sheet hides its hidden words.
+        ...find(
+          actionLinkName(
+            t,
+            'account.summary.linkName',
+            t('account.summary.change'),
+            t('account.summary.language'),
+            lng,
+          ),
+        ),
         ...press('^J'),
         ...lynx.savePage('language'),
         // The radios, one per language in the portal's order, come just before Save.

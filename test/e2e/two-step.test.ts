@@ -309,19 +309,22 @@ describe.skipIf(noBrowser)('Two-step verification, no JavaScript', { timeout: 12
     await pressEnter(page, page.getByRole('link', { name: t('verify.questions.use') }));
     expect(pathOf(page)).toBe('/verify/questions');
     await expectPage(journey, { status: 200, heading: t('verify.questions.title') });
-    const asked = await page.locator('form label').allTextContents();
-    expect(asked).toHaveLength(2);
+    // Each question is numbered, so that an error can say which one it means.
+    const labels = await page.locator('form label').allTextContents();
+    expect(labels).toHaveLength(2);
+    expect(labels.map((label) => label.slice(0, 3))).toEqual(['1. ', '2. ']);
+    const asked = labels.map((label) => label.slice(3));
     for (const question of asked) expect([...answers.keys()]).toContain(question);
 
-    const answerFields = asked.map((question) => page.getByLabel(question, { exact: true }));
+    const answerFields = labels.map((label) => page.getByLabel(label, { exact: true }));
     for (const field of answerFields) await field.fill('Paris');
     await pressEnter(page, page.locator('#answer0'));
     await expectPage(journey, { status: 400, heading: t('verify.questions.title') });
     await expectErrorSummary(journey, [t('verify.questions.errors.wrong')]);
 
-    for (const question of asked) {
+    for (const [i, question] of asked.entries()) {
       const typed = typedLater.get(answers.get(question) ?? '') ?? '';
-      await page.getByLabel(question, { exact: true }).fill(typed);
+      await page.getByLabel(labels[i] ?? '', { exact: true }).fill(typed);
     }
     await pressEnter(page, page.locator('#answer0'));
     expect(pathOf(page)).toBe('/account');

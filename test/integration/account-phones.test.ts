@@ -116,7 +116,7 @@ describe('Phone numbers for calls (SPEC J3, M1)', () => {
     const started = await post(agent, '/account/phone', form.text, {
       ...primaryForm,
       phoneExtension: '12,3',
-      backupNumber: '02 123 45 67',
+      backupNumber: '02 223 45 67',
     }).expect(303);
     expect(started.headers.location).toBe('/account/phone/wait');
     const waiting = await agent.get('/account/phone/wait').expect(200);
@@ -124,7 +124,7 @@ describe('Phone numbers for calls (SPEC J3, M1)', () => {
     expect(waiting.text).toContain('action="/account/phone/wait"');
     expect(waiting.text).not.toContain('http-equiv="refresh"');
     const auto = await agent.get('/account/phone/wait?auto=on').expect(200);
-    expect(auto.text).toContain('<meta http-equiv="refresh" content="5">');
+    expect(auto.text).toContain('<meta http-equiv="refresh" content="20">');
 
     const first = await newestMessage(agent);
     expect(first.heading).toContain('+31201234567');
@@ -134,7 +134,7 @@ describe('Phone numbers for calls (SPEC J3, M1)', () => {
     const next = await agent.get('/account/phone/wait').expect(303);
     expect(next.headers.location).toBe('/account/phone/wait');
     expect((await userRow()).phone).toBeNull();
-    expect((await newestMessage(agent)).heading).toContain('+3221234567');
+    expect((await newestMessage(agent)).heading).toContain('+3222234567');
     await agent.get('/account/phone/wait').expect(200);
     await answerCall(agent);
 
@@ -143,7 +143,7 @@ describe('Phone numbers for calls (SPEC J3, M1)', () => {
     expect(await userRow()).toMatchObject({
       phone: '+31201234567',
       phone_extension: '12,3',
-      backup_phone: '+3221234567',
+      backup_phone: '+3222234567',
       backup_extension: null,
     });
     // Each call proved its own number: none rang on to another one.
@@ -151,7 +151,7 @@ describe('Phone numbers for calls (SPEC J3, M1)', () => {
     expect(calls.map((v) => [v.purpose, v.phone, v.backup_phone, v.status])).toEqual(
       expect.arrayContaining([
         ['new-number', '+31201234567', null, 'used'],
-        ['new-number', '+3221234567', null, 'used'],
+        ['new-number', '+3222234567', null, 'used'],
       ]),
     );
     expect(calls).toHaveLength(2);
@@ -217,7 +217,7 @@ describe('Phone numbers for calls (SPEC J3, M1)', () => {
     await startPhoneChange(agent, {
       ...primaryForm,
       phoneNumber: '020 765 4321',
-      backupNumber: '02 123 45 67',
+      backupNumber: '02 223 45 67',
     });
     await answerCall(agent);
     await agent.get('/account/phone/wait').expect(303);
@@ -232,27 +232,27 @@ describe('Phone numbers for calls (SPEC J3, M1)', () => {
     await giveNumbers({
       phone: '+31201234567',
       phone_extension: '12',
-      backup_phone: '+3221234567',
+      backup_phone: '+3222234567',
       backup_extension: null,
     });
     const form = await agent.get('/account/phone').expect(200);
     expect(form.text).toContain('Change your phone numbers');
     expect(form.text).toContain('value="020 123 4567"');
-    expect(form.text).toContain('value="02 123 45 67"');
+    expect(form.text).toContain('value="02 223 45 67"');
     expect(form.text).toMatch(/<option value="NL" selected>/);
     expect(form.text).toMatch(/<option value="BE" selected>/);
 
     const current = {
       ...primaryForm,
       phoneExtension: '12',
-      backupNumber: '02 123 45 67',
+      backupNumber: '02 223 45 67',
     };
     const same = await post(agent, '/account/phone', form.text, current).expect(303);
     expect(same.headers.location).toBe('/account');
 
     const swapped = await post(agent, '/account/phone', form.text, {
       phoneCountry: 'BE',
-      phoneNumber: '+32 2 123 45 67',
+      phoneNumber: '+32 2 223 45 67',
       phoneExtension: '',
       backupCountry: 'NL',
       backupNumber: '020 123 4567',
@@ -260,7 +260,7 @@ describe('Phone numbers for calls (SPEC J3, M1)', () => {
     }).expect(303);
     expect(swapped.headers.location).toBe('/account?done=phone');
     expect(await userRow()).toMatchObject({
-      phone: '+3221234567',
+      phone: '+3222234567',
       backup_phone: '+31201234567',
       backup_extension: '12',
     });
@@ -268,10 +268,10 @@ describe('Phone numbers for calls (SPEC J3, M1)', () => {
     const cleared = await post(agent, '/account/phone', form.text, {
       ...primaryForm,
       phoneCountry: 'BE',
-      phoneNumber: '02 123 45 67',
+      phoneNumber: '02 223 45 67',
     }).expect(303);
     expect(cleared.headers.location).toBe('/account?done=phone');
-    expect(await userRow()).toMatchObject({ phone: '+3221234567', backup_phone: null });
+    expect(await userRow()).toMatchObject({ phone: '+3222234567', backup_phone: null });
     expect(await verifications()).toEqual([]);
     expect((await changeEvents()).map((e) => e.type)).toEqual(['change.phone', 'change.phone']);
 
@@ -279,7 +279,7 @@ describe('Phone numbers for calls (SPEC J3, M1)', () => {
     await post(agent, '/account/phone', form.text, {
       ...primaryForm,
       phoneCountry: 'BE',
-      phoneNumber: '02 123 45 67',
+      phoneNumber: '02 223 45 67',
       phoneExtension: '9',
     }).expect(303);
     expect((await userRow()).phone_extension).toBeNull();
@@ -505,7 +505,7 @@ describe('Stopping a method (SPEC J3)', () => {
       language: 'fr',
     });
     await afterEnrolmentNotice();
-    await giveNumbers({ phone: '+31201234567', backup_phone: '+3221234567' });
+    await giveNumbers({ phone: '+31201234567', backup_phone: '+3222234567' });
     await portal.services.database.db
       .updateTable('users')
       .set({ default_method: 'phone' })

@@ -208,7 +208,7 @@ describe('PIN (SPEC J3, M5)', () => {
     });
     await portal.services.settings.write('appMode', 'pin');
     const page = await agent.get('/account/pin').expect(200);
-    expect(page.text).toContain('<h1>Kies een pincode</h1>');
+    expect(page.text).toContain('<h1>Een pincode kiezen</h1>');
     await post(agent, '/account/pin', page.text, {
       pin: '2580',
       pinConfirmation: '2580',
@@ -348,15 +348,15 @@ describe('Language (SPEC J5)', () => {
     expect(account.text).toContain('Votre langue a été enregistrée.');
 
     const pinPage = await agent.get('/account/pin').expect(200);
-    expect(pinPage.text).toContain('<h1>Choisissez un code PIN</h1>');
+    expect(pinPage.text).toContain('<h1>Choisir un code PIN</h1>');
     await post(agent, '/account/pin', pinPage.text, {
       pin: '2580',
       pinConfirmation: '2580',
     }).expect(303);
     const mail = (await smtp?.waitFor(2))?.[1];
     expect(mail?.language).toBe('fr');
-    expect(mail?.subject).toBe('Avis de sécurité : vos informations de connexion ont changé');
-    expect(mail?.text).toContain('modifié : code PIN.');
+    expect(mail?.subject).toBe('Avis de sécurité\u00a0: vos informations de connexion ont changé');
+    expect(mail?.text).toContain('modifié\u00a0: code PIN.');
   });
 
   it('refuses a language the portal does not speak, and any other form', async () => {
@@ -392,7 +392,8 @@ function answersFor(page: string, byText: Map<string, string>): Record<string, s
   const labels = [...page.matchAll(/<label for="(answer\d+)"[^>]*>([^<]+)<\/label>/g)];
   expect(labels.length).toBeGreaterThan(0);
   const answers: Record<string, string> = {};
-  for (const [, field, text] of labels) answers[field ?? ''] = byText.get(text ?? '') ?? '';
+  for (const [, field, text] of labels)
+    answers[field ?? ''] = byText.get((text ?? '').replace(/^\d+\. /, '')) ?? '';
   return answers;
 }
 
@@ -456,11 +457,16 @@ describe('Security questions (SPEC J3, M6)', () => {
       valid[`answer${i}`] = answer;
     });
     const cases: [Record<string, string>, string][] = [
-      [{ question0: 'no-such-question' }, 'Choose a question'],
-      [{ question0: '' }, 'Choose a question'],
-      [{ question1: ids[0] ?? '' }, 'Choose a question you have not chosen already'],
-      [{ answer2: '   ' }, 'Enter an answer'],
-      [{ answer3: 'a'.repeat(201) }, 'Your answer must be 200 characters or fewer'],
+      [{ question0: 'no-such-question' }, 'Choose question 1'],
+      [{ question0: '' }, 'Choose question 1'],
+      [{ question1: ids[0] ?? '' }, 'Question 2: choose a question you have not chosen already'],
+      [{ answer2: '   ' }, 'Enter an answer to question 3'],
+      // The same answer again, whatever its case or spaces: not another secret.
+      [
+        { answer1: ` ${(valid.answer0 ?? '').toUpperCase()} ` },
+        'Question 2: give an answer you have not given to another question',
+      ],
+      [{ answer3: 'a'.repeat(201) }, 'Your answer to question 4 must be 200 characters or fewer'],
     ];
     for (const [change, message] of cases) {
       const refused = await post(agent, '/account/questions', page.text, { ...valid, ...change });

@@ -19,7 +19,7 @@ describe('My account summary (SPEC J3)', () => {
   it('shows the methods, devices, language and a link to each change the settings allow', async () => {
     const { agent } = await enrolledUser(portal);
     const page = await agent.get('/account').expect(200);
-    expect(page.text).toContain('Mobile app</dt><dd>Mobile app</dd>');
+    expect(page.text).toContain('Mobile app</dt><dd>Mobile app 1</dd>');
     for (const href of [
       '/account/devices',
       '/account/token',
@@ -37,6 +37,31 @@ describe('My account summary (SPEC J3)', () => {
     expect(after.text).not.toContain('href="/account/language"');
     expect(after.text).not.toContain('href="/account/token"');
     expect(after.text).toContain('href="/account/bypass"');
+  });
+
+  it('names each change link in the word order of the page language, "Add" when there is none', async () => {
+    const { agent } = await enrolledUser(portal);
+    const expected = {
+      en: [
+        '>Change<span class="visually-hidden"> language</span></a>',
+        '>Manage<span class="visually-hidden"> mobile app</span></a>',
+        '>Add<span class="visually-hidden"> OATH token</span></a>',
+      ],
+      nl: [
+        '><span class="visually-hidden">taal </span>Wijzigen</a>',
+        '><span class="visually-hidden">mobiele app </span>Beheren</a>',
+        '><span class="visually-hidden">OATH-token </span>Toevoegen</a>',
+      ],
+      fr: [
+        '>Modifier<span class="visually-hidden">\u00a0: langue</span></a>',
+        '>Gérer<span class="visually-hidden">\u00a0: application mobile</span></a>',
+        '>Ajouter<span class="visually-hidden">\u00a0: jeton OATH</span></a>',
+      ],
+    };
+    for (const [lng, links] of Object.entries(expected)) {
+      const page = await agent.get(`/account?lng=${lng}`).expect(200);
+      for (const link of links) expect(page.text, lng).toContain(link);
+    }
   });
 
   it('shows a confirmation only for the known change names', async () => {
@@ -91,7 +116,7 @@ describe('Proof before a change (SPEC J3, ASVS 5 7.5.1)', () => {
     const agent = await signInWithoutProof(portal);
     await portal.services.settings.write('proofMinutes', 10);
     const dutch = await agent.get('/account/confirm?lng=nl').expect(200);
-    expect(dutch.text).toContain('Daarna vragen we dit 10 minuten niet opnieuw.');
+    expect(dutch.text).toContain('De komende 10 minuten vragen we dit niet opnieuw.');
     await portal.services.settings.write('proofMinutes', 1);
     const french = await agent.get('/account/confirm?lng=fr').expect(200);
     expect(french.text).toContain('Cela ne vous sera plus demandé pendant 1 minute.');

@@ -287,7 +287,7 @@ describe.each(engines)('administrators of an older release on $name (SPEC A1)', 
     const opened = await engine.open();
     try {
       const { db } = opened.database;
-      await migrateTo(db, '0008_shipped_question_texts');
+      await migrateTo(db, '0009_asked_questions');
       const row = (id: string, role: 'user' | 'admin') => ({
         id,
         username: id,

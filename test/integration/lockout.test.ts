@@ -185,7 +185,7 @@ describe('the second step cannot be raced past the lockout', () => {
     const right = rightOne();
     const responses = await Promise.all(
       sessions.map(({ agent, page }, i) => {
-        const labels = [...page.matchAll(/<label for="answer(\d)"[^>]*>([^<]+)<\/label>/g)];
+        const labels = [...page.matchAll(/<label for="answer(\d)"[^>]*>\d+\. ([^<]+)<\/label>/g)];
         const fields = Object.fromEntries(
           labels.map(([, n, text]) => [
             `answer${n ?? ''}`,

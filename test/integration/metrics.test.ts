@@ -35,7 +35,13 @@ describe('/metrics (SPEC O1)', () => {
   };
 
   it('refuses a scrape without the token, with a wrong one or another scheme, storing nothing', async () => {
-    for (const authorization of [undefined, `Bearer ${token}x`, `Basic ${token}`, 'Bearer']) {
+    for (const authorization of [
+      undefined,
+      `Bearer ${token}x`,
+      `Bearer ${token} extra`,
+      `Basic ${token}`,
+      'Bearer',
+    ]) {
       const request = supertest(portal.app).get('/metrics');
       if (authorization) request.set('Authorization', authorization);
       const response = await request.expect(401);

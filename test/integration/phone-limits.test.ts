@@ -76,7 +76,7 @@ async function phoneUser(username: string) {
     .updateTable('users')
     .set({
       phone: '+31201234567',
-      backup_phone: '+3221234567',
+      backup_phone: '+3222234567',
       mobile_phone: '+33612345678',
       default_method: 'phone',
       enrolled_at: Date.now(),

@@ -96,10 +96,17 @@ describe('phone call (SPEC M1, J2, J4) through the simulator', () => {
     expect(waiting.text).toContain('Check now');
     expect(waiting.text).toContain('href="/setup/phone/wait?auto=on"');
     const auto = await agent.get('/setup/phone/wait?auto=on').expect(200);
-    expect(auto.text).toContain('<meta http-equiv="refresh" content="5">');
+    expect(auto.text).toContain('<meta http-equiv="refresh" content="20">');
     expect(auto.text).toContain('<input type="hidden" name="auto" value="on">');
-    expect(auto.text).toContain('Stop checking by itself');
-    expect(waiting.text).toContain('+31 ••• 67');
+    expect(auto.text).toContain('Stop checking automatically');
+    // Screen readers hear the masked number as words, not "bullet bullet bullet".
+    expect(waiting.text).toContain(
+      '<span aria-hidden="true">+31 ••• 67</span><span class="visually-hidden"> (+31, ending in 67)</span>',
+    );
+    // The stop link comes before the page's text, so it is reached before the next reload.
+    expect(auto.text.indexOf('Stop checking automatically')).toBeLessThan(
+      auto.text.indexOf('role="status"'),
+    );
 
     const simulator = await agent.get('/simulator');
     expect(simulator.text).toContain('Call to +31201234567');
@@ -119,7 +126,7 @@ describe('phone call (SPEC M1, J2, J4) through the simulator', () => {
 
   it('rings the backup phone when the primary is not answered, then signs in with it', async () => {
     const agent = browserAgent(portal);
-    await enrolPhone(agent, { backupNumber: '02 123 45 67' });
+    await enrolPhone(agent, { backupNumber: '02 223 45 67' });
     await answerCall(agent, '#');
     await agent.get('/setup/phone/wait').expect(303);
 
@@ -130,7 +137,7 @@ describe('phone call (SPEC M1, J2, J4) through the simulator', () => {
     await post(next, '/verify/phone', page.text, {}).expect(303);
     await missCall(next);
     const simulator = await next.get('/simulator');
-    expect(simulator.text).toContain('Call to +3221234567');
+    expect(simulator.text).toContain('Call to +3222234567');
     await next.get('/verify/wait').expect(200);
     await answerCall(next, '#');
     const signedIn = await next.get('/verify/wait').expect(303);
@@ -140,7 +147,7 @@ describe('phone call (SPEC M1, J2, J4) through the simulator', () => {
 
   it('rings no backup phone for an account locked while the call rang (review F3)', async () => {
     const agent = browserAgent(portal);
-    await enrolPhone(agent, { backupNumber: '02 123 45 67' });
+    await enrolPhone(agent, { backupNumber: '02 223 45 67' });
     await answerCall(agent, '#');
     await agent.get('/setup/phone/wait').expect(303);
 
@@ -348,7 +355,7 @@ describe('text message (SPEC M2) through the simulator', () => {
     const agent = browserAgent(portal);
     await agent.get('/sign-in?lng=fr');
     await enrolSms(agent);
-    expect((await newestMessage(agent)).body).toContain('Votre code');
+    expect((await newestMessage(agent)).body).toContain('votre code est');
   });
 });
 

@@ -285,7 +285,7 @@ describe('session timeouts (SPEC S2)', () => {
     expect((await agent.get('/sign-in')).text).not.toMatch(notice);
     await signIn(agent, 'jan.jansen', password);
     expect((await agent.get('/account?lng=nl')).text).toContain(
-      'Voor uw veiligheid stopt uw sessie na 20 minuten zonder activiteit.',
+      'Voor uw veiligheid wordt u na 20 minuten zonder activiteit automatisch afgemeld.',
     );
 
     const brief = await createTestPortal({ SESSION_IDLE_MINUTES: '1' });
@@ -363,6 +363,10 @@ describe('rate limit on codes and answers (SPEC S5)', () => {
       });
       expect(refused.status).toBe(429);
       expect(refused.text).toContain('Too many attempts');
+      // Nor by another spelling of the path, which Express would route all the same.
+      for (const path of ['/VERIFY', '/Verify/']) {
+        expect((await post(anna.agent, path, anna.page, wrong)).status).toBe(429);
+      }
       const annaRow = await limited.services.users.findByUsername('anna');
       expect(annaRow?.failed_count).toBe(2);
       expect(annaRow?.locked_until).toBeNull();

@@ -83,9 +83,9 @@ describe('User Setup with the mobile app (SPEC J2, M3)', () => {
       answer3: 'd',
     });
     expect(duplicate.status).toBe(400);
-    expect(duplicate.text).toContain('Choose a question you have not chosen already');
-    expect(duplicate.text).toContain('<a href="#answer2">Enter an answer</a>');
-    expect(duplicate.text).toContain('<a href="#question3">Choose a question</a>');
+    expect(duplicate.text).toContain('Question 2: choose a question you have not chosen already');
+    expect(duplicate.text).toContain('<a href="#answer2">Enter an answer to question 3</a>');
+    expect(duplicate.text).toContain('<a href="#question3">Choose question 4</a>');
 
     const before = cookieOf(signedIn);
     const done = await post(agent, '/setup/questions', questions.text, {
@@ -249,12 +249,17 @@ describe('second step at sign-in (SPEC J1, M8, S6)', () => {
     const codePage = await agent.get('/verify');
     expect(codePage.text).toContain('href="/verify/questions"');
     const page = await agent.get('/verify/questions').expect(200);
-    const labels = [...page.text.matchAll(/<label for="answer\d">([^<]+)<\/label>/g)].map(
-      (m) => m[1],
-    );
+    // The questions are numbered, so that the error summary can say which one it means.
+    const labelsOf = (html: string) =>
+      [...html.matchAll(/<label for="answer\d">\d\. ([^<]+)<\/label>/g)].map((m) => m[1]);
+    const labels = labelsOf(page.text);
     expect(labels).toHaveLength(2);
-    // The same questions come back until they are answered: no re-rolling for easier ones.
-    expect((await agent.get('/verify/questions')).text).toContain(labels[0] ?? '?');
+    // The same questions come back until they are answered, in this session and in a new
+    // sign-in: no re-rolling for easier ones.
+    expect(labelsOf((await agent.get('/verify/questions')).text)).toEqual(labels);
+    const again = browserAgent(portal);
+    await signIn(again, 'lotte', password);
+    expect(labelsOf((await again.get('/verify/questions')).text)).toEqual(labels);
 
     const questions = await portal.services.questions.forLanguage('en');
     const given: Record<string, string> = {};
@@ -381,10 +386,12 @@ describe('the second step behind the MfaService (SPEC §2, M6, M8)', () => {
       appPin: false,
       maskedNumbers: { phone: null, sms: null },
     });
-    const asked = await secondStep.questionsToAsk(asUser(id), { userId: id, asked: [] });
+    const asked = await secondStep.questionsToAsk(asUser(id), { userId: id });
     expect(asked).toHaveLength(2);
-    const again = { userId: id, asked: asked.map((q) => q.id) };
-    expect(await secondStep.questionsToAsk(asUser(id), again)).toEqual(asked);
+    // The pick is kept on the account: asking again, as a new sign-in would, re-rolls nothing.
+    for (let i = 0; i < 5; i++) {
+      expect(await secondStep.questionsToAsk(asUser(id), { userId: id })).toEqual(asked);
+    }
 
     // enrolApp answered the first four questions of the set-up page, in order.
     const questions = await portal.services.questions.forLanguage('en');
@@ -399,14 +406,21 @@ describe('the second step behind the MfaService (SPEC §2, M6, M8)', () => {
     expect(await check([...right.slice(0, 1), ...right.slice(0, 1)])).toEqual({
       outcome: 'invalid',
     });
-    expect((await portal.services.users.findById(id))?.failed_count).toBe(2);
+    // Right answers to two other questions than the ones picked count as wrong.
+    const others = questions
+      .map((q, i) => ({ questionId: q.id, answer: given[i] ?? '' }))
+      .slice(0, 4)
+      .filter((a) => !asked.some((q) => q.id === a.questionId));
+    expect(others).toHaveLength(2);
+    expect(await check(others)).toEqual({ outcome: 'invalid' });
+    expect((await portal.services.users.findById(id))?.failed_count).toBe(3);
     expect(await check(right)).toEqual({ outcome: 'success' });
     expect((await portal.services.users.findById(id))?.failed_count).toBe(0);
 
     await portal.services.settings.write('useSecurityQuestions', false);
-    await expect(
-      secondStep.questionsToAsk(asUser(id), { userId: id, asked: [] }),
-    ).rejects.toMatchObject({ code: 'not-found' });
+    await expect(secondStep.questionsToAsk(asUser(id), { userId: id })).rejects.toMatchObject({
+      code: 'not-found',
+    });
   });
 });
 

@@ -55,14 +55,14 @@ export interface SecondStepService {
     },
   ): Promise<SecondStepOutcome>;
   /**
-   * The questions to ask (M6): `asked` again when they are still the user's answered ones, so that
-   * a reload cannot re-roll them, else a fresh random pick. `not-found` when questions are closed.
+   * The questions to ask (M6): a random pick kept on the account until it is answered, so that
+   * neither a reload nor a new sign-in re-rolls them. `not-found` when questions are closed.
    */
-  questionsToAsk(
-    context: Context,
-    input: { userId: string; asked: string[] },
-  ): Promise<AskedQuestion[]>;
-  /** The answers to the asked questions, all of them right (M6). `not-found` as above. */
+  questionsToAsk(context: Context, input: { userId: string }): Promise<AskedQuestion[]>;
+  /**
+   * The answers to the asked questions, all of them right (M6); answers to any other questions
+   * count as wrong. `not-found` as above.
+   */
   checkAnswers(
     context: Context,
     input: {
@@ -135,6 +135,12 @@ export function createSecondStepService(deps: SecondStepDependencies): SecondSte
     return answered;
   }
 
+  /** The questions picked for the account and not yet answered (M6). */
+  function pickedOf(user: UserRow): string[] {
+    const ids: unknown = user.asked_questions === null ? [] : JSON.parse(user.asked_questions);
+    return Array.isArray(ids) ? ids.filter((id): id is string => typeof id === 'string') : [];
+  }
+
   function requireQuestionsOpen(settings: PortalSettings, answered: number): void {
     if (!questionsOpen(settings, answered)) {
       throw new MfaError('not-found', 'Security questions are not a way in for this user');
@@ -162,31 +168,44 @@ export function createSecondStepService(deps: SecondStepDependencies): SecondSte
       return outcomeOf(checked);
     },
 
-    async questionsToAsk(_context, { userId, asked }) {
-      const [answered, settings] = await Promise.all([
+    async questionsToAsk(_context, { userId }) {
+      const [user, answered, settings] = await Promise.all([
+        userOf(userId),
         shuffledQuestions(userId),
         settingsRepository.read(),
       ]);
       requireQuestionsOpen(settings, answered.length);
-      const kept = [...new Set(asked)]
+      const kept = pickedOf(user)
         .map((id) => answered.find((q) => q.id === id))
         .filter((q) => q !== undefined);
       if (kept.length === settings.questionsToAnswer) return kept;
-      return answered.slice(0, settings.questionsToAnswer);
+      const picked = answered.slice(0, settings.questionsToAnswer);
+      await users.setAskedQuestions(
+        userId,
+        picked.map((q) => q.id),
+      );
+      return picked;
     },
 
     async checkAnswers(context, { userId, purpose, answers }) {
       const [user, settings] = await Promise.all([userOf(userId), settingsRepository.read()]);
       requireQuestionsOpen(settings, user.answered_questions);
-      // As many different questions as the settings ask for, or the check fails (counted).
-      const distinct = new Set(answers.map((a) => a.questionId)).size;
-      const complete = distinct === answers.length && distinct === settings.questionsToAnswer;
+      // Exactly the questions picked for the account, each once, or the check fails (counted).
+      const picked = new Set(pickedOf(user));
+      const given = new Set(answers.map((a) => a.questionId));
+      const complete =
+        given.size === answers.length &&
+        given.size === settings.questionsToAnswer &&
+        picked.size === given.size &&
+        [...given].every((id) => picked.has(id));
       const outcome = await secondFactor.checkAnswers(
         user,
         complete ? answers : [],
         context,
         purpose,
       );
+      // Answered: the next time asks a fresh pick.
+      if (outcome.outcome === 'success') await users.setAskedQuestions(userId, null);
       return outcomeOf(outcome);
     },
   };

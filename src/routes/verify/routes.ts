@@ -35,7 +35,6 @@ function signInMode(services: Services): SecondStepMode {
     purpose: 'sign-in.second-step',
     accountOf,
     async succeed(res) {
-      delete res.req.session.askedQuestionIds;
       await startSignedInSession(
         res.req,
         accountOf(res).id,
@@ -56,7 +55,6 @@ function proofMode(): SecondStepMode {
       return res.locals.user;
     },
     async succeed(res) {
-      delete res.req.session.askedQuestionIds;
       const back = res.req.session.proofReturnTo ?? '/account';
       await provenAgain(res.req);
       res.redirect(303, res.locals.url(back));
@@ -186,16 +184,9 @@ function secondStepRoutes(services: Services, mode: SecondStepMode): Router {
     });
   });
 
-  /** The questions asked until they are answered: kept in the session, never re-rolled (M6). */
-  async function askedQuestions(res: Response) {
-    const session = res.req.session;
-    const asked = await mfa.secondStep.questionsToAsk(contextOf(res), {
-      userId: accountOf(res).id,
-      asked: session.askedQuestionIds ?? [],
-    });
-    session.askedQuestionIds = asked.map((q) => q.id);
-    return asked;
-  }
+  /** The questions asked until they are answered: the core keeps them, never re-rolled (M6). */
+  const askedQuestions = (res: Response) =>
+    mfa.secondStep.questionsToAsk(contextOf(res), { userId: accountOf(res).id });
 
   router.get(`${base}/questions`, async (_req, res) => {
     res.render('pages/verify/questions', {
