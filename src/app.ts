@@ -18,7 +18,7 @@ import {
   setUpSecurityHeaders,
 } from './middleware/security.ts';
 import { setUpSession } from './middleware/session.ts';
-import { setUpSessionTimeouts } from './middleware/session-timeouts.ts';
+import { pendingSessionMs, setUpSessionTimeouts } from './middleware/session-timeouts.ts';
 import { setUpViews } from './middleware/views.ts';
 import { codesRateLimit } from './middleware/rate-limit.ts';
 import { accountRoutes } from './routes/account/routes.ts';
@@ -67,6 +67,8 @@ export function createApp(services: Services): Express {
   setUpViews(app, join(config.rootDir, 'views'));
   // SPEC L4: signed-in pages say how long the session lasts without activity.
   app.locals.sessionIdleMinutes = config.SESSION_IDLE_MINUTES;
+  // …and the second step and User Setup how long they have after the password.
+  app.locals.pendingSessionMinutes = pendingSessionMs / 60_000;
   app.use(setUpRequestLogging(logger));
   app.use(setUpRequestMetrics(services.metrics, config.BASE_PATH));
   app.use(setUpIisnode(config.underIisnode));

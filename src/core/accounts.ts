@@ -3,6 +3,7 @@ import type { SettingsRepository } from '../data/settings-repository.ts';
 import type { UserRow, UsersRepository } from '../data/users-repository.ts';
 import type { Bypasses } from './bypass.ts';
 import { adminOf, type Context } from './context.ts';
+import { isLanguage } from './languages.ts';
 import type { Lockout } from './lockout.ts';
 import type { SignInStep } from './mfa-service.ts';
 import { hashSecret, type Argon2Parameters } from './passwords.ts';
@@ -51,6 +52,11 @@ export function createAccounts(deps: AccountsDependencies) {
   /** After a right password (SPEC J1, J2, §5). No session exists yet: the caller starts one. */
   async function stepAfterPassword(user: UserRow, context: Context): Promise<SignInStep> {
     const policy = await settings.read();
+    // A first sign-in keeps the language the pages were read in, so that the user's notices,
+    // calls and texts come in it too (SPEC J5, the language review), where users may choose one.
+    if (user.language === null && policy.allowSelectLanguage && isLanguage(context.language)) {
+      await users.setLanguage(user.id, context.language);
+    }
     // "Allow users to log in" off: administrators still sign in, as in the original portal.
     if (!policy.allowUserLogin && user.role !== 'admin') return { next: 'switched-off' };
     if (isTrustedIp(parseTrustedIps(policy.trustedIps), context.clientIp)) {

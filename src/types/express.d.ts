@@ -49,6 +49,8 @@ declare global {
       signedIn: boolean;
       /** SESSION_IDLE_MINUTES, for the session notice of signed-in pages (SPEC L4). */
       sessionIdleMinutes: number;
+      /** How long the second step and User Setup may take after the password (SPEC L4). */
+      pendingSessionMinutes: number;
       isAdmin: boolean;
       /** The signed-in user's account, or the one whose password was just proven. */
       user?: Account;

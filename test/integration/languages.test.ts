@@ -139,8 +139,13 @@ describe('the language of a signed-in user (SPEC J5, S11)', () => {
     await createUser(portal, username, password);
   });
 
-  async function signedInAgent() {
+  /**
+   * Signed in, from a sign-in page in `lng` when given (a choice of the browser's own), else in
+   * English; the first sign-in keeps that language on the account.
+   */
+  async function signedInAgent(lng?: string) {
     const agent = browserAgent(portal);
+    if (lng) await agent.get(`/sign-in?lng=${lng}`).expect(200);
     await signIn(agent, username, password);
     return agent;
   }
@@ -178,13 +183,14 @@ describe('the language of a signed-in user (SPEC J5, S11)', () => {
   });
 
   it.each([
-    ['nl', 'Nederlands ook gebruiken voor uw oproepen, sms-berichten en e-mails'],
-    ['fr', 'Utiliser aussi le français pour vos appels, SMS et e-mails'],
-    ['en', 'Also use English for your calls, texts and emails'],
+    ['nl', 'Nederlands ook gebruiken voor uw telefoongesprekken, sms-berichten en e-mails', 'en'],
+    ['fr', 'Utiliser aussi le français pour vos appels, SMS et e-mails', 'en'],
+    ['en', 'Also use English for your calls, texts and emails', 'nl'],
   ])(
     'offers to save %s for calls, texts and emails, then returns to the page',
-    async (lng, button) => {
-      const agent = await signedInAgent();
+    async (lng, button, signedInIn) => {
+      const agent = await signedInAgent(signedInIn);
+      expect(await savedLanguage()).toBe(signedInIn);
       const page = await agent.get(`/account/language?lng=${lng}`).expect(200);
       const offer = languageOffer(page.text);
       expect(offer?.button).toBe(button);
@@ -228,7 +234,8 @@ describe('the language of a signed-in user (SPEC J5, S11)', () => {
         .send({ ...offer?.fields, returnTo })
         .expect(400);
     }
-    expect(await savedLanguage()).toBeNull();
+    // As the first sign-in kept it.
+    expect(await savedLanguage()).toBe('en');
   });
 
   it('lets the browser’s own choice win, and the saved language apply where it made none', async () => {

@@ -89,11 +89,13 @@ describe('security notices by email (SPEC N2)', () => {
     expect(lockouts).toMatchObject([{ result: 'info', username: 'pieter' }]);
   });
 
-  it('writes the lockout notice in the page language when the account has none', async () => {
+  it('writes the lockout notice in the language of the sign-in page, which the first sign-in keeps', async () => {
     smtp = await startSmtpServer();
     portal = await createTestPortal(smtp.config);
     await changeSettings(portal.services, { lockoutThreshold: 2 });
-    await enrolledUser(portal, 'camille', { email: 'camille@example.test' });
+    const { user } = await enrolledUser(portal, 'camille', { email: 'camille@example.test' });
+    // An account with no language yet (its User Setup kept English): the French sign-in keeps fr.
+    await editUser(portal.services, user.id, { language: null });
     await smtp.waitFor(1); // "a way to sign in was added", at enrolment
     for (let attempt = 0; attempt < 2; attempt++) {
       const agent = browserAgent(portal);
