@@ -121,7 +121,13 @@ describe.skipIf(noBrowser)(
         } finally {
           await changeSettings(portal.services, { allowSelectLanguage: true });
         }
-        expect((await accountOf(portal.services, `refused-${lng}`)).language).toBe(null);
+        // Nothing saved: the language the first sign-in kept, and no change recorded.
+        expect((await accountOf(portal.services, `refused-${lng}`)).language).toBe(lng);
+        const changes = await portal.services.mfa.administration.auditEvents(userContext(userId), {
+          userId,
+          type: 'change.language',
+        });
+        expect(changes).toEqual([]);
       });
     }
   },
