@@ -57,7 +57,7 @@ export function createApp(services: Services): Express {
   portal.use(setupRoutes(services));
   portal.use(verifyRoutes(services));
   portal.use(accountRoutes(services));
-  portal.use(adminRoutes());
+  portal.use(adminRoutes(services));
   portal.use(simulatorRoutes(services));
   portal.use(notFound());
 

@@ -14,6 +14,7 @@ import {
   type SettingValue,
 } from './core/settings.ts';
 import { defaultBypassSeconds, maxBypassSeconds } from './core/bypass.ts';
+import { adminPermissions, type Grant } from './core/administrators.ts';
 import { cliContext } from './core/context.ts';
 import { createServices } from './services.ts';
 
@@ -30,9 +31,16 @@ Commands:
   settings set KEY VALUE           change a portal setting (lists: comma-separated)
   unlock --username NAME           end a lockout after failed attempts
   reset-password --username NAME   give a user (or a locked-out administrator) a new password
+  list-admins                      show the administrators and their permissions
+  grant --username NAME            give a permission, for one group or (without --group) all
+      --permission PERMISSION [--group GROUP]
+  revoke --username NAME           take a permission back: for one group, or every grant of it
+      --permission PERMISSION [--group GROUP]
   backup FILE                      copy the SQLite database to a new FILE, also while serving
   restore FILE                     put a backup in place of the SQLite database (portal stopped)
   check-config                     show the effective configuration and every error in it
+
+Permissions: ${adminPermissions.join(', ')}.
 
 The password is the first line of standard input when it is not a terminal;
 on a terminal it is asked for twice without echo.`;
@@ -83,6 +91,8 @@ async function run(argv: string[]): Promise<void> {
       email: { type: 'string' },
       seconds: { type: 'string' },
       reason: { type: 'string' },
+      permission: { type: 'string' },
+      group: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -103,6 +113,13 @@ async function run(argv: string[]): Promise<void> {
       return;
     case 'reset-password':
       await resetPassword(values.username);
+      return;
+    case 'list-admins':
+      await listAdmins();
+      return;
+    case 'grant':
+    case 'revoke':
+      await changeGrant(command, values);
       return;
     case 'backup':
       runBackup(loadConfig(), fileArgument('backup', rest));
@@ -242,6 +259,76 @@ async function issueBypass(
     );
     // SPEC M7: the user is told, as when they start a bypass themselves; awaited before exit.
     if (notified) process.stdout.write(`A security notice went to ${user.email ?? ''}.\n`);
+  } finally {
+    await services.close();
+  }
+}
+
+const grantText = (grant: Grant) =>
+  grant.group === null ? grant.permission : `${grant.permission} for group ${grant.group}`;
+
+/** SPEC A1: who administers, with which permissions, for which groups. */
+async function listAdmins(): Promise<void> {
+  const services = await createServices(loadConfig());
+  try {
+    const admins = await services.mfa.administration.listAdministrators(cliContext);
+    if (admins.length === 0) process.stdout.write('No administrator exists yet.\n');
+    for (const { user, grants } of admins) {
+      const state = user.disabled ? ' (disabled)' : '';
+      const rights = grants.length ? grants.map(grantText).join(', ') : 'no permission';
+      process.stdout.write(`${user.username}${state}: ${rights}\n`);
+    }
+  } finally {
+    await services.close();
+  }
+}
+
+/**
+ * SPEC A1: gives or takes back a permission, through the same operations as the admin console,
+ * for an administrator who locked themselves out or a first helpdesk team.
+ */
+async function changeGrant(
+  command: 'grant' | 'revoke',
+  values: { username?: string; permission?: string; group?: string },
+): Promise<void> {
+  const name = requireUsername(command, values.username);
+  const { permission, group } = values;
+  if (!permission || !(adminPermissions as readonly string[]).includes(permission)) {
+    throw new UsageError(`${command} needs --permission, one of: ${adminPermissions.join(', ')}.`);
+  }
+  if (group !== undefined && !group.trim()) throw new UsageError('--group needs a name.');
+  const services = await createServices(loadConfig());
+  try {
+    const { administration } = services.mfa;
+    const user = await administration.findUser(cliContext, { username: name });
+    if (!user) throw new UsageError(`No user ${name}.`);
+    const scope = group === undefined ? 'every group' : `group ${group.trim()}`;
+    if (command === 'grant') {
+      const granted = await administration.grant(cliContext, {
+        userId: user.id,
+        permission,
+        group: group ?? null,
+      });
+      if (granted.outcome === 'invalid') throw new UsageError(granted.message);
+      process.stdout.write(`${user.username} may now ${permission} for ${scope}.\n`);
+      return;
+    }
+    const revoked = await administration.revoke(cliContext, {
+      userId: user.id,
+      permission,
+      ...(group === undefined ? {} : { group }),
+    });
+    if (revoked.outcome === 'invalid') throw new UsageError(revoked.message);
+    if (revoked.outcome === 'last-manager') {
+      throw new RefusedError(
+        `${user.username} is the last administrator who can manage administrators for every group: grant manage-administrators to another one first.`,
+      );
+    }
+    process.stdout.write(
+      revoked.count === 0
+        ? `${user.username} did not have ${permission}${group === undefined ? '' : ` for ${scope}`}.\n`
+        : `${user.username} no longer has ${permission}${group === undefined ? '' : ` for ${scope}`}.\n`,
+    );
   } finally {
     await services.close();
   }

@@ -1,5 +1,11 @@
 import type { Logger } from 'pino';
-import type { AuditRepository, NewAuditEvent } from '../data/audit-repository.ts';
+import {
+  createAuditRepository,
+  type AuditEvent,
+  type AuditRepository,
+  type NewAuditEvent,
+} from '../data/audit-repository.ts';
+import type { Db } from '../data/schema.ts';
 import type { UserRow } from '../data/users-repository.ts';
 import type { Email } from '../providers/email.ts';
 import { adminOf, type Context } from './context.ts';
@@ -50,6 +56,43 @@ export function changeEvent(user: UserRow, change: Change, context: Context): Ne
     admin_id: adminOf(context),
   };
 }
+
+/** The writes of one change and its audit record, together or not at all. */
+export async function commitChange(
+  db: Db,
+  time: number,
+  record: { user: UserRow; change: Change; context: Context },
+  writes: (trx: Db, time: number) => Promise<void>,
+): Promise<void> {
+  await db.transaction().execute(async (trx) => {
+    await writes(trx, time);
+    await createAuditRepository(trx).record(
+      changeEvent(record.user, record.change, record.context),
+      time,
+    );
+  });
+}
+
+/** One line of "Recent activity": a sign-in, a check or a change (SPEC J3, A4). */
+export interface ActivityEntry {
+  /** The audit type, e.g. `sign-in.second-step`, `device.added`. */
+  type: string;
+  result: string;
+  method: string | null;
+  device: string | null;
+  /** Epoch ms. */
+  time: number;
+  clientIp: string | null;
+}
+
+export const toActivity = (event: AuditEvent): ActivityEntry => ({
+  type: event.type,
+  result: event.result,
+  method: event.method,
+  device: event.device,
+  time: event.occurred_at,
+  clientIp: event.client_ip,
+});
 
 export interface ChangesDependencies {
   audit: AuditRepository;

@@ -48,6 +48,8 @@ export interface Account {
   displayName: string;
   email: string | null;
   role: 'user' | 'admin';
+  /** The user's group, to which administrators' permissions can be limited (SPEC A1). */
+  group: string | null;
   /** The user's chosen language, if any; pages otherwise follow the browser. */
   language: string | null;
   disabled: boolean;

@@ -281,6 +281,54 @@ const migrations: Record<string, Migration> = {
       await db.schema.alterTable('users').addColumn('asked_questions', 'text').execute();
     },
   },
+  '0010_admin_grants': {
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- schema changes predate the types
+    async up(db: Kysely<any>) {
+      // SPEC A1: administrators with scoped permissions. Every administrator so far could do
+      // everything, and keeps every permission, for every group.
+      await db.schema.alterTable('users').addColumn('user_group', 'text').execute();
+      await db.schema.createIndex('users_user_group').on('users').column('user_group').execute();
+      await db.schema
+        .createTable('admin_grants')
+        .addColumn('user_id', 'text', (c) => c.notNull().references('users.id').onDelete('cascade'))
+        .addColumn('permission', 'text', (c) => c.notNull())
+        .addColumn('user_group', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('admin_grants_pk', ['user_id', 'permission', 'user_group'])
+        .execute();
+      await db.schema
+        .createIndex('admin_grants_permission')
+        .on('admin_grants')
+        .columns(['permission', 'user_group'])
+        .execute();
+      // The permissions as of this migration, written out: a later one is granted by its own.
+      const every = [
+        'view-users',
+        'add-users',
+        'edit-users',
+        'delete-users',
+        'reset-pin',
+        'reset-devices',
+        'unlock',
+        'issue-bypass',
+        'import-users',
+        'manage-settings',
+        'manage-administrators',
+        'view-reports',
+      ];
+      const admins = await db.selectFrom('users').select('id').where('role', '=', 'admin').execute();
+      const time = Date.now();
+      const grants = admins.flatMap(({ id }: { id: string }) =>
+        every.map((permission) => ({
+          user_id: id,
+          permission,
+          user_group: '',
+          created_at: time,
+        })),
+      );
+      if (grants.length > 0) await db.insertInto('admin_grants').values(grants).execute();
+    },
+  },
 };
 
 /** The schema this code runs on: the name of its newest migration. */
@@ -293,11 +341,17 @@ export const latestSchemaVersion = Object.keys(migrations).sort().at(-1) ?? '';
  */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the migrator works on any schema
 export async function migrateToLatest(db: Kysely<any>): Promise<MigrationResultSet> {
+  return migrateTo(db, latestSchemaVersion);
+}
+
+/** Brings the schema to `version` (a migration's name), as an older release left it. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- the migrator works on any schema
+export async function migrateTo(db: Kysely<any>, version: string): Promise<MigrationResultSet> {
   const migrator = new Migrator({
     db,
     provider: { getMigrations: () => Promise.resolve(migrations) },
   });
-  const result = await migrator.migrateToLatest();
+  const result = await migrator.migrateTo(version);
   if (result.error) {
     throw result.error instanceof Error ? result.error : new Error('Migration failed');
   }

@@ -28,6 +28,21 @@ export interface UsersTable {
   enrolled_at: number | null;
   /** JSON: the security questions picked for this account, asked until they are answered. */
   asked_questions: string | null;
+  /** The user's group, to which an administrator's permissions can be limited (SPEC A1). */
+  user_group: string | null;
+}
+
+/**
+ * One permission of an administrator (SPEC A1), for users of one group or, with `user_group`
+ * empty, for every user. A user with `role` 'admin' is an administrator; the core keeps the
+ * role and the grants together.
+ */
+export interface AdminGrantsTable {
+  user_id: string;
+  permission: string;
+  /** '' for every user, whatever their group. */
+  user_group: string;
+  created_at: number;
 }
 
 export interface SettingsTable {
@@ -184,6 +199,7 @@ export interface PortalInstancesTable {
 
 export interface DatabaseSchema {
   users: UsersTable;
+  admin_grants: AdminGrantsTable;
   portal_instances: PortalInstancesTable;
   drafts: DraftsTable;
   sessions: SessionsTable;

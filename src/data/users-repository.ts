@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { DatabaseSchema, Db, UsersTable } from './schema.ts';
-import type { ExpressionBuilder, Selectable } from 'kysely';
+import { sql, type ExpressionBuilder, type Selectable } from 'kysely';
 
 export type UserRow = Selectable<UsersTable>;
 
@@ -42,6 +42,34 @@ export interface NewUser {
   email?: string | null;
   passwordHash: string | null;
   role: 'user' | 'admin';
+  group?: string | null;
+}
+
+/** What an administrator looks for (SPEC A2): each text exact, or with `*` for any characters. */
+export interface UserSearch {
+  username?: string;
+  name?: string;
+  email?: string;
+  group?: string;
+  status?: 'enabled' | 'disabled' | 'locked' | 'not-enrolled' | 'bypass-pending';
+  /** The groups the administrator may see, or null for every user. */
+  groups: readonly string[] | null;
+  sort: 'username' | 'name' | 'email' | 'group';
+  descending: boolean;
+  offset: number;
+  limit: number;
+}
+
+const sortColumns = {
+  username: 'username',
+  name: 'display_name',
+  email: 'email',
+  group: 'user_group',
+} as const;
+
+/** A typed search text as a LIKE pattern: `*` for any characters, the rest literal. */
+function likePattern(text: string): string {
+  return text.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`).replace(/\*/g, '%');
 }
 
 /** Usernames compare case-insensitively, as Windows and most directories do. */
@@ -115,6 +143,7 @@ export function createUsersRepository(db: Db) {
         email: user.email ?? null,
         password_hash: user.passwordHash,
         role: user.role,
+        user_group: user.group ?? null,
         language: null,
         locked_until: null,
         failure_window_start: null,
@@ -127,10 +156,90 @@ export function createUsersRepository(db: Db) {
       return created;
     },
 
+    /**
+     * Users matching every criterion given, sorted, one page of them and one more (so that the
+     * caller knows whether another page follows).
+     */
+    async search(criteria: UserSearch, now = Date.now()): Promise<UserRow[]> {
+      let query = db.selectFrom('users').selectAll();
+      const matching = [
+        ['username', criteria.username],
+        ['display_name', criteria.name],
+        ['email', criteria.email],
+        ['user_group', criteria.group],
+      ] as const;
+      for (const [column, text] of matching) {
+        if (!text) continue;
+        query = query.where(
+          sql<boolean>`lower(${sql.ref(column)}) like ${likePattern(text)} escape '\\'`,
+        );
+      }
+      if (criteria.groups !== null) {
+        if (criteria.groups.length === 0) return [];
+        query = query.where('user_group', 'in', [...criteria.groups]);
+      }
+      const pendingBypass = (eb: ExpressionBuilder<DatabaseSchema, 'users'>) =>
+        eb.exists(
+          eb
+            .selectFrom('bypasses')
+            .select('bypasses.id')
+            .whereRef('bypasses.user_id', '=', 'users.id')
+            .where('bypasses.used_at', 'is', null)
+            .where('bypasses.cancelled_at', 'is', null)
+            .where('bypasses.expires_at', '>', now),
+        );
+      switch (criteria.status) {
+        case 'enabled':
+          query = query.where('disabled', '=', 0);
+          break;
+        case 'disabled':
+          query = query.where('disabled', '<>', 0);
+          break;
+        case 'locked':
+          query = query.where('locked_until', '>', now);
+          break;
+        case 'not-enrolled':
+          query = query
+            .where('phone', 'is', null)
+            .where('mobile_phone', 'is', null)
+            .where((eb) =>
+              eb.not(
+                eb.exists(
+                  eb
+                    .selectFrom('devices')
+                    .select('devices.id')
+                    .whereRef('devices.user_id', '=', 'users.id'),
+                ),
+              ),
+            );
+          break;
+        case 'bypass-pending':
+          query = query.where(pendingBypass);
+          break;
+        case undefined:
+          break;
+      }
+      const direction = criteria.descending ? 'desc' : 'asc';
+      return query
+        .orderBy(sortColumns[criteria.sort], direction)
+        .orderBy('username', direction)
+        .offset(criteria.offset)
+        .limit(criteria.limit + 1)
+        .execute();
+    },
+
     async setPasswordHash(id: string, passwordHash: string, now = Date.now()): Promise<void> {
       await db
         .updateTable('users')
         .set({ password_hash: passwordHash, updated_at: now })
+        .where('id', '=', id)
+        .execute();
+    },
+
+    async setDisabled(trx: Db, id: string, disabled: boolean, now = Date.now()): Promise<void> {
+      await trx
+        .updateTable('users')
+        .set({ disabled: disabled ? 1 : 0, updated_at: now })
         .where('id', '=', id)
         .execute();
     },
@@ -166,6 +275,15 @@ export function createUsersRepository(db: Db) {
         .updateTable('users')
         .set({ pin_hash: pinHash, pin_change_required: 0, updated_at: now })
         .where('id', '=', id)
+        .execute();
+    },
+
+    async findAdministrators(): Promise<UserRow[]> {
+      return db
+        .selectFrom('users')
+        .selectAll()
+        .where('role', '=', 'admin')
+        .orderBy('username')
         .execute();
     },
 

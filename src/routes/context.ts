@@ -1,4 +1,5 @@
 import type { Response } from 'express';
+import createError from 'http-errors';
 import type { Context } from '../core/context.ts';
 
 /**
@@ -12,4 +13,14 @@ export function contextOf(res: Response): Context {
     clientIp: res.req.ip,
     language: res.locals.lng,
   };
+}
+
+/**
+ * The context of an admin console request: the signed-in administrator acts (the journey lets no
+ * one else into /admin), and the core checks each permission for the target's group (SPEC A1).
+ */
+export function adminContextOf(res: Response): Context {
+  const adminId = res.req.session.userId;
+  if (!adminId) throw createError(401);
+  return { actor: { kind: 'admin', adminId }, clientIp: res.req.ip, language: res.locals.lng };
 }

@@ -41,7 +41,11 @@ export function mfaServiceContract(start: () => Promise<ContractSubject>) {
     }
   }
 
-  async function newUser(mfa: MfaService, role: 'user' | 'admin' = 'user') {
+  async function newUser(
+    mfa: MfaService,
+    role: 'user' | 'admin' = 'user',
+    group: string | null = null,
+  ) {
     const username = uniqueName('contract');
     const created = serialisable(
       await mfa.administration.createUser(cli, {
@@ -50,6 +54,7 @@ export function mfaServiceContract(start: () => Promise<ContractSubject>) {
         email: null,
         password,
         role,
+        group,
       }),
     );
     if (created.outcome !== 'created') throw new Error('user not created');
@@ -153,15 +158,32 @@ export function mfaServiceContract(start: () => Promise<ContractSubject>) {
       }));
   });
 
+  const asAdmin = (account: { id: string }): Context => ({
+    actor: { kind: 'admin', adminId: account.id },
+    clientIp: '192.0.2.30',
+    language: 'en',
+  });
+  const grant = (
+    mfa: MfaService,
+    actor: Context,
+    userId: string,
+    permission: string,
+    group: string | null = null,
+  ) => mfa.administration.grant(actor, { userId, permission, group });
+
   describe('administration', () => {
-    const helpdesk: Context = {
-      actor: { kind: 'admin', adminId: 'contract-admin' },
-      clientIp: '192.0.2.30',
-      language: 'en',
-    };
+    /** An administrator with what a helpdesk needs for every group, as its context. */
+    async function helpdeskOf(mfa: MfaService): Promise<Context> {
+      const admin = await newUser(mfa);
+      for (const permission of ['view-users', 'edit-users', 'reset-pin', 'view-reports']) {
+        await grant(mfa, cli, admin.id, permission);
+      }
+      return asAdmin(admin);
+    }
 
     it('edits a user’s details, phones and method, audited with the acting administrator', () =>
       withSubject(async (mfa) => {
+        const helpdesk = await helpdeskOf(mfa);
         const account = await newUser(mfa);
         const userId = account.id;
         const refused = await mfa.administration.editUser(helpdesk, {
@@ -215,19 +237,32 @@ export function mfaServiceContract(start: () => Promise<ContractSubject>) {
         expect(event).toMatchObject({
           userId,
           result: 'success',
-          adminId: 'contract-admin',
+          adminId: helpdesk.actor.kind === 'admin' ? helpdesk.actor.adminId : null,
           clientIp: '192.0.2.30',
         });
         expect(event?.reason).toContain('email');
+        // Without "edit users" and "view reports", nothing is changed or read.
+        const viewer = await newUser(mfa);
+        await grant(mfa, cli, viewer.id, 'view-users');
+        await expect(
+          mfa.administration.editUser(asAdmin(viewer), { userId, email: 'x@example.test' }),
+        ).rejects.toMatchObject({ code: 'not-allowed' });
+        await expect(
+          mfa.administration.auditEvents(asAdmin(viewer), { userId }),
+        ).rejects.toMatchObject({ code: 'not-allowed' });
+        expect(
+          await mfa.administration.findUser(cli, { username: account.username }),
+        ).toMatchObject({ email: 'lotte@example.test' });
       }));
 
     it('disables and enables a user, and sets a PIN the policy accepts', () =>
       withSubject(async (mfa) => {
+        const helpdesk = await helpdeskOf(mfa);
         const account = await newUser(mfa);
         const userId = account.id;
-        expect(
-          await mfa.administration.setDisabled(helpdesk, { userId, disabled: true }),
-        ).toMatchObject({ disabled: true });
+        expect(await mfa.administration.setDisabled(helpdesk, { userId, disabled: true })).toEqual({
+          outcome: 'saved',
+        });
         expect(await mfa.signIn.signIn(visitor, { username: account.username, password })).toEqual({
           next: 'refused',
         });
@@ -236,20 +271,23 @@ export function mfaServiceContract(start: () => Promise<ContractSubject>) {
           next: 'enrol',
           userId,
         });
-        expect(await mfa.administration.setPin(helpdesk, { userId, pin: '12' })).toMatchObject({
+        const pin = (typed: string) =>
+          ({ userId, generate: false, pin: typed, pinConfirmation: typed }) as const;
+        expect(await mfa.administration.resetPin(helpdesk, pin('12'))).toMatchObject({
           outcome: 'invalid',
           errors: [{ field: 'pin' }],
         });
-        expect(await mfa.administration.setPin(helpdesk, { userId, pin: '8264' })).toEqual({
-          outcome: 'saved',
+        expect(await mfa.administration.resetPin(helpdesk, pin('8264'))).toEqual({
+          outcome: 'reset',
+          pin: null,
         });
         const found = await mfa.administration.findUser(helpdesk, { username: account.username });
         expect(found).toMatchObject({ hasPin: true, disabled: false, failedAttempts: 0 });
         const types = (await mfa.administration.auditEvents(helpdesk, { userId })).map(
           (e) => e.type,
         );
-        expect(types.slice(0, 3)).toEqual(['pin.reset', 'sign-in.password', 'user.enabled']);
-        expect(types).toContain('user.disabled');
+        expect(types.slice(0, 3)).toEqual(['change.pin', 'sign-in.password', 'account.enabled']);
+        expect(types).toContain('account.disabled');
         await expect(
           mfa.administration.setDisabled(helpdesk, { userId: 'no-such-user', disabled: true }),
         ).rejects.toMatchObject({ code: 'not-found' });
@@ -343,6 +381,351 @@ export function mfaServiceContract(start: () => Promise<ContractSubject>) {
       }));
   });
 
+  describe('administrators (SPEC A1)', () => {
+    it('gives a new administrator every permission for every group, and a grant makes one', () =>
+      withSubject(async (mfa) => {
+        const root = await newUser(mfa, 'admin');
+        const every = serialisable(await mfa.administration.permissions(asAdmin(root)));
+        expect(every).toHaveLength(12);
+        expect(every.every((g) => g.group === null)).toBe(true);
+        expect(await mfa.administration.permissions(cli)).toEqual(every);
+
+        const user = await newUser(mfa);
+        expect(await mfa.administration.permissions(asAdmin(user))).toEqual([]);
+        expect(await grant(mfa, cli, user.id, 'unlock', 'sales')).toEqual({ outcome: 'granted' });
+        expect(await grant(mfa, cli, user.id, 'unlock', 'sales')).toEqual({ outcome: 'granted' });
+        expect(await mfa.administration.permissions(asAdmin(user))).toEqual([
+          { permission: 'unlock', group: 'sales' },
+        ]);
+        const journey = await mfa.signIn.journey(visitor, {
+          userId: user.id,
+          pendingUserId: undefined,
+        });
+        expect(journey).toMatchObject({ stage: 'signed-in', admin: true });
+        const admins = serialisable(await mfa.administration.listAdministrators(cli));
+        expect(admins.map((a) => [a.user.username, a.grants.length])).toEqual(
+          [
+            [root.username, 12],
+            [user.username, 1],
+          ].sort(),
+        );
+        expect(await grant(mfa, cli, user.id, 'fly', null)).toMatchObject({ outcome: 'invalid' });
+
+        expect(
+          await mfa.administration.revoke(cli, { userId: user.id, permission: 'unlock' }),
+        ).toEqual({ outcome: 'revoked', count: 1 });
+        expect(await mfa.administration.permissions(asAdmin(user))).toEqual([]);
+        const after = await mfa.signIn.journey(visitor, {
+          userId: user.id,
+          pendingUserId: undefined,
+        });
+        expect(after).toMatchObject({ stage: 'signed-in', admin: false });
+      }));
+
+    it('keeps the last administrator who can manage administrators', () =>
+      withSubject(async (mfa) => {
+        const root = await newUser(mfa, 'admin');
+        const revokeManaging = (actor: Context, userId: string) =>
+          mfa.administration.revoke(actor, { userId, permission: 'manage-administrators' });
+        expect(await revokeManaging(asAdmin(root), root.id)).toEqual({ outcome: 'last-manager' });
+        expect(await revokeManaging(cli, root.id)).toEqual({ outcome: 'last-manager' });
+        expect(
+          await mfa.administration.setDisabled(cli, { userId: root.id, disabled: true }),
+        ).toEqual({ outcome: 'last-manager' });
+        expect(await mfa.administration.permissions(asAdmin(root))).toHaveLength(12);
+
+        // A manager for one group only does not count: they cannot reach everyone.
+        const scoped = await newUser(mfa);
+        await grant(mfa, cli, scoped.id, 'manage-administrators', 'sales');
+        expect(await revokeManaging(cli, root.id)).toEqual({ outcome: 'last-manager' });
+
+        const second = await newUser(mfa);
+        await grant(mfa, asAdmin(root), second.id, 'manage-administrators');
+        // Only someone who holds all of the root's rights may take one: the root itself here.
+        await expect(revokeManaging(asAdmin(second), root.id)).rejects.toMatchObject({
+          code: 'not-allowed',
+        });
+        expect(await revokeManaging(asAdmin(root), root.id)).toEqual({
+          outcome: 'revoked',
+          count: 1,
+        });
+        expect(
+          await mfa.administration.setDisabled(cli, {
+            userId: second.id,
+            disabled: true,
+          }),
+        ).toEqual({ outcome: 'last-manager' });
+        expect(
+          (await mfa.administration.findUser(cli, { username: second.username }))?.disabled,
+        ).toBe(false);
+      }));
+
+    it('lets no administrator give a right they do not hold, nor act on a stronger one', () =>
+      withSubject(async (mfa) => {
+        const root = await newUser(mfa, 'admin');
+        const lead = await newUser(mfa, 'user', 'sales');
+        await grant(mfa, cli, lead.id, 'manage-administrators', 'sales');
+        await grant(mfa, cli, lead.id, 'unlock', 'sales');
+        const colleague = await newUser(mfa, 'user', 'sales');
+        const outsider = await newUser(mfa, 'user', 'hr');
+        const asLead = asAdmin(lead);
+
+        expect(await grant(mfa, asLead, colleague.id, 'unlock', 'sales')).toEqual({
+          outcome: 'granted',
+        });
+        for (const [permission, group] of [
+          ['unlock', null],
+          ['unlock', 'hr'],
+          ['issue-bypass', 'sales'],
+          ['manage-administrators', null],
+        ] as const) {
+          await expect(grant(mfa, asLead, colleague.id, permission, group)).rejects.toMatchObject({
+            code: 'not-allowed',
+          });
+        }
+        await expect(grant(mfa, asLead, outsider.id, 'unlock', 'sales')).rejects.toMatchObject({
+          code: 'not-allowed',
+        });
+        await expect(
+          mfa.administration.revoke(asLead, { userId: root.id, permission: 'unlock' }),
+        ).rejects.toMatchObject({ code: 'not-allowed' });
+        expect(await mfa.administration.permissions(asAdmin(colleague))).toEqual([
+          { permission: 'unlock', group: 'sales' },
+        ]);
+
+        // Everything for every group, but not "manage administrators": no bypass for the root.
+        const helpdesk = await newUser(mfa);
+        for (const permission of ['issue-bypass', 'unlock', 'edit-users', 'reset-pin']) {
+          await grant(mfa, cli, helpdesk.id, permission);
+        }
+        const asHelpdesk = asAdmin(helpdesk);
+        const bypass = { seconds: 300, reason: 'takeover' };
+        await expect(
+          mfa.administration.issueBypass(asHelpdesk, { userId: root.id, ...bypass }),
+        ).rejects.toMatchObject({ code: 'not-allowed' });
+        await expect(
+          mfa.administration.resetPassword(asHelpdesk, {
+            userId: root.id,
+            password: 'a takeover password',
+          }),
+        ).rejects.toMatchObject({ code: 'not-allowed' });
+        await mfa.administration.issueBypass(asHelpdesk, { userId: outsider.id, ...bypass });
+        const signedIn = await mfa.signIn.signIn(visitor, { username: root.username, password });
+        expect(signedIn).toEqual({ next: 'enrol', userId: root.id });
+      }));
+
+    it('refuses a scoped administrator every operation outside their groups, changing nothing', () =>
+      withSubject(async (mfa) => {
+        await newUser(mfa, 'admin');
+        const scoped = await newUser(mfa, 'user', 'sales');
+        for (const permission of [
+          'view-users',
+          'add-users',
+          'edit-users',
+          'reset-pin',
+          'unlock',
+          'issue-bypass',
+          'manage-settings',
+          'manage-administrators',
+        ]) {
+          await grant(mfa, cli, scoped.id, permission, 'sales');
+        }
+        const actor = asAdmin(scoped);
+        const inside = await newUser(mfa, 'user', 'sales');
+        const outside = await newUser(mfa, 'user', 'hr');
+        const noGroup = await newUser(mfa);
+        const operations: [string, (userId: string, username: string) => Promise<unknown>][] = [
+          ['findUser', (_id, username) => mfa.administration.findUser(actor, { username })],
+          ['userDetails', (userId) => mfa.administration.userDetails(actor, { userId })],
+          [
+            'issueBypass',
+            (userId) =>
+              mfa.administration.issueBypass(actor, { userId, seconds: 300, reason: 'test' }),
+          ],
+          ['unlock', (userId) => mfa.administration.unlock(actor, { userId })],
+          [
+            'resetPassword',
+            (userId) =>
+              mfa.administration.resetPassword(actor, { userId, password: 'another password 9' }),
+          ],
+          [
+            'resetPin (set)',
+            (userId) =>
+              mfa.administration.resetPin(actor, {
+                userId,
+                generate: false,
+                pin: '4820',
+                pinConfirmation: '4820',
+              }),
+          ],
+          [
+            'resetPin (generate)',
+            (userId) => mfa.administration.resetPin(actor, { userId, generate: true }),
+          ],
+          [
+            'setDisabled',
+            (userId) => mfa.administration.setDisabled(actor, { userId, disabled: true }),
+          ],
+          ['grant', (userId) => grant(mfa, actor, userId, 'unlock', 'sales')],
+          [
+            'revoke',
+            (userId) => mfa.administration.revoke(actor, { userId, permission: 'unlock' }),
+          ],
+        ];
+        for (const [name, operation] of operations) {
+          for (const target of [outside, noGroup]) {
+            await expect(
+              operation(target.id, target.username),
+              `${name} ${target.username}`,
+            ).rejects.toMatchObject({
+              code: 'not-allowed',
+            });
+          }
+        }
+        for (const target of [outside, noGroup]) {
+          const unchanged = await mfa.administration.userDetails(cli, { userId: target.id });
+          expect(unchanged.account).toMatchObject({ disabled: false, hasPin: false, role: 'user' });
+          expect(unchanged.bypass).toBe(null);
+          expect(unchanged.activity.map((event) => event.type)).toEqual(['user.created']);
+          expect(await mfa.signIn.signIn(visitor, { username: target.username, password })).toEqual(
+            {
+              next: 'enrol',
+              userId: target.id,
+            },
+          );
+        }
+        for (const [name, operation] of operations) {
+          await expect(operation(inside.id, inside.username), name).resolves.toBeDefined();
+        }
+        const created = (group: string | null) =>
+          mfa.administration.createUser(actor, {
+            username: uniqueName('new'),
+            displayName: '',
+            email: null,
+            password,
+            role: 'user',
+            group,
+          });
+        expect(await created('sales')).toMatchObject({ outcome: 'created' });
+        await expect(created('hr')).rejects.toMatchObject({ code: 'not-allowed' });
+        await expect(created(null)).rejects.toMatchObject({ code: 'not-allowed' });
+        await expect(
+          mfa.administration.changeSetting(actor, { key: 'allowBypass', value: 'true' }),
+        ).rejects.toMatchObject({ code: 'not-allowed' });
+        const found = await mfa.administration.searchUsers(actor, {});
+        expect(found.users.every((user) => user.group === 'sales')).toBe(true);
+        expect(found.users.map((user) => user.id)).toContain(inside.id);
+        const admins = await mfa.administration.listAdministrators(actor);
+        expect(admins.map((a) => a.user.id)).toEqual([scoped.id]);
+
+        const plain: Context = { ...visitor, actor: { kind: 'user', userId: inside.id } };
+        expect(await mfa.administration.permissions(plain)).toEqual([]);
+        await expect(mfa.administration.searchUsers(plain, {})).rejects.toMatchObject({
+          code: 'not-allowed',
+        });
+        await expect(mfa.administration.unlock(plain, { userId: inside.id })).rejects.toMatchObject(
+          { code: 'not-allowed' },
+        );
+      }));
+
+    it('finds users by each field with * wildcards, group and status, sorted and paged', () =>
+      withSubject(async (mfa) => {
+        const make = async (
+          username: string,
+          displayName: string,
+          email: string,
+          group: string | null,
+        ) => {
+          const created = await mfa.administration.createUser(cli, {
+            username,
+            displayName,
+            email,
+            password,
+            role: 'user',
+            group,
+          });
+          if (created.outcome !== 'created') throw new Error('not created');
+          return created.account;
+        };
+        const anna = await make('anna.smit', 'Anna Smit', 'anna@example.org', 'sales');
+        await make('bert.jansen', 'Bert Jansen', 'bert@example.com', 'hr');
+        const carla = await make('carla_x', 'Carla Smit-de Wit', 'carla@example.org', 'sales');
+        const names = async (input: Parameters<MfaService['administration']['searchUsers']>[1]) =>
+          (await mfa.administration.searchUsers(cli, input)).users.map((u) => u.username);
+        expect(await names({ username: 'anna.smit' })).toEqual(['anna.smit']);
+        expect(await names({ username: 'ANNA*' })).toEqual(['anna.smit']);
+        expect(await names({ username: 'anna' })).toEqual([]);
+        expect(await names({ name: '*smit*' })).toEqual(['anna.smit', 'carla_x']);
+        expect(await names({ email: '*@example.org', sort: 'name', descending: true })).toEqual([
+          'carla_x',
+          'anna.smit',
+        ]);
+        expect(await names({ group: 'hr' })).toEqual(['bert.jansen']);
+        // _ and % are characters like any other, not wildcards.
+        expect(await names({ username: 'carla_*' })).toEqual(['carla_x']);
+        expect(await names({ username: 'carla%' })).toEqual([]);
+        await mfa.administration.setDisabled(cli, { userId: carla.id, disabled: true });
+        expect(await names({ status: 'disabled' })).toEqual(['carla_x']);
+        await mfa.administration.issueBypass(cli, {
+          userId: anna.id,
+          seconds: 300,
+          reason: 'test',
+        });
+        expect(await names({ status: 'bypass-pending' })).toEqual(['anna.smit']);
+        expect(await names({ status: 'not-enrolled', group: 'sales' })).toEqual([
+          'anna.smit',
+          'carla_x',
+        ]);
+
+        for (let i = 0; i < 25; i++)
+          await make(`page-${String(i).padStart(2, '0')}`, '', `p${i}@example.net`, 'paged');
+        const first = await mfa.administration.searchUsers(cli, { group: 'paged' });
+        expect(first).toMatchObject({ page: 1, hasNext: false });
+        expect(first.users).toHaveLength(25);
+        const all = await mfa.administration.searchUsers(cli, {});
+        expect(all.hasNext).toBe(true);
+        const second = serialisable(await mfa.administration.searchUsers(cli, { page: 2 }));
+        expect(second).toMatchObject({ page: 2, hasNext: false });
+        expect(second.users.map((u) => u.username)).toEqual(['page-22', 'page-23', 'page-24']);
+      }));
+
+    it('resets a PIN as typed under the policy, or generates one and returns it once', () =>
+      withSubject(async (mfa) => {
+        const account = await newUser(mfa);
+        const userId = account.id;
+        const weak = await mfa.administration.resetPin(cli, {
+          userId,
+          generate: false,
+          pin: '1234',
+          pinConfirmation: '1234',
+        });
+        expect(weak).toMatchObject({ outcome: 'invalid', errors: [{ field: 'pin' }] });
+        expect((await mfa.administration.userDetails(cli, { userId })).account.hasPin).toBe(false);
+        expect(
+          await mfa.administration.resetPin(cli, {
+            userId,
+            generate: false,
+            pin: '4820',
+            pinConfirmation: '4820',
+          }),
+        ).toEqual({ outcome: 'reset', pin: null });
+        const generated = serialisable(
+          await mfa.administration.resetPin(cli, { userId, generate: true }),
+        );
+        const { pinMinLength } = await mfa.signIn.settings(cli);
+        expect(generated.outcome === 'reset' && generated.pin).toMatch(
+          new RegExp(`^\\d{${pinMinLength}}$`),
+        );
+        const details = serialisable(await mfa.administration.userDetails(cli, { userId }));
+        expect(details.account.hasPin).toBe(true);
+        expect(details.activity.map((event) => event.type)).toEqual([
+          'change.pin',
+          'change.pin',
+          'user.created',
+        ]);
+      }));
+  });
+
   describe('second step', () => {
     it('offers nothing to a user with no way in, and counts every code towards the lockout', () =>
       withSubject(async (mfa) => {
@@ -393,8 +776,14 @@ export function mfaServiceContract(start: () => Promise<ContractSubject>) {
     it('lets the next sign-in skip the second step once, issued by an administrator', () =>
       withSubject(async (mfa) => {
         const account = await newUser(mfa);
+        const admin = await newUser(mfa);
+        await mfa.administration.grant(cli, {
+          userId: admin.id,
+          permission: 'issue-bypass',
+          group: null,
+        });
         const helpdesk: Context = {
-          actor: { kind: 'admin', adminId: 'contract-admin' },
+          actor: { kind: 'admin', adminId: admin.id },
           clientIp: undefined,
           language: 'en',
         };

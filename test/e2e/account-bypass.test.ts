@@ -3,7 +3,7 @@ import type { Language } from '../../src/i18n.ts';
 import { changeSettings } from '../helpers/app.ts';
 import { accountOf, enrolWithApp } from '../helpers/account.ts';
 import { browserMissing } from '../helpers/browser.ts';
-import { helpdeskContext } from '../helpers/context.ts';
+import { cliContext } from '../helpers/context.ts';
 import {
   expectDone,
   expectErrorSummary,
@@ -181,7 +181,7 @@ describe.skipIf(noBrowser)('One-time bypass, no JavaScript', { timeout: 120_000 
   /** How many bypasses the user started: each is audited once when issued (SPEC A4). */
   async function bypassCount(username: string) {
     const { id: userId } = await accountOf(portal.services, username);
-    const issued = await portal.services.mfa.administration.auditEvents(helpdeskContext, {
+    const issued = await portal.services.mfa.administration.auditEvents(cliContext, {
       userId,
       type: 'bypass.issued',
     });

@@ -4,7 +4,7 @@ import type { TFunction } from 'i18next';
 import { languages, type Language } from '../../src/i18n.ts';
 import { changeSettings } from '../helpers/app.ts';
 import { accountOf, createAppUser } from '../helpers/account.ts';
-import { helpdeskContext, userContext } from '../helpers/context.ts';
+import { cliContext, userContext } from '../helpers/context.ts';
 import { startE2eServer, type E2eServer } from '../helpers/journey.ts';
 import { find, lynxMissing, openTextBrowser, press, type } from '../helpers/text-browser.ts';
 import { appCode } from '../helpers/two-step.ts';
@@ -158,7 +158,7 @@ describe.skipIf(noLynx)('A one-time bypass in lynx', { timeout: 60_000 }, () => 
         userId: user.id,
       });
       expect(bypass).toBeNull();
-      const [issued] = await services.mfa.administration.auditEvents(helpdeskContext, {
+      const [issued] = await services.mfa.administration.auditEvents(cliContext, {
         userId: user.id,
         type: 'bypass.issued',
       });
@@ -173,4 +173,69 @@ describe.skipIf(noLynx)('A one-time bypass in lynx', { timeout: 60_000 }, () => 
       expect(used.used_at).not.toBeNull();
     },
   );
+});
+
+describe.skipIf(noLynx)('The admin console in lynx (SPEC A2, L2)', { timeout: 60_000 }, () => {
+  it('an administrator finds a user with a wildcard and gives them a generated PIN', async () => {
+    if (!server) throw new Error('The portal is not running');
+    const { services } = server.running;
+    const t = services.i18n.getFixedT('en');
+    const secret = await createAppUser(services, 'lynx-admin', password);
+    const admin = await services.users.findByUsername('lynx-admin');
+    for (const permission of ['view-users', 'reset-pin']) {
+      await services.mfa.administration.grant(cliContext, {
+        userId: admin?.id ?? '',
+        permission,
+        group: null,
+      });
+    }
+    await services.mfa.administration.createUser(cliContext, {
+      username: 'lynx-helpee',
+      displayName: 'Helpee',
+      email: null,
+      password,
+      role: 'user',
+      group: 'sales',
+    });
+    const lynx = openTextBrowser();
+    onTestFinished(() => {
+      lynx.close();
+    });
+
+    await lynx.browse(`${server.baseUrl}/sign-in?lng=en`, [
+      ...passwordKeys(t, 'lynx-admin'),
+      ...appCodeKeys(t, secret),
+      ...find(t('admin.title')),
+      ...press('^J'),
+      ...find(t('adminUsers.home.link')),
+      ...press('^J'),
+      ...lynx.savePage('search'),
+      ...find(t('adminUsers.search.username')),
+      ...type('lynx-h*'),
+      // Down past name, email, group and status to Search.
+      ...press('Down Arrow', 'Down Arrow', 'Down Arrow', 'Down Arrow', 'Down Arrow', '^J'),
+      ...lynx.savePage('results'),
+      ...find('lynx-helpee'),
+      ...press('^J'),
+      ...lynx.savePage('user'),
+      ...find(t('adminUsers.show.resetPin')),
+      ...press('^J'),
+      // The first control after the title is the "generate" radio; four more down is Submit.
+      ...find(t('adminUsers.pin.generate')),
+      ...press('^J', 'Down Arrow', 'Down Arrow', 'Down Arrow', 'Down Arrow', '^J'),
+      ...lynx.savePage('generated'),
+    ]);
+
+    expect(lynx.pageLines('search')).toContain(t('adminUsers.search.title'));
+    const results = lynx.pageLines('results').join('\n');
+    expect(results).toContain('lynx-helpee');
+    expect(results).not.toContain('lynx-admin');
+    expect(lynx.pageLines('user')).toContain(
+      t('adminUsers.show.title', { username: 'lynx-helpee' }),
+    );
+    const generated = lynx.pageLines('generated');
+    expect(generated).toContain(t('adminUsers.pin.generatedTitle', { username: 'lynx-helpee' }));
+    expect(generated.join('\n')).toMatch(/\b\d{4}\b/);
+    expect((await services.users.findByUsername('lynx-helpee'))?.pin_hash).toMatch(/^\$argon2id\$/);
+  });
 });

@@ -12,7 +12,7 @@ import {
   trustLoopback,
   type TestPortal,
 } from './app.ts';
-import { helpdeskContext, userContext } from './context.ts';
+import { cliContext, userContext } from './context.ts';
 import { appCode, enrolApp, post } from './two-step.ts';
 
 type Agent = ReturnType<typeof supertest.agent>;
@@ -23,14 +23,14 @@ export const accountPassword = 'correct horse battery';
 
 /** The helpdesk edits a user's details (SPEC A2); throws if the core refuses the edit. */
 export async function editUser(services: Core, userId: string, edit: UserEdit) {
-  const edited = await services.mfa.administration.editUser(helpdeskContext, { userId, ...edit });
+  const edited = await services.mfa.administration.editUser(cliContext, { userId, ...edit });
   if (edited.outcome !== 'saved') throw new Error(`edit refused: ${JSON.stringify(edited)}`);
   return edited.account;
 }
 
 /** A user's account as the helpdesk sees it (SPEC A2), by username. */
 export async function accountOf(services: Core, username: string) {
-  const account = await services.mfa.administration.findUser(helpdeskContext, { username });
+  const account = await services.mfa.administration.findUser(cliContext, { username });
   if (!account) throw new Error(`no user ${username}`);
   return account;
 }
@@ -206,8 +206,13 @@ export async function enrolWithApp(
   if (proven.outcome !== 'proven') throw new Error(`app not proven: ${JSON.stringify(proven)}`);
   await completeSetup(mfa, context, userId, draftId, options.answers ?? []);
   if (options.pin && !setup.pin.required) {
-    const set = await mfa.administration.setPin(helpdeskContext, { userId, pin: options.pin });
-    if (set.outcome !== 'saved') throw new Error(`PIN refused: ${JSON.stringify(set)}`);
+    const set = await mfa.administration.resetPin(cliContext, {
+      userId,
+      generate: false,
+      pin: options.pin,
+      pinConfirmation: options.pin,
+    });
+    if (set.outcome !== 'reset') throw new Error(`PIN refused: ${JSON.stringify(set)}`);
   }
   return { user: await accountOf(services, username), secret };
 }

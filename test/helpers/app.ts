@@ -9,7 +9,7 @@ import { loadConfig, type Config } from '../../src/config/index.ts';
 import type { MfaService } from '../../src/core/mfa-service.ts';
 import { formatSetting, type PortalSettings } from '../../src/core/settings.ts';
 import { createLogger, createServices, type Services } from '../../src/services.ts';
-import { helpdeskContext } from './context.ts';
+import { cliContext } from './context.ts';
 import { createTemporaryPostgresDatabase } from './services.ts';
 
 export interface TestPortal {
@@ -68,7 +68,7 @@ export async function changeSettings(
   values: Partial<PortalSettings>,
 ): Promise<void> {
   for (const [key, value] of Object.entries(values)) {
-    const changed = await services.mfa.administration.changeSetting(helpdeskContext, {
+    const changed = await services.mfa.administration.changeSetting(cliContext, {
       key,
       value: formatSetting(value),
     });
@@ -84,7 +84,7 @@ export async function createUser(
   role: 'user' | 'admin' = 'user',
   displayName = `${username} display`,
 ) {
-  const created = await portal.services.mfa.administration.createUser(helpdeskContext, {
+  const created = await portal.services.mfa.administration.createUser(cliContext, {
     username,
     displayName,
     email: null,

@@ -2,13 +2,6 @@ import type { Context } from '../../src/core/context.ts';
 
 export { cliContext } from '../../src/core/context.ts';
 
-/** A helpdesk administrator acting on someone's account. */
-export const helpdeskContext: Context = {
-  actor: { kind: 'admin', adminId: 'helpdesk' },
-  clientIp: undefined,
-  language: 'en',
-};
-
 /** A visitor who has not signed in yet. */
 export const visitorContext: Context = {
   actor: { kind: 'user', userId: null },

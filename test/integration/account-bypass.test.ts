@@ -17,7 +17,7 @@ import {
 } from '../helpers/app.ts';
 import { startSmtpServer } from '../helpers/smtp.ts';
 import { post } from '../helpers/two-step.ts';
-import { helpdeskContext, userContext } from '../helpers/context.ts';
+import { cliContext, userContext } from '../helpers/context.ts';
 
 /*
  * SPEC J1, J3, M7: the one-time bypass a user starts from My account. Refused when the settings
@@ -45,7 +45,7 @@ afterEach(async () => {
 /** The user's audit records of this type, as the helpdesk reads them (SPEC A4). */
 async function events(type: string, username = 'lotte') {
   const { id: userId } = await accountOf(portal.services, username);
-  return portal.services.mfa.administration.auditEvents(helpdeskContext, { userId, type });
+  return portal.services.mfa.administration.auditEvents(cliContext, { userId, type });
 }
 
 /** The bypass waiting for the user's next sign-in, as My account shows it, or null. */
@@ -56,7 +56,7 @@ async function pendingBypass(username = 'lotte') {
 
 /** The helpdesk issues the user a bypass (SPEC M7). */
 async function issuedByHelpdesk(userId: string, seconds = 300) {
-  await portal.services.mfa.administration.issueBypass(helpdeskContext, {
+  await portal.services.mfa.administration.issueBypass(cliContext, {
     userId,
     seconds,
     reason: 'phone lost',

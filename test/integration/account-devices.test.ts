@@ -16,7 +16,7 @@ import {
   enrolledUser,
   signInWithoutProof,
 } from '../helpers/account.ts';
-import { helpdeskContext } from '../helpers/context.ts';
+import { cliContext } from '../helpers/context.ts';
 import { startSmtpServer } from '../helpers/smtp.ts';
 import { appCode, post, secretFrom } from '../helpers/two-step.ts';
 
@@ -46,7 +46,7 @@ async function devicesOf(userId: string) {
 }
 
 async function eventsOf(userId: string, type: string) {
-  return portal.services.mfa.administration.auditEvents(helpdeskContext, { userId, type });
+  return portal.services.mfa.administration.auditEvents(cliContext, { userId, type });
 }
 
 /** Activates a new device by the pages, as a person would; returns its secret. */

@@ -7,7 +7,7 @@ import {
   enrolledUser,
   signInWithoutProof,
 } from '../helpers/account.ts';
-import { helpdeskContext, userContext } from '../helpers/context.ts';
+import { cliContext, userContext } from '../helpers/context.ts';
 import { browserAgent, createTestPortal, type TestPortal, changeSettings } from '../helpers/app.ts';
 import { startSmtpServer } from '../helpers/smtp.ts';
 import { post } from '../helpers/two-step.ts';
@@ -68,7 +68,7 @@ async function simulatorMessages() {
 
 const changeEvents = async () =>
   (
-    await portal.services.mfa.administration.auditEvents(helpdeskContext, {
+    await portal.services.mfa.administration.auditEvents(cliContext, {
       userId: (await userRow()).id,
     })
   ).filter((e) => e.type.startsWith('change.'));

@@ -7,7 +7,7 @@ import {
   devicesOf as devicesOfUser,
   enrolWithApp,
 } from '../helpers/account.ts';
-import { helpdeskContext } from '../helpers/context.ts';
+import { cliContext } from '../helpers/context.ts';
 
 /*
  * SPEC J3 (finding F1): two removals at once, from two tabs or two instances, each of which alone
@@ -55,7 +55,7 @@ describe('two removals at once (SPEC J3, F1)', () => {
       expect(outcomes).toEqual(['last-method', 'removed']);
       expect(kept).toHaveLength(1);
       const removed = (
-        await portal.services.mfa.administration.auditEvents(helpdeskContext, { userId: user.id })
+        await portal.services.mfa.administration.auditEvents(cliContext, { userId: user.id })
       ).filter((e) => ['device.removed', 'token.removed'].includes(e.type));
       expect(removed).toHaveLength(1);
     }

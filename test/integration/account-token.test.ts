@@ -19,7 +19,7 @@ import {
 } from '../helpers/account.ts';
 import { startSmtpServer } from '../helpers/smtp.ts';
 import { post } from '../helpers/two-step.ts';
-import { cliContext, helpdeskContext, userContext } from '../helpers/context.ts';
+import { cliContext, userContext } from '../helpers/context.ts';
 
 /*
  * SPEC J3, M4: a third-party OATH token on My account. One per user, proven with a current code
@@ -63,7 +63,7 @@ async function storedTokenOf(userId: string) {
 }
 
 async function eventsOf(userId: string, type: string) {
-  return portal.services.mfa.administration.auditEvents(helpdeskContext, { userId, type });
+  return portal.services.mfa.administration.auditEvents(cliContext, { userId, type });
 }
 
 describe('associating an OATH token (SPEC J3, M4)', () => {

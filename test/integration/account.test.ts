@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createTestPortal, type TestPortal, changeSettings } from '../helpers/app.ts';
 import { accountOf, confirmWithApp, enrolledUser, signInWithoutProof } from '../helpers/account.ts';
-import { helpdeskContext } from '../helpers/context.ts';
+import { cliContext } from '../helpers/context.ts';
 import { appCode, post } from '../helpers/two-step.ts';
 
 let portal: TestPortal;
@@ -103,7 +103,7 @@ describe('Proof before a change (SPEC J3, ASVS 5 7.5.1)', () => {
     expect(after).toBeDefined();
     expect(after).not.toBe(before);
 
-    const events = await portal.services.mfa.administration.auditEvents(helpdeskContext, {
+    const events = await portal.services.mfa.administration.auditEvents(cliContext, {
       userId: (await accountOf(portal.services, 'lotte')).id,
       type: 'proof',
     });

@@ -313,3 +313,99 @@ describe('mfa-portal unlock and reset-password: a lost administrator password', 
     ).toBe('enrol');
   });
 });
+
+describe('mfa-portal list-admins, grant and revoke (SPEC A1)', () => {
+  const databaseUrl = `sqlite:${join(mkdtempSync(join(tmpdir(), 'mfa-cli-admins-')), 'mfa.sqlite')}`;
+
+  it('lists the administrators, gives and takes back permissions, audited', async () => {
+    expect((await cli(['list-admins'], databaseUrl)).stdout).toBe('No administrator exists yet.\n');
+    await cli(['create-admin', '--username', 'root'], databaseUrl, 'the root password');
+    await cli(['create-user', '--username', 'helga'], databaseUrl, 'the helpdesk password');
+
+    const listed = await cli(['list-admins'], databaseUrl);
+    expect(listed.code).toBe(0);
+    expect(listed.stdout).toBe(
+      'root: view-users, add-users, edit-users, delete-users, reset-pin, reset-devices, unlock, issue-bypass, import-users, manage-settings, manage-administrators, view-reports\n',
+    );
+
+    const scoped = await cli(
+      ['grant', '--username', 'Helga', '--permission', 'unlock', '--group', 'Sales'],
+      databaseUrl,
+    );
+    expect(scoped).toMatchObject({ code: 0, stdout: 'helga may now unlock for group Sales.\n' });
+    const everyone = await cli(
+      ['grant', '--username', 'helga', '--permission', 'view-users'],
+      databaseUrl,
+    );
+    expect(everyone).toMatchObject({
+      code: 0,
+      stdout: 'helga may now view-users for every group.\n',
+    });
+    expect((await cli(['list-admins'], databaseUrl)).stdout).toContain(
+      'helga: view-users, unlock for group Sales\n',
+    );
+
+    const revoked = await cli(
+      ['revoke', '--username', 'helga', '--permission', 'unlock', '--group', 'Sales'],
+      databaseUrl,
+    );
+    expect(revoked).toMatchObject({
+      code: 0,
+      stdout: 'helga no longer has unlock for group Sales.\n',
+    });
+    const again = await cli(
+      ['revoke', '--username', 'helga', '--permission', 'unlock'],
+      databaseUrl,
+    );
+    expect(again).toMatchObject({ code: 0, stdout: 'helga did not have unlock.\n' });
+    await cli(['revoke', '--username', 'helga', '--permission', 'view-users'], databaseUrl);
+    expect((await cli(['list-admins'], databaseUrl)).stdout).not.toContain('helga');
+
+    const services = await createServices(
+      loadConfig({ env: { ...installationEnv(databaseUrl), LOG_LEVEL: 'silent' } }),
+    );
+    try {
+      const audited = await services.database.db
+        .selectFrom('audit_events')
+        .select(['type', 'reason', 'admin_id'])
+        .where('type', 'like', 'admin.%')
+        .orderBy('occurred_at')
+        .execute();
+      expect(audited).toEqual([
+        { type: 'admin.granted', reason: 'unlock for group Sales, by cli', admin_id: null },
+        { type: 'admin.granted', reason: 'view-users for every group, by cli', admin_id: null },
+        { type: 'admin.revoked', reason: 'unlock for group Sales, by cli', admin_id: null },
+        { type: 'admin.revoked', reason: 'unlock for all its groups, by cli', admin_id: null },
+        { type: 'admin.revoked', reason: 'view-users for all its groups, by cli', admin_id: null },
+      ]);
+      expect((await services.users.findByUsername('helga'))?.role).toBe('user');
+    } finally {
+      await services.close();
+    }
+  });
+
+  it('keeps the last administrator who can manage administrators, and refuses wrong use', async () => {
+    const last = await cli(
+      ['revoke', '--username', 'root', '--permission', 'manage-administrators'],
+      databaseUrl,
+    );
+    expect(last.code).toBe(1);
+    expect(last.stderr).toContain('root is the last administrator who can manage administrators');
+    expect((await cli(['list-admins'], databaseUrl)).stdout).toContain('manage-administrators');
+
+    for (const [args, message] of [
+      [['grant', '--username', 'helga'], /grant needs --permission, one of: view-users, /],
+      [['grant', '--username', 'helga', '--permission', 'fly'], /grant needs --permission/],
+      [['revoke', '--permission', 'unlock'], /revoke needs --username NAME/],
+      [['grant', '--username', 'nobody', '--permission', 'unlock'], /No user nobody\./],
+      [
+        ['grant', '--username', 'helga', '--permission', 'unlock', '--group', ' '],
+        /--group needs a name/,
+      ],
+    ] as const) {
+      const refused = await cli([...args], databaseUrl);
+      expect(refused.code, args.join(' ')).toBe(2);
+      expect(refused.stderr).toMatch(message);
+    }
+  });
+});

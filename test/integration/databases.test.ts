@@ -7,7 +7,7 @@ import { ensureSecret } from '../../src/data/app-secrets.ts';
 import { createAuditRepository } from '../../src/data/audit-repository.ts';
 import { createSettingsRepository } from '../../src/data/settings-repository.ts';
 import { openDatabase, type Database } from '../../src/data/database.ts';
-import { migrateToLatest } from '../../src/data/migrations.ts';
+import { migrateTo, migrateToLatest } from '../../src/data/migrations.ts';
 import { DatabaseSessionStore } from '../../src/data/session-store.ts';
 import { createUsersRepository, DuplicateUsernameError } from '../../src/data/users-repository.ts';
 import {
@@ -277,5 +277,47 @@ describe.each(engines)('data layer on $name', (engine) => {
     expect(first).toHaveLength(43);
     expect(second).toBe(first);
     expect(await ensureSecret(database.db, 'other')).not.toBe(first);
+  });
+});
+
+describe.each(engines)('administrators of an older release on $name (SPEC A1)', (engine) => {
+  const skip = engine.name === 'PostgreSQL' && skipPostgres;
+
+  it.skipIf(skip)('keep every permission, for every group, once migrated', async () => {
+    const opened = await engine.open();
+    try {
+      const { db } = opened.database;
+      await migrateTo(db, '0009_asked_questions');
+      const row = (id: string, role: 'user' | 'admin') => ({
+        id,
+        username: id,
+        display_name: '',
+        email: null,
+        password_hash: null,
+        role,
+        language: null,
+        locked_until: null,
+        failure_window_start: null,
+        created_at: 1,
+        updated_at: 1,
+      });
+      await db
+        .insertInto('users')
+        .values([row('old-admin', 'admin'), row('old-user', 'user')])
+        .execute();
+      await migrateToLatest(db);
+      const grants = await db
+        .selectFrom('admin_grants')
+        .select(['user_id', 'permission', 'user_group'])
+        .orderBy('permission')
+        .execute();
+      expect(grants.map((g) => g.user_id)).toEqual(Array(12).fill('old-admin'));
+      expect(new Set(grants.map((g) => g.user_group))).toEqual(new Set(['']));
+      expect(grants.map((g) => g.permission)).toContain('manage-administrators');
+      const users = await db.selectFrom('users').select(['id', 'user_group']).execute();
+      expect(users.every((u) => u.user_group === null)).toBe(true);
+    } finally {
+      await opened.dispose();
+    }
   });
 });

@@ -5,7 +5,7 @@ import { decodeBase32, encodeBase32, hotp } from '../../src/core/otp.ts';
 import { verifySecret } from '../../src/core/passwords.ts';
 import { createTestPortal, createUser, type TestPortal, changeSettings } from '../helpers/app.ts';
 import { accountOf, devicesOf } from '../helpers/account.ts';
-import { helpdeskContext } from '../helpers/context.ts';
+import { cliContext } from '../helpers/context.ts';
 import { appCode } from '../helpers/two-step.ts';
 
 /**
@@ -166,7 +166,7 @@ describe('User Setup through the MfaService (SPEC J2)', () => {
     expect(done).toEqual({ outcome: 'enrolled' });
     expect(await devices()).toMatchObject([{ kind: 'app', name: 'Mobile app 1' }]);
     expect((await account()).answeredQuestions).toBe(4);
-    const audit = await portal.services.mfa.administration.auditEvents(helpdeskContext, {
+    const audit = await portal.services.mfa.administration.auditEvents(cliContext, {
       userId,
       type: 'enrolment',
     });

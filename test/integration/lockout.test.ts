@@ -9,7 +9,7 @@ import {
   changeSettings,
 } from '../helpers/app.ts';
 import { accountOf, accountPassword, editUser, enrolWithApp } from '../helpers/account.ts';
-import { helpdeskContext } from '../helpers/context.ts';
+import { cliContext } from '../helpers/context.ts';
 import { appCode, post } from '../helpers/two-step.ts';
 
 /*
@@ -52,7 +52,7 @@ async function hourlyFailures(username: string) {
 /** The user's audit records of a type (SPEC A4), as many as a race leaves. */
 async function auditOf(username: string, type: string) {
   const { id: userId } = await userRow(username);
-  return portal.services.mfa.administration.auditEvents(helpdeskContext, {
+  return portal.services.mfa.administration.auditEvents(cliContext, {
     userId,
     type,
     limit: 1000,
@@ -250,9 +250,11 @@ describe('PINs keyed in a call and replies to texts are counted when they come i
       ...fields,
       defaultMethod: fields.phone ? 'phone' : 'sms',
     });
-    await portal.services.mfa.administration.setPin(helpdeskContext, {
+    await portal.services.mfa.administration.resetPin(cliContext, {
       userId: user.id,
+      generate: false,
       pin: '8264',
+      pinConfirmation: '8264',
     });
     return user;
   }

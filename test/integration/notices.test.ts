@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/index.ts';
 import { createTestPortal, type TestPortal, changeSettings } from '../helpers/app.ts';
 import { accountPassword, editUser, enrolledUser } from '../helpers/account.ts';
-import { helpdeskContext } from '../helpers/context.ts';
+import { cliContext } from '../helpers/context.ts';
 import { browserAgent, createUser, signIn } from '../helpers/app.ts';
 import { post } from '../helpers/two-step.ts';
 import { startSmtpServer } from '../helpers/smtp.ts';
@@ -82,7 +82,7 @@ describe('security notices by email (SPEC N2)', () => {
     expect((await signIn(browserAgent(portal), 'pieter', 'wrong guess')).status).toBe(400);
     await expect(smtp.waitFor(2, 500)).rejects.toThrow('got 1');
     // Recorded once, for Recent activity and the helpdesk.
-    const lockouts = await portal.services.mfa.administration.auditEvents(helpdeskContext, {
+    const lockouts = await portal.services.mfa.administration.auditEvents(cliContext, {
       userId: user.id,
       type: 'lockout',
     });

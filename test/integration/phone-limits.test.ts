@@ -16,7 +16,7 @@ import {
   changeSettings,
 } from '../helpers/app.ts';
 import { post } from '../helpers/two-step.ts';
-import { cliContext, helpdeskContext } from '../helpers/context.ts';
+import { cliContext } from '../helpers/context.ts';
 
 /*
  * SPEC S5: calls and texts limited per user, per destination number and per client address
@@ -55,7 +55,7 @@ async function provider(on: TestPortal = portal) {
 
 /** The calls and texts refused by a limit, as the audit records them (SPEC A4), oldest first. */
 async function refusals(on: TestPortal = portal) {
-  const events = await on.services.mfa.administration.auditEvents(helpdeskContext, {
+  const events = await on.services.mfa.administration.auditEvents(cliContext, {
     limit: 1000,
   });
   return events.filter((event) => event.reason?.startsWith('limit per')).reverse();

@@ -8,7 +8,7 @@ import {
   changeSettings,
 } from '../helpers/app.ts';
 import { accountOf } from '../helpers/account.ts';
-import { helpdeskContext } from '../helpers/context.ts';
+import { cliContext } from '../helpers/context.ts';
 import { post } from '../helpers/two-step.ts';
 
 const password = 'correct horse battery';
@@ -63,7 +63,7 @@ const sentToPhone = async () => (await allMessages(browserAgent(portal))).messag
 async function auditOf(type: string, username?: string) {
   const userId =
     username === undefined ? undefined : (await accountOf(portal.services, username)).id;
-  return portal.services.mfa.administration.auditEvents(helpdeskContext, {
+  return portal.services.mfa.administration.auditEvents(cliContext, {
     type,
     ...(userId === undefined ? {} : { userId }),
   });

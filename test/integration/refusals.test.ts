@@ -9,7 +9,7 @@ import {
   type TestPortal,
 } from '../helpers/app.ts';
 import { accountOf } from '../helpers/account.ts';
-import { helpdeskContext } from '../helpers/context.ts';
+import { cliContext } from '../helpers/context.ts';
 
 /*
  * A 403 says why: a form whose CSRF token failed has expired (SPEC S1), any other refusal is a
@@ -73,7 +73,7 @@ describe('form bodies', () => {
       expect(response.text).not.toContain('name="password"');
     }
     expect((await accountOf(portal.services, 'utf8-user')).failedAttempts).toBe(0);
-    const audit = await portal.services.mfa.administration.auditEvents(helpdeskContext, {
+    const audit = await portal.services.mfa.administration.auditEvents(cliContext, {
       userId: user.id,
     });
     // Only the helpdesk's creation of the account: no attempt at all.

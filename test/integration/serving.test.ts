@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { loadConfig, projectRoot } from '../../src/config/index.ts';
 import { startServer } from '../../src/http-server.ts';
 import { createTestPortal, csrfTokenFrom } from '../helpers/app.ts';
-import { helpdeskContext } from '../helpers/context.ts';
+import { cliContext } from '../helpers/context.ts';
 import {
   createTemporaryPostgresDatabase,
   needs,
@@ -99,7 +99,7 @@ describe('serving (SPEC C3, C4, O1, O5)', () => {
         .type('form')
         .send({ _csrf: token, username: 'nobody', password: 'wrong' })
         .expect(400);
-      const attempts = await running.services.mfa.administration.auditEvents(helpdeskContext, {
+      const attempts = await running.services.mfa.administration.auditEvents(cliContext, {
         type: 'sign-in.password',
       });
       expect(attempts.find((e) => e.username === 'nobody')?.clientIp).toBe('127.0.0.1');

@@ -10,7 +10,7 @@ import {
   changeSettings,
 } from '../helpers/app.ts';
 import { accountOf, accountPassword, createAppUser } from '../helpers/account.ts';
-import { helpdeskContext } from '../helpers/context.ts';
+import { cliContext } from '../helpers/context.ts';
 import { appCode, post } from '../helpers/two-step.ts';
 
 const password = 'correct horse battery';
@@ -28,7 +28,7 @@ afterEach(async () => {
 
 /** The password step's audit records (SPEC A4), newest first: the user's, or everyone's. */
 function passwordEvents(userId?: string) {
-  return portal.services.mfa.administration.auditEvents(helpdeskContext, {
+  return portal.services.mfa.administration.auditEvents(cliContext, {
     type: 'sign-in.password',
     ...(userId === undefined ? {} : { userId }),
   });

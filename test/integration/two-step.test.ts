@@ -11,7 +11,7 @@ import {
 } from '../helpers/app.ts';
 import { appCode, enrolApp, post, questionIdsFrom, secretFrom } from '../helpers/two-step.ts';
 import { accountOf } from '../helpers/account.ts';
-import { cliContext, helpdeskContext, userContext, visitorContext } from '../helpers/context.ts';
+import { cliContext, userContext, visitorContext } from '../helpers/context.ts';
 
 const password = 'correct horse battery';
 let portal: TestPortal;
@@ -120,7 +120,7 @@ describe('User Setup with the mobile app (SPEC J2, M3)', () => {
     expect(device.secret).not.toContain(encodeBase32(secret));
     const answers = await db.selectFrom('security_answers').selectAll().execute();
     expect(JSON.stringify(answers)).not.toMatch(/Utrecht|utrecht/);
-    const audit = await portal.services.mfa.administration.auditEvents(helpdeskContext, {
+    const audit = await portal.services.mfa.administration.auditEvents(cliContext, {
       userId: saved.id,
     });
     expect(audit.map((e) => e.type)).toContain('enrolment');
@@ -569,7 +569,7 @@ describe('one-time bypass at sign-in (SPEC J1, M7)', () => {
     const second = await signIn(browserAgent(portal), 'lotte', password);
     expect(second.headers.location).toBe('/verify');
     const types = (
-      await portal.services.mfa.administration.auditEvents(helpdeskContext, { userId: user.id })
+      await portal.services.mfa.administration.auditEvents(cliContext, { userId: user.id })
     ).map((e) => e.type);
     expect(types).toContain('bypass.issued');
     expect(types.filter((t) => t === 'bypass.used')).toHaveLength(1);

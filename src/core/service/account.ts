@@ -3,7 +3,13 @@ import type { Db } from '../../data/schema.ts';
 import type { UserRow } from '../../data/users-repository.ts';
 import { answerErrors, normaliseAnswer } from '../answers.ts';
 import { plainBypassSeconds, readBypassSeconds } from '../bypass.ts';
-import { changeEvent, type Change as AuditedChange } from '../changes.ts';
+import {
+  changeEvent,
+  commitChange,
+  toActivity,
+  type ActivityEntry,
+  type Change as AuditedChange,
+} from '../changes.ts';
 import { codeError, readCode } from '../typed-codes.ts';
 import type { Context } from '../context.ts';
 import {
@@ -35,17 +41,7 @@ export const deviceNameMaxLength = 40;
 export type Invalid = { outcome: 'invalid'; errors: FieldError[] };
 export type Saved = { outcome: 'saved' };
 
-/** One line of "Recent activity": a sign-in, a check or a change (SPEC J3, A4). */
-export interface ActivityEntry {
-  /** The audit type, e.g. `sign-in.second-step`, `device.added`. */
-  type: string;
-  result: string;
-  method: string | null;
-  device: string | null;
-  /** Epoch ms. */
-  time: number;
-  clientIp: string | null;
-}
+export type { ActivityEntry } from '../changes.ts';
 
 /** A one-time bypass waiting for the next sign-in (SPEC M7). */
 export interface PendingBypass {
@@ -256,11 +252,7 @@ export function createAccountService(deps: MfaServiceDependencies): AccountServi
     change: AuditedChange,
     writes: (trx: Db, time: number) => Promise<void>,
   ): Promise<void> {
-    const time = now();
-    await db.transaction().execute(async (trx) => {
-      await writes(trx, time);
-      await createAuditRepository(trx).record(changeEvent(user, change, context), time);
-    });
+    await commitChange(db, now(), { user, change, context }, writes);
     void changes.notify(user, change, context);
   }
 
@@ -299,14 +291,7 @@ export function createAccountService(deps: MfaServiceDependencies): AccountServi
       ]);
       return {
         bypass: pending ?? null,
-        activity: events.map((event) => ({
-          type: event.type,
-          result: event.result,
-          method: event.method,
-          device: event.device,
-          time: event.occurred_at,
-          clientIp: event.client_ip,
-        })),
+        activity: events.map(toActivity),
       };
     },
 

@@ -1,13 +1,27 @@
-import { createAuditRepository } from '../../data/audit-repository.ts';
-import { DuplicateUsernameError, type UserRow } from '../../data/users-repository.ts';
-import { changeEvent, type Change } from '../changes.ts';
+import { createAdminGrantsRepository } from '../../data/admin-grants-repository.ts';
+import type { Db } from '../../data/schema.ts';
+import {
+  DuplicateUsernameError,
+  type UserRow,
+  type UserSearch,
+} from '../../data/users-repository.ts';
+import {
+  adminPermissions,
+  createAdministrators,
+  grantsCover,
+  readGroup,
+  type AdminPermission,
+  isAdminPermission as isPermission,
+  type Grant,
+} from '../administrators.ts';
+import { commitChange, toActivity, type ActivityEntry, type Change } from '../changes.ts';
 import { actedBy, adminOf, type Context } from '../context.ts';
 import { isLanguage } from '../languages.ts';
 import { MfaError, type Account, type FieldError } from '../mfa-service.ts';
 import { passwordProblem } from '../password-policy.ts';
 import { hashSecret } from '../passwords.ts';
 import { isExtension, parsePhone } from '../phone-numbers.ts';
-import { newPinErrors } from '../pin-policy.ts';
+import { generatePin, newPinErrors } from '../pin-policy.ts';
 import { enrolmentFrom } from '../second-factor.ts';
 import {
   formatSetting,
@@ -17,9 +31,38 @@ import {
   SettingError,
   type Method,
 } from '../settings.ts';
-import type { ActivityEntry } from './account.ts';
+import type { PendingBypass } from './account.ts';
 import type { MfaServiceDependencies } from './index.ts';
 import { toAccount } from './views.ts';
+
+/** A user as a list of users shows them (SPEC A2). */
+export interface UserSummary {
+  id: string;
+  username: string;
+  displayName: string;
+  email: string | null;
+  group: string | null;
+  role: 'user' | 'admin';
+  disabled: boolean;
+  /** Until when the account is locked (epoch ms), or null. */
+  lockedUntil: number | null;
+}
+
+/** An administrator and their permissions (SPEC A1). */
+export interface Administrator {
+  user: UserSummary;
+  grants: Grant[];
+}
+
+/** The users a search shows on one page. */
+export const usersPerPage = 25;
+
+export type UserSearchInput = Partial<
+  Pick<UserSearch, 'username' | 'name' | 'email' | 'group' | 'status' | 'sort' | 'descending'>
+> & {
+  /** From 1. */
+  page?: number;
+};
 
 /** What an administrator edits on a user (SPEC A2); a field left out stays as it is. */
 export interface UserEdit {
@@ -53,10 +96,75 @@ export interface AuditEntry extends ActivityEntry {
 export const auditReadLimit = 1000;
 
 /**
- * Managing users and settings on someone else's behalf (SPEC A1–A3): the command line today,
- * the admin console next. The context's actor is recorded as the one who acted.
+ * Managing users, administrators and settings on someone else's behalf (SPEC A1–A3): the
+ * command line and the admin console. Every operation asks the one decision of
+ * src/core/administrators.ts whether the context's actor holds the permission for the target
+ * user's group, and throws `MfaError('not-allowed')` when not; the actor is recorded as the one
+ * who acted.
  */
 export interface AdministrationService {
+  /** The acting administrator's own permissions (all of them for the command line). */
+  permissions(context: Context): Promise<Grant[]>;
+  /** Users matching every criterion given, among those the actor may see ("view users"). */
+  searchUsers(
+    context: Context,
+    input: UserSearchInput,
+  ): Promise<{ users: UserSummary[]; page: number; hasNext: boolean }>;
+  /** One user's account, pending bypass, recent activity and permissions ("view users"). */
+  userDetails(
+    context: Context,
+    input: { userId: string },
+  ): Promise<{
+    account: Account;
+    bypass: PendingBypass | null;
+    activity: ActivityEntry[];
+    grants: Grant[];
+    /** What the actor may do to this user. */
+    allowed: AdminPermission[];
+  }>;
+  /**
+   * SPEC M5, "reset PIN": a PIN typed twice, or a random one under the policy (returned once, to
+   * be shown once). Audited, and the user is told by email.
+   */
+  resetPin(
+    context: Context,
+    input: { userId: string } & (
+      { generate: true } | { generate: false; pin: string; pinConfirmation: string }
+    ),
+  ): Promise<
+    { outcome: 'reset'; pin: string | null } | { outcome: 'invalid'; errors: FieldError[] }
+  >;
+  /**
+   * Disables a user (no sign-in, their sessions end) or enables them again ("edit users");
+   * audited. The last administrator who can manage administrators stays enabled.
+   */
+  setDisabled(
+    context: Context,
+    input: { userId: string; disabled: boolean },
+  ): Promise<{ outcome: 'saved' } | { outcome: 'last-manager' }>;
+  /** The administrators the actor may manage, with their permissions. */
+  listAdministrators(context: Context): Promise<Administrator[]>;
+  /**
+   * Gives a user a permission, for a group or (`group` null) for every user: the user becomes an
+   * administrator. The actor must manage administrators and hold what they give.
+   */
+  grant(
+    context: Context,
+    input: { userId: string; permission: string; group: string | null },
+  ): Promise<{ outcome: 'granted' } | { outcome: 'invalid'; message: string }>;
+  /**
+   * Takes a permission back: for one group, for every user (`group` null), or with `group`
+   * undefined every grant of it. An administrator left with none is a user again. The last
+   * administrator who can manage administrators for every user keeps that permission.
+   */
+  revoke(
+    context: Context,
+    input: { userId: string; permission: string; group?: string | null },
+  ): Promise<
+    | { outcome: 'revoked'; count: number }
+    | { outcome: 'last-manager' }
+    | { outcome: 'invalid'; message: string }
+  >;
   /**
    * A user of the local directory, with a password under the password policy (SPEC D1: the
    * portal's own directory).
@@ -69,6 +177,8 @@ export interface AdministrationService {
       email: string | null;
       password: string;
       role: 'user' | 'admin';
+      /** The user's group; none when absent. */
+      group?: string | null;
     },
   ): Promise<
     | { outcome: 'created'; account: Account }
@@ -118,13 +228,6 @@ export interface AdministrationService {
     context: Context,
     input: { userId: string } & UserEdit,
   ): Promise<{ outcome: 'saved'; account: Account } | { outcome: 'invalid'; errors: FieldError[] }>;
-  /** SPEC A2 "enable/disable": a disabled user cannot sign in; audited. */
-  setDisabled(context: Context, input: { userId: string; disabled: boolean }): Promise<Account>;
-  /** SPEC A2 "reset PIN (set)": a new PIN the PIN policy accepts, hashed here; audited. */
-  setPin(
-    context: Context,
-    input: { userId: string; pin: string },
-  ): Promise<{ outcome: 'saved' } | { outcome: 'invalid'; errors: FieldError[] }>;
   /**
    * SPEC A4: audit records, newest first, filtered by user and type; at most `limit` (100 by
    * default, at most 1000).
@@ -208,14 +311,31 @@ function editedColumns(user: UserRow, edit: UserEdit) {
   return { errors, columns, after };
 }
 
+/** Thrown inside a transaction to undo it: the last manager of administrators would go. */
+class LastManagerError extends Error {}
+
+const toSummary = (user: UserRow): UserSummary => ({
+  id: user.id,
+  username: user.username,
+  displayName: user.display_name,
+  email: user.email,
+  group: user.user_group,
+  role: user.role,
+  disabled: user.disabled !== 0,
+  lockedUntil: user.locked_until,
+});
+
+const phonesOf = (user: UserRow) =>
+  [user.phone, user.backup_phone, user.mobile_phone].filter((p) => p !== null);
+
+const scopeText = (group: string | null) => (group === null ? 'every group' : `group ${group}`);
+
 export function createAdministrationService(deps: MfaServiceDependencies): AdministrationService {
   const { db, users, settings, audit, devices, bypasses, changes, secondFactor, argon2 } = deps;
   const now = deps.now ?? Date.now;
-
-  async function accountOf(userId: string) {
-    const user = await users.findById(userId);
-    return user && { user, account: toAccount(user, await secondFactor.enrolmentOf(user)) };
-  }
+  const grants = createAdminGrantsRepository(db);
+  const administrators = createAdministrators({ users, grants });
+  const { authorise } = administrators;
 
   async function userOf(userId: string) {
     const user = await users.findById(userId);
@@ -223,39 +343,219 @@ export function createAdministrationService(deps: MfaServiceDependencies): Admin
     return user;
   }
 
-  /** The columns written and the administrator's audit record, together or not at all. */
-  async function save(
+  /** The user, once the actor is allowed `permission` on them. */
+  async function target(context: Context, userId: string, permission: AdminPermission) {
+    const user = await userOf(userId);
+    await authorise(context, permission, user);
+    return user;
+  }
+
+  async function commit(
     context: Context,
     user: UserRow,
-    columns: Partial<UserRow>,
-    event: { type: string; reason: string | null },
-  ) {
-    const time = now();
-    await db.transaction().execute(async (trx) => {
-      await trx
-        .updateTable('users')
-        .set({ ...columns, updated_at: time })
-        .where('id', '=', user.id)
-        .execute();
-      await createAuditRepository(trx).record(changeEvent(user, event, context), time);
-    });
+    change: Change,
+    writes: (trx: Db, time: number) => Promise<void>,
+  ): Promise<void> {
+    await commitChange(db, now(), { user, change, context }, writes);
+  }
+
+  /** Undoes the transaction's writes when no manager of administrators would be left. */
+  async function keepAManager(trx: Db): Promise<void> {
+    if ((await grants.countManagers(trx)) === 0) throw new LastManagerError();
   }
 
   return {
+    async permissions(context) {
+      return administrators.grantsOfActor(context);
+    },
+
+    async searchUsers(context, input) {
+      const scope = await administrators.scopeOf(context, 'view-users');
+      const page = Math.max(1, Math.floor(input.page ?? 1));
+      const rows = await users.search(
+        {
+          username: input.username,
+          name: input.name,
+          email: input.email,
+          group: input.group,
+          status: input.status,
+          groups: scope.all ? null : scope.groups,
+          sort: input.sort ?? 'username',
+          descending: input.descending ?? false,
+          offset: (page - 1) * usersPerPage,
+          limit: usersPerPage,
+        },
+        now(),
+      );
+      return {
+        users: rows.slice(0, usersPerPage).map(toSummary),
+        page,
+        hasNext: rows.length > usersPerPage,
+      };
+    },
+
+    async userDetails(context, { userId }) {
+      const user = await target(context, userId, 'view-users');
+      const [enrolment, pending, events, held, allowed] = await Promise.all([
+        secondFactor.enrolmentOf(user),
+        bypasses.pending(user),
+        audit.recentForUser(user.id),
+        administrators.grantsOf(user.id),
+        administrators.allowedOn(context, adminPermissions, user),
+      ]);
+      return {
+        account: toAccount(user, enrolment),
+        bypass: pending ?? null,
+        activity: events.map(toActivity),
+        grants: held,
+        allowed,
+      };
+    },
+
+    async resetPin(context, input) {
+      const user = await target(context, input.userId, 'reset-pin');
+      const { pinMinLength } = await settings.read();
+      let pin: string;
+      if (input.generate) {
+        pin = generatePin({ minLength: pinMinLength }, phonesOf(user));
+      } else {
+        const errors = newPinErrors(input.pin, input.pinConfirmation, pinMinLength, phonesOf(user));
+        if (errors.length > 0) return { outcome: 'invalid', errors };
+        pin = input.pin;
+      }
+      const pinHash = await hashSecret(pin, argon2);
+      const change: Change = {
+        type: 'change.pin',
+        reason: `reset by ${actedBy(context)}`,
+        notice: 'factorChanged',
+        what: 'pin',
+      };
+      await commit(context, user, change, async (trx, time) => {
+        await trx
+          .updateTable('users')
+          .set({ pin_hash: pinHash, pin_change_required: 0, updated_at: time })
+          .where('id', '=', user.id)
+          .execute();
+      });
+      void changes.notify(user, change, context);
+      return { outcome: 'reset', pin: input.generate ? pin : null };
+    },
+
+    async setDisabled(context, { userId, disabled }) {
+      const user = await target(context, userId, 'edit-users');
+      const change: Change = {
+        type: disabled ? 'account.disabled' : 'account.enabled',
+        reason: `by ${actedBy(context)}`,
+      };
+      try {
+        await commit(context, user, change, async (trx, time) => {
+          await users.setDisabled(trx, user.id, disabled, time);
+          if (disabled && user.role === 'admin') await keepAManager(trx);
+        });
+      } catch (error) {
+        if (error instanceof LastManagerError) return { outcome: 'last-manager' };
+        throw error;
+      }
+      return { outcome: 'saved' };
+    },
+
+    async listAdministrators(context) {
+      const scope = await administrators.scopeOf(context, 'manage-administrators');
+      const admins = (await users.findAdministrators()).filter(
+        (user) => scope.all || (user.user_group !== null && scope.groups.includes(user.user_group)),
+      );
+      return Promise.all(
+        admins.map(async (user) => ({
+          user: toSummary(user),
+          grants: await administrators.grantsOf(user.id),
+        })),
+      );
+    },
+
+    async grant(context, { userId, permission, group }) {
+      const user = await target(context, userId, 'manage-administrators');
+      if (!isPermission(permission)) {
+        return { outcome: 'invalid', message: `Unknown permission "${permission}".` };
+      }
+      const read = readGroup(group ?? '');
+      if (!read) return { outcome: 'invalid', message: 'That is not the name of a group.' };
+      const wanted: Grant = { permission, group: read.group };
+      // No one gives a right they do not hold (SPEC A1).
+      if (!grantsCover(await administrators.grantsOfActor(context), [wanted])) {
+        throw new MfaError('not-allowed', 'A right the actor does not hold');
+      }
+      const change: Change = {
+        type: 'admin.granted',
+        reason: `${permission} for ${scopeText(wanted.group)}, by ${actedBy(context)}`,
+      };
+      await commit(context, user, change, async (trx, time) => {
+        await grants.add(trx, user.id, [wanted], time);
+      });
+      return { outcome: 'granted' };
+    },
+
+    async revoke(context, { userId, permission, group }) {
+      const user = await target(context, userId, 'manage-administrators');
+      if (!isPermission(permission)) {
+        return { outcome: 'invalid', message: `Unknown permission "${permission}".` };
+      }
+      const read = group === undefined ? { group: undefined } : readGroup(group ?? '');
+      if (!read) return { outcome: 'invalid', message: 'That is not the name of a group.' };
+      const held = await administrators.grantsOfActor(context);
+      const taken = (await administrators.grantsOf(user.id)).filter(
+        (g) => g.permission === permission && (read.group === undefined || g.group === read.group),
+      );
+      if (!grantsCover(held, taken)) {
+        throw new MfaError('not-allowed', 'A right the actor does not hold');
+      }
+      const change: Change = {
+        type: 'admin.revoked',
+        reason: `${permission} for ${read.group === undefined ? 'all its groups' : scopeText(read.group)}, by ${actedBy(context)}`,
+      };
+      let count = 0;
+      try {
+        await commit(context, user, change, async (trx, time) => {
+          count = await grants.remove(trx, user.id, permission, read.group, time);
+          if (permission === 'manage-administrators') await keepAManager(trx);
+        });
+      } catch (error) {
+        if (error instanceof LastManagerError) return { outcome: 'last-manager' };
+        throw error;
+      }
+      return { outcome: 'revoked', count };
+    },
+
     async createUser(context, input) {
+      const read = readGroup(input.group ?? '');
+      if (!read) return { outcome: 'invalid', message: 'That is not the name of a group.' };
+      const newcomer = { id: '', role: 'user', user_group: read.group } as const;
+      await authorise(context, 'add-users', newcomer);
+      // An administrator made here gets every permission: only one who holds them all may.
+      const every = adminPermissions.map((permission) => ({ permission, group: null }));
+      if (
+        input.role === 'admin' &&
+        !grantsCover(await administrators.grantsOfActor(context), every)
+      ) {
+        throw new MfaError('not-allowed', 'Rights the actor does not hold');
+      }
       const problem = passwordProblem(input.password);
       if (problem) return { outcome: 'invalid', message: problem };
       const passwordHash = await hashSecret(input.password, argon2);
       try {
-        const user = await users.create({ ...input, passwordHash });
+        const created = await users.create({ ...input, group: read.group, passwordHash });
+        if (input.role === 'admin') {
+          await db.transaction().execute(async (trx) => {
+            await grants.add(trx, created.id, every, now());
+          });
+        }
         await audit.record({
           type: 'user.created',
           result: 'success',
           reason: input.role === 'admin' ? 'administrator' : null,
-          user_id: user.id,
-          username: user.username,
-          display_name: user.display_name,
-          email: user.email,
+          user_id: created.id,
+          username: created.username,
+          display_name: created.display_name,
+          email: created.email,
           phone: null,
           device: null,
           method: null,
@@ -264,7 +564,7 @@ export function createAdministrationService(deps: MfaServiceDependencies): Admin
         });
         return {
           outcome: 'created',
-          account: toAccount(user, await secondFactor.enrolmentOf(user)),
+          account: toAccount(created, await secondFactor.enrolmentOf(created)),
         };
       } catch (error) {
         if (error instanceof DuplicateUsernameError) return { outcome: 'taken' };
@@ -272,17 +572,18 @@ export function createAdministrationService(deps: MfaServiceDependencies): Admin
       }
     },
 
-    async findUser(_context, { username }) {
+    async findUser(context, { username }) {
       const user = await users.findByUsername(username);
-      return user ? toAccount(user, await secondFactor.enrolmentOf(user)) : null;
+      if (!user) return null;
+      await authorise(context, 'view-users', user);
+      return toAccount(user, await secondFactor.enrolmentOf(user));
     },
 
     async issueBypass(context, { userId, seconds, reason }) {
-      const found = await accountOf(userId);
-      if (!found) throw new MfaError('not-found', 'No such user');
-      const { expiresAt } = await bypasses.issue(found.user, { seconds, reason }, context);
+      const user = await target(context, userId, 'issue-bypass');
+      const { expiresAt } = await bypasses.issue(user, { seconds, reason }, context);
       const notified = await changes.notify(
-        found.user,
+        user,
         { type: 'bypass.issued', method: 'bypass', notice: 'bypassIssued', until: expiresAt },
         context,
       );
@@ -290,14 +591,14 @@ export function createAdministrationService(deps: MfaServiceDependencies): Admin
     },
 
     async unlock(context, { userId }) {
-      const user = await userOf(userId);
+      const user = await target(context, userId, 'unlock');
       const time = now();
       const wasLocked = user.locked_until !== null && user.locked_until > time;
       const change: Change = {
         type: 'account.unlocked',
         reason: `${wasLocked ? 'was locked' : 'was not locked'}, by ${actedBy(context)}`,
       };
-      await db.transaction().execute(async (trx) => {
+      await commit(context, user, change, async (trx, at) => {
         await trx
           .updateTable('users')
           .set({
@@ -305,17 +606,16 @@ export function createAdministrationService(deps: MfaServiceDependencies): Admin
             locked_until: null,
             failure_window_start: null,
             failure_window_count: 0,
-            updated_at: time,
+            updated_at: at,
           })
           .where('id', '=', user.id)
           .execute();
-        await createAuditRepository(trx).record(changeEvent(user, change, context), time);
       });
       return { wasLocked };
     },
 
     async resetPassword(context, { userId, password }) {
-      const user = await userOf(userId);
+      const user = await target(context, userId, 'edit-users');
       const problem = passwordProblem(password);
       if (problem) return { outcome: 'invalid', message: problem };
       const passwordHash = await hashSecret(password, argon2);
@@ -326,13 +626,12 @@ export function createAdministrationService(deps: MfaServiceDependencies): Admin
         reason: `by ${actedBy(context)}`,
         notice: 'passwordReset',
       };
-      await db.transaction().execute(async (trx) => {
+      await commit(context, user, change, async (trx, at) => {
         await trx
           .updateTable('users')
-          .set({ password_hash: passwordHash, updated_at: time })
+          .set({ password_hash: passwordHash, updated_at: at })
           .where('id', '=', user.id)
           .execute();
-        await createAuditRepository(trx).record(changeEvent(user, change, context), time);
       });
       // Awaited: the command line tells the operator whether the user heard of it.
       const notified = await changes.notify(user, change, context);
@@ -342,6 +641,7 @@ export function createAdministrationService(deps: MfaServiceDependencies): Admin
     },
 
     async changeSetting(context, { key, value }) {
+      await authorise(context, 'manage-settings', 'everyone');
       if (!isSettingKey(key)) return { outcome: 'invalid', message: `Unknown setting "${key}".` };
       try {
         const parsed = parseSetting(key, value);
@@ -369,53 +669,34 @@ export function createAdministrationService(deps: MfaServiceDependencies): Admin
     },
 
     async editUser(context, { userId, ...edit }) {
-      const user = await userOf(userId);
+      const user = await target(context, userId, 'edit-users');
       const { errors, columns, after } = editedColumns(user, edit);
       const method = columns.default_method;
+      const owned = await devices.forUser(userId);
       if (method !== undefined && method !== null && errors.length === 0) {
-        const enrolment = enrolmentFrom(after, await devices.forUser(userId), 0);
-        if (!enrolment.methods.includes(method as Method)) {
+        if (!enrolmentFrom(after, owned, 0).methods.includes(method as Method)) {
           errors.push({ field: 'defaultMethod', message: 'preferences.method.errors.choose' });
         }
       }
       if (errors.length > 0) return { outcome: 'invalid', errors };
-      const changed = Object.keys(columns).sort().join(', ');
-      await save(context, user, columns, { type: 'user.updated', reason: changed || null });
-      const found = await accountOf(userId);
-      if (!found) throw new MfaError('not-found', 'No such user');
-      return { outcome: 'saved', account: found.account };
+      const change: Change = {
+        type: 'user.updated',
+        reason: Object.keys(columns).sort().join(', ') || null,
+      };
+      await commit(context, user, change, async (trx, time) => {
+        await trx
+          .updateTable('users')
+          .set({ ...columns, updated_at: time })
+          .where('id', '=', user.id)
+          .execute();
+      });
+      const saved = { ...user, ...columns, updated_at: now() };
+      return { outcome: 'saved', account: toAccount(saved, await secondFactor.enrolmentOf(saved)) };
     },
 
-    async setDisabled(context, { userId, disabled }) {
-      const user = await userOf(userId);
-      await save(
-        context,
-        user,
-        { disabled: disabled ? 1 : 0 },
-        { type: disabled ? 'user.disabled' : 'user.enabled', reason: null },
-      );
-      const found = await accountOf(userId);
-      if (!found) throw new MfaError('not-found', 'No such user');
-      return found.account;
-    },
-
-    async setPin(context, { userId, pin }) {
-      const user = await userOf(userId);
-      const { pinMinLength } = await settings.read();
-      const phones = [user.phone, user.backup_phone, user.mobile_phone].filter((p) => p !== null);
-      const errors = newPinErrors(pin, pin, pinMinLength, phones);
-      if (errors.length > 0) return { outcome: 'invalid', errors };
-      const pinHash = await hashSecret(pin, argon2);
-      await save(
-        context,
-        user,
-        { pin_hash: pinHash, pin_change_required: 0 },
-        { type: 'pin.reset', reason: null },
-      );
-      return { outcome: 'saved' };
-    },
-
-    async auditEvents(_context, { userId, type, limit = 100 }) {
+    async auditEvents(context, { userId, type, limit = 100 }) {
+      if (userId === undefined) await authorise(context, 'view-reports', 'everyone');
+      else await target(context, userId, 'view-reports');
       const events = await audit.find({
         ...(userId === undefined ? {} : { userId }),
         ...(type === undefined ? {} : { type }),

@@ -30,6 +30,7 @@ export function toAccount(user: UserRow, enrolment: Enrolment): Account {
     displayName: user.display_name,
     email: user.email,
     role: user.role,
+    group: user.user_group,
     language: user.language,
     disabled: user.disabled !== 0,
     lockedUntil: user.locked_until,

@@ -2,6 +2,7 @@ import { dateFormat } from '../../core/dates.ts';
 import { Router } from 'express';
 import { maskPhone } from '../../core/phone-numbers.ts';
 import type { Services } from '../../services.ts';
+import { eventName } from '../activity.ts';
 import { confirmRoutes } from '../verify/routes.ts';
 import { bypassRoutes } from './bypass.ts';
 import { deviceRoutes } from './devices.ts';
@@ -13,36 +14,6 @@ import { phoneChangeRoutes } from './phones.ts';
 import { pinRoutes } from './pin.ts';
 import { questionRoutes } from './questions.ts';
 import { tokenRoutes } from './token.ts';
-
-/** Audit types shown by name in "Recent activity"; anything else reads "Other". */
-const namedEvents = new Set([
-  'sign-in.password',
-  'sign-in.second-step',
-  'proof',
-  'enrolment',
-  'enrolment.sms-code',
-  'verification.phone',
-  'verification.sms',
-  'fraud-alert',
-  'bypass.issued',
-  'bypass.used',
-  'bypass.cancelled',
-  'change.phone',
-  'change.mobile',
-  'change.pin',
-  'change.method',
-  'change.language',
-  'change.questions',
-  'device.added',
-  'device.renamed',
-  'device.removed',
-  'token.added',
-  'token.removed',
-  'token.resync',
-  'lockout',
-  'password.reset',
-  'account.unlocked',
-]);
 
 /** The confirmations a change page may ask My account to show: `/account?done=phone`. */
 export const doneNotices = new Set([
@@ -87,7 +58,7 @@ export function accountRoutes(services: Services): Router {
             ? `account.done.${notice}`
             : '',
       activity,
-      eventName: (type: string) => (namedEvents.has(type) ? type.replace(/\./g, '_') : 'other'),
+      eventName,
       formatTime: dateFormat(res.locals.lng, 'dateTime', services.config.TIME_ZONE),
     });
   });
