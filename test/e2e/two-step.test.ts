@@ -153,6 +153,9 @@ describe.skipIf(noBrowser)('Two-step verification, no JavaScript', { timeout: 12
     expect(await page.locator('code.uri').textContent()).toMatch(
       new RegExp(`^otpauth://totp/MFA%20Portal:app-en\\?secret=${encodeBase32(secret)}&`),
     );
+    // People setting up on the same phone open the same link (review: "Activation link" was text).
+    const link = page.getByRole('link', { name: t('setup.app.openLink') });
+    expect(await link.getAttribute('href')).toBe(await page.locator('code.uri').textContent());
 
     const setupField = page.getByLabel(t('codes.appLabel'), { exact: true });
     await submitCode(page, setupField, codeOtherThan(appCodesInReach(secret)));
