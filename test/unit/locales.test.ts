@@ -80,6 +80,24 @@ describe('locale files (SPEC L5)', () => {
     const missing = [...used].filter((key) => !exists(key));
     expect(missing).toEqual([]);
   });
+
+  it('no view holds words of its own: text and spoken attributes come from the locale files', () => {
+    const views = readdirSync(join(projectRoot, 'views'), { recursive: true, encoding: 'utf8' });
+    const found: string[] = [];
+    for (const file of views.filter((name) => name.endsWith('.ejs'))) {
+      const markup = readFileSync(join(projectRoot, 'views', file), 'utf8')
+        .replace(/<%[\s\S]*?%>/g, '\u0000')
+        .replace(/<!--[\s\S]*?-->/g, '')
+        .replace(/<style[\s\S]*?<\/style>/g, '');
+      for (const [attribute, value = ''] of markup.matchAll(
+        /\b(?:alt|title|aria-label|placeholder)="([^"]*)"/g,
+      ))
+        if (/\p{L}/u.test(value)) found.push(`${file}: ${attribute}`);
+      for (const words of markup.replace(/<[^>]*>/g, ' ').match(/\p{L}[\p{L}'’ ]*/gu) ?? [])
+        found.push(`${file}: ${words}`);
+    }
+    expect(found).toEqual([]);
+  });
 });
 
 describe('French typography (SPEC L5, the language review)', () => {
