@@ -2,7 +2,7 @@ import type { DevicesRepository } from '../../data/devices-repository.ts';
 import type { SettingsRepository } from '../../data/settings-repository.ts';
 import type { UsersRepository } from '../../data/users-repository.ts';
 import type { Accounts } from '../accounts.ts';
-import { accountPermissions } from '../method-policy.ts';
+import { accountPermissions, type Channels } from '../method-policy.ts';
 import type { Journey, SignInService } from '../mfa-service.ts';
 import { enrolmentFrom } from '../second-factor.ts';
 import { secondStepOptions } from './second-step.ts';
@@ -13,7 +13,7 @@ export interface SignInServiceDependencies {
   settings: SettingsRepository;
   accounts: Accounts;
   devices: DevicesRepository;
-  telephony: boolean;
+  telephony: Channels;
   now?: () => number;
 }
 
