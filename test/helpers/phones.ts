@@ -95,7 +95,7 @@ function simulatorPhone(): TestPhone {
   };
 }
 
-async function twilioPhone(): Promise<TestPhone & { twilio: FakeTwilio }> {
+async function twilioPhone(): Promise<TestPhone & { twilio: FakeTwilio; portalUrl: () => string }> {
   const twilio = await startFakeTwilio();
   let listening: Listening | undefined;
   const newest = <T extends { order: number }>(list: T[]) =>
@@ -104,6 +104,8 @@ async function twilioPhone(): Promise<TestPhone & { twilio: FakeTwilio }> {
     provider: 'twilio',
     twilio,
     env: twilio.env(),
+    /** Where the portal really listens, behind the public address Twilio calls. */
+    portalUrl: () => `http://127.0.0.1:${String(listening?.port ?? 0)}`,
     async attach(portal) {
       listening = await listen(portal.app);
       twilio.forwardTo(`http://127.0.0.1:${String(listening.port)}`);
