@@ -2,7 +2,7 @@ import { Router } from 'express';
 import type { Services } from '../services.ts';
 
 /** SPEC O1: liveness and readiness, answered before sessions so probes create none. */
-export function setUpHealthChecks({ database, redis }: Services): Router {
+export function setUpHealthChecks({ database, redis, directory }: Services): Router {
   const router = Router();
   router.get('/healthz', (_req, res) => {
     res.set('Cache-Control', 'no-store').json({ status: 'ok' });
@@ -21,6 +21,14 @@ export function setUpHealthChecks({ database, redis }: Services): Router {
         checks.redis = 'ok';
       } catch {
         checks.redis = 'failed';
+      }
+    }
+    if (directory.check) {
+      try {
+        await directory.check();
+        checks.directory = 'ok';
+      } catch {
+        checks.directory = 'failed';
       }
     }
     const ready = Object.values(checks).every((check) => check === 'ok');
