@@ -366,6 +366,7 @@ export async function startSlapd(): Promise<Slapd> {
 
   let child: ChildProcess | undefined;
   const start = async () => {
+    if (child && child.exitCode === null) return;
     const urls = `ldap://127.0.0.1:${String(plainPort)}/ ldaps://127.0.0.1:${String(ldapsPort)}/`;
     child = spawn(slapdPath, ['-f', conf, '-h', urls, '-d', '0'], {
       stdio: ['ignore', 'ignore', 'pipe'],
