@@ -1,3 +1,4 @@
+import type { Request } from 'express';
 import session from 'express-session';
 import type { Db } from './schema.ts';
 
@@ -19,6 +20,8 @@ export class DatabaseSessionStore extends session.Store {
   private lastSweep = 0;
   /** The stored expiry of each session read by a request in flight, so a touch can be skipped. */
   private readonly readExpiry = new Map<string, number>();
+  /** New session ids, each replacing the stored session whose id it takes over at its save. */
+  private readonly replacing = new Map<string, string>();
   private readonly db: Db;
   private readonly ttlMs: number;
 
@@ -50,18 +53,52 @@ export class DatabaseSessionStore extends session.Store {
 
   override set(sid: string, data: session.SessionData, callback?: Callback<void>): void {
     this.readExpiry.delete(sid);
+    const replaced = this.replacing.get(sid);
+    this.replacing.delete(sid);
     const write = async () => {
       const row = { sid, data: JSON.stringify(data), expires_at: this.expiry(data) };
-      await this.db
-        .insertInto('sessions')
-        .values(row)
-        .onConflict((oc) =>
-          oc.column('sid').doUpdateSet({ data: row.data, expires_at: row.expires_at }),
-        )
-        .execute();
+      // A regenerated session takes over the old one's row: the old id is gone in the same
+      // statement that stores the new one (SPEC S2).
+      const moved =
+        replaced !== undefined &&
+        (await this.db.updateTable('sessions').set(row).where('sid', '=', replaced).executeTakeFirst())
+          .numUpdatedRows > 0n;
+      if (!moved) {
+        await this.db
+          .insertInto('sessions')
+          .values(row)
+          .onConflict((oc) =>
+            oc.column('sid').doUpdateSet({ data: row.data, expires_at: row.expires_at }),
+          )
+          .execute();
+      }
       await this.sweep();
     };
     settle(write(), callback);
+  }
+
+  /**
+   * SPEC S2: a new session id whose data replaces the stored session in one statement when it
+   * is saved, instead of a delete now and an insert then. A session this request did not read
+   * from the store is destroyed at once, as express-session does it. Should the response end
+   * without saving the new session, the old one is destroyed then.
+   */
+  regenerateOnSave(req: Request, callback: (error?: unknown) => void): void {
+    const old = req.sessionID;
+    if (!this.readExpiry.has(old)) {
+      this.regenerate(req, callback);
+      return;
+    }
+    this.readExpiry.delete(old);
+    req.sessionStore.generate(req);
+    const sid = req.sessionID;
+    this.replacing.set(sid, old);
+    req.res?.once('close', () => {
+      if (this.replacing.get(sid) !== old) return;
+      this.replacing.delete(sid);
+      this.destroy(old);
+    });
+    callback();
   }
 
   /**
