@@ -1,8 +1,31 @@
 import { randomUUID } from 'node:crypto';
-import type { DatabaseSchema, Db, UsersTable } from './schema.ts';
+import type { DatabaseSchema, Db, DevicesTable, UsersTable } from './schema.ts';
 import type { ExpressionBuilder, Selectable } from 'kysely';
 
 export type UserRow = Selectable<UsersTable>;
+
+/** A user with how many security questions they answered and their devices, oldest first. */
+export type UserWithDevices = UserRow & {
+  answered_questions: number;
+  devices: Selectable<DevicesTable>[];
+};
+
+/** The device columns, each under a name of its own beside the user's in one joined row. */
+const deviceColumns = [
+  'id',
+  'user_id',
+  'kind',
+  'name',
+  'serial',
+  'secret',
+  'otp_type',
+  'algorithm',
+  'digits',
+  'period',
+  'counter',
+  'last_step',
+  'created_at',
+] as const satisfies readonly (keyof DevicesTable)[];
 
 /** When attempts lock an account (SPEC M8): the portal settings and the hourly cap. */
 export interface LockoutPolicy {
@@ -34,6 +57,17 @@ function windowWithout(eb: ExpressionBuilder<DatabaseSchema, 'users'>, reservati
     .then(eb('failure_window_count', '-', 1))
     .else(eb.ref('failure_window_count'))
     .end();
+}
+
+/** How many security questions the user answered, as a column of their row. */
+function answerCount(eb: ExpressionBuilder<DatabaseSchema, 'users'>) {
+  return eb
+    .selectFrom('security_answers')
+    .innerJoin('security_questions', 'security_questions.id', 'security_answers.question_id')
+    .whereRef('security_answers.user_id', '=', 'users.id')
+    .select((count) => count.fn.countAll<number>().as('n'))
+    .$asScalar()
+    .as('answered_questions');
 }
 
 export interface NewUser {
@@ -87,21 +121,41 @@ export function createUsersRepository(db: Db) {
       return db
         .selectFrom('users')
         .selectAll('users')
-        .select((eb) =>
-          eb
-            .selectFrom('security_answers')
-            .innerJoin(
-              'security_questions',
-              'security_questions.id',
-              'security_answers.question_id',
-            )
-            .whereRef('security_answers.user_id', '=', 'users.id')
-            .select((count) => count.fn.countAll<number>().as('n'))
-            .$asScalar()
-            .as('answered_questions'),
-        )
+        .select(answerCount)
         .where('users.id', '=', id)
         .executeTakeFirst();
+    },
+
+    /**
+     * The user, their answer count and their devices in one statement (SPEC P2): a row per
+     * device, or one without a device, the device's columns prefixed with `device_`.
+     */
+    async findWithDevices(id: string): Promise<UserWithDevices | undefined> {
+      const rows = await db
+        .selectFrom('users')
+        .leftJoin('devices', 'devices.user_id', 'users.id')
+        .selectAll('users')
+        .select((eb) => [
+          answerCount(eb),
+          ...deviceColumns.map((column) => eb.ref(`devices.${column}`).as(`device_${column}`)),
+        ])
+        .where('users.id', '=', id)
+        .orderBy('devices.created_at')
+        .execute();
+      const first = rows[0];
+      if (!first) return undefined;
+      const user: Record<string, unknown> = {};
+      for (const [key, value] of Object.entries(first)) {
+        if (!key.startsWith('device_')) user[key] = value;
+      }
+      const devices = rows.flatMap((row) => {
+        const fields = row as unknown as Record<string, unknown>;
+        if (fields.device_id === null) return [];
+        const device: Record<string, unknown> = {};
+        for (const column of deviceColumns) device[column] = fields[`device_${column}`];
+        return [device as Selectable<DevicesTable>];
+      });
+      return { ...(user as UserRow & { answered_questions: number }), devices };
     },
 
     async create(user: NewUser, now = Date.now()): Promise<UserRow> {
