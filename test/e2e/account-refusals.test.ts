@@ -8,7 +8,7 @@ import {
   createAppUser,
 } from '../helpers/account.ts';
 import { browserMissing } from '../helpers/browser.ts';
-import { userContext } from '../helpers/context.ts';
+import { cliContext, userContext } from '../helpers/context.ts';
 import {
   expectPage,
   pathOf,
@@ -123,7 +123,7 @@ describe.skipIf(noBrowser)(
         }
         // Nothing saved: the language the first sign-in kept, and no change recorded.
         expect((await accountOf(portal.services, `refused-${lng}`)).language).toBe(lng);
-        const changes = await portal.services.mfa.administration.auditEvents(userContext(userId), {
+        const changes = await portal.services.mfa.administration.auditEvents(cliContext, {
           userId,
           type: 'change.language',
         });
