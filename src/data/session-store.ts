@@ -1,6 +1,36 @@
 import type { Request } from 'express';
 import session from 'express-session';
+import { changedRows, firstRow, prepared } from './prepared.ts';
 import type { Db } from './schema.ts';
+
+interface Row {
+  sid: string;
+  data: string;
+  expires_at: number;
+}
+
+// The statements of every request with a session, compiled once (SPEC P2).
+const readSession = prepared((db, p: { sid: string }) =>
+  db.selectFrom('sessions').select(['data', 'expires_at']).where('sid', '=', p.sid),
+);
+const moveSession = prepared((db, p: Row & { from: string }) =>
+  db
+    .updateTable('sessions')
+    .set({ sid: p.sid, data: p.data, expires_at: p.expires_at })
+    .where('sid', '=', p.from),
+);
+const writeSession = prepared((db, p: Row) =>
+  db
+    .insertInto('sessions')
+    .values({ sid: p.sid, data: p.data, expires_at: p.expires_at })
+    .onConflict((oc) => oc.column('sid').doUpdateSet({ data: p.data, expires_at: p.expires_at })),
+);
+const touchSession = prepared((db, p: { sid: string; expires_at: number }) =>
+  db.updateTable('sessions').set({ expires_at: p.expires_at }).where('sid', '=', p.sid),
+);
+const deleteSession = prepared((db, p: { sid: string }) =>
+  db.deleteFrom('sessions').where('sid', '=', p.sid),
+);
 
 type Callback<T> = (error: unknown, value?: T) => void;
 
@@ -37,11 +67,7 @@ export class DatabaseSessionStore extends session.Store {
 
   override get(sid: string, callback: Callback<session.SessionData | null>): void {
     const read = async () => {
-      const row = await this.db
-        .selectFrom('sessions')
-        .select(['data', 'expires_at'])
-        .where('sid', '=', sid)
-        .executeTakeFirst();
+      const row = firstRow(await readSession(this.db, { sid }));
       if (!row || row.expires_at <= Date.now()) return null;
       // Bounded: an entry goes with the request's touch, save or destroy.
       if (this.readExpiry.size > 10_000) this.readExpiry.clear();
@@ -61,17 +87,8 @@ export class DatabaseSessionStore extends session.Store {
       // statement that stores the new one (SPEC S2).
       const moved =
         replaced !== undefined &&
-        (await this.db.updateTable('sessions').set(row).where('sid', '=', replaced).executeTakeFirst())
-          .numUpdatedRows > 0n;
-      if (!moved) {
-        await this.db
-          .insertInto('sessions')
-          .values(row)
-          .onConflict((oc) =>
-            oc.column('sid').doUpdateSet({ data: row.data, expires_at: row.expires_at }),
-          )
-          .execute();
-      }
+        changedRows(await moveSession(this.db, { ...row, from: replaced })) > 0n;
+      if (!moved) await writeSession(this.db, row);
       await this.sweep();
     };
     settle(write(), callback);
@@ -114,11 +131,7 @@ export class DatabaseSessionStore extends session.Store {
       return;
     }
     const write = async () => {
-      await this.db
-        .updateTable('sessions')
-        .set({ expires_at: expiresAt })
-        .where('sid', '=', sid)
-        .execute();
+      await touchSession(this.db, { sid, expires_at: expiresAt });
     };
     settle(write(), callback);
   }
@@ -126,7 +139,7 @@ export class DatabaseSessionStore extends session.Store {
   override destroy(sid: string, callback?: Callback<void>): void {
     this.readExpiry.delete(sid);
     const remove = async () => {
-      await this.db.deleteFrom('sessions').where('sid', '=', sid).execute();
+      await deleteSession(this.db, { sid });
     };
     settle(remove(), callback);
   }
