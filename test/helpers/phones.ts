@@ -1,5 +1,12 @@
 import { listen, type Listening } from './raw-http.ts';
-import { browserAgent, csrfTokenFrom, type TestPortal } from './app.ts';
+import {
+  browserAgent,
+  changeSettings,
+  createTestPortal,
+  createUser,
+  csrfTokenFrom,
+  type TestPortal,
+} from './app.ts';
 import { startFakeTwilio, type FakeTwilio } from './fake-twilio.ts';
 
 /*
@@ -95,7 +102,7 @@ function simulatorPhone(): TestPhone {
   };
 }
 
-async function twilioPhone(): Promise<TestPhone & { twilio: FakeTwilio }> {
+async function twilioPhone(): Promise<TestPhone & { twilio: FakeTwilio; portalUrl: () => string }> {
   const twilio = await startFakeTwilio();
   let listening: Listening | undefined;
   const newest = <T extends { order: number }>(list: T[]) =>
@@ -104,6 +111,8 @@ async function twilioPhone(): Promise<TestPhone & { twilio: FakeTwilio }> {
     provider: 'twilio',
     twilio,
     env: twilio.env(),
+    /** Where the portal really listens, behind the public address Twilio calls. */
+    portalUrl: () => `http://127.0.0.1:${String(listening?.port ?? 0)}`,
     async attach(portal) {
       listening = await listen(portal.app);
       twilio.forwardTo(`http://127.0.0.1:${String(listening.port)}`);
@@ -159,3 +168,31 @@ export async function createPhone(provider: (typeof phoneProviders)[number]): Pr
   return provider === 'simulator' ? simulatorPhone() : twilioPhone();
 }
 export { twilioPhone };
+
+/** The phone form of User Setup: a Dutch number, no extension, no backup phone. */
+export const phoneFields = {
+  phoneCountry: 'NL',
+  phoneNumber: '020 123 4567',
+  phoneExtension: '',
+  backupCountry: 'BE',
+  backupNumber: '',
+  backupExtension: '',
+};
+
+/**
+ * A test portal that calls and texts the phone, with the user `sem` (that password) and no
+ * security questions: the phone journeys' start. `close` stops both.
+ */
+export async function portalWithPhone(phone: TestPhone, password: string) {
+  const portal = await createTestPortal({ RATE_LIMIT_SIGNIN_MAX: '1000', ...phone.env });
+  await phone.attach(portal);
+  await createUser(portal, 'sem', password);
+  await changeSettings(portal.services, { useSecurityQuestions: false });
+  return {
+    portal,
+    close: async () => {
+      await phone.close();
+      await portal.close();
+    },
+  };
+}

@@ -9,7 +9,7 @@ import {
 } from '../helpers/app.ts';
 import { accountOf } from '../helpers/account.ts';
 import { helpdeskContext } from '../helpers/context.ts';
-import { createPhone, phoneProviders, type TestPhone } from '../helpers/phones.ts';
+import { createPhone, phoneProviders, portalWithPhone, type TestPhone } from '../helpers/phones.ts';
 import { post } from '../helpers/two-step.ts';
 
 const password = 'correct horse battery';
@@ -52,29 +52,18 @@ async function auditOf(type: string, username?: string) {
 async function enrolPhone(agent: Agent, fields: Record<string, string> = {}) {
   await signIn(agent, 'sem', password);
   const form = await agent.get('/setup/phone').expect(200);
-  return post(agent, '/setup/phone', form.text, {
-    phoneCountry: 'NL',
-    phoneNumber: '020 123 4567',
-    phoneExtension: '',
-    backupCountry: 'BE',
-    backupNumber: '',
-    backupExtension: '',
-    ...fields,
-  });
+  return post(agent, '/setup/phone', form.text, { ...phoneFields, ...fields });
 }
 
 // Every journey once with the development simulator and once with Twilio (SPEC N1).
 describe.each(phoneProviders)('through the %s', (provider) => {
+  let close: () => Promise<void>;
   beforeEach(async () => {
     phone = await createPhone(provider);
-    portal = await createTestPortal({ RATE_LIMIT_SIGNIN_MAX: '1000', ...phone.env });
-    await phone.attach(portal);
-    await createUser(portal, 'sem', password);
-    await changeSettings(portal.services, { useSecurityQuestions: false });
+    ({ portal, close } = await portalWithPhone(phone, password));
   });
   afterEach(async () => {
-    await phone.close();
-    await portal.close();
+    await close();
   });
 
   describe('phone call (SPEC M1, J2, J4)', () => {
