@@ -9,7 +9,13 @@ import {
 } from '../helpers/app.ts';
 import { accountOf } from '../helpers/account.ts';
 import { helpdeskContext } from '../helpers/context.ts';
-import { createPhone, phoneProviders, portalWithPhone, type TestPhone } from '../helpers/phones.ts';
+import {
+  createPhone,
+  phoneFields,
+  phoneProviders,
+  portalWithPhone,
+  type TestPhone,
+} from '../helpers/phones.ts';
 import { post } from '../helpers/two-step.ts';
 
 const password = 'correct horse battery';
