@@ -16,6 +16,13 @@ export type Verification = Selectable<VerificationsTable>;
 /** Text a user's language into a message; core knows keys, not HTTP (i18next's fixed `t`). */
 export type Translate = (language: string, key: string, values?: Record<string, unknown>) => string;
 
+/**
+ * A text as it is sent: French typography's no-break spaces become plain spaces. They are not
+ * in the GSM alphabet, so a gateway sends them as "?" or the whole text as UCS-2, in twice as
+ * many parts (found with Kannel); on a phone's screen a plain space reads the same.
+ */
+export const smsText = (text: string) => text.replace(/[\u00a0\u202f]/g, ' ');
+
 /** How long a call may ring and be answered before the attempt counts as unanswered. */
 const callLifetimeMs = 120_000;
 
@@ -402,10 +409,12 @@ export function createPhoneVerification(deps: PhoneVerificationDependencies) {
         ? 'telephony.textReplyPin'
         : 'telephony.textReply'
       : 'telephony.textCode';
-    const body = translate(verification.language, key, {
-      code,
-      count: Math.round(policy.smsCodeLifetimeSeconds / 60),
-    });
+    const body = smsText(
+      translate(verification.language, key, {
+        code,
+        count: Math.round(policy.smsCodeLifetimeSeconds / 60),
+      }),
+    );
     return hand(verification.id, () =>
       telephony.sendText({ verificationId: verification.id, to: verification.phone, body }),
     );

@@ -1,5 +1,6 @@
 import supertest from 'supertest';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { smsText } from '../../src/core/phone-verification.ts';
 import { languages } from '../../src/i18n.ts';
 import { accountOf } from '../helpers/account.ts';
 import {
@@ -92,7 +93,7 @@ describe.each(languages)('in %s', (lng) => {
     await startSetup(agent, lng, 'sms');
     const [text] = twilio.texts;
     const code = codeIn(text?.body ?? '');
-    expect(text?.body).toBe(t(lng)('telephony.textCode', { code, count: 5 }));
+    expect(text?.body).toBe(smsText(t(lng)('telephony.textCode', { code, count: 5 })));
     expect(text?.statusCallback).toMatch(/\/telephony\/twilio\/texts\/[0-9a-f-]{36}\/status$/);
     await twilio.report(text as never, 'sent');
     await agent.get('/setup/sms/code').expect(200);
@@ -191,7 +192,9 @@ describe('two-way texts (SPEC M2)', () => {
     const agent = browserAgent(portal);
     expect((await startSetup(agent, 'nl', 'sms')).headers.location).toBe('/setup/sms/wait');
     const [text] = twilio.texts;
-    expect(text?.body).toBe(t('nl')('telephony.textReply', { code: codeIn(text?.body ?? '') }));
+    expect(text?.body).toBe(
+      smsText(t('nl')('telephony.textReply', { code: codeIn(text?.body ?? '') })),
+    );
     await twilio.reply('+33612345678', codeIn(text?.body ?? ''));
     expect((await agent.get('/setup/sms/wait').expect(303)).headers.location).toBe(
       '/account?enrolled',
