@@ -37,7 +37,12 @@ export function setUpHealthChecks({ database, redis, providers }: Services): Rou
     res
       .status(ready ? 200 : 503)
       .set('Cache-Control', 'no-store')
-      .json({ status: ready ? 'ready' : 'unavailable', checks, providers: telephony });
+      .json({
+        status: ready ? 'ready' : 'unavailable',
+        checks,
+        // Only where calls or texts are set up at all.
+        ...(Object.keys(telephony).length > 0 ? { providers: telephony } : {}),
+      });
   });
   return router;
 }
