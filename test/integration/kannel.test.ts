@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import http from 'node:http';
 import type net from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -32,6 +32,17 @@ describe.skipIf(noKannel)('texts through Kannel', { timeout: 60_000 }, () => {
   let portal: TestPortal;
   let server: http.Server;
   const token = randomBytes(16).toString('hex');
+  let reports: string[] = [];
+
+  /** The n-th delivery report Kannel sent the portal. */
+  async function nthReport(n: number): Promise<string> {
+    const deadline = Date.now() + 10_000;
+    while (reports.length < n && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect(reports.length).toBeGreaterThanOrEqual(n);
+    return reports[n - 1] ?? '';
+  }
 
   /** The README's Kannel configuration, with this Kannel's address and user. */
   async function startPortal(sendsmsPassword = kannel.password) {
@@ -47,12 +58,20 @@ describe.skipIf(noKannel)('texts through Kannel', { timeout: 60_000 }, () => {
       RATE_LIMIT_SIGNIN_MAX: '1000',
     });
     server.removeAllListeners('request');
-    server.on('request', portal.app);
+    const app = portal.app;
+    server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
+      // Kannel's own delivery reports, as they reach the portal.
+      if (req.headers['user-agent']?.startsWith('Kannel') && req.url?.includes('/status?')) {
+        reports.push(`${base}${req.url}`);
+      }
+      app(req, res);
+    });
     await createUser(portal, 'sem', password);
     await changeSettings(portal.services, { useSecurityQuestions: false });
   }
 
   beforeEach(async () => {
+    reports = [];
     server = http.createServer();
     await new Promise<void>((resolve) => {
       server.listen(0, '127.0.0.1', resolve);
@@ -146,6 +165,33 @@ describe.skipIf(noKannel)('texts through Kannel', { timeout: 60_000 }, () => {
       `${base}/telephony/http/texts/inbound?from=%2B33612345678&text=${code}`,
     );
     expect(noToken.status).toBe(403);
+    // A delivery report for a text of no attempt, or malformed, changes nothing.
+    const stray = `${base}/telephony/http/texts/${randomUUID()}/${randomUUID()}/status?status=16`;
+    expect((await fetch(stray)).status).toBe(204);
+    expect((await fetch(`${base}/telephony/http/texts/x/y/status?status=16`)).status).toBe(403);
     await agent.get('/setup/sms/wait').expect(200);
+  });
+
+  it('ends the attempt on a failure report for the text under way, and only that text', async () => {
+    await startPortal();
+    const { agent } = await startSetup('en');
+    await kannel.nthDelivered(1);
+    // Kannel's fake SMSC reports every text delivered (type 1): it changes nothing. A failure
+    // (type 16, rejected by the SMSC) comes to the same dlr-url, as Kannel would send it.
+    const delivered = await nthReport(1);
+    expect(delivered).toMatch(
+      /\/telephony\/http\/texts\/[0-9a-f-]{36}\/[0-9a-f-]{36}\/status\?status=1$/,
+    );
+    await agent.get('/setup/sms/code').expect(200);
+    const resend = await agent.get('/setup/sms/code').expect(200);
+    await post(agent, '/setup/sms/resend', resend.text, {}).expect(303);
+    await kannel.nthDelivered(2);
+    // The report about the first text, after a second one was sent, is about a text that is over.
+    expect((await fetch(delivered.replace(/status=1$/, 'status=16'))).status).toBe(204);
+    await agent.get('/setup/sms/code').expect(200);
+    const second = await nthReport(2);
+    expect((await fetch(second.replace(/status=1$/, 'status=16'))).status).toBe(204);
+    const page = await agent.get('/setup/sms/code').expect(400);
+    expect(page.text).toContain('The text message could not be delivered.');
   });
 });

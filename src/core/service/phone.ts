@@ -79,7 +79,7 @@ export interface AttemptView {
   phone: string;
   /** The code page asks for the PIN after the code (OTP + PIN mode, SPEC M2). */
   pinRequired: boolean;
-  /** The call or text is settled (a text that could not be delivered): `wait` says how. */
+  /** The call or text was denied (a text that could not be delivered): `wait` says why. */
   settled: boolean;
 }
 
@@ -501,7 +501,7 @@ export function createPhoneService(deps: MfaServiceDependencies): PhoneService {
       phone: maskPhone(verification.phone),
       // A new number on My account is texted without the PIN: it proves the number only.
       pinRequired: attempt.purpose !== 'change' && policy.smsMode === 'otp-pin',
-      settled: verification.status !== 'pending',
+      settled: verification.status === 'denied',
     };
   }
 
