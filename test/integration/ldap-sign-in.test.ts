@@ -183,7 +183,10 @@ describe.skipIf(skip)('LDAP sign-in through the portal (SPEC J1, D1)', () => {
     expect(down.headers['retry-after']).toBe('30');
     expect(Date.now() - started).toBeLessThan(5000);
     const ready = await browserAgent(portal).get('/readyz').expect(503);
-    expect(ready.body.checks).toMatchObject({ database: 'ok', directory: 'failed' });
+    expect((ready.body as { checks: unknown }).checks).toMatchObject({
+      database: 'ok',
+      directory: 'failed',
+    });
     // An unknown user gets the same page while it is down: the outage tells nothing either.
     expect((await signIn(browserAgent(portal), 'nobody-here', 'x')).status).toBe(503);
 
