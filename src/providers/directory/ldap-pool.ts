@@ -94,14 +94,14 @@ export class LdapPool {
         return netConnect(port, host);
       }) as typeof netConnect,
       // ldaps:// connects with (port, host, options); StartTLS upgrades with one options object.
-      createSecureConnection: ((...args: unknown[]) => {
+      createSecureConnection: (...args: unknown[]) => {
         secureOpened += 1;
         if (secureOpened > 1) refuseReconnect();
         if (typeof args[0] === 'object') {
           return tlsConnect({ ...tlsOptions, ...(args[0] as ConnectionOptions) });
         }
         return tlsConnect(args[0] as number, args[1] as string, tlsOptions);
-      }),
+      },
     });
   }
 
