@@ -13,7 +13,9 @@ import {
   type ConfigSources,
   type Settings,
 } from '../config/index.ts';
+import { directorySecretKeys } from '../config/directory.ts';
 import { openDeviceSecret } from '../core/devices.ts';
+import { checkDirectory } from './check-directory.ts';
 import { parseEncryptionKey } from '../core/secret-box.ts';
 import { latestSchemaVersion } from '../data/migrations.ts';
 
@@ -24,6 +26,7 @@ const secretKeys = new Set([
   'SMTP_PASSWORD',
   'METRICS_TOKEN',
   'WEB_SERVICE_SDK_AUTHENTICATION_PASSWORD',
+  ...directorySecretKeys,
 ]);
 
 /** How a value is shown: secrets hidden, passwords inside URLs masked. */
@@ -292,6 +295,7 @@ export async function runCheckConfig(sources: ConfigSources = {}): Promise<numbe
     await checkDatabase(values, sqlitePath),
     await checkRedis(values),
     ...checkTlsFiles(values, rootDir),
+    await checkDirectory(report.config),
   ].filter((check) => check !== undefined);
   out.push('', 'Checks:');
   for (const check of checks) {

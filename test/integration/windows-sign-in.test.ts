@@ -20,7 +20,8 @@ async function windowsSignIn(portal: TestPortal, identity?: string | string[]) {
   const agent = browserAgent(portal);
   const page = await agent.get('/sign-in').expect(200);
   const request = agent.post('/sign-in/windows').type('form');
-  if (identity !== undefined) request.set(header, identity);
+  if (typeof identity === 'string') request.set(header, identity);
+  else if (identity !== undefined) request.set(header, identity.join(', '));
   const response = await request.send({ _csrf: csrfTokenFrom(page.text) });
   return { agent, page, response };
 }
