@@ -88,6 +88,13 @@ export const testUsers: TestUser[] = [
     computedFlags: 0x10,
     groups: [portalGroupDn, enrolGroupDn],
   },
+  // One for each language's browser journey.
+  ...['en', 'nl', 'fr'].map((lng) => ({
+    uid: `browser-${lng}`,
+    password: `Browser pass ${lng}`,
+    displayName: `Browser ${lng.toUpperCase()}`,
+    groups: [portalGroupDn, enrolGroupDn],
+  })),
   {
     uid: 'partner',
     password: 'Partner pass 1',
@@ -397,5 +404,22 @@ export async function startSlapd(): Promise<Slapd> {
       await stop();
       rmSync(dir, { recursive: true, force: true });
     },
+  };
+}
+
+/** The portal's configuration for this slapd: StartTLS with the test CA, groups as in AD. */
+export function ldapPortalEnv(slapd: Pick<Slapd, 'plainUrl' | 'caFile'>): Record<string, string> {
+  return {
+    PRIMARY_AUTHENTICATION: 'ldap',
+    LDAP_URL: slapd.plainUrl.replace('127.0.0.1', 'localhost'),
+    LDAP_STARTTLS: 'true',
+    LDAP_CA_FILE: slapd.caFile,
+    LDAP_BIND_DN: serviceDn,
+    LDAP_BIND_PASSWORD: servicePassword,
+    LDAP_BASE_DN: baseDn,
+    LDAP_USER_FILTER: '(objectClass=inetOrgPerson)',
+    LDAP_DOMAINS: 'EXAMPLE,example.org',
+    LDAP_PORTAL_GROUP: portalGroupDn,
+    LDAP_ENROL_GROUP: enrolGroupDn,
   };
 }

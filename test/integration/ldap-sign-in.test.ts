@@ -10,16 +10,7 @@ import {
 import { accountOf } from '../helpers/account.ts';
 import { helpdeskContext } from '../helpers/context.ts';
 import { needs } from '../helpers/services.ts';
-import {
-  baseDn,
-  enrolGroupDn,
-  portalGroupDn,
-  serviceDn,
-  servicePassword,
-  slapdMissing,
-  startSlapd,
-  type Slapd,
-} from '../helpers/slapd.ts';
+import { ldapPortalEnv, slapdMissing, startSlapd, type Slapd } from '../helpers/slapd.ts';
 import { appCode, enrolApp, post } from '../helpers/two-step.ts';
 
 /**
@@ -36,17 +27,7 @@ beforeAll(async () => {
   slapd = await startSlapd();
   portal = await createTestPortal({
     RATE_LIMIT_SIGNIN_MAX: '1000',
-    PRIMARY_AUTHENTICATION: 'ldap',
-    LDAP_URL: slapd.plainUrl.replace('127.0.0.1', 'localhost'),
-    LDAP_STARTTLS: 'true',
-    LDAP_CA_FILE: slapd.caFile,
-    LDAP_BIND_DN: serviceDn,
-    LDAP_BIND_PASSWORD: servicePassword,
-    LDAP_BASE_DN: baseDn,
-    LDAP_USER_FILTER: '(objectClass=inetOrgPerson)',
-    LDAP_DOMAINS: 'EXAMPLE,example.org',
-    LDAP_PORTAL_GROUP: portalGroupDn,
-    LDAP_ENROL_GROUP: enrolGroupDn,
+    ...ldapPortalEnv(slapd),
     LDAP_ATTRIBUTE_PHONE: 'telephoneNumber',
     LDAP_ATTRIBUTE_MOBILE: 'mobile',
     LDAP_TIMEOUT_SECONDS: '2',

@@ -117,7 +117,9 @@ describe.skipIf(skip)('RADIUS PAP on FreeRADIUS (SPEC D2)', () => {
     other.bind(0, '127.0.0.1');
     await once(other, 'listening');
     const server = await forgingServer((request, socket, from) => {
-      const send = (packet: Buffer, via = socket) => { via.send(packet, from.port, from.address); };
+      const send = (packet: Buffer, via = socket) => {
+        via.send(packet, from.port, from.address);
+      };
       // An Access-Accept an attacker would like the portal to believe, in every wrong form.
       send(reply(request, 2, 'guessed secret'));
       send(reply(request, 2, radiusSecret, { signed: false }));
@@ -125,7 +127,9 @@ describe.skipIf(skip)('RADIUS PAP on FreeRADIUS (SPEC D2)', () => {
       send(reply(request, 2, radiusSecret), other);
       send(Buffer.from([2, request[1] ?? 0, 0, 20]));
       // Then the genuine answer, a rejection.
-      setTimeout(() => { send(reply(request, 3, radiusSecret)); }, 50);
+      setTimeout(() => {
+        send(reply(request, 3, radiusSecret));
+      }, 50);
     });
     try {
       const answer = await client({
