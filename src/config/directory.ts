@@ -153,6 +153,11 @@ export function directoryConfigErrors(values: DirectoryValues, underIisnode: boo
       underIisnode,
       'PRIMARY_AUTHENTICATION windows works only under IIS with iisnode (the user name comes from IIS)',
     );
+    // Without it CONTOSO\jan and a trusted domain's OTHER\jan would be one portal user.
+    need(
+      (values.LDAP_DOMAINS ?? []).length > 0,
+      'LDAP_DOMAINS must name the Windows domains whose users may sign in when PRIMARY_AUTHENTICATION is windows',
+    );
   }
   return errors;
 }

@@ -258,7 +258,7 @@ export function createWindowsAuthentication(
     async findWindowsUser(identity) {
       const [domain, name, ...rest] = identity.trim().split('\\');
       if (!domain || !name || rest.length > 0) return undefined;
-      if (accepted.size > 0 && !accepted.has(domain.toLowerCase())) return undefined;
+      if (!accepted.has(domain.toLowerCase())) return undefined;
       if (ldap?.findWindowsUser) return ldap.findWindowsUser(identity);
       return directoryUsers.provision('windows', nameOnly(name));
     },
