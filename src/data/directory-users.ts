@@ -96,6 +96,21 @@ export function createDirectoryUsers(db: Db) {
         .where('id', '=', user.id)
         .execute();
     },
+
+    /** The accounts that came from `directory`, for a sync to compare with the directory. */
+    async accountsFrom(directory: string): Promise<UserRow[]> {
+      return db.selectFrom('users').selectAll().where('directory', '=', directory).execute();
+    },
+
+    /** Disables accounts whose users left the directory (SPEC D4). */
+    async disable(ids: string[], now = Date.now()): Promise<void> {
+      if (ids.length === 0) return;
+      await db
+        .updateTable('users')
+        .set({ disabled: 1, updated_at: now })
+        .where('id', 'in', ids)
+        .execute();
+    },
   };
 }
 

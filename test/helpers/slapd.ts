@@ -304,6 +304,8 @@ TLSCertificateKeyFile ${join(dir, 'server.key')}
 # As Active Directory does: a bind with a DN and no password succeeds, anonymously (RFC 4513
 # 5.1.2). The portal must never send one.
 allow bind_anon_dn
+# Paged searches read every page, as AD's service accounts may (slapd stops at 500 otherwise).
+sizelimit size.soft=500 size.hard=unlimited size.prtotal=unlimited
 
 database mdb
 suffix "${baseDn}"

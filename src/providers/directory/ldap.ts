@@ -91,9 +91,12 @@ function first(entry: Entry, attribute: string): string | null {
 }
 
 /** Distinguished names compare without case and without spaces around the separators. */
+function normalDn(dn: string): string {
+  return dn.replace(/\s*([,=+])\s*/g, '$1').toLowerCase();
+}
+
 export function sameDn(a: string, b: string): boolean {
-  const normal = (dn: string) => dn.replace(/\s*([,=+])\s*/g, '$1').toLowerCase();
-  return normal(a) === normal(b);
+  return normalDn(a) === normalDn(b);
 }
 
 // Active Directory's account flags (MS-ADTS 2.2.16) and "never" for accountExpires.
@@ -259,7 +262,87 @@ export function createLdapDirectory(options: LdapOptions) {
     return group === '' || groups.some((known) => sameDn(known, group));
   }
 
+  /** An entry as a person; `inGroup` says whether they belong to a group (nested too). */
+  function personOf(
+    entry: Entry,
+    username: string,
+    groups: string[],
+    inGroup: (group: string) => boolean,
+  ): DirectoryPerson {
+    const named = [first(entry, 'givenName'), first(entry, 'sn')].filter(Boolean).join(' ');
+    const mayUse = options.portalGroup === '' || inGroup(options.portalGroup);
+    return {
+      dn: entry.dn,
+      username,
+      displayName:
+        first(entry, options.attributes.displayName) ?? (named || first(entry, 'cn') || username),
+      email: first(entry, options.attributes.email),
+      phone: first(entry, options.attributes.phone),
+      mobile: first(entry, options.attributes.mobile),
+      groups,
+      refused: !mayUse || accountUnusable(entry),
+      mayEnrol: mayUse && (options.enrolGroup === '' || inGroup(options.enrolGroup)),
+    };
+  }
+
+  /** Every member of a group, through the groups in it, as lower-case normalised DNs. */
+  async function expandGroup(client: Client, group: string, groupDns: Set<string>) {
+    const members = new Set<string>();
+    const seen = new Set<string>();
+    const pending = [normalDn(group)];
+    for (let dn = pending.pop(); dn !== undefined; dn = pending.pop()) {
+      if (seen.has(dn)) continue;
+      seen.add(dn);
+      const values = await allValues(async (attribute) => {
+        const result = await client.search(dn, { scope: 'base', attributes: [attribute] });
+        return result.searchEntries[0];
+      }, 'member');
+      for (const member of values.map(normalDn)) {
+        if (groupDns.has(member)) pending.push(member);
+        else members.add(member);
+      }
+    }
+    return members;
+  }
+
   return {
+    /**
+     * Every user under the base DN, in pages of 500 (SPEC D4), as people, with the portal and
+     * enrolment groups read whole (range retrieval, nested groups).
+     */
+    async listPeople(): Promise<DirectoryPerson[]> {
+      return searches.use(async (client) => {
+        const groupDns = new Set<string>();
+        const wanted = [options.portalGroup, options.enrolGroup].filter((group) => group !== '');
+        if (wanted.length > 0) {
+          const found = await client.search(options.baseDn, {
+            scope: 'sub',
+            filter: groupClasses,
+            attributes: ['1.1'],
+            paged: { pageSize: 500 },
+          });
+          for (const entry of found.searchEntries) groupDns.add(normalDn(entry.dn));
+        }
+        const memberships = new Map<string, Set<string>>();
+        for (const group of wanted) {
+          memberships.set(group, await expandGroup(client, group, groupDns));
+        }
+        const { searchEntries } = await client.search(options.baseDn, {
+          scope: 'sub',
+          filter: options.userFilter,
+          attributes,
+          paged: { pageSize: 500 },
+        });
+        return searchEntries.flatMap((entry) => {
+          const username = first(entry, options.usernameAttribute);
+          if (!username) return [];
+          const dn = normalDn(entry.dn);
+          const inGroup = (group: string) => memberships.get(group)?.has(dn) ?? false;
+          return [personOf(entry, username, wanted.filter(inGroup), inGroup)];
+        });
+      });
+    },
+
     /** The person a typed username names, or undefined: no one, or more than one. */
     async find(typed: string): Promise<DirectoryPerson | undefined> {
       const name = searchNameOf(typed, options.usernameAttribute, options.domains);
@@ -272,21 +355,7 @@ export function createLdapDirectory(options: LdapOptions) {
         if (!entry || !username) return undefined;
         const wanted = [options.portalGroup, options.enrolGroup].filter((group) => group !== '');
         const groups = wanted.length > 0 ? await groupsOf(client, entry.dn, wanted) : [];
-        const named = [first(entry, 'givenName'), first(entry, 'sn')].filter(Boolean).join(' ');
-        const mayUse = isIn(groups, options.portalGroup);
-        return {
-          dn: entry.dn,
-          username,
-          displayName:
-            first(entry, options.attributes.displayName) ??
-            (named || first(entry, 'cn') || username),
-          email: first(entry, options.attributes.email),
-          phone: first(entry, options.attributes.phone),
-          mobile: first(entry, options.attributes.mobile),
-          groups,
-          refused: !mayUse || accountUnusable(entry),
-          mayEnrol: mayUse && isIn(groups, options.enrolGroup),
-        };
+        return personOf(entry, username, groups, (group) => isIn(groups, group));
       });
     },
 
