@@ -84,3 +84,30 @@ describe.skipIf(!slapd)('LDAP sign-in with JavaScript disabled', { timeout: 120_
     });
   });
 });
+
+describe.skipIf(noBrowser)(
+  'Windows sign-in page with JavaScript disabled',
+  { timeout: 60_000 },
+  () => {
+    // Under iisnode as the portal sees it; the browser sends no AUTH_USER, as IIS with anonymous
+    // access would not.
+    const portal = useBrowserPortal({
+      IISNODE_VERSION: '0.2.26',
+      PRIMARY_AUTHENTICATION: 'windows',
+      LDAP_DOMAINS: 'EXAMPLE',
+    });
+
+    describe.each(languages)('in %s', (lng) => {
+      it('offers the Windows account first, and says clearly when Windows named nobody', async () => {
+        const journey = await portal.openTab(lng);
+        const { page, t } = journey;
+        await page.goto(`/sign-in?lng=${lng}`);
+        await expectPage(journey, { status: 200, heading: t('signIn.title') });
+        const button = page.getByRole('button', { name: t('signIn.windows.submit') });
+        await pressEnter(page, button);
+        await expectPage(journey, { status: 403, heading: t('signIn.title') });
+        await expectErrorSummary(journey, [t('signIn.errors.windowsRefused')]);
+      });
+    });
+  },
+);
