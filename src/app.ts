@@ -63,6 +63,9 @@ export function createApp(services: Services): Express {
 
   const app = express();
   app.disable('x-powered-by');
+  // Pages are never cached (Cache-Control: no-store), so an ETag would only cost a hash of each
+  // page's bytes (SPEC P2); the stylesheet under /assets keeps the one express.static sends.
+  app.set('etag', false);
   app.set('trust proxy', config.trustProxyValue);
   setUpViews(app, join(config.rootDir, 'views'));
   // SPEC L4: signed-in pages say how long the session lasts without activity.

@@ -18,7 +18,7 @@ export interface AccountsDependencies {
   lockout: Lockout;
   directory: PrimaryAuthentication;
   bypasses: Bypasses;
-  secondFactor: Pick<SecondFactor, 'enrolmentOf'>;
+  secondFactor: Pick<SecondFactor, 'methodsOf'>;
   argon2: Argon2Parameters;
 }
 
@@ -65,7 +65,7 @@ export function createAccounts(deps: AccountsDependencies) {
     }
     // A pending one-time bypass skips the second step for this one sign-in (SPEC J1, M7).
     if (await bypasses.consume(user, context)) return { next: 'signed-in', userId: user.id };
-    const { methods } = await secondFactor.enrolmentOf(user);
+    const methods = await secondFactor.methodsOf(user);
     if (methods.length > 0) return { next: 'second-step', userId: user.id };
     return policy.allowEnrollment ? { next: 'enrol', userId: user.id } : { next: 'not-enrolled' };
   }

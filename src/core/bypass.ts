@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { createAuditRepository, type AuditRepository } from '../data/audit-repository.ts';
+import { prepared } from '../data/prepared.ts';
 import type { Db } from '../data/schema.ts';
 import type { UserRow } from '../data/users-repository.ts';
 import { adminOf, type Context } from './context.ts';
@@ -33,6 +34,18 @@ export function readBypassSeconds(typed: string, max: number): number | FieldErr
   }
   return seconds;
 }
+
+/** The statements of every sign-in and of My account, compiled once (SPEC P2). */
+const pendingOf = prepared((db, p: { userId: string; now: number }) =>
+  db
+    .selectFrom('bypasses')
+    .select(['id', 'expires_at', 'issued_by'])
+    .where('user_id', '=', p.userId)
+    .where('used_at', 'is', null)
+    .where('cancelled_at', 'is', null)
+    .where('expires_at', '>', p.now)
+    .orderBy('created_at', 'desc'),
+);
 
 export interface BypassDependencies {
   db: Db;
@@ -116,15 +129,7 @@ export function createBypasses({ db, audit, now = Date.now }: BypassDependencies
     async pending(
       user: Pick<UserRow, 'id'>,
     ): Promise<{ expiresAt: number; issuedBy: string } | undefined> {
-      const row = await db
-        .selectFrom('bypasses')
-        .select(['expires_at', 'issued_by'])
-        .where('user_id', '=', user.id)
-        .where('used_at', 'is', null)
-        .where('cancelled_at', 'is', null)
-        .where('expires_at', '>', now())
-        .orderBy('created_at', 'desc')
-        .executeTakeFirst();
+      const row = (await pendingOf(db, { userId: user.id, now: now() })).rows[0];
       return row ? { expiresAt: row.expires_at, issuedBy: row.issued_by } : undefined;
     },
 
@@ -158,14 +163,7 @@ export function createBypasses({ db, audit, now = Date.now }: BypassDependencies
     /** Uses the pending bypass, if any: at most one sign-in, across instances. */
     async consume(user: UserRow, context: Context): Promise<boolean> {
       const time = now();
-      const pending = await db
-        .selectFrom('bypasses')
-        .select('id')
-        .where('user_id', '=', user.id)
-        .where('used_at', 'is', null)
-        .where('cancelled_at', 'is', null)
-        .where('expires_at', '>', time)
-        .executeTakeFirst();
+      const pending = (await pendingOf(db, { userId: user.id, now: time })).rows[0];
       if (!pending) return false;
       const result = await db
         .updateTable('bypasses')

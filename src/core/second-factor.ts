@@ -115,6 +115,11 @@ export function createSecondFactor(deps: SecondFactorDependencies) {
 
     hashPin: (pin: string) => hashSecret(pin, argon2),
 
+    /** The methods a user has set up (their numbers and devices): the answers are not read. */
+    async methodsOf(user: UserRow): Promise<Method[]> {
+      return enrolmentFrom(user, await devices.forUser(user.id), 0).methods;
+    },
+
     async enrolmentOf(user: UserRow): Promise<Enrolment> {
       const userDevices = await devices.forUser(user.id);
       const answers = await questions.answersOf(user.id);

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { channel } from 'node:diagnostics_channel';
 import { hostname, networkInterfaces } from 'node:os';
 import type { Insertable, Selectable } from 'kysely';
+import { prepared } from './prepared.ts';
 import type { AuditEventsTable, Db } from './schema.ts';
 
 export type AuditEvent = Selectable<AuditEventsTable>;
@@ -22,33 +23,54 @@ function serverAddress(): string | null {
 export const auditChannel = 'mfa-portal:audit';
 const recorded = channel(auditChannel);
 
+// Every column: a field an event leaves out is stored as NULL, as an insert without it would.
+const insertEvent = prepared((db, p: Insertable<AuditEventsTable>) =>
+  db.insertInto('audit_events').values({
+    id: p.id,
+    occurred_at: p.occurred_at,
+    type: p.type,
+    result: p.result,
+    reason: p.reason,
+    user_id: p.user_id,
+    username: p.username,
+    display_name: p.display_name,
+    email: p.email,
+    phone: p.phone,
+    device: p.device,
+    method: p.method,
+    server_name: p.server_name,
+    server_ip: p.server_ip,
+    client_ip: p.client_ip,
+    admin_id: p.admin_id,
+  }),
+);
+const recentOf = prepared((db, p: { userId: string; limit: number }) =>
+  db
+    .selectFrom('audit_events')
+    .selectAll()
+    .where('user_id', '=', p.userId)
+    .orderBy('occurred_at', 'desc')
+    .limit(p.limit),
+);
+
 /** Audit records with the server fields filled in once (SPEC A4). */
 export function createAuditRepository(db: Db) {
   const serverName = hostname();
   const serverIp = serverAddress();
   return {
     async record(event: NewAuditEvent, now = Date.now()): Promise<void> {
-      await db
-        .insertInto('audit_events')
-        .values({
-          ...event,
-          id: randomUUID(),
-          occurred_at: now,
-          server_name: serverName,
-          server_ip: serverIp,
-        })
-        .execute();
+      await insertEvent(db, {
+        ...event,
+        id: randomUUID(),
+        occurred_at: now,
+        server_name: serverName,
+        server_ip: serverIp,
+      });
       if (recorded.hasSubscribers) recorded.publish(event);
     },
 
     async recentForUser(userId: string, limit = 20): Promise<AuditEvent[]> {
-      return db
-        .selectFrom('audit_events')
-        .selectAll()
-        .where('user_id', '=', userId)
-        .orderBy('occurred_at', 'desc')
-        .limit(limit)
-        .execute();
+      return (await recentOf(db, { userId, limit })).rows;
     },
 
     /** SPEC A4: records filtered by user and type, newest first. */

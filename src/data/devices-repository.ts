@@ -1,19 +1,27 @@
 import type { Insertable, Selectable } from 'kysely';
+import { changedRows, prepared } from './prepared.ts';
 import type { Db, DevicesTable } from './schema.ts';
 
 export type DeviceRow = Selectable<DevicesTable>;
 export type NewDevice = Insertable<DevicesTable>;
 
+// The statements of the second step, compiled once (SPEC P2).
+const devicesOf = prepared((db, p: { userId: string }) =>
+  db.selectFrom('devices').selectAll().where('user_id', '=', p.userId).orderBy('created_at'),
+);
+const acceptStep = prepared((db, p: { id: string; step: number }) =>
+  db
+    .updateTable('devices')
+    .set({ last_step: p.step })
+    .where('id', '=', p.id)
+    .where((eb) => eb.or([eb('last_step', 'is', null), eb('last_step', '<', p.step)])),
+);
+
 /** Mobile-app activations and OATH tokens; the single-use rules are enforced in SQL (S6). */
 export function createDevicesRepository(db: Db) {
   return {
     async forUser(userId: string): Promise<DeviceRow[]> {
-      return db
-        .selectFrom('devices')
-        .selectAll()
-        .where('user_id', '=', userId)
-        .orderBy('created_at')
-        .execute();
+      return (await devicesOf(db, { userId })).rows;
     },
 
     /**
@@ -21,13 +29,7 @@ export function createDevicesRepository(db: Db) {
      * older, so two instances (or two tabs) presenting the same code cannot both succeed.
      */
     async acceptTotpStep(deviceId: string, step: number): Promise<boolean> {
-      const result = await db
-        .updateTable('devices')
-        .set({ last_step: step })
-        .where('id', '=', deviceId)
-        .where((eb) => eb.or([eb('last_step', 'is', null), eb('last_step', '<', step)]))
-        .executeTakeFirst();
-      return result.numUpdatedRows > 0n;
+      return changedRows(await acceptStep(db, { id: deviceId, step })) > 0n;
     },
 
     /** Moves an HOTP counter forward from the value the caller read: a compare-and-set. */

@@ -1,8 +1,32 @@
 import { randomUUID } from 'node:crypto';
-import type { DatabaseSchema, Db, UsersTable } from './schema.ts';
+import { prepared } from './prepared.ts';
+import type { DatabaseSchema, Db, DevicesTable, UsersTable } from './schema.ts';
 import { sql, type ExpressionBuilder, type Selectable } from 'kysely';
 
 export type UserRow = Selectable<UsersTable>;
+
+/** A user with how many security questions they answered and their devices, oldest first. */
+export type UserWithDevices = UserRow & {
+  answered_questions: number;
+  devices: Selectable<DevicesTable>[];
+};
+
+/** The device columns, each under a name of its own beside the user's in one joined row. */
+const deviceColumns = [
+  'id',
+  'user_id',
+  'kind',
+  'name',
+  'serial',
+  'secret',
+  'otp_type',
+  'algorithm',
+  'digits',
+  'period',
+  'counter',
+  'last_step',
+  'created_at',
+] as const satisfies readonly (keyof DevicesTable)[];
 
 /** When attempts lock an account (SPEC M8): the portal settings and the hourly cap. */
 export interface LockoutPolicy {
@@ -21,20 +45,175 @@ export interface Reservation {
 
 const hourMs = 3_600_000;
 
+/** How many security questions the user answered, as a column of their row. */
+function answerCount(eb: ExpressionBuilder<DatabaseSchema, 'users'>) {
+  return eb
+    .selectFrom('security_answers')
+    .innerJoin('security_questions', 'security_questions.id', 'security_answers.question_id')
+    .whereRef('security_answers.user_id', '=', 'users.id')
+    .select((count) => count.fn.countAll<number>().as('n'))
+    .$asScalar()
+    .as('answered_questions');
+}
+
 /** The hourly failure count without this attempt, if its window is still the current one. */
-function windowWithout(eb: ExpressionBuilder<DatabaseSchema, 'users'>, reservation: Reservation) {
+function windowWithout(eb: ExpressionBuilder<DatabaseSchema, 'users'>, windowStart: number) {
   return eb
     .case()
     .when(
-      eb.and([
-        eb('failure_window_start', '=', reservation.windowStart),
-        eb('failure_window_count', '>', 0),
-      ]),
+      eb.and([eb('failure_window_start', '=', windowStart), eb('failure_window_count', '>', 0)]),
     )
     .then(eb('failure_window_count', '-', 1))
     .else(eb.ref('failure_window_count'))
     .end();
 }
+
+/** What `reserveAttempt` binds: the moment, and the policy worked out for it. */
+interface AttemptValues {
+  id: string;
+  now: number;
+  /** A failure window that started at or before this is over. */
+  windowOver: number;
+  /** When a lock set now ends. */
+  lockEnd: number;
+  threshold: number;
+  hourlyCap: number;
+}
+
+// SPEC S5, M8: the statements around every check of a secret, compiled once (SPEC P2).
+const reserve = prepared((db, p: AttemptValues) =>
+  db
+    .updateTable('users')
+    .set((eb) => {
+      const newWindow = eb.or([
+        eb('failure_window_start', 'is', null),
+        eb('failure_window_start', '<=', p.windowOver),
+      ]);
+      const windowStart = eb
+        .case()
+        .when(newWindow)
+        .then(eb.val(p.now))
+        .else(eb.ref('failure_window_start'))
+        .end();
+      const windowCount = eb
+        .case()
+        .when(newWindow)
+        .then(1)
+        .else(eb('failure_window_count', '+', 1))
+        .end();
+      const count = eb
+        .case()
+        .when('locked_until', 'is', null)
+        .then(eb('failed_count', '+', 1))
+        .else(1)
+        .end();
+      const windowEnd = eb(windowStart, '+', hourMs);
+      const lockEnd = eb.val(p.lockEnd);
+      const overThreshold = eb(count, '>=', p.threshold);
+      const overCap = eb(windowCount, '>=', p.hourlyCap);
+      return {
+        failed_count: count,
+        failure_window_start: windowStart,
+        failure_window_count: windowCount,
+        // Both reached: whichever lock lasts longer.
+        locked_until: eb
+          .case()
+          .when(eb.and([overCap, overThreshold, eb(windowEnd, '<', lockEnd)]))
+          .then(lockEnd)
+          .when(overCap)
+          .then(windowEnd)
+          .when(overThreshold)
+          .then(lockEnd)
+          .else(null)
+          .end(),
+        updated_at: p.now,
+      };
+    })
+    .where('id', '=', p.id)
+    .where((eb) => eb.or([eb('locked_until', 'is', null), eb('locked_until', '<=', p.now)]))
+    .returning(['locked_until', 'failure_window_start']),
+);
+
+interface ReleaseValues {
+  id: string;
+  now: number;
+  windowStart: number;
+}
+
+/** One failure less, never below zero, and one less in the attempt's window. */
+function releasedCounts(eb: ExpressionBuilder<DatabaseSchema, 'users'>, p: ReleaseValues) {
+  return {
+    failed_count: eb
+      .case()
+      .when('failed_count', '>', 0)
+      .then(eb('failed_count', '-', 1))
+      .else(0)
+      .end(),
+    failure_window_count: windowWithout(eb, p.windowStart),
+    updated_at: p.now,
+  };
+}
+
+/** One failure less, in the attempt's window. */
+const release = prepared((db, p: ReleaseValues) =>
+  db
+    .updateTable('users')
+    .set((eb) => releasedCounts(eb, p))
+    .where('id', '=', p.id),
+);
+
+/** The same, and the lock the attempt set. */
+const releaseWithLock = prepared((db, p: ReleaseValues & { lockedUntil: number }) =>
+  db
+    .updateTable('users')
+    .set((eb) => ({
+      ...releasedCounts(eb, p),
+      locked_until: eb
+        .case()
+        .when('locked_until', '=', p.lockedUntil)
+        .then(null)
+        .else(eb.ref('locked_until'))
+        .end(),
+    }))
+    .where('id', '=', p.id),
+);
+
+/** No failures and no lock; the hourly window less the attempt that just succeeded. */
+const clearAfterAttempt = prepared((db, p: ReleaseValues) =>
+  db
+    .updateTable('users')
+    .set((eb) => ({
+      failed_count: 0,
+      locked_until: null,
+      failure_window_count: windowWithout(eb, p.windowStart),
+      updated_at: p.now,
+    }))
+    .where('id', '=', p.id),
+);
+
+const byUsername = prepared((db, p: { username: string }) =>
+  db.selectFrom('users').selectAll().where('username', '=', p.username),
+);
+
+const withDevices = prepared((db, p: { id: string }) =>
+  db
+    .selectFrom('users')
+    .leftJoin('devices', 'devices.user_id', 'users.id')
+    .selectAll('users')
+    .select((eb) => [
+      answerCount(eb),
+      ...deviceColumns.map((column) => eb.ref(`devices.${column}`).as(`device_${column}`)),
+    ])
+    .where('users.id', '=', p.id)
+    .orderBy('devices.created_at'),
+);
+
+const saveLanguage = prepared((db, p: { id: string; language: string; now: number }) =>
+  db
+    .updateTable('users')
+    .set({ language: p.language, updated_at: p.now })
+    .where('id', '=', p.id),
+);
 
 export interface NewUser {
   username: string;
@@ -97,11 +276,7 @@ export class DuplicateUsernameError extends Error {
 export function createUsersRepository(db: Db) {
   return {
     async findByUsername(username: string): Promise<UserRow | undefined> {
-      return db
-        .selectFrom('users')
-        .selectAll()
-        .where('username', '=', normaliseUsername(username))
-        .executeTakeFirst();
+      return (await byUsername(db, { username: normaliseUsername(username) })).rows[0];
     },
 
     async findById(id: string): Promise<UserRow | undefined> {
@@ -115,21 +290,31 @@ export function createUsersRepository(db: Db) {
       return db
         .selectFrom('users')
         .selectAll('users')
-        .select((eb) =>
-          eb
-            .selectFrom('security_answers')
-            .innerJoin(
-              'security_questions',
-              'security_questions.id',
-              'security_answers.question_id',
-            )
-            .whereRef('security_answers.user_id', '=', 'users.id')
-            .select((count) => count.fn.countAll<number>().as('n'))
-            .$asScalar()
-            .as('answered_questions'),
-        )
+        .select(answerCount)
         .where('users.id', '=', id)
         .executeTakeFirst();
+    },
+
+    /**
+     * The user, their answer count and their devices in one statement (SPEC P2): a row per
+     * device, or one without a device, the device's columns prefixed with `device_`.
+     */
+    async findWithDevices(id: string): Promise<UserWithDevices | undefined> {
+      const { rows } = await withDevices(db, { id });
+      const first = rows[0];
+      if (!first) return undefined;
+      const user: Record<string, unknown> = {};
+      for (const [key, value] of Object.entries(first)) {
+        if (!key.startsWith('device_')) user[key] = value;
+      }
+      const devices = rows.flatMap((row) => {
+        const fields = row as unknown as Record<string, unknown>;
+        if (fields.device_id === null) return [];
+        const device: Record<string, unknown> = {};
+        for (const column of deviceColumns) device[column] = fields[`device_${column}`];
+        return [device as Selectable<DevicesTable>];
+      });
+      return { ...(user as UserRow & { answered_questions: number }), devices };
     },
 
     async create(user: NewUser, now = Date.now()): Promise<UserRow> {
@@ -245,11 +430,7 @@ export function createUsersRepository(db: Db) {
     },
 
     async setLanguage(id: string, language: string, now = Date.now()): Promise<void> {
-      await db
-        .updateTable('users')
-        .set({ language, updated_at: now })
-        .where('id', '=', id)
-        .execute();
+      await saveLanguage(db, { id, language, now });
     },
 
     async updateAccount(id: string, fields: AccountFields, now = Date.now()): Promise<void> {
@@ -308,57 +489,15 @@ export function createUsersRepository(db: Db) {
       policy: LockoutPolicy,
       now = Date.now(),
     ): Promise<Reservation | undefined> {
-      const row = await db
-        .updateTable('users')
-        .set((eb) => {
-          const newWindow = eb.or([
-            eb('failure_window_start', 'is', null),
-            eb('failure_window_start', '<=', now - hourMs),
-          ]);
-          const windowStart = eb
-            .case()
-            .when(newWindow)
-            .then(now)
-            .else(eb.ref('failure_window_start'))
-            .end();
-          const windowCount = eb
-            .case()
-            .when(newWindow)
-            .then(1)
-            .else(eb('failure_window_count', '+', 1))
-            .end();
-          const count = eb
-            .case()
-            .when('locked_until', 'is', null)
-            .then(eb('failed_count', '+', 1))
-            .else(1)
-            .end();
-          const windowEnd = eb(windowStart, '+', hourMs);
-          const lockEnd = now + policy.lockMs;
-          const overThreshold = eb(count, '>=', policy.threshold);
-          const overCap = eb(windowCount, '>=', policy.hourlyCap);
-          return {
-            failed_count: count,
-            failure_window_start: windowStart,
-            failure_window_count: windowCount,
-            // Both reached: whichever lock lasts longer.
-            locked_until: eb
-              .case()
-              .when(eb.and([overCap, overThreshold, eb(windowEnd, '<', lockEnd)]))
-              .then(lockEnd)
-              .when(overCap)
-              .then(windowEnd)
-              .when(overThreshold)
-              .then(lockEnd)
-              .else(null)
-              .end(),
-            updated_at: now,
-          };
-        })
-        .where('id', '=', id)
-        .where((eb) => eb.or([eb('locked_until', 'is', null), eb('locked_until', '<=', now)]))
-        .returning(['locked_until', 'failure_window_start'])
-        .executeTakeFirst();
+      const { rows } = await reserve(db, {
+        id,
+        now,
+        windowOver: now - hourMs,
+        lockEnd: now + policy.lockMs,
+        threshold: policy.threshold,
+        hourlyCap: policy.hourlyCap,
+      });
+      const row = rows[0];
       return row && { lockedUntil: row.locked_until, windowStart: row.failure_window_start ?? now };
     },
 
@@ -369,30 +508,10 @@ export function createUsersRepository(db: Db) {
      * failures meanwhile.
      */
     async releaseAttempt(id: string, reservation: Reservation, now = Date.now()): Promise<void> {
-      await db
-        .updateTable('users')
-        .set((eb) => ({
-          failed_count: eb
-            .case()
-            .when('failed_count', '>', 0)
-            .then(eb('failed_count', '-', 1))
-            .else(0)
-            .end(),
-          failure_window_count: windowWithout(eb, reservation),
-          ...(reservation.lockedUntil === null
-            ? {}
-            : {
-                locked_until: eb
-                  .case()
-                  .when('locked_until', '=', reservation.lockedUntil)
-                  .then(null)
-                  .else(eb.ref('locked_until'))
-                  .end(),
-              }),
-          updated_at: now,
-        }))
-        .where('id', '=', id)
-        .execute();
+      const values = { id, now, windowStart: reservation.windowStart };
+      const { lockedUntil } = reservation;
+      if (lockedUntil === null) await release(db, values);
+      else await releaseWithLock(db, { ...values, lockedUntil });
     },
 
     /**
@@ -400,14 +519,13 @@ export function createUsersRepository(db: Db) {
      * lock; the hourly window keeps its failures (SPEC M8), less the attempt that just succeeded.
      */
     async clearFailures(id: string, reservation?: Reservation, now = Date.now()): Promise<void> {
+      if (reservation) {
+        await clearAfterAttempt(db, { id, now, windowStart: reservation.windowStart });
+        return;
+      }
       await db
         .updateTable('users')
-        .set((eb) => ({
-          failed_count: 0,
-          locked_until: null,
-          ...(reservation ? { failure_window_count: windowWithout(eb, reservation) } : {}),
-          updated_at: now,
-        }))
+        .set({ failed_count: 0, locked_until: null, updated_at: now })
         .where('id', '=', id)
         .execute();
     },

@@ -4,6 +4,21 @@ import { isLanguage, languageCookie, languages, type Language } from '../i18n.ts
 
 const translators = new WeakMap<i18n, Map<Language, TFunction>>();
 
+/** How many filled-in texts each language keeps: bounded, as the values come from requests. */
+const filledTextsKept = 5000;
+
+/** The options of a text as a key, when they are strings, numbers and booleans only. */
+function plainValues(options: unknown): string | undefined {
+  if (typeof options !== 'object' || options === null) return undefined;
+  const parts: string[] = [];
+  for (const [name, value] of Object.entries(options)) {
+    const kind = typeof value;
+    if (kind !== 'string' && kind !== 'number' && kind !== 'boolean') return undefined;
+    parts.push(`${name}\u0000${kind}\u0000${String(value)}`);
+  }
+  return parts.join('\u0001');
+}
+
 /**
  * A `t` per language, made once: a page calls it a dozen times, and a text without options
  * (most of them) is looked up once per process instead of on every page.
@@ -19,8 +34,22 @@ function translatorFor(i18next: i18n, lng: Language): TFunction {
     // i18next's own typing follows each key's text; here keys come from views, as strings.
     const fixed = i18next.getFixedT(lng) as unknown as (key: string, options?: object) => string;
     const plain = new Map<string, string>();
+    const filled = new Map<string, string>();
     t = ((key: string, options?: unknown) => {
-      if (options !== undefined) return fixed(key, options as object);
+      if (options !== undefined) {
+        // The same values give the same text (SPEC P2): a page fills in the same few again and
+        // again. Values that are not plain data are not kept; nor is anything past the bound.
+        const values = plainValues(options);
+        if (values === undefined) return fixed(key, options as object);
+        const id = `${key}\u0000${values}`;
+        let text = filled.get(id);
+        if (text === undefined) {
+          text = fixed(key, options as object);
+          if (filled.size >= filledTextsKept) filled.clear();
+          filled.set(id, text);
+        }
+        return text;
+      }
       let text = plain.get(key);
       if (text === undefined) {
         text = fixed(key);

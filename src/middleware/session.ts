@@ -48,19 +48,30 @@ export function setUpSession({
     }
     // A page read without a session cookie has no session to find, and must not start one
     // (S11): it gets an empty, frozen one, so that a stray write fails loudly.
-    if (
-      (req.method === 'GET' || req.method === 'HEAD') &&
-      !req.headers.cookie?.includes(`${name}=`)
-    ) {
+    const cookie = req.headers.cookie?.includes(`${name}=`) === true;
+    if (!cookie && (req.method === 'GET' || req.method === 'HEAD')) {
       req.session = noSession;
       next();
       return;
     }
+    // Without a cookie, the session express-session makes is new: nothing of it is stored.
+    if (!cookie) unstored.add(req);
     withSession(req, res, next);
   };
 }
 
 const noSession = Object.freeze({}) as Request['session'];
+
+/** Requests whose session was made for them and has not been written to the store yet. */
+const unstored = new WeakSet<Request>();
+
+/** A store that can write a regenerated session in one statement (src/data/session-store.ts). */
+interface RegeneratingStore {
+  regenerateOnSave(req: Request, callback: (error?: unknown) => void): void;
+}
+
+const regeneratesOnSave = (store: object): store is RegeneratingStore =>
+  typeof (store as Partial<RegeneratingStore>).regenerateOnSave === 'function';
 
 function sessionCall(req: Request, method: 'regenerate' | 'destroy'): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -71,9 +82,32 @@ function sessionCall(req: Request, method: 'regenerate' | 'destroy'): Promise<vo
   });
 }
 
+/**
+ * SPEC S2: a new session id, whose data the caller sets, and nothing left under the old one.
+ * A session made for this request has nothing stored to remove; a stored one is replaced when
+ * the new one is written, where the store can do so in one statement.
+ */
+async function regenerateForData(req: Request): Promise<void> {
+  if (unstored.has(req)) {
+    req.sessionStore.generate(req);
+    return;
+  }
+  const store = req.sessionStore;
+  if (!regeneratesOnSave(store)) {
+    await sessionCall(req, 'regenerate');
+    return;
+  }
+  await new Promise<void>((resolve, reject) => {
+    store.regenerateOnSave(req, (error: unknown) => {
+      if (error) reject(error instanceof Error ? error : new Error('session regenerate failed'));
+      else resolve();
+    });
+  });
+}
+
 /** SPEC S2: a new session id at every privilege change, so a planted id gains nothing. */
 export async function startSignedInSession(req: Request, userId: string, absoluteMs: number) {
-  await sessionCall(req, 'regenerate');
+  await regenerateForData(req);
   const now = Date.now();
   req.session.userId = userId;
   req.session.signedInAt = now;
@@ -90,7 +124,7 @@ export async function startSignedInSession(req: Request, userId: string, absolut
 export async function provenAgain(req: Request) {
   const { userId, signedInAt, lastSeenAt } = req.session;
   const maxAge = req.session.cookie.maxAge;
-  await sessionCall(req, 'regenerate');
+  await regenerateForData(req);
   if (userId !== undefined) req.session.userId = userId;
   if (signedInAt !== undefined) req.session.signedInAt = signedInAt;
   if (lastSeenAt !== undefined) req.session.lastSeenAt = lastSeenAt;
@@ -101,7 +135,7 @@ export async function provenAgain(req: Request) {
 
 /** After the password: a new session that knows the user but grants nothing yet. */
 export async function startPendingSession(req: Request, userId: string) {
-  await sessionCall(req, 'regenerate');
+  await regenerateForData(req);
   req.session.pendingUserId = userId;
   req.session.passwordProvenAt = Date.now();
   issueCsrfToken(req);

@@ -1,6 +1,8 @@
+import { EventEmitter } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Request } from 'express';
 import type session from 'express-session';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { openDatabase, type Database } from '../../src/data/database.ts';
@@ -46,6 +48,7 @@ describe('database session store', () => {
   let dir: string;
   let database: Database;
   let store: ReturnType<typeof promised>;
+  let raw: DatabaseSessionStore;
   const data = JSON.parse(`{"cookie":{"maxAge":${String(idleMs)}}}`) as session.SessionData;
   const expiry = async () =>
     (
@@ -60,7 +63,8 @@ describe('database session store', () => {
     dir = mkdtempSync(join(tmpdir(), 'mfa-store-'));
     database = openDatabase(`sqlite:${join(dir, 'mfa.sqlite')}`);
     await migrateToLatest(database.db);
-    store = promised(new DatabaseSessionStore(database.db, idleMs));
+    raw = new DatabaseSessionStore(database.db, idleMs);
+    store = promised(raw);
   });
 
   afterEach(async () => {
@@ -100,5 +104,72 @@ describe('database session store', () => {
     await store.get('sid-1');
     await store.destroy('sid-1');
     expect(await store.get('sid-1')).toBeNull();
+  });
+
+  /** A request as express-session leaves it: its session id, and the store's generate. */
+  function requestFor(sid: string) {
+    const res = new EventEmitter();
+    let next = 0;
+    const req = { sessionID: sid, res } as unknown as Request;
+    Object.assign(raw, {
+      generate: (r: Request) => {
+        next += 1;
+        r.sessionID = `new-${next}`;
+      },
+    });
+    Object.assign(req, { sessionStore: raw });
+    return { req, res };
+  }
+
+  const regenerate = (req: Request) =>
+    new Promise<void>((resolve, reject) => {
+      raw.regenerateOnSave(req, (error) => {
+        if (error) reject(asError(error));
+        else resolve();
+      });
+    });
+
+  const sids = async () =>
+    (await database.db.selectFrom('sessions').select('sid').orderBy('sid').execute()).map(
+      (row) => row.sid,
+    );
+
+  it('writes a regenerated session in one statement that removes the old id (SPEC S2)', async () => {
+    await store.set('sid-1', data);
+    await store.get('sid-1');
+    const { req } = requestFor('sid-1');
+    await regenerate(req);
+    expect(req.sessionID).toBe('new-1');
+    // Until the new one is written the old one stands, with only what it granted before.
+    expect(await sids()).toEqual(['sid-1']);
+
+    const writes: string[] = [];
+    const stop = database.observe((sql) => writes.push(sql));
+    await store.set('new-1', { ...data, userId: 'u-1' });
+    stop();
+    expect(writes).toHaveLength(1);
+    expect(await sids()).toEqual(['new-1']);
+    expect(await store.get('sid-1')).toBeNull();
+    expect((await store.get('new-1'))?.userId).toBe('u-1');
+  });
+
+  it('destroys the old session when the response ends without writing the new one', async () => {
+    await store.set('sid-1', data);
+    await store.get('sid-1');
+    const { req, res } = requestFor('sid-1');
+    await regenerate(req);
+    res.emit('close');
+    await expect.poll(sids).toEqual([]);
+    // A save after that is a new session like any other, and takes nothing over.
+    await store.set('new-1', data);
+    expect(await sids()).toEqual(['new-1']);
+  });
+
+  it('destroys at once a session it did not read, as express-session regenerates', async () => {
+    await store.set('sid-1', data);
+    const { req } = requestFor('sid-1');
+    await regenerate(req);
+    expect(await sids()).toEqual([]);
+    expect(req.sessionID).toBe('new-1');
   });
 });

@@ -240,6 +240,22 @@ describe('second step at sign-in (SPEC J1, M8, S6)', () => {
     expect(ok.headers.location).toBe('/account');
     expect(cookieOf(ok)).not.toBe(cookieOf(first));
     await agent.get('/account').expect(200);
+    // SPEC S2: the session of the password step is gone, not merely left behind.
+    const pending = await browserAgent(portal)
+      .get('/verify')
+      .set('Cookie', cookieOf(first) ?? '');
+    expect(pending.headers.location).toBe('/sign-in');
+    // The cookie holds `s:<id>.<signature>`.
+    const sidOf = (cookie: string | undefined) =>
+      decodeURIComponent(cookie?.split('=')[1] ?? '')
+        .slice(2)
+        .split('.')[0] ?? '';
+    const stored = await portal.services.database.db
+      .selectFrom('sessions')
+      .select('sid')
+      .where('sid', 'in', [sidOf(cookieOf(first)), sidOf(cookieOf(ok))])
+      .execute();
+    expect(stored.map((row) => row.sid)).toEqual([sidOf(cookieOf(ok))]);
 
     const again = browserAgent(portal);
     await signIn(again, 'lotte', password);

@@ -208,18 +208,7 @@ const phonesOf = (user: UserRow) =>
   [user.phone, user.backup_phone, user.mobile_phone].filter((p) => p !== null);
 
 export function createAccountService(deps: MfaServiceDependencies): AccountService {
-  const {
-    db,
-    users,
-    settings,
-    audit,
-    questions,
-    devices,
-    secondFactor,
-    bypasses,
-    changes,
-    drafts,
-  } = deps;
+  const { db, users, settings, audit, questions, secondFactor, bypasses, changes, drafts } = deps;
   const now = deps.now ?? Date.now;
   const telephony = deps.phoneVerification !== undefined;
 
@@ -228,13 +217,9 @@ export function createAccountService(deps: MfaServiceDependencies): AccountServi
     if (context.actor.kind === 'user' && context.actor.userId !== userId) {
       throw new MfaError('not-allowed', 'A user changes only their own account');
     }
-    const [found, policy, userDevices] = await Promise.all([
-      users.findWithAnswerCount(userId),
-      settings.read(),
-      devices.forUser(userId),
-    ]);
+    const [found, policy] = await Promise.all([users.findWithDevices(userId), settings.read()]);
     if (!found || found.disabled) throw new MfaError('not-found', 'No such user');
-    const { answered_questions: answered, ...user } = found;
+    const { answered_questions: answered, devices: userDevices, ...user } = found;
     const enrolment = enrolmentFrom(user, userDevices, answered);
     return { user, policy, enrolment, can: accountPermissions(policy, enrolment, telephony) };
   }

@@ -75,7 +75,7 @@ export interface SecondStepService {
 
 type SecondStepDependencies = Pick<
   MfaServiceDependencies,
-  'users' | 'settings' | 'questions' | 'devices' | 'secondFactor' | 'phoneVerification'
+  'users' | 'settings' | 'questions' | 'secondFactor' | 'phoneVerification'
 >;
 
 const questionsOpen = (settings: PortalSettings, answered: number) =>
@@ -113,7 +113,7 @@ const outcomeOf = (checked: CheckOutcome): SecondStepOutcome =>
   checked.outcome === 'locked' ? checked : { outcome: checked.outcome };
 
 export function createSecondStepService(deps: SecondStepDependencies): SecondStepService {
-  const { users, settings: settingsRepository, questions, devices, secondFactor } = deps;
+  const { users, settings: settingsRepository, questions, secondFactor } = deps;
 
   async function userOf(userId: string): Promise<UserRow & { answered_questions: number }> {
     const user = await users.findWithAnswerCount(userId);
@@ -149,12 +149,13 @@ export function createSecondStepService(deps: SecondStepDependencies): SecondSte
 
   return {
     async checkCode(context, { userId, purpose, method, code, pin }) {
-      // The user and their devices once, side by side: the check reads no row again.
-      const [user, settings, userDevices] = await Promise.all([
-        userOf(userId),
+      // The user and their devices in one statement: the check reads no row again.
+      const [found, settings] = await Promise.all([
+        users.findWithDevices(userId),
         settingsRepository.read(),
-        devices.forUser(userId),
       ]);
+      if (!found) throw new MfaError('not-found', 'No such user');
+      const { devices: userDevices, ...user } = found;
       const withPin = method === 'app' && pinRequired('app', settings) ? (pin ?? '') : undefined;
       const checked = await secondFactor.checkDeviceCode(
         user,

@@ -1,4 +1,3 @@
-import type { DevicesRepository } from '../../data/devices-repository.ts';
 import type { SettingsRepository } from '../../data/settings-repository.ts';
 import type { UsersRepository } from '../../data/users-repository.ts';
 import type { Accounts } from '../accounts.ts';
@@ -12,13 +11,12 @@ export interface SignInServiceDependencies {
   users: UsersRepository;
   settings: SettingsRepository;
   accounts: Accounts;
-  devices: DevicesRepository;
   telephony: boolean;
   now?: () => number;
 }
 
 export function createSignInService(deps: SignInServiceDependencies): SignInService {
-  const { users, settings, devices, accounts, telephony } = deps;
+  const { users, settings, accounts, telephony } = deps;
   const now = deps.now ?? Date.now;
   return {
     async signIn(context, { username, password }) {
@@ -33,14 +31,10 @@ export function createSignInService(deps: SignInServiceDependencies): SignInServ
     async journey(_context, { userId, pendingUserId }): Promise<Journey> {
       const id = userId ?? pendingUserId;
       if (id === undefined) return { stage: 'anonymous' };
-      // Two statements for all of it: the row with its answer count, and the devices.
-      const [found, policy, userDevices] = await Promise.all([
-        users.findWithAnswerCount(id),
-        settings.read(),
-        devices.forUser(id),
-      ]);
+      // One statement for all of it: the row with its answer count and its devices.
+      const [found, policy] = await Promise.all([users.findWithDevices(id), settings.read()]);
       if (!found || found.disabled) return { stage: 'anonymous' };
-      const { answered_questions: answered, ...user } = found;
+      const { answered_questions: answered, devices: userDevices, ...user } = found;
       const admin = user.role === 'admin';
       // "Allow users to log in" off: only administrators still sign in (SPEC §5, as the original).
       if (!policy.allowUserLogin && !admin) return { stage: 'ended', reason: 'signInOff' };
