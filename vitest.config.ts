@@ -18,6 +18,7 @@ const onPostgres = [
   'test/integration/phone-limits.test.ts',
   'test/integration/phone-methods.test.ts',
   'test/integration/sign-in.test.ts',
+  'test/integration/twilio.test.ts',
   'test/integration/two-step.test.ts',
 ];
 const postgresMissing = await needs('PostgreSQL', postgresUnavailable);

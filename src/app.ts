@@ -26,6 +26,7 @@ import { adminRoutes } from './routes/admin/routes.ts';
 import { setupRoutes } from './routes/setup/routes.ts';
 import { signInRoutes } from './routes/sign-in/routes.ts';
 import { simulatorRoutes } from './routes/simulator/routes.ts';
+import { telephonyWebhooks } from './routes/telephony/routes.ts';
 import { verifyRoutes } from './routes/verify/routes.ts';
 import type { Services } from './services.ts';
 
@@ -35,6 +36,8 @@ export function createApp(services: Services): Express {
   const portal = express.Router();
   portal.use(setUpHealthChecks(services));
   portal.use(metricsRoutes(services.metrics, config.METRICS_TOKEN));
+  // The providers' reports: before sessions and CSRF, each proving its origin (see there).
+  portal.use(telephonyWebhooks(services));
   // Under a prefix, so that page requests never look for a file on disk first.
   portal.use(
     '/assets',

@@ -23,6 +23,7 @@ import { createMfaService } from './core/service/index.ts';
 import { createSecondFactor, type SecondFactor } from './core/second-factor.ts';
 import { createSmtpEmail, type Email } from './providers/email.ts';
 import { createSimulator, type Simulator } from './providers/simulator.ts';
+import { createProviders, type Providers } from './providers/index.ts';
 import { ensureSecret } from './data/app-secrets.ts';
 import { openDatabase, type Database } from './data/database.ts';
 import { closeRedis, openRedis, type RedisClient } from './data/redis.ts';
@@ -72,6 +73,8 @@ export interface Services {
   phoneVerification: PhoneVerification | undefined;
   /** The development phone (SIMULATOR_ENABLED): its page shows calls and texts. */
   simulator: Simulator | undefined;
+  /** The voice and SMS providers of each channel (VOICE_PROVIDER, SMS_PROVIDER; SPEC N1). */
+  providers: Providers;
   sessionSecret: string;
   /** Sessions in Redis when REDIS_URL is set, otherwise in the app's database; never in memory. */
   sessionStore: Store;
@@ -202,14 +205,16 @@ export async function createServices(
     argon2,
   });
   const bypasses = createBypasses({ db, audit });
-  const phoneVerification = simulator
+  const providers = createProviders(config, simulator);
+  const phoneVerification = providers.telephony
     ? createPhoneVerification({
         db,
         users,
         settings,
         audit,
         lockout,
-        telephony: simulator.telephony,
+        telephony: providers.telephony,
+        channels: providers.channels,
         translate,
         codeKey: Buffer.from(hkdfSync('sha256', encryptionKey, '', 'mfa-portal text codes', 32)),
       })
@@ -267,6 +272,7 @@ export async function createServices(
     devices,
     phoneVerification,
     simulator,
+    providers,
     sessionSecret,
     sessionStore: redis
       ? new RedisStore({

@@ -24,6 +24,9 @@ const secretKeys = new Set([
   'SMTP_PASSWORD',
   'METRICS_TOKEN',
   'WEB_SERVICE_SDK_AUTHENTICATION_PASSWORD',
+  'TWILIO_AUTH_TOKEN',
+  'SMS_HTTP_HEADERS',
+  'SMS_HTTP_INBOUND_TOKEN',
 ]);
 
 /** How a value is shown: secrets hidden, passwords inside URLs masked. */

@@ -133,7 +133,149 @@ const trustProxy: Parser<string | number | boolean> = (raw, key) => {
   return fail(key, 'empty, true, false, a hop count, or comma-separated addresses/CIDRs', raw);
 };
 
+// ---- Voice and SMS providers (SPEC N1): each channel its own provider, secrets only here ----
+
+const voiceProvider: Parser<'' | 'twilio'> = (raw, key) => {
+  const value = raw.trim().toLowerCase();
+  if (value === '' || value === 'twilio') return value;
+  return fail(key, 'empty (no calls, or the simulator) or twilio', raw);
+};
+
+const smsProvider: Parser<'' | 'twilio' | 'http'> = (raw, key) => {
+  const value = raw.trim().toLowerCase();
+  if (value === '' || value === 'twilio' || value === 'http') return value;
+  return fail(key, 'empty (no texts, or the simulator), twilio or http', raw);
+};
+
+const twilioAccountSid: Parser<string> = (raw, key) => {
+  const value = raw.trim();
+  if (value === '' || /^AC[0-9a-fA-F]{32}$/.test(value)) return value;
+  return fail(key, 'empty or an account SID (AC followed by 32 hexadecimal characters)', raw);
+};
+
+/** A secret of a provider: never echoed in an error. */
+const providerSecret: Parser<string> = (raw, key) => {
+  const value = raw.trim();
+  if (value === '' || /^[\x21-\x7e]{16,}$/.test(value)) return value;
+  throw new ConfigError(
+    `Invalid configuration: ${key} must be empty or at least 16 printable characters without spaces (got ${value.length} characters)`,
+  );
+};
+
+const httpMethod: Parser<'GET' | 'POST'> = (raw, key) => {
+  const value = raw.trim().toUpperCase();
+  if (value === 'GET' || value === 'POST') return value;
+  return fail(key, 'GET or POST', raw);
+};
+
+/** Request headers as a JSON object of strings, e.g. {"Authorization": "Bearer …"}. */
+const httpHeaders: Parser<Record<string, string>> = (raw, key) => {
+  const value = raw.trim();
+  if (value === '') return {};
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(value);
+  } catch {
+    parsed = undefined;
+  }
+  const valid =
+    typeof parsed === 'object' &&
+    parsed !== null &&
+    !Array.isArray(parsed) &&
+    Object.entries(parsed).every(
+      ([name, header]) => /^[A-Za-z0-9-]+$/.test(name) && typeof header === 'string',
+    );
+  // The headers often hold a password: the error does not quote them.
+  if (!valid) {
+    throw new ConfigError(
+      `Invalid configuration: ${key} must be empty or a JSON object of header names and string values`,
+    );
+  }
+  return parsed as Record<string, string>;
+};
+
+const regularExpression: Parser<string> = (raw, key) => {
+  const value = raw.trim();
+  try {
+    new RegExp(value);
+  } catch {
+    fail(key, 'empty or a regular expression', raw);
+  }
+  return value;
+};
+
+/** Comma-separated report values, e.g. Kannel's DLR types `2,16`. */
+const valueList: Parser<string[]> = (raw) =>
+  raw
+    .split(',')
+    .map((part) => part.trim())
+    .filter((part) => part !== '');
+
+const telephonySchema = {
+  VOICE_PROVIDER: voiceProvider,
+  SMS_PROVIDER: smsProvider,
+  TELEPHONY_CALLBACK_URL: url,
+  TELEPHONY_TIMEOUT_SECONDS: integer(1, 60),
+  TWILIO_ACCOUNT_SID: twilioAccountSid,
+  TWILIO_AUTH_TOKEN: providerSecret,
+  TWILIO_FROM: text,
+  TWILIO_API_URL: url,
+  SMS_HTTP_URL: url,
+  SMS_HTTP_METHOD: httpMethod,
+  SMS_HTTP_HEADERS: httpHeaders,
+  SMS_HTTP_CONTENT_TYPE: text,
+  SMS_HTTP_BODY: text,
+  SMS_HTTP_SUCCESS: regularExpression,
+  SMS_HTTP_FROM: text,
+  SMS_HTTP_DLR_DELIVERED: valueList,
+  SMS_HTTP_DLR_FAILED: valueList,
+  SMS_HTTP_INBOUND_TOKEN: providerSecret,
+} satisfies Record<string, Parser<unknown>>;
+
+/** The public base URL providers call back: TELEPHONY_CALLBACK_URL, or else PORTAL_URL. */
+export function callbackBaseUrl(values: Partial<Settings>): string {
+  return (values.TELEPHONY_CALLBACK_URL || values.PORTAL_URL || '').replace(/\/+$/, '');
+}
+
+/** Whether a URL is on this machine, where plain HTTP is allowed for a callback (tests). */
+function onThisMachine(address: string): boolean {
+  const { hostname } = new URL(address);
+  return ['localhost', '127.0.0.1', '[::1]'].includes(hostname);
+}
+
+/** The rules between the provider keys; each a line for check-config. */
+function telephonyErrors(values: Partial<Settings>): string[] {
+  const errors: string[] = [];
+  const twilio = values.VOICE_PROVIDER === 'twilio' || values.SMS_PROVIDER === 'twilio';
+  if (twilio) {
+    for (const key of ['TWILIO_ACCOUNT_SID', 'TWILIO_AUTH_TOKEN', 'TWILIO_FROM'] as const) {
+      if (values[key] === '') {
+        errors.push(`Invalid configuration: ${key} must be set when a provider is twilio`);
+      }
+    }
+  }
+  if (values.SMS_PROVIDER === 'http' && values.SMS_HTTP_URL === '') {
+    errors.push('Invalid configuration: SMS_HTTP_URL must be set when SMS_PROVIDER is http');
+  }
+  if (twilio || values.SMS_PROVIDER === 'http') {
+    const base = callbackBaseUrl(values);
+    if (base === '') {
+      errors.push(
+        'Invalid configuration: TELEPHONY_CALLBACK_URL (or PORTAL_URL) must be the public address providers call back when VOICE_PROVIDER or SMS_PROVIDER is set',
+      );
+    } else if (new URL(base).protocol !== 'https:' && !onThisMachine(base)) {
+      errors.push(
+        `Invalid configuration: TELEPHONY_CALLBACK_URL (or PORTAL_URL) must be an https:// address for provider callbacks (got "${maskPasswords(base)}")`,
+      );
+    }
+  }
+  return errors;
+}
+
+// ---- end of the voice and SMS providers ----
+
 const schema = {
+  ...telephonySchema,
   PORT: port,
   BASE_PATH: basePath,
   DATABASE_URL: databaseUrl,
@@ -343,6 +485,7 @@ function crossKeyErrors(
       );
     }
   });
+  errors.push(...telephonyErrors(values));
   return errors;
 }
 

@@ -1,4 +1,10 @@
+import type { Channels } from '../providers/telephony.ts';
 import type { Method, PortalSettings } from './settings.ts';
+
+export type { Channels };
+
+/** No voice/SMS provider: neither calls nor texts. */
+export const noChannels: Channels = { phone: false, sms: false };
 
 /**
  * Which methods the portal offers, which ask for the PIN, and what a user may change on their
@@ -15,8 +21,8 @@ export interface EnrolledMethods {
 const setupMethods = ['phone', 'sms', 'app', 'token'] as const satisfies readonly Method[];
 export type SetupMethod = (typeof setupMethods)[number];
 
-/** Calls and texts need a voice/SMS provider; without one those methods are not offered. */
-export function offeredMethods(settings: PortalSettings, telephony: boolean): SetupMethod[] {
+/** Calls and texts need a provider for their channel; without one the method is not offered. */
+export function offeredMethods(settings: PortalSettings, telephony: Channels): SetupMethod[] {
   const allowed = setupMethods.filter((m) => methodOffered(m, settings, telephony));
   if (settings.allowSelectMethod) return allowed;
   return allowed.filter((m) => m === settings.defaultMethod);
@@ -49,11 +55,11 @@ export interface AccountPermissions {
 export type Change = keyof AccountPermissions;
 
 /** A method the portal offers at all: allowed by the settings, and a provider to carry it. */
-export function methodOffered(method: Method, settings: PortalSettings, telephony: boolean) {
+export function methodOffered(method: Method, settings: PortalSettings, telephony: Channels) {
   if (!settings.allowedMethods.includes(method)) return false;
   if (method === 'app') return settings.allowMobileApp;
   if (method === 'token') return settings.allowOathToken;
-  return telephony;
+  return telephony[method];
 }
 
 /** The methods that would ask for the PIN, as the settings stand (SPEC M5). */
@@ -69,7 +75,7 @@ export function pinMethods(settings: PortalSettings): Method[] {
 export function defaultMethodChoices(
   enrolment: EnrolledMethods,
   settings: PortalSettings,
-  telephony: boolean,
+  telephony: Channels,
 ): Method[] {
   return enrolment.methods.filter((m) => methodOffered(m, settings, telephony));
 }
@@ -82,7 +88,7 @@ export function defaultMethodChoices(
 export function methodsLeft(
   enrolment: EnrolledMethods,
   settings: PortalSettings,
-  telephony: boolean,
+  telephony: Channels,
   gone: Method | { id: string; kind: 'app' | 'token' },
 ): Method[] {
   const stays = (m: Method) =>
@@ -100,7 +106,7 @@ export function nextDefaultMethod(left: readonly Method[], settings: PortalSetti
 export function accountPermissions(
   settings: PortalSettings,
   enrolment: EnrolledMethods,
-  telephony: boolean,
+  telephony: Channels,
 ): AccountPermissions {
   // A method the user has may be maintained; adding another one needs "allow users to select
   // method" too, as in User Setup.

@@ -4,7 +4,7 @@ import type { AdministrationService } from './service/administration.ts';
 import type { EnrolmentService } from './service/enrolment.ts';
 import type { PhoneService } from './service/phone.ts';
 import type { SecondStepOptions, SecondStepService } from './service/second-step.ts';
-import type { AccountPermissions } from './method-policy.ts';
+import type { AccountPermissions, Channels } from './method-policy.ts';
 import type { Method, PortalSettings } from './settings.ts';
 
 /**
@@ -99,8 +99,8 @@ export type Journey =
       account: Account;
       admin: boolean;
       settings: PortalSettings;
-      /** Whether calls and texts can be made: without a provider those methods are not offered. */
-      telephony: boolean;
+      /** Whether calls and texts can be made: a method without its provider is not offered. */
+      telephony: Channels;
       /** What the user may change on My account (SPEC §5, J3). */
       can: AccountPermissions;
       /** What the second step, and the proof before a change, offer the user now (J1, J3). */

@@ -4,7 +4,7 @@ import type { AuditRepository } from '../data/audit-repository.ts';
 import type { Db, VerificationsTable } from '../data/schema.ts';
 import type { SettingsRepository } from '../data/settings-repository.ts';
 import type { UserRow, UsersRepository } from '../data/users-repository.ts';
-import type { Telephony, TelephonyEvents } from '../providers/telephony.ts';
+import type { Channels, Report, Telephony, TelephonyEvents } from '../providers/telephony.ts';
 import type { Context } from './context.ts';
 import type { Lockout } from './lockout.ts';
 import { verifySecret } from './passwords.ts';
@@ -16,6 +16,13 @@ export type Verification = Selectable<VerificationsTable>;
 /** Text a user's language into a message; core knows keys, not HTTP (i18next's fixed `t`). */
 export type Translate = (language: string, key: string, values?: Record<string, unknown>) => string;
 
+/**
+ * A text as it is sent: French typography's no-break spaces become plain spaces. They are not
+ * in the GSM alphabet, so a gateway sends them as "?" or the whole text as UCS-2, in twice as
+ * many parts (found with Kannel); on a phone's screen a plain space reads the same.
+ */
+export const smsText = (text: string) => text.replace(/[\u00a0\u202f]/g, ' ');
+
 /** How long a call may ring and be answered before the attempt counts as unanswered. */
 const callLifetimeMs = 120_000;
 
@@ -26,6 +33,8 @@ export interface PhoneVerificationDependencies {
   audit: AuditRepository;
   lockout: Lockout;
   telephony: Telephony;
+  /** The channels a provider carries: a method without one is not offered. */
+  channels: Channels;
   translate: Translate;
   /** Keys the HMAC of text-message codes, so a database reader cannot recover a live code. */
   codeKey: Buffer;
@@ -52,8 +61,23 @@ export interface StartText {
   language: string;
 }
 
-/** A call or text started, or kept back by a limit (SPEC S5). */
-export type Started = { outcome: 'started'; verificationId: string } | Paused;
+/**
+ * A call or text started, kept back by a limit (SPEC S5), or not taken by the provider (down,
+ * too slow, or it refused): `failed`, with the attempt denied and the reason audited.
+ */
+export type Started =
+  | { outcome: 'started'; verificationId: string }
+  | Paused
+  | { outcome: 'failed'; verificationId: string };
+
+/** How long a provider report is remembered, so that a repeated one is not acted on again. */
+const reportMemoryMs = 2 * 24 * 3600_000;
+
+/** What the audit says of a provider's failure: its message, short and on one line. */
+function failureOf(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  return `provider unavailable: ${message.replace(/\s+/g, ' ').slice(0, 200)}`;
+}
 
 /**
  * Phone-call and text-message verification (SPEC M1, M2, J4): a row per attempt, settled by
@@ -100,8 +124,16 @@ export function createPhoneVerification(deps: PhoneVerificationDependencies) {
     return db.selectFrom('verifications').selectAll().where('id', '=', id).executeTakeFirst();
   }
 
-  /** Settles a pending verification once; a late or repeated report changes nothing. */
-  async function settle(id: string, status: 'approved' | 'denied', reason: string | null) {
+  /**
+   * Settles a pending verification once; a late or repeated report changes nothing. The audit
+   * may say more than the reason the page shows (`detail`: why a provider failed).
+   */
+  async function settle(
+    id: string,
+    status: 'approved' | 'denied',
+    reason: string | null,
+    detail: string | null = reason,
+  ) {
     const result = await db
       .updateTable('verifications')
       .set({ status, reason })
@@ -115,7 +147,7 @@ export function createPhoneVerification(deps: PhoneVerificationDependencies) {
     await audit.record({
       type: reason === 'fraud' ? 'fraud-alert' : `verification.${verification.method}`,
       result: status === 'approved' ? 'success' : 'failure',
-      reason,
+      reason: detail,
       user_id: user.id,
       username: user.username,
       display_name: user.display_name,
@@ -128,6 +160,59 @@ export function createPhoneVerification(deps: PhoneVerificationDependencies) {
     });
   }
 
+  /**
+   * The attempt a provider report is about, while it is pending and the report names the call
+   * or text now under way: a report about an earlier call (before the backup phone was rung),
+   * an earlier text (before a resend) or another attempt is ignored.
+   */
+  async function current(report: Report, method: Verification['method']) {
+    const verification = await find(report.verificationId);
+    if (verification?.status !== 'pending' || verification.method !== method) return undefined;
+    if ((verification.provider_ref ?? undefined) !== report.ref) return undefined;
+    return verification;
+  }
+
+  /**
+   * True the first time a provider report with this id arrives, false for a repeat (a provider
+   * retrying, or a captured request replayed): a report is acted on once.
+   */
+  async function firstReport(id: string | undefined): Promise<boolean> {
+    if (id === undefined) return true;
+    const time = now();
+    const inserted = await db
+      .insertInto('provider_reports')
+      .values({ id, received_at: time })
+      .onConflict((conflict) => conflict.column('id').doNothing())
+      .returning('id')
+      .executeTakeFirst();
+    if (Math.random() < 0.01) {
+      await db
+        .deleteFrom('provider_reports')
+        .where('received_at', '<', time - reportMemoryMs)
+        .execute();
+    }
+    return inserted !== undefined;
+  }
+
+  /**
+   * Hands a call or text to the provider and keeps its id; a provider that does not take it
+   * denies the attempt, audited with the provider's reason (SPEC N1: nothing waits forever).
+   */
+  async function hand(verificationId: string, send: () => Promise<{ ref: string | null }>) {
+    try {
+      const { ref } = await send();
+      await db
+        .updateTable('verifications')
+        .set({ provider_ref: ref })
+        .where('id', '=', verificationId)
+        .execute();
+      return true;
+    } catch (error) {
+      await settle(verificationId, 'denied', 'provider unavailable', failureOf(error));
+      return false;
+    }
+  }
+
   function callPrompt(language: string, pinMode: boolean, fraudCode: string): string {
     return translate(language, pinMode ? 'telephony.callPromptPin' : 'telephony.callPrompt', {
       fraudCode,
@@ -136,9 +221,10 @@ export function createPhoneVerification(deps: PhoneVerificationDependencies) {
 
   const events: TelephonyEvents = {
     /** Keys pressed after the prompt: `#` approves, PIN then `#` in PIN mode, the fraud code reports. */
-    async keypadInput(verificationId, digits) {
-      const verification = await find(verificationId);
-      if (verification?.status !== 'pending' || verification.method !== 'phone') return;
+    async keypadInput(report) {
+      const { verificationId, digits } = report;
+      const verification = await current(report, 'phone');
+      if (!verification || !(await firstReport(report.ref && `keys:${report.ref}`))) return;
       const policy = await settings.read();
       if (digits === `${policy.fraudCode}#`) {
         await settle(verificationId, 'denied', 'fraud');
@@ -170,9 +256,10 @@ export function createPhoneVerification(deps: PhoneVerificationDependencies) {
     },
 
     /** Unanswered: try the backup phone once, then give up (SPEC M1). */
-    async callUnanswered(verificationId) {
-      const verification = await find(verificationId);
-      if (verification?.status !== 'pending' || verification.method !== 'phone') return;
+    async callUnanswered(report) {
+      const { verificationId } = report;
+      const verification = await current(report, 'phone');
+      if (!verification || !(await firstReport(report.ref && `unanswered:${report.ref}`))) return;
       if (verification.backup_phone && verification.backup_phone !== verification.phone) {
         const user = await users.findById(verification.user_id);
         if (!user) return;
@@ -191,29 +278,47 @@ export function createPhoneVerification(deps: PhoneVerificationDependencies) {
           await settle(verificationId, 'denied', 'backup paused');
           return;
         }
+        // The first call's id goes: its later reports are about a call that is over.
         await db
           .updateTable('verifications')
           .set({
             phone: verification.backup_phone,
             extension: verification.backup_extension,
             expires_at: now() + callLifetimeMs,
+            provider_ref: null,
           })
           .where('id', '=', verificationId)
           .execute();
         const policy = await settings.read();
-        await telephony.placeCall({
-          verificationId,
-          to: verification.backup_phone,
-          extension: verification.backup_extension,
-          prompt: callPrompt(
-            verification.language,
-            verification.pin_hash !== null,
-            policy.fraudCode,
-          ),
-        });
+        const backupPhone = verification.backup_phone;
+        await hand(verificationId, () =>
+          telephony.placeCall({
+            verificationId,
+            to: backupPhone,
+            extension: verification.backup_extension,
+            prompt: callPrompt(
+              verification.language,
+              verification.pin_hash !== null,
+              policy.fraudCode,
+            ),
+            language: verification.language,
+          }),
+        );
         return;
       }
       await settle(verificationId, 'denied', 'no answer');
+    },
+
+    /** Answered, and hung up (or timed out) before a key settled it. */
+    async callEnded(report) {
+      if (!(await current(report, 'phone'))) return;
+      await settle(report.verificationId, 'denied', 'no input');
+    },
+
+    /** SPEC M2: a text the network could not deliver ends its attempt, so no one waits for it. */
+    async textUndelivered(report) {
+      if (!(await current(report, 'sms'))) return;
+      await settle(report.verificationId, 'denied', 'undelivered');
     },
 
     /**
@@ -223,7 +328,8 @@ export function createPhoneVerification(deps: PhoneVerificationDependencies) {
      * settle that one instead. A reply that carries no live text's code is a wrong reply, counted
      * once for each user with a text pending to that number, on their newest one (SPEC S5).
      */
-    async textReply(from, body) {
+    async textReply({ from, body, ref }) {
+      if (!(await firstReport(ref && `reply:${ref}`))) return;
       const reply = body.replace(/\s/g, '');
       const pending = await db
         .selectFrom('verifications')
@@ -303,19 +409,21 @@ export function createPhoneVerification(deps: PhoneVerificationDependencies) {
         ? 'telephony.textReplyPin'
         : 'telephony.textReply'
       : 'telephony.textCode';
-    await telephony.sendText({
-      verificationId: verification.id,
-      to: verification.phone,
-      body: translate(verification.language, key, {
+    const body = smsText(
+      translate(verification.language, key, {
         code,
         count: Math.round(policy.smsCodeLifetimeSeconds / 60),
       }),
-    });
+    );
+    return hand(verification.id, () =>
+      telephony.sendText({ verificationId: verification.id, to: verification.phone, body }),
+    );
   }
 
   return {
     events,
     find,
+    channels: deps.channels,
 
     async startCall(call: StartCall, context: Context): Promise<Started> {
       const id = randomUUID();
@@ -344,16 +452,20 @@ export function createPhoneVerification(deps: PhoneVerificationDependencies) {
           language: call.language,
           expires_at: time + callLifetimeMs,
           created_at: time,
+          provider_ref: null,
         })
         .execute();
       const policy = await settings.read();
-      await telephony.placeCall({
-        verificationId: id,
-        to: call.phone,
-        extension: call.extension,
-        prompt: callPrompt(call.language, call.pinHash !== null, policy.fraudCode),
-      });
-      return { outcome: 'started', verificationId: id };
+      const placed = await hand(id, () =>
+        telephony.placeCall({
+          verificationId: id,
+          to: call.phone,
+          extension: call.extension,
+          prompt: callPrompt(call.language, call.pinHash !== null, policy.fraudCode),
+          language: call.language,
+        }),
+      );
+      return { outcome: placed ? 'started' : 'failed', verificationId: id };
     },
 
     async startText(text: StartText, context: Context): Promise<Started> {
@@ -384,21 +496,26 @@ export function createPhoneVerification(deps: PhoneVerificationDependencies) {
           language: text.language,
           expires_at: time + policy.smsCodeLifetimeSeconds * 1000,
           created_at: time,
+          provider_ref: null,
         })
         .execute();
-      await sendCode(
+      const sent = await sendCode(
         { id, phone: text.phone, language: text.language },
         policy.smsDirection === 'two-way',
         text.pinHash !== null,
       );
-      return { outcome: 'started', verificationId: id };
+      return { outcome: sent ? 'started' : 'failed', verificationId: id };
     },
 
     /**
      * A new code replaces the old one; the failure counter is not reset (SPEC M2). Returns the
-     * limit that kept it from being sent, if one did: the old code then stays as it was.
+     * limit that kept it from being sent, if one did: the old code then stays as it was; or
+     * `failed` when the provider did not take it, which ends the attempt.
      */
-    async resendText(verificationId: string, context: Context): Promise<Paused | undefined> {
+    async resendText(
+      verificationId: string,
+      context: Context,
+    ): Promise<Paused | { outcome: 'failed' } | undefined> {
       const verification = await find(verificationId);
       if (verification?.status !== 'pending' || verification.method !== 'sms') return undefined;
       const user = await users.findById(verification.user_id);
@@ -410,12 +527,12 @@ export function createPhoneVerification(deps: PhoneVerificationDependencies) {
       });
       if (paused) return paused;
       const policy = await settings.read();
-      await sendCode(
+      const sent = await sendCode(
         verification,
         policy.smsDirection === 'two-way',
         verification.pin_hash !== null,
       );
-      return undefined;
+      return sent ? undefined : { outcome: 'failed' };
     },
 
     /**

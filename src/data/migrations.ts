@@ -329,6 +329,20 @@ const migrations: Record<string, Migration> = {
       if (grants.length > 0) await db.insertInto('admin_grants').values(grants).execute();
     },
   },
+  '0012_provider_reports': {
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- schema changes predate the types
+    async up(db: Kysely<any>) {
+      // The provider's id of the call or text now under way (Twilio's CallSid or MessageSid, a
+      // gateway's message id): a report about any other call or text of the attempt is ignored.
+      await db.schema.alterTable('verifications').addColumn('provider_ref', 'text').execute();
+      // Each provider report acted on once, whatever the provider resends or a replay repeats.
+      await db.schema
+        .createTable('provider_reports')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('received_at', 'bigint', (c) => c.notNull())
+        .execute();
+    },
+  },
 };
 
 /** The schema this code runs on: the name of its newest migration. */

@@ -126,6 +126,14 @@ export interface VerificationsTable {
   language: string;
   expires_at: number;
   created_at: number;
+  /** The provider's id of the call or text now under way (CallSid, MessageSid, gateway id). */
+  provider_ref: string | null;
+}
+
+/** Provider reports already acted on (SPEC N1): a resent or replayed one changes nothing. */
+export interface ProviderReportsTable {
+  id: string;
+  received_at: number;
 }
 
 /** The development simulator's phone: calls ringing and texts sent (SPEC N1). */
@@ -211,6 +219,7 @@ export interface DatabaseSchema {
   audit_events: AuditEventsTable;
   verifications: VerificationsTable;
   simulator_messages: SimulatorMessagesTable;
+  provider_reports: ProviderReportsTable;
   bypasses: BypassesTable;
   phone_sends: PhoneSendsTable;
 }

@@ -22,6 +22,7 @@ export function createSimulator(db: Db) {
           created_at: Date.now(),
         })
         .execute();
+      return { ref: null };
     },
     async sendText(text) {
       await db
@@ -37,6 +38,7 @@ export function createSimulator(db: Db) {
           created_at: Date.now(),
         })
         .execute();
+      return { ref: null };
     },
   };
 

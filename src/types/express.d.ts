@@ -58,7 +58,7 @@ declare global {
       /** Loaded with the journey for every visitor past the password. */
       portalSettings?: PortalSettings;
       /** Whether calls and texts can be made now. */
-      telephony?: boolean;
+      telephony?: import('../core/method-policy.ts').Channels;
       /** What the signed-in user may change on My account. */
       can?: AccountPermissions;
       /** What the second step and the proof before a change offer the user now. */

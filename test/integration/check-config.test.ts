@@ -95,4 +95,33 @@ describe('mfa-portal check-config (SPEC C1, O3)', () => {
       await portal.close();
     }
   });
+
+  it('hides the providers’ secrets and names what a provider is missing (SPEC N1)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mfa-check-'));
+    const result = await cli(['check-config'], `sqlite:${join(dir, 'mfa.sqlite')}`, '', {
+      VOICE_PROVIDER: 'twilio',
+      SMS_PROVIDER: 'http',
+      TWILIO_ACCOUNT_SID: `AC${'a1'.repeat(16)}`,
+      TWILIO_AUTH_TOKEN: 'twilio-token-never-shown',
+      SMS_HTTP_URL: 'https://sms.example.org/send?user=mfa&password=gatewaypass&to={to}',
+      SMS_HTTP_HEADERS: '{"Authorization": "Bearer header-never-shown"}',
+      SMS_HTTP_INBOUND_TOKEN: 'inbound-token-never-shown',
+      PORTAL_URL: 'http://mfa.example.org',
+    });
+    expect(result.code).toBe(1);
+    expect(result.stdout).toContain('TWILIO_FROM must be set when a provider is twilio');
+    expect(result.stdout).toContain(
+      'TELEPHONY_CALLBACK_URL (or PORTAL_URL) must be an https:// address for provider callbacks',
+    );
+    const values = shownValues(result.stdout);
+    for (const key of ['TWILIO_AUTH_TOKEN', 'SMS_HTTP_HEADERS', 'SMS_HTTP_INBOUND_TOKEN']) {
+      expect(values.get(key)).toBe('(set, hidden)  [environment]');
+    }
+    expect(values.get('SMS_HTTP_URL')).toBe(
+      'https://sms.example.org/send?user=mfa&password=***&to={to}  [environment]',
+    );
+    for (const secret of ['never-shown', 'gatewaypass']) {
+      expect(result.stdout).not.toContain(secret);
+    }
+  });
 });

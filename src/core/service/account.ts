@@ -25,6 +25,7 @@ import {
   defaultMethodChoices,
   pinRequired,
   type Change,
+  noChannels,
 } from '../method-policy.ts';
 import { MfaError, type FieldError } from '../mfa-service.ts';
 import { generateOtpSecret } from '../otp.ts';
@@ -210,7 +211,7 @@ const phonesOf = (user: UserRow) =>
 export function createAccountService(deps: MfaServiceDependencies): AccountService {
   const { db, users, settings, audit, questions, secondFactor, bypasses, changes, drafts } = deps;
   const now = deps.now ?? Date.now;
-  const telephony = deps.phoneVerification !== undefined;
+  const telephony = deps.phoneVerification?.channels ?? noChannels;
 
   /** The account, its enrolment and what the settings let it change; only for its own user. */
   async function load(context: Context, userId: string) {

@@ -11,7 +11,7 @@ import {
   type AppActivation,
 } from '../devices.ts';
 import type { EnrolmentDraft } from '../drafts.ts';
-import { offeredMethods, pinRequired, type SetupMethod } from '../method-policy.ts';
+import { noChannels, offeredMethods, pinRequired, type SetupMethod } from '../method-policy.ts';
 import { MfaError, type FieldError } from '../mfa-service.ts';
 import { generateOtpSecret } from '../otp.ts';
 import { hashSecret } from '../passwords.ts';
@@ -140,7 +140,7 @@ export function createEnrolmentService(deps: MfaServiceDependencies): EnrolmentS
   const { db, users, settings, questions, drafts, changes, encryptionKey, argon2, translate } =
     deps;
   const now = deps.now ?? Date.now;
-  const telephony = deps.phoneVerification !== undefined;
+  const telephony = deps.phoneVerification?.channels ?? noChannels;
 
   /** A user sets up only their own account; an administrator or the command line may act for one. */
   function requireOwn(context: Context, userId: string) {

@@ -14,6 +14,7 @@ import type { MfaService } from '../mfa-service.ts';
 import type { Argon2Parameters } from '../passwords.ts';
 import type { PhoneVerification, Translate } from '../phone-verification.ts';
 import type { SecondFactor } from '../second-factor.ts';
+import { noChannels } from '../method-policy.ts';
 import { createAccountService } from './account.ts';
 import { createAdministrationService } from './administration.ts';
 import { createEnrolmentService } from './enrolment.ts';
@@ -48,7 +49,10 @@ export interface MfaServiceDependencies {
 /** The in-process MFA core behind the one interface (SPEC §2). */
 export function createMfaService(deps: MfaServiceDependencies): MfaService {
   return {
-    signIn: createSignInService({ ...deps, telephony: deps.phoneVerification !== undefined }),
+    signIn: createSignInService({
+      ...deps,
+      telephony: deps.phoneVerification?.channels ?? noChannels,
+    }),
     enrolment: createEnrolmentService(deps),
     secondStep: createSecondStepService(deps),
     account: createAccountService(deps),

@@ -1,7 +1,13 @@
 import type { UserRow } from '../../data/users-repository.ts';
 import type { Context } from '../context.ts';
 import type { EnrolmentDraft } from '../drafts.ts';
-import { accountPermissions, offeredMethods, pinMethods, pinRequired } from '../method-policy.ts';
+import {
+  accountPermissions,
+  noChannels,
+  offeredMethods,
+  pinMethods,
+  pinRequired,
+} from '../method-policy.ts';
 import { MfaError, type FieldError } from '../mfa-service.ts';
 import {
   changesNothing,
@@ -13,6 +19,7 @@ import {
 import type { Paused } from '../phone-limits.ts';
 import { maskPhone, readNumber, type TypedNumber } from '../phone-numbers.ts';
 import type { Verification } from '../phone-verification.ts';
+import type { Report } from '../../providers/telephony.ts';
 import { newPinErrors } from '../pin-policy.ts';
 import type { PortalSettings } from '../settings.ts';
 import { codeError, readCode } from '../typed-codes.ts';
@@ -53,7 +60,17 @@ export type Started =
   | { outcome: 'started'; verificationId: string; next: 'wait' | 'code' }
   /** Kept back by a limit on calls and texts (SPEC S5). */
   | Paused
-  | Locked;
+  | Locked
+  | Unreachable;
+
+/**
+ * The provider did not take the call or text (down, too slow, or it refused): the user is told
+ * to try another method, and the audit records the provider's reason (SPEC N1).
+ */
+export interface Unreachable {
+  outcome: 'unreachable';
+  method: PhoneMethod;
+}
 
 /** What the waiting and code pages show of a call or text. */
 export interface AttemptView {
@@ -62,6 +79,8 @@ export interface AttemptView {
   phone: string;
   /** The code page asks for the PIN after the code (OTP + PIN mode, SPEC M2). */
   pinRequired: boolean;
+  /** The call or text was denied (a text that could not be delivered): `wait` says why. */
+  settled: boolean;
 }
 
 /** A call or text that did not prove the number. */
@@ -142,7 +161,7 @@ export interface PhoneService {
   resendText(
     context: Context,
     input: { userId: string } & PhoneAttempt,
-  ): Promise<{ outcome: 'sent' } | Paused | Locked | Gone>;
+  ): Promise<{ outcome: 'sent' } | Paused | Locked | Gone | Unreachable>;
   /**
    * M2, S5: a typed code, and the PIN in OTP + PIN mode, counted towards the lockout before it
    * is checked (a code that is not six digits is refused uncounted, with the field's error); a
@@ -168,15 +187,24 @@ export interface PhoneService {
     context: Context,
     input: { userId: string; method: PhoneMethod },
   ): Promise<RemovalOutcome>;
-  /** N1, provider report: keys pressed in a call (`#`, PIN then `#`, or the fraud code). */
-  keypadInput(context: Context, input: { verificationId: string; digits: string }): Promise<void>;
-  /** N1, provider report: a call rang out; the backup phone is called once (M1). */
-  callUnanswered(context: Context, input: { verificationId: string }): Promise<void>;
-  /**
-   * N1, provider report: a reply to a text (two-way SMS, M2). It settles only the pending text
-   * to that number whose code it carries; carrying none, it counts as a wrong reply.
+  /*
+   * The provider's reports (N1). `ref` is the provider's id of the call or text (Twilio's
+   * CallSid or MessageSid): a report about any call or text but the one now under way is
+   * ignored, and a report with an id is acted on once, however often it comes.
    */
-  textReply(context: Context, input: { from: string; body: string }): Promise<void>;
+  /** Keys pressed in a call (`#`, PIN then `#`, or the fraud code). */
+  keypadInput(context: Context, input: Report & { digits: string }): Promise<void>;
+  /** A call rang out, was busy or failed; the backup phone is called once (M1). */
+  callUnanswered(context: Context, input: Report): Promise<void>;
+  /** A call answered and ended before any key settled it. */
+  callEnded(context: Context, input: Report): Promise<void>;
+  /** A text the network could not deliver: its attempt ends, so no one waits for it (M2). */
+  textUndelivered(context: Context, input: Report): Promise<void>;
+  /**
+   * A reply to a text (two-way SMS, M2). It settles only the pending text to that number whose
+   * code it carries; carrying none, it counts as a wrong reply.
+   */
+  textReply(context: Context, input: { from: string; body: string; ref?: string }): Promise<void>;
 }
 
 /** The second step and a proof call or text the account's own numbers. */
@@ -195,7 +223,7 @@ const purposeColumn = {
 export function createPhoneService(deps: MfaServiceDependencies): PhoneService {
   const { db, users, settings, drafts, secondFactor, changes } = deps;
   const now = deps.now ?? Date.now;
-  const telephony = deps.phoneVerification !== undefined;
+  const telephony = deps.phoneVerification?.channels ?? noChannels;
 
   function provider() {
     if (!deps.phoneVerification) throw new MfaError('unavailable', 'No voice/SMS provider');
@@ -332,6 +360,7 @@ export function createPhoneService(deps: MfaServiceDependencies): PhoneService {
     input: { userId: string } & PhoneStart,
   ): Promise<Started> {
     const phoneVerification = provider();
+    if (!telephony[method]) throw new MfaError('not-allowed', `No provider for ${method}`);
     const user = await userOf(input.userId);
     const policy = await settings.read();
     const target = await targetOf(user, method, input, policy, context);
@@ -360,6 +389,10 @@ export function createPhoneService(deps: MfaServiceDependencies): PhoneService {
     if (started.outcome === 'paused') {
       await target.refused?.();
       return started;
+    }
+    if (started.outcome === 'failed') {
+      await target.refused?.();
+      return { outcome: 'unreachable', method };
     }
     await target.started?.(started.verificationId);
     const next = method === 'sms' && policy.smsDirection === 'one-way' ? 'code' : 'wait';
@@ -468,6 +501,7 @@ export function createPhoneService(deps: MfaServiceDependencies): PhoneService {
       phone: maskPhone(verification.phone),
       // A new number on My account is texted without the PIN: it proves the number only.
       pinRequired: attempt.purpose !== 'change' && policy.smsMode === 'otp-pin',
+      settled: verification.status === 'denied',
     };
   }
 
@@ -588,9 +622,9 @@ export function createPhoneService(deps: MfaServiceDependencies): PhoneService {
       if (locked) return locked;
       const found = await find(user, input, 'sms');
       if (!found) return { outcome: 'gone' };
-      return (
-        (await phoneVerification.resendText(found.verification.id, context)) ?? { outcome: 'sent' }
-      );
+      const resent = await phoneVerification.resendText(found.verification.id, context);
+      if (resent?.outcome === 'failed') return { outcome: 'unreachable', method: 'sms' };
+      return resent ?? { outcome: 'sent' };
     },
 
     async checkTextCode(context, input) {
@@ -708,16 +742,24 @@ export function createPhoneService(deps: MfaServiceDependencies): PhoneService {
       return removeWayToSignIn(deps, context, userId, { method });
     },
 
-    async keypadInput(_context, { verificationId, digits }) {
-      await provider().events.keypadInput(verificationId, digits);
+    async keypadInput(_context, report) {
+      await provider().events.keypadInput(report);
     },
 
-    async callUnanswered(_context, { verificationId }) {
-      await provider().events.callUnanswered(verificationId);
+    async callUnanswered(_context, report) {
+      await provider().events.callUnanswered(report);
     },
 
-    async textReply(_context, { from, body }) {
-      await provider().events.textReply(from, body);
+    async callEnded(_context, report) {
+      await provider().events.callEnded(report);
+    },
+
+    async textUndelivered(_context, report) {
+      await provider().events.textUndelivered(report);
+    },
+
+    async textReply(_context, reply) {
+      await provider().events.textReply(reply);
     },
   };
 }

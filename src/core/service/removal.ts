@@ -1,6 +1,6 @@
 import type { Context } from '../context.ts';
 import { maskPhone } from '../phone-numbers.ts';
-import { methodsLeft, nextDefaultMethod } from '../method-policy.ts';
+import { methodsLeft, nextDefaultMethod, noChannels } from '../method-policy.ts';
 import type { Method } from '../settings.ts';
 import type { MfaServiceDependencies } from './index.ts';
 
@@ -29,7 +29,7 @@ export async function removeWayToSignIn(
   const { db, settings, changes } = deps;
   const now = deps.now ?? Date.now;
   const policy = await settings.read();
-  const telephony = deps.phoneVerification !== undefined;
+  const telephony = deps.phoneVerification?.channels ?? noChannels;
   const result = await db.transaction().execute(async (trx) => {
     // The row first: on PostgreSQL this locks it until the commit (SQLite has one writer anyway).
     const locked = await trx

@@ -1,7 +1,7 @@
 import { randomInt } from 'node:crypto';
 import type { UserRow } from '../../data/users-repository.ts';
 import type { Context } from '../context.ts';
-import { pinRequired } from '../method-policy.ts';
+import { pinRequired, type Channels } from '../method-policy.ts';
 import { MfaError } from '../mfa-service.ts';
 import { maskPhone } from '../phone-numbers.ts';
 import type { CheckOutcome, CheckPurpose, Enrolment } from '../second-factor.ts';
@@ -89,9 +89,9 @@ export function secondStepOptions(
   user: Pick<UserRow, 'default_method' | 'phone' | 'mobile_phone'>,
   enrolment: Enrolment,
   settings: PortalSettings,
-  telephony: boolean,
+  telephony: Channels,
 ): SecondStepOptions {
-  const usable = (m: Method) => m === 'app' || m === 'token' || telephony;
+  const usable = (m: Method) => m === 'app' || m === 'token' || telephony[m];
   const ordered: Method[] = ['phone', 'sms', 'app', 'token'];
   const methods = ordered.filter((m) => enrolment.methods.includes(m) && usable(m));
   const tokenDigits = enrolment.devices.filter((d) => d.kind === 'token').map((d) => d.digits);

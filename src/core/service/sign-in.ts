@@ -1,7 +1,7 @@
 import type { SettingsRepository } from '../../data/settings-repository.ts';
 import type { UsersRepository } from '../../data/users-repository.ts';
 import type { Accounts } from '../accounts.ts';
-import { accountPermissions } from '../method-policy.ts';
+import { accountPermissions, type Channels } from '../method-policy.ts';
 import type { Journey, SignInService } from '../mfa-service.ts';
 import { enrolmentFrom } from '../second-factor.ts';
 import { secondStepOptions } from './second-step.ts';
@@ -11,7 +11,7 @@ export interface SignInServiceDependencies {
   users: UsersRepository;
   settings: SettingsRepository;
   accounts: Accounts;
-  telephony: boolean;
+  telephony: Channels;
   now?: () => number;
 }
 

@@ -1,7 +1,7 @@
 import { dateFormat } from '../../core/dates.ts';
 import { Router, type Request, type Response } from 'express';
 import createError from 'http-errors';
-import { methodsLeft } from '../../core/method-policy.ts';
+import { methodsLeft, noChannels } from '../../core/method-policy.ts';
 import type { DeviceView } from '../../core/mfa-service.ts';
 import { deviceNameMaxLength, type DeviceActivation } from '../../core/service/account.ts';
 import type { Services } from '../../services.ts';
@@ -14,7 +14,7 @@ import { contextOf } from '../context.ts';
 export function isLastWayToSignIn(res: Response, device: DeviceView): boolean {
   const { portalSettings, telephony } = res.locals;
   if (!portalSettings) throw createError(500, 'Settings missing');
-  const left = methodsLeft(signedInAccount(res), portalSettings, telephony ?? false, device);
+  const left = methodsLeft(signedInAccount(res), portalSettings, telephony ?? noChannels, device);
   return left.length === 0;
 }
 

@@ -1,6 +1,6 @@
 import { Router, type Response } from 'express';
 import createError from 'http-errors';
-import { defaultMethodChoices } from '../../core/method-policy.ts';
+import { defaultMethodChoices, noChannels } from '../../core/method-policy.ts';
 import type { Services } from '../../services.ts';
 import { readForm, type FieldError } from '../form.ts';
 import { signedInAccount, requireChangeAllowed } from './permissions.ts';
@@ -18,7 +18,7 @@ export function methodRoutes(services: Services): Router {
     const user = signedInAccount(res);
     const { portalSettings, telephony } = res.locals;
     if (!portalSettings) throw createError(500, 'Settings missing');
-    const choices = defaultMethodChoices(user, portalSettings, telephony ?? false);
+    const choices = defaultMethodChoices(user, portalSettings, telephony ?? noChannels);
     res.status(status).render('pages/account/method', {
       choices,
       chosen: choices.find((m) => m === user.defaultMethod) ?? '',

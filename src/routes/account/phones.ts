@@ -1,5 +1,5 @@
 import { Router, type Request, type Response } from 'express';
-import { methodsLeft } from '../../core/method-policy.ts';
+import { methodsLeft, noChannels } from '../../core/method-policy.ts';
 import type { Account } from '../../core/mfa-service.ts';
 import type { PhoneMethod } from '../../core/service/phone.ts';
 import type { PortalSettings } from '../../core/settings.ts';
@@ -62,7 +62,7 @@ export function phoneChangeRoutes(services: Services): Router {
     const account = signedInAccount(res);
     const settings = await settingsOf(res, services);
     const has = kind === 'phone' ? account.phone !== null : account.mobilePhone !== null;
-    const left = methodsLeft(account, settings, res.locals.telephony ?? false, methodOf[kind]);
+    const left = methodsLeft(account, settings, res.locals.telephony ?? noChannels, methodOf[kind]);
     res.status(status).render(`pages/account/${kind}`, {
       values,
       errors,

@@ -14,7 +14,7 @@ import type {
 import type { Services } from '../../services.ts';
 import { contextOf } from '../context.ts';
 import { readForm } from '../form.ts';
-import { renderPaused, requireTelephony } from './outcomes.ts';
+import { renderPaused, renderUnreachable, requireTelephony } from './outcomes.ts';
 
 /**
  * How one journey uses calls and texts (like `SecondStepMode` for the second step): User Setup,
@@ -80,6 +80,11 @@ export function showStarted(
     journey.renderLocked(res, started.until);
     return;
   }
+  if (started.outcome === 'unreachable') {
+    journey.forget(res.req);
+    renderUnreachable(res, started.method, journey.pausedBack);
+    return;
+  }
   keep(started.verificationId);
   const next = started.next === 'code' ? journey.paths.code : journey.paths.wait[method];
   res.redirect(303, res.locals.url(next));
@@ -138,45 +143,56 @@ export function phoneAttemptRoutes(router: Router, services: Services, journey: 
     router.get(path, async (req, res) => {
       requireTelephony(res);
       if (method) journey.requireMethod(res, method);
-      const attempt = journey.attemptOf(req);
-      const waiting = attempt
-        ? await mfa.phone.wait(contextOf(res), {
-            userId: userIdOf(res),
-            ...(method ? { method } : {}),
-            ...attempt,
-          })
-        : ({ outcome: 'gone' } as const);
-      switch (waiting.outcome) {
-        case 'gone':
-          res.redirect(res.locals.url(paths.start(method)));
-          return;
-        case 'pending':
-          res.render('pages/phone/wait', {
-            // WCAG 2.2.1: the page refreshes itself only when the user asks it to.
-            auto: req.query.auto === 'on',
-            method: waiting.method,
-            phone: waiting.phone,
-            action: res.locals.url(path),
-            back: res.locals.url(paths.start(waiting.method)),
-          });
-          return;
-        case 'proven':
-          await journey.succeed(res, waiting);
-          return;
-        case 'locked':
-          journey.forget(req);
-          journey.renderLocked(res, waiting.until);
-          return;
-        case 'denied':
-          await journey.deny(res, waiting);
-      }
+      await showWaiting(res, path, method);
     });
+  }
+
+  /** Where the call or text stands: waiting, or the way on once the provider settled it. */
+  async function showWaiting(res: Response, path: string, method: PhoneMethod | undefined) {
+    const { req } = res;
+    const attempt = journey.attemptOf(req);
+    const waiting = attempt
+      ? await mfa.phone.wait(contextOf(res), {
+          userId: userIdOf(res),
+          ...(method ? { method } : {}),
+          ...attempt,
+        })
+      : ({ outcome: 'gone' } as const);
+    switch (waiting.outcome) {
+      case 'gone':
+        res.redirect(res.locals.url(paths.start(method)));
+        return;
+      case 'pending':
+        res.render('pages/phone/wait', {
+          // WCAG 2.2.1: the page refreshes itself only when the user asks it to.
+          auto: req.query.auto === 'on',
+          method: waiting.method,
+          phone: waiting.phone,
+          action: res.locals.url(path),
+          back: res.locals.url(paths.start(waiting.method)),
+        });
+        return;
+      case 'proven':
+        await journey.succeed(res, waiting);
+        return;
+      case 'locked':
+        journey.forget(req);
+        journey.renderLocked(res, waiting.until);
+        return;
+      case 'denied':
+        await journey.deny(res, waiting);
+    }
   }
 
   router.get(paths.code, async (req, res) => {
     const text = await textOf(res);
     if (!text) {
       res.redirect(res.locals.url(paths.start('sms')));
+      return;
+    }
+    // A text that could not be delivered: the user is told, rather than left waiting (M2).
+    if (text.view.settled) {
+      await showWaiting(res, paths.code, 'sms');
       return;
     }
     await renderCode(res, text.view, 200, [], 'resent' in req.query ? 'codes.resent' : '');
@@ -192,7 +208,10 @@ export function phoneAttemptRoutes(router: Router, services: Services, journey: 
       : ({ outcome: 'gone' } as const);
     if (resent.outcome === 'paused') renderPaused(res, resent, journey.pausedBack);
     else if (resent.outcome === 'locked') journey.renderLocked(res, resent.until);
-    else res.redirect(303, res.locals.url(`${paths.code}?resent`));
+    else if (resent.outcome === 'unreachable') {
+      journey.forget(req);
+      renderUnreachable(res, 'sms', journey.pausedBack);
+    } else res.redirect(303, res.locals.url(`${paths.code}?resent`));
   });
 
   router.post(paths.code, async (req, res) => {
@@ -202,6 +221,10 @@ export function phoneAttemptRoutes(router: Router, services: Services, journey: 
       return;
     }
     const { attempt, view } = text;
+    if (view.settled) {
+      await showWaiting(res, paths.code, 'sms');
+      return;
+    }
     const fields: ('code' | 'pin')[] = view.pinRequired ? ['code', 'pin'] : ['code'];
     const form: Partial<Record<'code' | 'pin', string>> = readForm(req.body, fields);
     const checked = await mfa.phone.checkTextCode(contextOf(res), {

@@ -12,6 +12,9 @@ const denialMessages: Record<string, string> = {
   'wrong reply': 'wait.denied.wrongReply',
   expired: 'wait.denied.expired',
   'backup paused': 'callsPaused.backupNotCalled',
+  'no input': 'wait.denied.noInput',
+  undelivered: 'wait.denied.undelivered',
+  'provider unavailable': 'wait.denied.unavailable',
 };
 
 export function denialMessage(reason: string | null | undefined): string {
@@ -20,13 +23,31 @@ export function denialMessage(reason: string | null | undefined): string {
 
 /** Calls and texts exist only with a provider: without one their pages are not found. */
 export function requireTelephony(res: Response): void {
-  if (!res.locals.telephony) throw createError(404);
+  const { telephony } = res.locals;
+  if (!telephony?.phone && !telephony?.sms) throw createError(404);
 }
 
 /** A locked account: no call, text or code is tried until the lock ends (SPEC M8). */
 export function renderLocked(res: Response, until: number): void {
   res.status(403).render('pages/verify/locked', {
     minutes: Math.max(1, Math.ceil((until - Date.now()) / 60_000)),
+  });
+}
+
+/**
+ * The provider did not take the call or text (SPEC N1): nothing was sent, the user is told to
+ * use another method, and the audit already says why.
+ */
+export function renderUnreachable(
+  res: Response,
+  method: 'phone' | 'sms',
+  back: { href: string; text: string },
+): void {
+  res.locals.currentPath = res.locals.url(back.href);
+  res.set('Retry-After', '60');
+  res.status(503).render('pages/phone/unreachable', {
+    method,
+    back: { href: res.locals.url(back.href), text: back.text },
   });
 }
 

@@ -1,6 +1,6 @@
 import type { Response, Router } from 'express';
 import createError from 'http-errors';
-import { offeredMethods, pinRequired } from '../../core/method-policy.ts';
+import { noChannels, offeredMethods, pinRequired } from '../../core/method-policy.ts';
 import type { ProofOutcome } from '../../core/service/enrolment.ts';
 import type { PhoneMethod } from '../../core/service/phone.ts';
 import type { Services } from '../../services.ts';
@@ -44,7 +44,8 @@ export function phoneSetupRoutes(router: Router, services: Services, steps: Setu
   async function requireOffered(res: Response, method: PhoneMethod) {
     requireTelephony(res);
     const settings = await settingsOf(res, services);
-    if (!offeredMethods(settings, true).includes(method)) throw createError(404);
+    if (!offeredMethods(settings, res.locals.telephony ?? noChannels).includes(method))
+      throw createError(404);
     return settings;
   }
 
@@ -94,7 +95,11 @@ export function phoneSetupRoutes(router: Router, services: Services, steps: Setu
     requireMethod: (res, method) => {
       requireTelephony(res);
       const settings = res.locals.portalSettings;
-      if (!settings || !offeredMethods(settings, true).includes(method)) throw createError(404);
+      if (
+        !settings ||
+        !offeredMethods(settings, res.locals.telephony ?? noChannels).includes(method)
+      )
+        throw createError(404);
     },
     paths: {
       wait: { phone: '/setup/phone/wait', sms: '/setup/sms/wait' },
