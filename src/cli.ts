@@ -4,6 +4,7 @@ import { Writable } from 'node:stream';
 import { parseArgs } from 'node:util';
 import { runBackup, runRestore } from './cli/backup.ts';
 import { runCheckConfig } from './cli/check-config.ts';
+import { runSyncDirectory } from './cli/sync-directory.ts';
 import { RefusedError, UsageError } from './cli/errors.ts';
 import { ConfigError, loadConfig } from './config/index.ts';
 import { BackupError } from './data/backup.ts';
@@ -39,6 +40,8 @@ Commands:
   backup FILE                      copy the SQLite database to a new FILE, also while serving
   restore FILE                     put a backup in place of the SQLite database (portal stopped)
   check-config                     show the effective configuration and every error in it
+  sync-directory [--approve]       bring the accounts up to date with LDAP; --approve lets more
+                                   than 5 leavers at once be disabled
 
 Permissions: ${adminPermissions.join(', ')}.
 
@@ -93,6 +96,7 @@ async function run(argv: string[]): Promise<void> {
       reason: { type: 'string' },
       permission: { type: 'string' },
       group: { type: 'string' },
+      approve: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -126,6 +130,9 @@ async function run(argv: string[]): Promise<void> {
       return;
     case 'restore':
       runRestore(loadConfig(), fileArgument('restore', rest));
+      return;
+    case 'sync-directory':
+      await runSyncDirectory(loadConfig(), values.approve === true);
       return;
     case 'check-config':
       process.exitCode = await runCheckConfig();

@@ -15,7 +15,8 @@ import type { Argon2Parameters } from './core/passwords.ts';
 import type { Translate } from './core/phone-verification.ts';
 import { loadEncryptionKey } from './core/encryption-key.ts';
 import { createLockout } from './core/lockout.ts';
-import { createLocalDirectory } from './core/primary-authentication.ts';
+import type { PrimaryAuthentication } from './core/primary-authentication.ts';
+import { createPrimaryAuthentication } from './directories.ts';
 import { createPhoneVerification, type PhoneVerification } from './core/phone-verification.ts';
 import type { MfaService } from './core/mfa-service.ts';
 import { createDrafts } from './core/drafts.ts';
@@ -56,6 +57,8 @@ export interface Services {
   questions: QuestionsRepository;
   devices: DevicesRepository;
   accounts: Accounts;
+  /** The primary authentication (SPEC J1, D1–D3): readiness asks it too when it has a server. */
+  directory: PrimaryAuthentication;
   /** The one interface to the MFA core (SPEC §2): routes use this. */
   mfa: MfaService;
   secondFactor: SecondFactor;
@@ -220,12 +223,13 @@ export async function createServices(
       })
     : undefined;
 
+  const directory = createPrimaryAuthentication(config, { db, users, logger, argon2 });
   const accounts = createAccounts({
     users,
     audit,
     settings,
     lockout,
-    directory: createLocalDirectory(argon2),
+    directory,
     bypasses,
     secondFactor,
     argon2,
@@ -261,6 +265,7 @@ export async function createServices(
     audit,
     questions,
     accounts,
+    directory,
     mfa,
     secondFactor,
     bypasses,
@@ -284,6 +289,7 @@ export async function createServices(
     metrics,
     async close() {
       metrics?.close();
+      await directory.close?.();
       if (redis) await closeRedis(redis);
       await database.close();
     },

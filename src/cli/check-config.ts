@@ -13,7 +13,9 @@ import {
   type ConfigSources,
   type Settings,
 } from '../config/index.ts';
+import { directorySecretKeys } from '../config/directory.ts';
 import { openDeviceSecret } from '../core/devices.ts';
+import { checkDirectory } from './check-directory.ts';
 import { parseEncryptionKey } from '../core/secret-box.ts';
 import { latestSchemaVersion } from '../data/migrations.ts';
 
@@ -27,6 +29,7 @@ const secretKeys = new Set([
   'TWILIO_AUTH_TOKEN',
   'SMS_HTTP_HEADERS',
   'SMS_HTTP_INBOUND_TOKEN',
+  ...directorySecretKeys,
 ]);
 
 /** How a value is shown: secrets hidden, passwords inside URLs masked. */
@@ -295,6 +298,7 @@ export async function runCheckConfig(sources: ConfigSources = {}): Promise<numbe
     await checkDatabase(values, sqlitePath),
     await checkRedis(values),
     ...checkTlsFiles(values, rootDir),
+    await checkDirectory(report.config),
   ].filter((check) => check !== undefined);
   out.push('', 'Checks:');
   for (const check of checks) {

@@ -2,48 +2,11 @@ import { existsSync, readFileSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { knownTimeZone } from '../core/dates.ts';
+import { directoryConfigErrors, directorySchema } from './directory.ts';
+import { ConfigError, fail, flag, integer, maskPasswords, text, type Parser } from './parse.ts';
 import { readAppSettings } from './web-config.ts';
 
-export class ConfigError extends Error {
-  override name = 'ConfigError';
-}
-
-type Parser<T> = (raw: string, key: string) => T;
-
-/**
- * Hides the passwords a text may hold: in a URL's user part (`//user:secret@`) and in query
- * parameters such as `?password=`. It works on malformed URLs too, for messages that quote them.
- */
-export function maskPasswords(text: string): string {
-  return text
-    .replace(/(\/\/[^:/?#@\s]*:)[^@\s/]*@/g, '$1***@')
-    .replace(/([?&](?:password|pass|pwd|secret|token)=)[^&#\s"]*/gi, '$1***');
-}
-
-function fail(key: string, allowed: string, raw: string): never {
-  throw new ConfigError(
-    `Invalid configuration: ${key} must be ${allowed} (got "${maskPasswords(raw)}")`,
-  );
-}
-
-function integer(min: number, max: number): Parser<number> {
-  return (raw, key) => {
-    const value = Number(raw);
-    if (!/^\d+$/.test(raw.trim()) || value < min || value > max) {
-      fail(key, `a whole number from ${min} to ${max}`, raw);
-    }
-    return value;
-  };
-}
-
-const text: Parser<string> = (raw) => raw.trim();
-
-const flag: Parser<boolean> = (raw, key) => {
-  const value = raw.trim().toLowerCase();
-  if (value === 'true' || value === '1') return true;
-  if (value === 'false' || value === '0' || value === '') return false;
-  return fail(key, 'true or false', raw);
-};
+export { ConfigError, maskPasswords } from './parse.ts';
 
 const port: Parser<string> = (raw, key) => {
   const value = raw.trim();
@@ -315,6 +278,7 @@ const schema = {
   WEB_SERVICE_SDK_URL: url,
   WEB_SERVICE_SDK_AUTHENTICATION_USERNAME: text,
   WEB_SERVICE_SDK_AUTHENTICATION_PASSWORD: text,
+  ...directorySchema,
 } satisfies Record<string, Parser<unknown>>;
 
 type Schema = typeof schema;
@@ -524,12 +488,13 @@ export function inspectConfig(sources: ConfigSources = {}): ConfigReport {
     }
   }
   const parsed = values as Partial<Settings>;
+  const underIisnode =
+    env.IISNODE_VERSION !== undefined || (parsed.PORT ?? '').startsWith('\\\\.\\pipe\\');
   errors.push(...crossKeyErrors(parsed, merged, env));
+  errors.push(...directoryConfigErrors(parsed, underIisnode));
   if (errors.length > 0) return { entries, errors, values: parsed, config: undefined };
 
   const settings = values as Settings;
-  const underIisnode =
-    env.IISNODE_VERSION !== undefined || settings.PORT.startsWith('\\\\.\\pipe\\');
   const config: Config = {
     ...settings,
     rootDir,

@@ -27,26 +27,37 @@ export function createAccounts(deps: AccountsDependencies) {
 
   /** The password check under the lockout; the reason it failed is for the audit alone. */
   async function verifyPassword(
-    user: UserRow | undefined,
+    username: string,
     password: string,
     context: Context,
-  ): Promise<{ user: UserRow | undefined; reason: string | null }> {
-    if (!user || user.disabled) {
+  ): Promise<{ found: UserRow | undefined; user: UserRow | undefined; reason: string | null }> {
+    const check = await directory.find(username);
+    const found = check?.user;
+    if (!check || found?.disabled) {
       await directory.spend(password);
-      return { user: undefined, reason: user ? 'invalid' : 'unknown user' };
+      return { found, user: undefined, reason: found ? 'invalid' : 'unknown user' };
+    }
+    if (!found) {
+      // A RADIUS user the portal has not seen: nothing to count on until the server accepts them.
+      const result = await check.verify(password);
+      const user = result.ok ? await check.accepted() : undefined;
+      return { found: user, user, reason: user ? null : (result.reason ?? 'invalid') };
     }
     // A right password takes back only its own attempt: clearing the counter here would wipe out
     // the wrong codes of the second step (SPEC M8); the whole sign-in clears it.
-    const attempt = await lockout.attempt(user, context, 'this attempt', async () => ({
-      ok: await directory.verify(user, password),
-    }));
-    if (attempt.outcome === 'success') return { user, reason: null };
+    const attempt = await lockout.attempt(found, context, 'this attempt', () =>
+      check.verify(password),
+    );
+    if (attempt.outcome === 'success') {
+      const user = await check.accepted();
+      return { found, user, reason: user ? null : 'invalid' };
+    }
     if (attempt.outcome === 'locked') {
       // Not the real check: while locked, no password can be tried, not even to see it told apart.
       await directory.spend(password);
-      return { user: undefined, reason: 'locked' };
+      return { found, user: undefined, reason: 'locked' };
     }
-    return { user: undefined, reason: 'invalid' };
+    return { found, user: undefined, reason: 'invalid' };
   }
 
   /** After a right password (SPEC J1, J2, §5). No session exists yet: the caller starts one. */
@@ -67,7 +78,33 @@ export function createAccounts(deps: AccountsDependencies) {
     if (await bypasses.consume(user, context)) return { next: 'signed-in', userId: user.id };
     const methods = await secondFactor.methodsOf(user);
     if (methods.length > 0) return { next: 'second-step', userId: user.id };
-    return policy.allowEnrollment ? { next: 'enrol', userId: user.id } : { next: 'not-enrolled' };
+    // The directory's groups may keep a user from enrolling (LDAP_ENROL_GROUP, SPEC D1).
+    return policy.allowEnrollment && user.may_enrol
+      ? { next: 'enrol', userId: user.id }
+      : { next: 'not-enrolled' };
+  }
+
+  async function recordPrimaryStep(
+    found: UserRow | undefined,
+    typed: string,
+    reason: string | null,
+    method: 'password' | 'windows',
+    context: Context,
+  ): Promise<void> {
+    await audit.record({
+      type: 'sign-in.password',
+      result: reason === null ? 'success' : 'failure',
+      reason,
+      user_id: found?.id ?? null,
+      username: found?.username ?? typed.trim().slice(0, 256),
+      display_name: found?.display_name ?? null,
+      email: found?.email ?? null,
+      phone: null,
+      device: null,
+      method,
+      client_ip: context.clientIp ?? null,
+      admin_id: adminOf(context),
+    });
   }
 
   return {
@@ -78,22 +115,24 @@ export function createAccounts(deps: AccountsDependencies) {
      * authentication, counted and audited, then where the sign-in goes next.
      */
     async signIn(username: string, password: string, context: Context): Promise<SignInStep> {
-      const found = await users.findByUsername(username);
-      const { user, reason } = await verifyPassword(found, password, context);
-      await audit.record({
-        type: 'sign-in.password',
-        result: user ? 'success' : 'failure',
-        reason,
-        user_id: found?.id ?? null,
-        username: found?.username ?? username.trim().slice(0, 256),
-        display_name: found?.display_name ?? null,
-        email: found?.email ?? null,
-        phone: null,
-        device: null,
-        method: 'password',
-        client_ip: context.clientIp ?? null,
-        admin_id: adminOf(context),
-      });
+      // An empty password would be an anonymous bind to a directory (RFC 4513 §5.1.2): the
+      // same refusal as any wrong one, before any directory hears of it.
+      const { found, user, reason } =
+        password === ''
+          ? { found: undefined, user: undefined, reason: 'empty password' }
+          : await verifyPassword(username, password, context);
+      await recordPrimaryStep(found, username, user ? null : reason, 'password', context);
+      return user ? stepAfterPassword(user, context) : { next: 'refused' };
+    },
+
+    /**
+     * SPEC D3: a user IIS authenticated with Windows authentication. No secret is checked here,
+     * so nothing is counted; the second step follows as after a password.
+     */
+    async signInWindows(identity: string, context: Context): Promise<SignInStep> {
+      const found = await directory.findWindowsUser?.(identity);
+      const user = found && !found.disabled ? found : undefined;
+      await recordPrimaryStep(found, identity, user ? null : 'refused', 'windows', context);
       return user ? stepAfterPassword(user, context) : { next: 'refused' };
     },
   };

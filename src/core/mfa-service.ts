@@ -129,6 +129,11 @@ export interface SignInService {
    * checked (M8) and audited, then where the sign-in goes next. Refusals are alike (S4).
    */
   signIn(context: Context, input: { username: string; password: string }): Promise<SignInStep>;
+  /**
+   * SPEC D3: the first step for a user IIS authenticated (`DOMAIN\user`), under Windows primary
+   * authentication; `refused` for anyone the portal may not let in, and everywhere else.
+   */
+  signInWindows(context: Context, input: { identity: string }): Promise<SignInStep>;
   /** The stage of a session that has proven a password (`pendingUserId`) or signed in. */
   journey(
     context: Context,

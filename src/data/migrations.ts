@@ -329,6 +329,26 @@ const migrations: Record<string, Migration> = {
       if (grants.length > 0) await db.insertInto('admin_grants').values(grants).execute();
     },
   },
+  '0011_directory_users': {
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- schema changes predate the types
+    async up(db: Kysely<any>) {
+      // SPEC D1–D4: which directory a user comes from (null: the portal's own), the entry that
+      // is theirs there, whether their groups let them enrol, and those groups (JSON), kept for
+      // the administrators' group-scoped rights.
+      for (const [column, type] of [
+        ['directory', 'text'],
+        ['directory_key', 'text'],
+        ['directory_groups', 'text'],
+      ] as const) {
+        await db.schema.alterTable('users').addColumn(column, type).execute();
+      }
+      await db.schema
+        .alterTable('users')
+        .addColumn('may_enrol', 'integer', (c) => c.notNull().defaultTo(1))
+        .execute();
+      await db.schema.createIndex('users_directory_key').on('users').column('directory_key').execute();
+    },
+  },
   '0012_provider_reports': {
     // eslint-disable-next-line @typescript-eslint/no-explicit-any -- schema changes predate the types
     async up(db: Kysely<any>) {

@@ -28,6 +28,14 @@ export interface UsersTable {
   enrolled_at: number | null;
   /** JSON: the security questions picked for this account, asked until they are answered. */
   asked_questions: string | null;
+  /** SPEC D1–D4: null for the portal's own directory, else `ldap`, `radius` or `windows`. */
+  directory: string | null;
+  /** The user's entry in that directory (an LDAP DN), for sync. */
+  directory_key: string | null;
+  /** JSON: the directory groups the user was in at their last sign-in or sync. */
+  directory_groups: string | null;
+  /** Whether the directory's groups let the user set up a way to sign in (LDAP_ENROL_GROUP). */
+  may_enrol: Generated<number>;
   /** The user's group, to which an administrator's permissions can be limited (SPEC A1). */
   user_group: string | null;
 }

@@ -6,7 +6,7 @@ import type { Services } from '../services.ts';
  * also shows each voice/SMS provider's state, without depending on it: a provider that is down
  * leaves every other method working, so the portal stays in service (SPEC N1).
  */
-export function setUpHealthChecks({ database, redis, providers }: Services): Router {
+export function setUpHealthChecks({ database, redis, directory, providers }: Services): Router {
   const router = Router();
   router.get('/healthz', (_req, res) => {
     res.set('Cache-Control', 'no-store').json({ status: 'ok' });
@@ -25,6 +25,14 @@ export function setUpHealthChecks({ database, redis, providers }: Services): Rou
         checks.redis = 'ok';
       } catch {
         checks.redis = 'failed';
+      }
+    }
+    if (directory.check) {
+      try {
+        await directory.check();
+        checks.directory = 'ok';
+      } catch {
+        checks.directory = 'failed';
       }
     }
     const ready = Object.values(checks).every((check) => check === 'ok');

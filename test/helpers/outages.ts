@@ -14,6 +14,14 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
+/** Kills a server the test started, as a crash would, and waits until it is gone. */
+export async function killProcess(running: ChildProcess | undefined): Promise<void> {
+  if (!running || running.exitCode !== null) return;
+  const exited = once(running, 'exit');
+  running.kill('SIGKILL');
+  await exited;
+}
+
 /** A reason to skip when there is no redis-server to start (see `needs`). */
 export function redisServerMissing(): Promise<string | undefined> {
   const probe = spawnSync('redis-server', ['--version'], { encoding: 'utf8' });
@@ -59,10 +67,7 @@ export async function startRedisServer(port?: number): Promise<RedisServer> {
   const stop = async () => {
     const running = child;
     child = undefined;
-    if (!running || running.exitCode !== null) return;
-    const exited = once(running, 'exit');
-    running.kill('SIGKILL');
-    await exited;
+    await killProcess(running);
   };
   await start();
   return { url: `redis://127.0.0.1:${String(listenOn)}`, port: listenOn, stop, start };

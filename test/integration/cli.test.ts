@@ -314,7 +314,8 @@ describe('mfa-portal unlock and reset-password: a lost administrator password', 
   });
 });
 
-describe('mfa-portal list-admins, grant and revoke (SPEC A1)', () => {
+// About fifteen CLI processes each, two or three seconds apiece on a loaded two-core machine.
+describe('mfa-portal list-admins, grant and revoke (SPEC A1)', { timeout: 90_000 }, () => {
   const databaseUrl = `sqlite:${join(mkdtempSync(join(tmpdir(), 'mfa-cli-admins-')), 'mfa.sqlite')}`;
 
   it('lists the administrators, gives and takes back permissions, audited', async () => {

@@ -14,10 +14,18 @@ import { visitorContext } from '../helpers/context.ts';
 function listedDirectory(passwords: Record<string, string>) {
   const calls = { verify: 0, spend: 0 };
   const directory: PrimaryAuthentication = {
-    async verify(user, password) {
-      calls.verify += 1;
-      await new Promise((resolve) => setTimeout(resolve, 5));
-      return passwords[user.username] === password;
+    async find(username) {
+      const user = await portal.services.users.findByUsername(username);
+      if (!user) return undefined;
+      return {
+        user,
+        async verify(password) {
+          calls.verify += 1;
+          await new Promise((resolve) => setTimeout(resolve, 5));
+          return { ok: passwords[user.username] === password };
+        },
+        accepted: () => Promise.resolve(user),
+      };
     },
     async spend() {
       calls.spend += 1;

@@ -23,6 +23,10 @@ export function createSignInService(deps: SignInServiceDependencies): SignInServ
       return accounts.signIn(username, password, context);
     },
 
+    async signInWindows(context, { identity }) {
+      return accounts.signInWindows(identity, context);
+    },
+
     /**
      * SPEC S10: the stage follows from the account and the settings now, never from an earlier
      * step: signed in; second step (a way to sign in exists); User Setup (none yet, enrolment
@@ -50,7 +54,8 @@ export function createSignInService(deps: SignInServiceDependencies): SignInServ
       };
       if (userId !== undefined) return { stage: 'signed-in', ...loaded };
       if (enrolment.methods.length > 0) return { stage: 'second-step', ...loaded };
-      if (!policy.allowEnrollment) return { stage: 'ended', reason: 'notEnrolled' };
+      if (!policy.allowEnrollment || !user.may_enrol)
+        return { stage: 'ended', reason: 'notEnrolled' };
       // A locked account enrols nothing: it waits, like every other way in (SPEC M8).
       if (user.locked_until !== null && user.locked_until > now()) return { stage: 'anonymous' };
       return { stage: 'enrolling', ...loaded };

@@ -10,19 +10,24 @@ import {
   startPendingSession,
   startSignedInSession,
 } from '../../middleware/session.ts';
+import { iisServerVariable } from '../../middleware/iisnode.ts';
 import type { Services } from '../../services.ts';
 import { readForm, type FieldError } from '../form.ts';
 import { validateSignIn } from './validation.ts';
 import { contextOf } from '../context.ts';
 
-const signInDefaults = { username: '', errors: [], notice: '' };
+const signInDefaults = { username: '', errors: [], notice: '', windowsSignIn: false };
 
 function renderSignIn(
   res: Response,
   status: number,
   view: { username?: string; errors?: FieldError[]; notice?: string },
 ) {
-  res.status(status).render('pages/sign-in', { ...signInDefaults, ...view });
+  res.status(status).render('pages/sign-in', {
+    ...signInDefaults,
+    windowsSignIn: res.locals.windowsSignIn === true,
+    ...view,
+  });
 }
 
 /** The sign-in page as HTML, as res.render would send it. */
@@ -67,7 +72,47 @@ export function signInRoutes(services: Services): Router {
     }),
   );
 
+  // SPEC D3: only under iisnode, where IIS says who the user is; anywhere else a header
+  // claiming it is a client's own and the route does not exist.
+  const windowsSignIn = config.PRIMARY_AUTHENTICATION === 'windows' && config.underIisnode;
+
+  /** Where a sign-in goes once the first step is done (SPEC J1, J2, S11). */
+  async function goOn(req: Request, res: Response, step: SignInStep, username: string) {
+    const absoluteMs = config.SESSION_ABSOLUTE_HOURS * 3_600_000;
+    // A server session starts only on the way in (SPEC S11).
+    switch (step.next) {
+      case 'signed-in':
+        await startSignedInSession(req, step.userId, absoluteMs);
+        res.redirect(303, res.locals.url('/account'));
+        return;
+      case 'second-step':
+      case 'enrol':
+        await startPendingSession(req, step.userId);
+        res.redirect(303, res.locals.url(step.next === 'enrol' ? '/setup' : '/verify'));
+        return;
+      case 'not-enrolled':
+        res.redirect(303, res.locals.url('/not-enrolled'));
+        return;
+      case 'switched-off':
+        renderSignIn(res, 403, {
+          username,
+          errors: [{ field: 'username', message: 'signIn.errors.switchedOff' }],
+        });
+        return;
+      case 'refused':
+        // The same for a wrong password, an unknown user and a locked account (SPEC S4).
+        renderSignIn(res, 400, {
+          username,
+          errors: [{ field: 'username', message: 'signIn.errors.invalidCredentials' }],
+        });
+    }
+  }
+
   const router = Router();
+  router.use((_req, res, next) => {
+    res.locals.windowsSignIn = windowsSignIn;
+    next();
+  });
 
   router.get('/', (_req, res) => {
     res.redirect(res.locals.url(res.locals.signedIn ? '/account' : '/sign-in'));
@@ -91,10 +136,15 @@ export function signInRoutes(services: Services): Router {
     const key = `${res.locals.lng} ${notice}`;
     let page = anonymousPages.get(key);
     if (page === undefined) {
-      page = await renderToString(res, { ...signInDefaults, notice, csrfToken: tokenHole });
+      page = await renderToString(res, {
+        ...signInDefaults,
+        windowsSignIn,
+        notice,
+        csrfToken: tokenHole,
+      });
       anonymousPages.set(key, page);
     }
-    res.type('html').send(page.replace(tokenHole, res.locals.csrfToken));
+    res.type('html').send(page.replaceAll(tokenHole, res.locals.csrfToken));
   });
 
   router.post('/sign-in', signInRateLimit(services), async (req, res) => {
@@ -105,34 +155,30 @@ export function signInRoutes(services: Services): Router {
       return;
     }
     const step = await authenticate(authenticator, req, res);
-    const absoluteMs = config.SESSION_ABSOLUTE_HOURS * 3_600_000;
-    // A server session starts only on the way in (SPEC S11).
-    switch (step.next) {
-      case 'signed-in':
-        await startSignedInSession(req, step.userId, absoluteMs);
-        res.redirect(303, res.locals.url('/account'));
-        return;
-      case 'second-step':
-      case 'enrol':
-        await startPendingSession(req, step.userId);
-        res.redirect(303, res.locals.url(step.next === 'enrol' ? '/setup' : '/verify'));
-        return;
-      case 'not-enrolled':
-        res.redirect(303, res.locals.url('/not-enrolled'));
-        return;
-      case 'switched-off':
-        renderSignIn(res, 403, {
-          username: form.username,
-          errors: [{ field: 'username', message: 'signIn.errors.switchedOff' }],
-        });
-        return;
-      case 'refused':
-        // The same for a wrong password, an unknown user and a locked account (SPEC S4).
-        renderSignIn(res, 400, {
-          username: form.username,
-          errors: [{ field: 'username', message: 'signIn.errors.invalidCredentials' }],
-        });
+    await goOn(req, res, step, form.username);
+  });
+
+  // Anonymous (IIS authenticated the user; the portal has not yet). Windows primary
+  // authentication under iisnode only (SPEC D3); obeys what the password step obeys.
+  router.post('/sign-in/windows', signInRateLimit(services), async (req, res, next) => {
+    readForm(req.body, []);
+    if (!windowsSignIn) {
+      next();
+      return;
     }
+    // Two values (one a client's forgery) are refused with 400 by iisServerVariable.
+    const identity = iisServerVariable(req, 'AUTH_USER') ?? '';
+    const step =
+      identity === ''
+        ? ({ next: 'refused' } as const)
+        : await mfa.signIn.signInWindows(contextOf(res), { identity });
+    if (step.next === 'refused') {
+      renderSignIn(res, 403, {
+        errors: [{ field: 'username', message: 'signIn.errors.windowsRefused' }],
+      });
+      return;
+    }
+    await goOn(req, res, step, identity);
   });
 
   router.get('/not-enrolled', (_req, res) => {

@@ -1,0 +1,75 @@
+import type { Entry } from 'ldapts';
+import { describe, expect, it } from 'vitest';
+import {
+  accountUnusable,
+  allValues,
+  escapeFilterValue,
+  searchNameOf,
+} from '../../src/providers/directory/ldap.ts';
+
+/**
+ * What slapd cannot show: Active Directory hands out a large attribute in ranges of 1,500
+ * values (`member;range=0-1499`, then `member;range=1500-*`). The reads here answer as AD does,
+ * from a list; test/integration/ldap-directory.test.ts reads a group of 1,600 from slapd whole.
+ */
+function rangedDirectory(members: string[], pageSize = 1500) {
+  const requests: string[] = [];
+  const read = (attribute: string): Promise<Entry | undefined> => {
+    requests.push(attribute);
+    const start = Number(/;range=(\d+)-\*$/.exec(attribute)?.[1] ?? 0);
+    const end = Math.min(start + pageSize, members.length);
+    const last = end >= members.length;
+    if (start === 0 && last) return Promise.resolve({ dn: 'cn=g', member: members });
+    const name = `member;range=${String(start)}-${last ? '*' : String(end - 1)}`;
+    return Promise.resolve({ dn: 'cn=g', [name]: members.slice(start, end) });
+  };
+  return { read, requests };
+}
+
+describe('range retrieval (AD MaxValRange)', () => {
+  it('asks for the next range until the one ending in *', async () => {
+    const members = Array.from({ length: 4000 }, (_, i) => `uid=u${String(i)}`);
+    const { read, requests } = rangedDirectory(members);
+    expect(await allValues(read, 'member')).toEqual(members);
+    expect(requests).toEqual(['member', 'member;range=1500-*', 'member;range=3000-*']);
+  });
+
+  it('takes an attribute returned whole, and an empty one', async () => {
+    const { read, requests } = rangedDirectory(['uid=a', 'uid=b']);
+    expect(await allValues(read, 'member')).toEqual(['uid=a', 'uid=b']);
+    expect(requests).toEqual(['member']);
+    expect(await allValues(() => Promise.resolve({ dn: 'cn=g' }), 'member')).toEqual([]);
+  });
+});
+
+describe('what a user types', () => {
+  it('escapes every character that would change a filter (RFC 4515)', () => {
+    expect(escapeFilterValue('a*b(c)d\\e\0f')).toBe('a\\2ab\\28c\\29d\\5ce\\00f');
+  });
+
+  it('reads DOMAIN\\user and user@domain only for the accepted domains', () => {
+    const domains = ['CONTOSO', 'contoso.com'];
+    expect(searchNameOf('CONTOSO\\jan', 'sAMAccountName', domains)).toBe('jan');
+    expect(searchNameOf('jan@contoso.com', 'sAMAccountName', domains)).toBe('jan');
+    expect(searchNameOf('EVIL\\jan', 'sAMAccountName', domains)).toBeUndefined();
+    expect(searchNameOf('jan@evil.example', 'uid', domains)).toBeUndefined();
+    expect(searchNameOf('jan', 'userPrincipalName', domains)).toBe('jan@contoso.com');
+    expect(searchNameOf('CONTOSO\\', 'sAMAccountName', domains)).toBeUndefined();
+  });
+
+  it('reads AD account state: disabled, locked, password expired, account expired', () => {
+    const entry = (fields: Record<string, string>): Entry => ({ dn: 'cn=x', ...fields });
+    expect(accountUnusable(entry({ userAccountControl: '512' }))).toBe(false);
+    expect(accountUnusable(entry({ userAccountControl: '514' }))).toBe(true);
+    expect(accountUnusable(entry({ 'msDS-User-Account-Control-Computed': '16' }))).toBe(true);
+    expect(accountUnusable(entry({ 'msDS-User-Account-Control-Computed': '8388608' }))).toBe(true);
+    expect(accountUnusable(entry({ accountExpires: '9223372036854775807' }))).toBe(false);
+    // 2020-01-01 as a Windows FILETIME, and the same a day after now.
+    expect(accountUnusable(entry({ accountExpires: '132223104000000000' }))).toBe(true);
+    const tomorrow = (
+      BigInt(Date.now() + 86_400_000) * 10_000n +
+      116_444_736_000_000_000n
+    ).toString();
+    expect(accountUnusable(entry({ accountExpires: tomorrow }))).toBe(false);
+  });
+});
