@@ -252,6 +252,11 @@ export async function createServices(
     argon2,
     logger,
     translate,
+    providerStates: async () =>
+      Object.entries(await providers.state()).map(([channel, health]) => ({
+        channel: channel === 'voice' ? 'voice' : 'sms',
+        ...health,
+      })),
   });
 
   return {

@@ -154,6 +154,43 @@ export function createChanges(deps: ChangesDependencies) {
     }
   }
 
+  /**
+   * The enrolment invitation (SPEC A2, N2): where to sign in and, when the administrator just
+   * set one, the initial PIN, in the user's language. Awaited, unlike notices: the administrator
+   * is told whether the mail server took it.
+   */
+  async function invite(
+    user: UserRow,
+    context: Context,
+    pin: string | null,
+  ): Promise<'sent' | 'no-email' | 'email-off' | 'no-portal-url' | 'failed'> {
+    if (!email) return 'email-off';
+    if (!portalUrl) return 'no-portal-url';
+    if (!user.email) return 'no-email';
+    const language = user.language ?? context.language;
+    const t = (key: string, values?: Record<string, unknown>) => translate(language, key, values);
+    const lines = [
+      t('notices.greeting', { name: user.display_name || user.username }),
+      '',
+      t('notices.invitation.body', { url: portalUrl, username: user.username }),
+      ...(pin ? ['', t('notices.invitation.pin', { pin })] : []),
+      '',
+      t('notices.invitation.notYou'),
+    ];
+    try {
+      await email.send({
+        to: user.email,
+        language,
+        subject: t('notices.invitation.subject'),
+        text: lines.join('\n'),
+      });
+      return 'sent';
+    } catch (error) {
+      logger.warn({ err: error, userId: user.id }, 'invitation email failed');
+      return 'failed';
+    }
+  }
+
   return {
     /** Audits the change, then sends its notice when email is set up and the user has an address. */
     async record(user: UserRow, change: Change, context: Context): Promise<void> {
@@ -163,6 +200,8 @@ export function createChanges(deps: ChangesDependencies) {
 
     /** The notice alone, for an event audited elsewhere (an enrolment, a bypass, a lockout). */
     notify,
+
+    invite,
 
     /** Whether notices can go out at all: email is set up (SPEC N1). */
     emailEnabled: email !== undefined,

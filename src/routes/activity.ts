@@ -28,6 +28,7 @@ const namedEvents = new Set([
   'account.unlocked',
   'account.disabled',
   'account.enabled',
+  'user.invited',
 ]);
 
 /** The translation key's last part for an audit type in "Recent activity". */

@@ -14,7 +14,13 @@ import {
   isAdminPermission as isPermission,
   type Grant,
 } from '../administrators.ts';
-import { commitChange, toActivity, type ActivityEntry, type Change } from '../changes.ts';
+import {
+  changeEvent,
+  commitChange,
+  toActivity,
+  type ActivityEntry,
+  type Change,
+} from '../changes.ts';
 import { actedBy, adminOf, type Context } from '../context.ts';
 import { isLanguage } from '../languages.ts';
 import { MfaError, type Account, type FieldError } from '../mfa-service.ts';
@@ -236,6 +242,25 @@ export interface AdministrationService {
     context: Context,
     input: { userId?: string; type?: string; limit?: number },
   ): Promise<AuditEntry[]>;
+  /**
+   * SPEC A2, N2: the enrolment invitation by email ("add users"): the portal's address and the
+   * user's username, in the user's language. Audited when sent; the outcome says why not.
+   */
+  sendInvitation(context: Context, input: { userId: string }): Promise<{ outcome: Invitation }>;
+  /** SPEC N1: each channel's voice or SMS provider and its last known state ("view reports"). */
+  providerStates(context: Context): Promise<ProviderState[]>;
+}
+
+export type Invitation = 'sent' | 'no-email' | 'email-off' | 'no-portal-url' | 'failed';
+
+/** A channel's provider as the admin console shows it. */
+export interface ProviderState {
+  channel: 'voice' | 'sms';
+  /** `twilio`, `http` or `simulator`. */
+  provider: string;
+  state: 'ok' | 'failed' | 'unknown';
+  /** When a request last reached it or failed to (epoch ms; 0: never). */
+  checkedAt: number;
 }
 
 const emailPattern = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
@@ -715,6 +740,23 @@ export function createAdministrationService(deps: MfaServiceDependencies): Admin
         phone: event.phone,
         adminId: event.admin_id,
       }));
+    },
+
+    async sendInvitation(context, { userId }) {
+      const user = await target(context, userId, 'add-users');
+      const outcome = await changes.invite(user, context, null);
+      if (outcome === 'sent') {
+        await audit.record(
+          changeEvent(user, { type: 'user.invited', reason: `by ${actedBy(context)}` }, context),
+        );
+      }
+      return { outcome };
+    },
+
+    async providerStates(context) {
+      // Not about any user: "view reports" for some group is enough.
+      await administrators.scopeOf(context, 'view-reports');
+      return (await deps.providerStates?.()) ?? [];
     },
   };
 }

@@ -16,7 +16,7 @@ import type { PhoneVerification, Translate } from '../phone-verification.ts';
 import type { SecondFactor } from '../second-factor.ts';
 import { noChannels } from '../method-policy.ts';
 import { createAccountService } from './account.ts';
-import { createAdministrationService } from './administration.ts';
+import { createAdministrationService, type ProviderState } from './administration.ts';
 import { createEnrolmentService } from './enrolment.ts';
 import { createPhoneService } from './phone.ts';
 import { createSecondStepService } from './second-step.ts';
@@ -41,6 +41,8 @@ export interface MfaServiceDependencies {
   encryptionKey: Buffer;
   argon2: Argon2Parameters;
   logger: Logger;
+  /** Each channel's voice or SMS provider and its state (SPEC N1); none when absent. */
+  providerStates?: () => Promise<ProviderState[]>;
   /** For what the core names in the user's language (a first device's name). */
   translate: Translate;
   now?: () => number;

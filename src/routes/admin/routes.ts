@@ -1,5 +1,6 @@
 import { Router, type ErrorRequestHandler } from 'express';
 import createError from 'http-errors';
+import { dateFormat } from '../../core/dates.ts';
 import { MfaError } from '../../core/mfa-service.ts';
 import type { Services } from '../../services.ts';
 import { adminContextOf } from '../context.ts';
@@ -18,10 +19,16 @@ const notAllowedPage: ErrorRequestHandler = (error: unknown, _req, _res, next) =
 export function adminRoutes(services: Services): Router {
   const router = Router();
   // Signed-in administrator, with or without any permission: the areas they may open.
+  // The phone providers' state only with "view reports" for some group.
   router.get('/admin', async (_req, res) => {
-    const grants = await services.mfa.administration.permissions(adminContextOf(res));
+    const context = adminContextOf(res);
+    const { administration } = services.mfa;
+    const grants = await administration.permissions(context);
+    const holds = (permission: string) => grants.some((grant) => grant.permission === permission);
     res.render('pages/admin/index', {
-      canViewUsers: grants.some((grant) => grant.permission === 'view-users'),
+      canViewUsers: holds('view-users'),
+      providers: holds('view-reports') ? await administration.providerStates(context) : [],
+      formatTime: dateFormat(res.locals.lng, 'dateTime', services.config.TIME_ZONE),
     });
   });
   router.use(adminUserRoutes(services));

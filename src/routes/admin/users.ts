@@ -18,7 +18,7 @@ const searchMaxLength = 256;
 const reasonMaxLength = 200;
 
 /** The confirmations the user page may show after an action: `?done=unlocked`. */
-const doneNotices = new Set(['unlocked', 'bypass', 'pin', 'disabled', 'enabled']);
+const doneNotices = new Set(['unlocked', 'bypass', 'pin', 'disabled', 'enabled', 'invited']);
 
 const oneOf = <T extends string>(list: readonly T[], value: string): value is T =>
   (list as readonly string[]).includes(value);
@@ -131,6 +131,18 @@ export function adminUserRoutes(services: Services): Router {
     readForm(req.body, []);
     await administration.unlock(adminContextOf(res), { userId: req.params.id });
     res.redirect(303, userPath(res, req.params.id, 'unlocked'));
+  });
+
+  // Signed-in administrator with "add users" for the user's group; sends email, writes the audit.
+  router.post('/admin/users/:id/invite', async (req, res) => {
+    readForm(req.body, []);
+    const userId = req.params.id;
+    const { outcome } = await administration.sendInvitation(adminContextOf(res), { userId });
+    if (outcome === 'sent') {
+      res.redirect(303, userPath(res, userId, 'invited'));
+      return;
+    }
+    await renderUser(res, userId, outcome === 'failed' ? 503 : 409, `adminUsers.invite.${outcome}`);
   });
 
   // Signed-in administrator with "edit users" for the user's group.
