@@ -85,6 +85,14 @@ const toGrants = (rows: readonly GrantRow[]): Grant[] =>
         (a.group ?? '').localeCompare(b.group ?? ''),
     );
 
+/**
+ * All an administrator does to their own account here: see it, its reports, and its grants
+ * (never more than they hold). Changes go through My account, which asks for a fresh proof
+ * before a factor changes (SPEC J3) and keeps the lockout (M8): unlocking oneself would let a
+ * session that cannot prove a factor keep guessing, and a bypass or a PIN would skip the proof.
+ */
+const onSelf: readonly AdminPermission[] = ['view-users', 'view-reports', 'manage-administrators'];
+
 /** The command line on the server may do everything: whoever runs it owns the installation. */
 const everything: Grant[] = adminPermissions.map((permission) => ({ permission, group: null }));
 
@@ -92,8 +100,8 @@ const everything: Grant[] = adminPermissions.map((permission) => ({ permission, 
  * SPEC A1: the one place that decides what an actor may do to a user. The command line may do
  * everything; an administrator what their grants allow, for the target's group, and to another
  * administrator only with "manage administrators" and every right that administrator holds (or a
- * helpdesk administrator could take over a stronger account with a bypass and a new password);
- * a user or an SDK client nothing here.
+ * helpdesk administrator could take over a stronger account with a bypass and a new password),
+ * and to their own account no more than My account allows; a user or an SDK client nothing here.
  */
 export function createAdministrators(deps: {
   users: UsersRepository;
@@ -134,6 +142,7 @@ export function createAdministrators(deps: {
     return permissions.filter(
       (permission) =>
         grantsAllow(held, permission, group) &&
+        (!self || onSelf.includes(permission)) &&
         // Seeing an administrator takes nothing over; acting on one may.
         (permission === 'view-users' || !stronger),
     );

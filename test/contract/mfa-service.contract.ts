@@ -514,6 +514,41 @@ export function mfaServiceContract(start: () => Promise<ContractSubject>) {
         expect(signedIn).toEqual({ next: 'enrol', userId: root.id });
       }));
 
+    it('lets no administrator change their own account here: My account asks for a proof (J3)', () =>
+      withSubject(async (mfa) => {
+        const root = await newUser(mfa, 'admin');
+        await newUser(mfa, 'admin');
+        const self = asAdmin(root);
+        const userId = root.id;
+        const changes: [string, () => Promise<unknown>][] = [
+          [
+            'issueBypass',
+            () => mfa.administration.issueBypass(self, { userId, seconds: 300, reason: 'me' }),
+          ],
+          ['unlock', () => mfa.administration.unlock(self, { userId })],
+          ['resetPin', () => mfa.administration.resetPin(self, { userId, generate: true })],
+          ['setDisabled', () => mfa.administration.setDisabled(self, { userId, disabled: true })],
+          ['editUser', () => mfa.administration.editUser(self, { userId, phone: '+31201234567' })],
+          [
+            'resetPassword',
+            () =>
+              mfa.administration.resetPassword(self, { userId, password: 'my own new password' }),
+          ],
+        ];
+        for (const [name, change] of changes) {
+          await expect(change(), name).rejects.toMatchObject({ code: 'not-allowed' });
+        }
+        const details = await mfa.administration.userDetails(self, { userId });
+        expect(details.allowed).toEqual(['view-users', 'manage-administrators', 'view-reports']);
+        expect(details.bypass).toBe(null);
+        expect(details.account).toMatchObject({ disabled: false, hasPin: false, phone: null });
+        expect(details.activity.map((event) => event.type)).toEqual(['user.created']);
+        expect(await mfa.signIn.signIn(visitor, { username: root.username, password })).toEqual({
+          next: 'enrol',
+          userId,
+        });
+      }));
+
     it('refuses a scoped administrator every operation outside their groups, changing nothing', () =>
       withSubject(async (mfa) => {
         await newUser(mfa, 'admin');
