@@ -514,6 +514,21 @@ export function mfaServiceContract(start: () => Promise<ContractSubject>) {
         expect(signedIn).toEqual({ next: 'enrol', userId: root.id });
       }));
 
+    it('answers an id that cannot be anyone’s as no such user, on every database (S9)', () =>
+      withSubject(async (mfa) => {
+        for (const userId of ['no-such-user', 'a\u0000b', '\u0000', 'x'.repeat(10_000)]) {
+          for (const operation of [
+            () => mfa.administration.userDetails(cli, { userId }),
+            () => mfa.administration.unlock(cli, { userId }),
+            () => mfa.administration.auditEvents(cli, { userId }),
+          ]) {
+            await expect(operation(), JSON.stringify(userId.slice(0, 9))).rejects.toMatchObject({
+              code: 'not-found',
+            });
+          }
+        }
+      }));
+
     it('lets no administrator change their own account here: My account asks for a proof (J3)', () =>
       withSubject(async (mfa) => {
         const root = await newUser(mfa, 'admin');

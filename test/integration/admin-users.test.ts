@@ -161,6 +161,7 @@ describe('admin console: a user and the actions on them (SPEC A2, M5, M7)', () =
     const admin = await root.get(userPage('sven')).expect(200);
     expect(admin.text).toContain('Unlock accounts, for group sales');
     await root.get('/admin/users/no-such-user').expect(404);
+    await root.get('/admin/users/a%00b').expect(404);
   });
 
   it('unlocks, issues a bypass, resets and generates a PIN, disables and enables, each audited with the administrator', async () => {

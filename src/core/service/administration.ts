@@ -363,7 +363,8 @@ export function createAdministrationService(deps: MfaServiceDependencies): Admin
   const { authorise } = administrators;
 
   async function userOf(userId: string) {
-    const user = await users.findById(userId);
+    // An id with a control character is no one's (and PostgreSQL refuses a NUL in text).
+    const user = /\p{C}/u.test(userId) ? undefined : await users.findById(userId);
     if (!user) throw new MfaError('not-found', 'No such user');
     return user;
   }
