@@ -622,8 +622,13 @@ export function mfaServiceContract(start: () => Promise<ContractSubject>) {
             (userId) => mfa.administration.revoke(actor, { userId, permission: 'unlock' }),
           ],
         ];
+        // No one: refused alike, so that the answer does not tell who exists outside the groups.
+        const nobody = {
+          id: '00000000-0000-4000-8000-000000000000',
+          username: uniqueName('nobody'),
+        };
         for (const [name, operation] of operations) {
-          for (const target of [outside, noGroup]) {
+          for (const target of [outside, noGroup, nobody]) {
             await expect(
               operation(target.id, target.username),
               `${name} ${target.username}`,

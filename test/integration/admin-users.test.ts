@@ -308,6 +308,11 @@ describe('admin console: the rights of each administrator, checked on the server
       ).toBe(403);
       expect(await stateOf(ids[outside] ?? ''), outside).toBe(before);
     }
+    // An id of no one gets the same answer: nothing tells who exists outside the groups.
+    const nobody = '/admin/users/00000000-0000-4000-8000-000000000000';
+    expect((await scoped.get(nobody).expect(403)).text).toContain(forbidden);
+    expect((await send(scoped, `${nobody}/unlock`)).status).toBe(403);
+    await root.get(nobody).expect(404);
     const dutch = await scoped.get(`${userPage('henk')}?lng=nl`).expect(403);
     expect(dutch.text).toContain('U hebt geen toegang tot deze pagina');
     await scoped.get('/admin/users?lng=en').expect(200);

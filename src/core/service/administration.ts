@@ -191,7 +191,10 @@ export interface AdministrationService {
     | { outcome: 'taken' }
     | { outcome: 'invalid'; message: string }
   >;
-  /** A user by username (case-insensitive), or null. */
+  /**
+   * A user by username (case-insensitive), or null; to an actor who may not view every user, no
+   * such user is refused like one outside their groups.
+   */
   findUser(context: Context, input: { username: string }): Promise<Account | null>;
   /**
    * A one-time bypass issued for the user (SPEC M7): the reason is required and audited, and the
@@ -362,16 +365,21 @@ export function createAdministrationService(deps: MfaServiceDependencies): Admin
   const administrators = createAdministrators({ users, grants });
   const { authorise } = administrators;
 
-  async function userOf(userId: string) {
-    // An id with a control character is no one's (and PostgreSQL refuses a NUL in text).
-    const user = /\p{C}/u.test(userId) ? undefined : await users.findById(userId);
-    if (!user) throw new MfaError('not-found', 'No such user');
-    return user;
+  /**
+   * No user: `not-found` only for an actor whose permission reaches every user. To one limited
+   * to some groups, no one looks like someone outside them, so that the answer does not tell
+   * who exists there.
+   */
+  async function noSuchUser(context: Context, permission: AdminPermission): Promise<never> {
+    await authorise(context, permission, 'everyone');
+    throw new MfaError('not-found', 'No such user');
   }
 
   /** The user, once the actor is allowed `permission` on them. */
   async function target(context: Context, userId: string, permission: AdminPermission) {
-    const user = await userOf(userId);
+    // An id with a control character is no one's (and PostgreSQL refuses a NUL in text).
+    const user = /\p{C}/u.test(userId) ? undefined : await users.findById(userId);
+    if (!user) return noSuchUser(context, permission);
     await authorise(context, permission, user);
     return user;
   }
@@ -600,7 +608,10 @@ export function createAdministrationService(deps: MfaServiceDependencies): Admin
 
     async findUser(context, { username }) {
       const user = await users.findByUsername(username);
-      if (!user) return null;
+      if (!user) {
+        await authorise(context, 'view-users', 'everyone');
+        return null;
+      }
       await authorise(context, 'view-users', user);
       return toAccount(user, await secondFactor.enrolmentOf(user));
     },
