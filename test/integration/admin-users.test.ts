@@ -140,6 +140,9 @@ describe('admin console: finding users (SPEC A2)', () => {
     expect(wrong.text).toContain('href="#status"');
     expect(wrong.text).toContain('value="sa*"');
     expect(wrong.text).toContain('<title>Error: Find users');
+    // Bytes that are not UTF-8 are not what anyone typed (S9).
+    const notUtf8 = await root.get('/admin/users?name=%C0%80*').expect(400);
+    expect(notUtf8.text).toContain('href="#name"');
     await root.get('/admin/users?sort=password').expect(400);
     await root.get('/admin/users?page=0').expect(400);
     const dutch = await root.get('/admin/users?lng=nl').expect(200);

@@ -34,7 +34,8 @@ function readSearch(query: Request['query']) {
   const errors: FieldError[] = [];
   for (const field of textFields) {
     const text = typed[field] ?? '';
-    if (text.length > searchMaxLength || /\p{C}/u.test(text)) {
+    // The query parser puts U+FFFD for bytes that are not UTF-8: not what anyone typed (S9).
+    if (text.length > searchMaxLength || /[\p{C}\uFFFD]/u.test(text)) {
       errors.push({
         field,
         message: 'adminUsers.search.errors.text',
