@@ -4,6 +4,7 @@ import { Writable } from 'node:stream';
 import { parseArgs } from 'node:util';
 import { runBackup, runRestore } from './cli/backup.ts';
 import { runCheckConfig } from './cli/check-config.ts';
+import { runImportTokens, runImportUsers } from './cli/imports.ts';
 import { runSyncDirectory } from './cli/sync-directory.ts';
 import { RefusedError, UsageError } from './cli/errors.ts';
 import { ConfigError, loadConfig } from './config/index.ts';
@@ -37,6 +38,9 @@ Commands:
       --permission PERMISSION [--group GROUP]
   revoke --username NAME           take a permission back: for one group, or every grant of it
       --permission PERMISSION [--group GROUP]
+  import-users FILE [--apply]      users from a CSV or MFA Server's export; a preview unless --apply
+  import-tokens FILE [--apply]     OATH tokens from a seed CSV or PSKC; a preview unless --apply
+      [--key HEX | --password P]   (an encrypted PSKC; --password - reads it from stdin)
   backup FILE                      copy the SQLite database to a new FILE, also while serving
   restore FILE                     put a backup in place of the SQLite database (portal stopped)
   check-config                     show the effective configuration and every error in it
@@ -96,6 +100,9 @@ async function run(argv: string[]): Promise<void> {
       reason: { type: 'string' },
       permission: { type: 'string' },
       group: { type: 'string' },
+      apply: { type: 'boolean' },
+      key: { type: 'string' },
+      password: { type: 'string' },
       approve: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -124,6 +131,20 @@ async function run(argv: string[]): Promise<void> {
     case 'grant':
     case 'revoke':
       await changeGrant(command, values);
+      return;
+    case 'import-users':
+      await runImportUsers(fileArgument(command, rest), values.apply ?? false);
+      return;
+    case 'import-tokens':
+      await runImportTokens(
+        fileArgument(command, rest),
+        {
+          apply: values.apply ?? false,
+          ...(values.key === undefined ? {} : { key: values.key }),
+          ...(values.password === undefined ? {} : { password: values.password }),
+        },
+        readFirstLine,
+      );
       return;
     case 'backup':
       runBackup(loadConfig(), fileArgument('backup', rest));

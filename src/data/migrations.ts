@@ -363,6 +363,26 @@ const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  '0014_imported_tokens': {
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- schema changes predate the types
+    async up(db: Kysely<any>) {
+      // SPEC M4: OATH tokens imported from a seed file wait here, by serial, until a user
+      // associates one with a code it shows; it then becomes one of their devices.
+      await db.schema
+        .createTable('imported_tokens')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('serial', 'text', (c) => c.notNull().unique())
+        .addColumn('secret', 'text', (c) => c.notNull())
+        .addColumn('otp_type', 'text', (c) => c.notNull())
+        .addColumn('algorithm', 'text', (c) => c.notNull())
+        .addColumn('digits', 'integer', (c) => c.notNull())
+        .addColumn('period', 'integer', (c) => c.notNull())
+        .addColumn('counter', 'bigint')
+        .addColumn('imported_at', 'bigint', (c) => c.notNull())
+        .addColumn('imported_by', 'text')
+        .execute();
+    },
+  },
 };
 
 /** The schema this code runs on: the name of its newest migration. */

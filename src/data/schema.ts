@@ -80,6 +80,21 @@ export interface DevicesTable {
   created_at: number;
 }
 
+/**
+ * An OATH token imported from a seed file (SPEC M4), not yet anyone's: a user associates it by
+ * its serial and a code it shows, and it moves to `devices`.
+ */
+export interface ImportedTokensTable
+  extends Pick<DevicesTable, 'id' | 'otp_type' | 'algorithm' | 'digits' | 'period' | 'counter'> {
+  /** Upper case, as imported and as looked up. */
+  serial: string;
+  /** AES-256-GCM sealed, bound to this row's id. */
+  secret: string;
+  imported_at: number;
+  /** The administrator who imported it; null for the command line. */
+  imported_by: string | null;
+}
+
 export interface SecurityQuestionsTable {
   id: string;
   language: string;
@@ -222,6 +237,7 @@ export interface DatabaseSchema {
   app_secrets: AppSecretsTable;
   settings: SettingsTable;
   devices: DevicesTable;
+  imported_tokens: ImportedTokensTable;
   security_questions: SecurityQuestionsTable;
   security_answers: SecurityAnswersTable;
   audit_events: AuditEventsTable;

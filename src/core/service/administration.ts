@@ -38,6 +38,7 @@ import {
   type Method,
 } from '../settings.ts';
 import type { PendingBypass } from './account.ts';
+import { createImportOperations, type ImportOperations } from './imports.ts';
 import type { MfaServiceDependencies } from './index.ts';
 import { toAccount } from './views.ts';
 
@@ -108,7 +109,7 @@ export const auditReadLimit = 1000;
  * user's group, and throws `MfaError('not-allowed')` when not; the actor is recorded as the one
  * who acted.
  */
-export interface AdministrationService {
+export interface AdministrationService extends ImportOperations {
   /** The acting administrator's own permissions (all of them for the command line). */
   permissions(context: Context): Promise<Grant[]>;
   /** Users matching every criterion given, among those the actor may see ("view users"). */
@@ -399,6 +400,8 @@ export function createAdministrationService(deps: MfaServiceDependencies): Admin
   }
 
   return {
+    ...createImportOperations(deps, administrators),
+
     async permissions(context) {
       return administrators.grantsOfActor(context);
     },
