@@ -1,4 +1,5 @@
 import { createAuditRepository } from '../../data/audit-repository.ts';
+import { createImportedTokensRepository } from '../../data/imported-tokens-repository.ts';
 import type { Db } from '../../data/schema.ts';
 import type { UserRow } from '../../data/users-repository.ts';
 import { answerErrors, normaliseAnswer } from '../answers.ts';
@@ -19,6 +20,7 @@ import {
   newDeviceRow,
   proveNewDevice,
 } from '../devices.ts';
+import { importedTokenParams, proveImportedSerial } from '../imported-tokens.ts';
 import { isLanguage } from '../languages.ts';
 import {
   accountPermissions,
@@ -148,6 +150,16 @@ export interface AccountService {
   ): Promise<Saved | Invalid | { outcome: 'only-one' }>;
 
   /**
+   * M4: associates a token an administrator imported, by its serial and a code it shows now;
+   * counted towards the lockout (M8) and audited like any code, since the user never saw its
+   * secret. An unknown serial and a wrong code get the same answer.
+   */
+  associateImportedToken(
+    context: Context,
+    input: { userId: string; serial: string; code: string },
+  ): Promise<Saved | Invalid | { outcome: 'only-one' } | { outcome: 'locked'; until: number }>;
+
+  /**
    * M4: two consecutive codes bring the user's HOTP token back in step. Counted towards the
    * lockout (M8); needs no permission, as it changes no factor.
    */
@@ -212,6 +224,7 @@ export function createAccountService(deps: MfaServiceDependencies): AccountServi
   const { db, users, settings, audit, questions, secondFactor, bypasses, changes, drafts } = deps;
   const now = deps.now ?? Date.now;
   const telephony = deps.phoneVerification?.channels ?? noChannels;
+  const importedTokens = createImportedTokensRepository(db);
 
   /** The account, its enrolment and what the settings let it change; only for its own user. */
   async function load(context: Context, userId: string) {
@@ -546,6 +559,58 @@ export function createAccountService(deps: MfaServiceDependencies): AccountServi
         return true;
       });
       if (!saved) return { outcome: 'only-one' };
+      void changes.notify(user, change, context);
+      return { outcome: 'saved' };
+    },
+
+    async associateImportedToken(context, { userId, serial, code }) {
+      const { user, enrolment } = await allowed(context, userId, 'token');
+      if (enrolment.devices.some((d) => d.kind === 'token')) return { outcome: 'only-one' };
+      const proven = await proveImportedSerial(
+        { secondFactor, importedTokens, encryptionKey: deps.encryptionKey, now },
+        user,
+        { serial, code },
+        context,
+      );
+      if (proven.outcome !== 'proven') return proven;
+      const { row, proof } = proven;
+      const change: AuditedChange = {
+        type: 'token.added',
+        method: 'token',
+        device: row.serial,
+        reason: 'imported token',
+        notice: 'factorAdded',
+        what: 'token',
+      };
+      const time = now();
+      const saved = await db.transaction().execute(async (trx) => {
+        await lockUser(trx, user.id, time);
+        if ((await countDevices(trx, user.id, 'token')) >= 1) return 'only-one';
+        // Another user with the same code at the same moment: only one of them gets the token.
+        if (!(await importedTokens.claim(trx, row.id))) return 'taken';
+        const device = newDeviceRow({
+          userId: user.id,
+          kind: 'token',
+          name: row.serial,
+          serial: row.serial,
+          secret: proof.secret,
+          params: importedTokenParams(row),
+          counter: proof.counter,
+          lastStep: proof.lastStep,
+          key: deps.encryptionKey,
+          now: time,
+        });
+        await trx.insertInto('devices').values(device).execute();
+        await createAuditRepository(trx).record(changeEvent(user, change, context), time);
+        return 'saved';
+      });
+      if (saved === 'only-one') return { outcome: 'only-one' };
+      if (saved === 'taken') {
+        return {
+          outcome: 'invalid',
+          errors: [{ field: 'serial', message: 'tokenPage.imported.errors.wrong' }],
+        };
+      }
       void changes.notify(user, change, context);
       return { outcome: 'saved' };
     },

@@ -7,6 +7,13 @@ import { isLastWayToSignIn } from './devices.ts';
 import { signedInAccount, requireChangeAllowed, requireRecentProof } from './permissions.ts';
 import { contextOf } from '../context.ts';
 
+/** The lockout page (SPEC M8) after too many wrong codes. */
+function renderLocked(res: Response, until: number) {
+  res.status(403).render('pages/verify/locked', {
+    minutes: Math.max(1, Math.ceil((until - Date.now()) / 60_000)),
+  });
+}
+
 /** SPEC J3, M4: associate one third-party OATH token, or remove it; bring an HOTP one in step. */
 export function tokenRoutes(services: Services): Router {
   const { mfa } = services;
@@ -52,6 +59,48 @@ export function tokenRoutes(services: Services): Router {
     if (added.outcome === 'invalid') {
       // A secret or code typed once is never shown again.
       renderToken(res, 400, { values: { ...form, secret: '', code: '' }, errors: added.errors });
+      return;
+    }
+    res.redirect(303, res.locals.url('/account?done=tokenAdded'));
+  });
+
+  function renderImported(
+    res: Response,
+    status: number,
+    options: { values?: { serial?: string }; errors?: FieldError[] } = {},
+  ) {
+    res.status(status).render('pages/account/token-imported', {
+      action: '/account/token/imported',
+      back: { href: '/account/token', text: 'tokenPage.back' },
+      values: options.values ?? {},
+      errors: options.errors ?? [],
+    });
+  }
+
+  router.get('/account/token/imported', (_req, res) => {
+    if (tokenOf(res)) {
+      res.redirect(res.locals.url('/account/token'));
+      return;
+    }
+    renderImported(res, 200);
+  });
+
+  router.post('/account/token/imported', async (req, res) => {
+    const form = readForm(req.body, ['serial', 'code'] as const);
+    const added = await mfa.account.associateImportedToken(contextOf(res), {
+      userId: signedInAccount(res).id,
+      ...form,
+    });
+    if (added.outcome === 'only-one') {
+      renderToken(res, 400, { refusal: 'tokenPage.onlyOne' });
+      return;
+    }
+    if (added.outcome === 'locked') {
+      renderLocked(res, added.until);
+      return;
+    }
+    if (added.outcome === 'invalid') {
+      renderImported(res, 400, { values: { serial: form.serial }, errors: added.errors });
       return;
     }
     res.redirect(303, res.locals.url('/account?done=tokenAdded'));
@@ -128,9 +177,7 @@ function tokenResyncRoutes({ mfa }: Services): Router {
       ...form,
     });
     if (outcome.outcome === 'locked') {
-      res.status(403).render('pages/verify/locked', {
-        minutes: Math.max(1, Math.ceil((outcome.until - Date.now()) / 60_000)),
-      });
+      renderLocked(res, outcome.until);
       return;
     }
     if (outcome.outcome === 'invalid') {
