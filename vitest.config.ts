@@ -14,6 +14,7 @@ const onPostgres = [
   'test/integration/csrf.test.ts',
   'test/integration/enrolment-service.test.ts',
   'test/integration/ldap-sign-in.test.ts',
+  'test/integration/imports.test.ts',
   'test/integration/lockout.test.ts',
   'test/integration/notices.test.ts',
   'test/integration/phone-limits.test.ts',

@@ -30,6 +30,8 @@ export interface EnrolmentDraft {
     serial: string | null;
     params: OtpDevice;
     secret: string;
+    /** An imported token (SPEC M4): taken from the waiting ones when the setup is saved. */
+    importedTokenId?: string;
   };
   /** Set once the user proved the method works: what to store with the device. */
   proof?: { lastStep: number | null; counter: number | null };

@@ -1,14 +1,17 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Context } from '../../src/core/context.ts';
 import { encodeBase32, generateOtpSecret, hotp, totp } from '../../src/core/otp.ts';
-import { loadConfig } from '../../src/config/index.ts';
-import { createServices } from '../../src/services.ts';
 import { accountOf, accountPassword, createAppUser, enrolledUser } from '../helpers/account.ts';
-import { createTestPortal, type TestPortal } from '../helpers/app.ts';
-import { cli, installationEnv } from '../helpers/cli.ts';
+import {
+  browserAgent,
+  changeSettings,
+  createTestPortal,
+  createUser,
+  signIn,
+  type TestPortal,
+} from '../helpers/app.ts';
 import { cliContext } from '../helpers/context.ts';
 import { post } from '../helpers/two-step.ts';
 
@@ -308,59 +311,34 @@ describe('associating an imported token on My account (SPEC M4, M8)', () => {
   });
 });
 
-describe('import-users and import-tokens on the command line (SPEC O3)', () => {
-  it('prints a dry run, saves with --apply, and reads a PSKC password from standard input', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'mfa-import-cli-'));
-    const databaseUrl = `sqlite:${join(dir, 'mfa.sqlite')}`;
-    const users = fixturePath('users-semicolon.csv');
-    const dry = await cli(['import-users', users], databaseUrl);
-    expect(dry.code).toBe(0);
-    expect(dry.stdout).toBe(
-      [
-        'line    2  add        els  (displayName, email, group, mobilePhone, phone)',
-        'line    3  add        bart (displayName, email, mobilePhone)',
-        'Dry run (csv): 2 to add, 0 to update, 0 unchanged, 0 refused. Nothing is saved; run again with --apply to save.',
-        '',
-      ].join('\n'),
-    );
-    const saved = await cli(['import-users', users, '--apply'], databaseUrl);
-    expect(saved.stdout).toContain('Saved (csv): 2 added, 0 updated, 0 unchanged, 0 refused.');
-
-    const tokens = fixturePath('rfc6030-figure7.pskc.xml');
-    const refused = await cli(['import-tokens', tokens], databaseUrl);
-    expect(refused).toMatchObject({ code: 1, stderr: 'This file is encrypted with a password\n' });
-    const imported = await cli(
-      ['import-tokens', tokens, '--password', '-', '--apply'],
-      databaseUrl,
-      'qwerty\n',
-    );
-    expect(imported.stdout).toContain('line    1  add        987654321');
-    const badKey = await cli(['import-tokens', tokens, '--key', 'xyz'], databaseUrl);
-    expect(badKey.code).toBe(2);
-
-    const broken = join(dir, 'broken.csv');
-    writeFileSync(broken, 'username,name\r\nann,"Ann\r\n');
-    expect(await cli(['import-users', broken], databaseUrl)).toMatchObject({
-      code: 1,
-      stderr: 'Line 2: a quoted field is never closed\n',
+describe('an imported token in User Setup (SPEC J2, M4)', () => {
+  it('sets the token up by its serial and a code, and saves it with the setup', async () => {
+    const secret = generateOtpSecret();
+    await administration().importTokens(cliContext, {
+      text: seedFile('HW-3003', secret),
+      apply: true,
     });
-
-    const services = await createServices(
-      loadConfig({ env: { ...installationEnv(databaseUrl), LOG_LEVEL: 'silent' } }),
-    );
-    try {
-      expect(await accountOf(services, 'els')).toMatchObject({
-        phone: '+31201234567',
-        mobilePhone: '+31612345679',
-        group: 'Finance',
-      });
-      const rows = await services.database.db
-        .selectFrom('imported_tokens')
-        .select('serial')
-        .execute();
-      expect(rows).toEqual([{ serial: '987654321' }]);
-    } finally {
-      await services.close();
-    }
+    await changeSettings(portal.services, { useSecurityQuestions: false });
+    await createUser(portal, 'noor', accountPassword);
+    const agent = browserAgent(portal);
+    expect((await signIn(agent, 'noor', accountPassword)).headers.location).toBe('/setup');
+    const tokenPage = await agent.get('/setup/token').expect(200);
+    expect(tokenPage.text).toContain('href="/setup/token/imported"');
+    const page = await agent.get('/setup/token/imported').expect(200);
+    expect(page.text).toContain('action="/setup/token/imported"');
+    await post(agent, '/setup/token/imported', page.text, {
+      serial: 'HW-3003',
+      code: '000000',
+    }).expect(400);
+    const code = totp(secret, Date.now(), { algorithm: 'SHA1', digits: 6, period: 30 });
+    const done = await post(agent, '/setup/token/imported', page.text, { serial: 'HW-3003', code });
+    expect(done.status).toBe(303);
+    expect(done.headers.location).toBe('/account?enrolled');
+    const account = await accountOf(portal.services, 'noor');
+    expect(account.methods).toEqual(['token']);
+    expect(account.devices[0]).toMatchObject({ kind: 'token', serial: 'HW-3003' });
+    expect(
+      await portal.services.database.db.selectFrom('imported_tokens').selectAll().execute(),
+    ).toEqual([]);
   });
 });

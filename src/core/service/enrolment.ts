@@ -1,4 +1,5 @@
 import { createAuditRepository } from '../../data/audit-repository.ts';
+import { createImportedTokensRepository } from '../../data/imported-tokens-repository.ts';
 import type { Db } from '../../data/schema.ts';
 import { answerErrors, normaliseAnswer } from '../answers.ts';
 import type { Context } from '../context.ts';
@@ -11,6 +12,7 @@ import {
   type AppActivation,
 } from '../devices.ts';
 import type { EnrolmentDraft } from '../drafts.ts';
+import { importedTokenParams, proveImportedSerial } from '../imported-tokens.ts';
 import { noChannels, offeredMethods, pinRequired, type SetupMethod } from '../method-policy.ts';
 import { MfaError, type FieldError } from '../mfa-service.ts';
 import { generateOtpSecret } from '../otp.ts';
@@ -111,6 +113,17 @@ export interface EnrolmentService {
     input: { userId: string; draftId?: string | undefined; token: TokenInput },
   ): Promise<Exclude<ProofOutcome, { outcome: 'not-started' }>>;
   /**
+   * SPEC M4: a token an administrator imported, named by its serial and proven with a code it
+   * shows now; counted towards the lockout (M8) and audited like any code. The token goes in the
+   * setup's draft and is taken from the waiting ones when the setup is saved.
+   */
+  proveImportedToken(
+    context: Context,
+    input: { userId: string; draftId?: string | undefined; serial: string; code: string },
+  ): Promise<
+    Exclude<ProofOutcome, { outcome: 'not-started' }> | { outcome: 'locked'; until: number }
+  >;
+  /**
    * SPEC M6: the questions to choose from, in the context's language, and how many to answer
    * (none when the portal does not use security questions).
    */
@@ -139,6 +152,7 @@ export interface EnrolmentService {
 export function createEnrolmentService(deps: MfaServiceDependencies): EnrolmentService {
   const { db, users, settings, questions, drafts, changes, encryptionKey, argon2, translate } =
     deps;
+  const importedTokens = createImportedTokensRepository(db);
   const now = deps.now ?? Date.now;
   const telephony = deps.phoneVerification?.channels ?? noChannels;
 
@@ -312,6 +326,38 @@ export function createEnrolmentService(deps: MfaServiceDependencies): EnrolmentS
       };
     },
 
+    async proveImportedToken(context, { userId, draftId, serial, code }) {
+      requireOwn(context, userId);
+      const policy = await requireOffered('token');
+      const user = await users.findById(userId);
+      if (!user) throw new MfaError('not-found', 'No such user');
+      const proven = await proveImportedSerial(
+        { secondFactor: deps.secondFactor, importedTokens, encryptionKey, now },
+        user,
+        { serial, code },
+        context,
+      );
+      if (proven.outcome !== 'proven') return proven;
+      const { row, proof } = proven;
+      const draft: EnrolmentDraft = {
+        method: 'token',
+        device: {
+          kind: 'token',
+          name: row.serial,
+          serial: row.serial,
+          params: importedTokenParams(row),
+          secret: proof.secret.toString('base64url'),
+          importedTokenId: row.id,
+        },
+        proof: { lastStep: proof.lastStep, counter: proof.counter },
+      };
+      return {
+        outcome: 'proven',
+        draftId: await saveDraft(userId, draftId, draft),
+        next: nextStep(policy),
+      };
+    },
+
     async questions(context, { userId }) {
       requireOwn(context, userId);
       const policy = await settings.read();
@@ -351,6 +397,10 @@ export function createEnrolmentService(deps: MfaServiceDependencies): EnrolmentS
         // The same setup finished twice at once (a double submit): only one of them saves it.
         if (!(await drafts.remove(userId, 'enrolment', draftId, trx))) {
           throw new MfaError('conflict', 'This User Setup is saved already');
+        }
+        // An imported token is one user's: another setup may have taken it meanwhile.
+        if (device?.importedTokenId && !(await importedTokens.claim(trx, device.importedTokenId))) {
+          throw new MfaError('conflict', 'This token has been associated with another account');
         }
         if (device) {
           await trx

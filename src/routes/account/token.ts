@@ -6,13 +6,7 @@ import { tokenChoices, tokenFields, type TokenForm } from '../token-form.ts';
 import { isLastWayToSignIn } from './devices.ts';
 import { signedInAccount, requireChangeAllowed, requireRecentProof } from './permissions.ts';
 import { contextOf } from '../context.ts';
-
-/** The lockout page (SPEC M8) after too many wrong codes. */
-function renderLocked(res: Response, until: number) {
-  res.status(403).render('pages/verify/locked', {
-    minutes: Math.max(1, Math.ceil((until - Date.now()) / 60_000)),
-  });
-}
+import { renderLocked } from '../locked.ts';
 
 /** SPEC J3, M4: associate one third-party OATH token, or remove it; bring an HOTP one in step. */
 export function tokenRoutes(services: Services): Router {

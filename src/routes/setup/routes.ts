@@ -6,6 +6,7 @@ import type { Services } from '../../services.ts';
 import { activationFor } from '../app-activation.ts';
 import { contextOf } from '../context.ts';
 import { readForm, type FieldError } from '../form.ts';
+import { renderLocked } from '../locked.ts';
 import { tokenChoices, tokenFields } from '../token-form.ts';
 import { phoneSetupRoutes } from './phone-routes.ts';
 
@@ -162,6 +163,39 @@ export function setupRoutes(services: Services): Router {
       res
         .status(400)
         .render('pages/setup/token', { values, choices: tokenChoices, errors: outcome.errors });
+      return;
+    }
+    await afterProof(res, outcome);
+  });
+
+  function renderImported(res: Response, status: number, serial = '', errors: FieldError[] = []) {
+    res.status(status).render('pages/account/token-imported', {
+      action: '/setup/token/imported',
+      back: { href: '/setup', text: 'setup.otherMethod' },
+      values: { serial },
+      errors,
+    });
+  }
+
+  router.get('/setup/token/imported', async (_req, res) => {
+    const offered = await enrolment.offeredMethods(contextOf(res), { userId: userIdOf(res) });
+    if (!offered.includes('token')) throw createError(404);
+    renderImported(res, 200);
+  });
+
+  router.post('/setup/token/imported', async (req, res) => {
+    const form = readForm(req.body, ['serial', 'code'] as const);
+    const outcome = await enrolment.proveImportedToken(contextOf(res), {
+      userId: userIdOf(res),
+      draftId: req.session.enrolmentDraftId,
+      ...form,
+    });
+    if (outcome.outcome === 'locked') {
+      renderLocked(res, outcome.until);
+      return;
+    }
+    if (outcome.outcome === 'invalid') {
+      renderImported(res, 400, form.serial, outcome.errors);
       return;
     }
     await afterProof(res, outcome);
