@@ -160,6 +160,38 @@ describe('OATH token seed files (SPEC M4)', () => {
     );
   });
 
+  it('reads a time-based PSKC key: its time step and the HMAC its suite names', () => {
+    const secret = Buffer.from('12345678901234567890123456789012').toString('base64');
+    const xml = `<?xml version="1.0"?>
+<KeyContainer Version="1.0" xmlns="urn:ietf:params:xml:ns:keyprov:pskc">
+  <KeyPackage>
+    <DeviceInfo><SerialNo>tt-60</SerialNo></DeviceInfo>
+    <Key Id="k1" Algorithm="urn:ietf:params:xml:ns:keyprov:pskc:totp">
+      <AlgorithmParameters>
+        <Suite>HMAC-SHA256</Suite>
+        <ResponseFormat Length="8" Encoding="DECIMAL"/>
+      </AlgorithmParameters>
+      <Data>
+        <Secret><PlainValue>${secret}</PlainValue></Secret>
+        <TimeInterval><PlainValue>60</PlainValue></TimeInterval>
+      </Data>
+    </Key>
+  </KeyPackage>
+</KeyContainer>`;
+    expect(readTokenFile(xml).lines).toEqual([
+      {
+        line: 1,
+        serial: 'TT-60',
+        token: {
+          serial: 'TT-60',
+          secret: Buffer.from('12345678901234567890123456789012'),
+          params: { otpType: 'totp', digits: 8, period: 60, algorithm: 'SHA256' },
+          counter: null,
+        },
+      },
+    ]);
+  });
+
   it('reads PSKC, setting aside the short secret of Figure 2 and the repeated serial of Figure 10', () => {
     expect(readTokenFile(fixture('rfc6030-figure2.pskc.xml')).lines).toEqual([
       { line: 1, serial: '12345678', problem: 'the secret has 32 bits; 128 to 512 are accepted' },
