@@ -163,11 +163,13 @@ export function createPhoneVerification(deps: PhoneVerificationDependencies) {
   /**
    * The attempt a provider report is about, while it is pending and the report names the call
    * or text now under way: a report about an earlier call (before the backup phone was rung),
-   * an earlier text (before a resend) or another attempt is ignored.
+   * an earlier text (before a resend) or another attempt is ignored. So is one that comes after
+   * the attempt's time, which is over whether or not the waiting page has looked since.
    */
   async function current(report: Report, method: Verification['method']) {
     const verification = await find(report.verificationId);
     if (verification?.status !== 'pending' || verification.method !== method) return undefined;
+    if (verification.expires_at <= now()) return undefined;
     if ((verification.provider_ref ?? undefined) !== report.ref) return undefined;
     return verification;
   }

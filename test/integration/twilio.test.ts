@@ -336,6 +336,27 @@ describe('the webhooks, attacked', () => {
     expect(await auditOf('verification.phone')).toHaveLength(0);
   });
 
+  it('lets no report settle an attempt past its time, even before the waiting page looks again', async () => {
+    const agent = browserAgent(portal);
+    await startSetup(agent, 'en', 'phone', { backupNumber: '02 223 45 67' });
+    await agent.get('/setup/phone/wait').expect(200);
+    const call = lastCall();
+    // The call's two minutes are over while nobody reloads the waiting page.
+    await portal.services.database.db
+      .updateTable('verifications')
+      .set({ expires_at: Date.now() - 1000 })
+      .execute();
+    await twilio.end(call, 'no-answer');
+    await twilio.answer(call, '#');
+    // Neither the late keys nor the late missed call counts: no backup call, no approval.
+    expect(twilio.calls).toHaveLength(1);
+    const denied = await agent.get('/setup/phone/wait').expect(400);
+    expect(denied.text).toContain('The call was not answered.');
+    expect(await auditOf('verification.phone')).toMatchObject([
+      { result: 'failure', reason: 'no answer' },
+    ]);
+  });
+
   it('refuses a forged reply and a repeated field, and sets no cookie', async () => {
     await changeSettings(portal.services, { smsDirection: 'two-way' });
     const agent = browserAgent(portal);
