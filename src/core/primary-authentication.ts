@@ -235,7 +235,10 @@ export function createRadiusAuthentication(
       };
     },
     async spend(password) {
-      await ask('mfa-portal-nobody', password === '' ? 'x' : password);
+      // As long as the password typed, so that the exchange takes as long, but never that
+      // password: for a disabled or locked account it may be the right one, and a server may
+      // log the passwords it rejects (FreeRADIUS's auth_badpass).
+      await ask('mfa-portal-nobody', 'x'.repeat(Math.max(1, Buffer.byteLength(password))));
     },
   };
 }

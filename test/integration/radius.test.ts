@@ -156,6 +156,54 @@ describe.skipIf(skip)('RADIUS PAP on FreeRADIUS (SPEC D2)', () => {
     }
   });
 
+  it('never sends the password typed for a disabled account to the server, not even under another name', async () => {
+    /** The User-Name and the User-Password as the server reads them (RFC 2865 §5.2). */
+    const read = (request: Buffer) => {
+      const found: Record<number, Buffer> = {};
+      for (let offset = 20; offset < request.length; offset += request[offset + 1] ?? 255) {
+        found[request[offset] ?? 0] = request.subarray(
+          offset + 2,
+          offset + (request[offset + 1] ?? 0),
+        );
+      }
+      const hidden = found[2] ?? Buffer.alloc(0);
+      const plain = Buffer.alloc(hidden.length);
+      for (let block = 0; block < hidden.length; block += 16) {
+        const previous = block === 0 ? request.subarray(4, 20) : hidden.subarray(block - 16, block);
+        const mask = createHash('md5').update(radiusSecret).update(previous).digest();
+        for (let i = 0; i < 16; i += 1)
+          plain[block + i] = (hidden[block + i] ?? 0) ^ (mask[i] ?? 0);
+      }
+      return { username: found[1]?.toString(), password: plain.toString().replace(/\0+$/, '') };
+    };
+    const asked: { username: string | undefined; password: string }[] = [];
+    const server = await forgingServer((request, socket, from) => {
+      const { username, password } = read(request);
+      asked.push({ username, password });
+      const accept = username === 'alice' && password === radiusUsers.alice;
+      socket.send(reply(request, accept ? 2 : 3, radiusSecret), from.port, from.address);
+    });
+    const portal = await createTestPortal({
+      PRIMARY_AUTHENTICATION: 'radius',
+      RADIUS_SERVERS: `127.0.0.1:${String(server.port)}`,
+      RADIUS_SECRET: radiusSecret,
+    });
+    try {
+      expect((await signIn(browserAgent(portal), 'alice', radiusUsers.alice)).status).toBe(303);
+      await portal.services.database.db.updateTable('users').set({ disabled: 1 }).execute();
+      asked.length = 0;
+      expect((await signIn(browserAgent(portal), 'alice', radiusUsers.alice)).status).toBe(400);
+      // The refusal still asks the server once, for the time it takes, but not with her password.
+      expect(asked).toHaveLength(1);
+      expect(asked[0]?.username).not.toBe('alice');
+      expect(asked[0]?.password).not.toBe(radiusUsers.alice);
+      expect(asked[0]?.password).toHaveLength(radiusUsers.alice.length);
+    } finally {
+      await portal.close();
+      server.close();
+    }
+  });
+
   describe('through the portal (SPEC J1)', () => {
     let portal: TestPortal;
     beforeAll(async () => {
