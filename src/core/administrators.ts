@@ -73,6 +73,13 @@ export function grantsCover(grants: readonly Grant[], wanted: readonly Grant[]):
 /** Where an actor's permission reaches: every user, or the users of these groups. */
 export type Scope = { all: true } | { all: false; groups: string[] };
 
+/** Where grants reach with a permission: every user, or these groups (none: nowhere). */
+export function scopeIn(grants: readonly Grant[], permission: AdminPermission): Scope {
+  const held = grants.filter((g) => g.permission === permission);
+  if (held.some((g) => g.group === null)) return { all: true };
+  return { all: false, groups: held.flatMap((g) => (g.group === null ? [] : [g.group])) };
+}
+
 /** Grants in the order of the list above, every group before one group, then by name. */
 const toGrants = (rows: readonly GrantRow[]): Grant[] =>
   rows
@@ -177,11 +184,11 @@ export function createAdministrators(deps: {
 
     /** Where the actor's permission reaches; `not-allowed` when nowhere. */
     async scopeOf(context: Context, permission: AdminPermission): Promise<Scope> {
-      const held = (await grantsOfActor(context)).filter((g) => g.permission === permission);
-      if (held.some((g) => g.group === null)) return { all: true };
-      const groups = held.flatMap((g) => (g.group === null ? [] : [g.group]));
-      if (groups.length === 0) throw new MfaError('not-allowed', `Not allowed: ${permission}`);
-      return { all: false, groups };
+      const scope = scopeIn(await grantsOfActor(context), permission);
+      if (!scope.all && scope.groups.length === 0) {
+        throw new MfaError('not-allowed', `Not allowed: ${permission}`);
+      }
+      return scope;
     },
   };
 }

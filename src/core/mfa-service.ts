@@ -60,6 +60,8 @@ export interface Account {
   defaultMethod: Method | null;
   /** Whether the user has a PIN (SPEC M5); the PIN itself never leaves the core. */
   hasPin: boolean;
+  /** An administrator reset the PIN: the user must choose a new one at the next use (M5). */
+  pinChangeRequired: boolean;
   /** Phone numbers in E.164; extensions as typed (digits, commas for pauses). */
   phone: string | null;
   phoneExtension: string | null;

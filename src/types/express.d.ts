@@ -22,6 +22,11 @@ declare module 'express-session' {
     enrolmentDraftId: string;
     /** The call or text of the second step in flight. */
     verificationId: string;
+    /**
+     * The second step was proven with a PIN that must be changed (SPEC M5): the user whose new
+     * PIN the session waits for before it is signed in.
+     */
+    pinChangeFor: string;
     /** When the user last proved a second factor: changes to factors need a recent one (J3). */
     provenAt: number;
     /** The account page to return to once the user has proved a factor again. */

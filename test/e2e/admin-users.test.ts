@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { adminPermissions } from '../../src/core/administrators.ts';
 import { cliContext } from '../../src/core/context.ts';
-import { languages } from '../../src/i18n.ts';
-import { enrolWithApp } from '../helpers/account.ts';
+import { languages, type Language } from '../../src/i18n.ts';
+import { addDevice, enrolWithApp } from '../helpers/account.ts';
 import { browserMissing } from '../helpers/browser.ts';
+import { appCode } from '../helpers/two-step.ts';
 import {
   expectErrorSummary,
   expectPage,
@@ -11,6 +12,8 @@ import {
   pathOf,
   pressEnter,
   signInWithApp,
+  submitSignIn,
+  summaryValue,
   tabTo,
   useBrowserPortal,
   type Journey,
@@ -19,7 +22,7 @@ import {
 /*
  * SPEC A2, L1, L2 in Chromium with JavaScript disabled, by keyboard, in each language: an
  * administrator finds a user with a wildcard, opens their page, corrects a wrong bypass form and
- * issues a bypass, then generates a PIN. Every page is checked with axe, for weight and for
+ * issues a bypass, then generates a PIN; deactivates a user's devices and tokens. Every page is checked with axe, for weight and for
  * script, as every page of the portal is.
  */
 
@@ -105,5 +108,221 @@ describe.skipIf(noBrowser)('Admin console, no JavaScript', { timeout: 120_000 },
       heading: t('adminUsers.pin.generatedTitle', { username: `helpee-${lng}` }),
     });
     expect(await page.locator('code.secret').textContent()).toMatch(/^\d{4}$/);
+  });
+
+  /** Presses the page's button of that name, by keyboard. */
+  async function press(journey: Journey, name: string) {
+    const button = journey.page.getByRole('button', { name, exact: true });
+    await tabTo(journey.page, button);
+    await pressEnter(journey.page, button);
+  }
+
+  /** An administrator with every permission, signed in (on My account). */
+  async function signedInAdmin(lng: Language, prefix: string) {
+    const { administration } = portal.services.mfa;
+    const adminName = `${prefix}-admin-${lng}`;
+    const { secret, user } = await enrolWithApp(portal.services, adminName, password, {
+      language: lng,
+    });
+    for (const permission of adminPermissions) {
+      await administration.grant(cliContext, { userId: user.id, permission, group: null });
+    }
+    const journey = await openSignInPage(portal, lng);
+    await signInWithApp(journey, adminName, password, secret);
+    return journey;
+  }
+
+  /** An administrator with every permission, signed in on the user's page. */
+  async function onUserPage(lng: Language, prefix: string, userId: string, username: string) {
+    const journey = await signedInAdmin(lng, prefix);
+    await journey.page.goto(`/admin/users/${userId}`);
+    await expectPage(journey, {
+      status: 200,
+      heading: journey.t('adminUsers.show.title', { username }),
+    });
+    return journey;
+  }
+
+  it.each(languages)('in %s, deactivates a device and removes a token', async (lng) => {
+    const username = `devices-${lng}`;
+    const { user } = await enrolWithApp(portal.services, username, password);
+    await addDevice(portal.services, user.id, { kind: 'token', name: `TOK-${lng}` });
+    const journey = await onUserPage(lng, 'devices', user.id, username);
+    const { t } = journey;
+    const title = t('adminUsers.show.title', { username });
+    const [app, token] = (
+      await portal.services.mfa.administration.userDetails(cliContext, {
+        userId: user.id,
+      })
+    ).account.devices;
+    for (const [device, link, heading, button, done] of [
+      [
+        app,
+        t('adminUsers.devices.deactivateApp', { name: app?.name }),
+        'removeAppTitle',
+        'removeApp',
+        'app-removed',
+      ],
+      [
+        token,
+        t('adminUsers.devices.deactivateToken', { serial: `TOK-${lng}` }),
+        'removeTokenTitle',
+        'removeToken',
+        'token-removed',
+      ],
+    ] as const) {
+      await follow(
+        journey,
+        link,
+        `/admin/users/${user.id}/devices/${device?.id ?? ''}/remove`,
+        t(`adminUsers.devices.${heading}`),
+      );
+      await press(journey, t(`adminUsers.devices.${button}`));
+      expect(pathOf(journey.page)).toBe(`/admin/users/${user.id}?done=${done}`);
+      await expectPage(journey, { status: 200, heading: title });
+      expect(await journey.page.getByRole('status').textContent()).toBe(
+        t(`adminUsers.done.${done}`),
+      );
+    }
+  });
+
+  it.each(languages)(
+    'in %s, adds a user, corrects the form, edits their details and deletes them',
+    async (lng) => {
+      const journey = await signedInAdmin(lng, 'add');
+      const { page, t } = journey;
+      await page.goto('/admin/users');
+      await expectPage(journey, { status: 200, heading: t('adminUsers.search.title') });
+      await follow(
+        journey,
+        t('adminUsers.form.addTitle'),
+        '/admin/users/new',
+        t('adminUsers.form.addTitle'),
+      );
+      await page.getByLabel(t('adminUsers.search.name'), { exact: true }).fill('Added User');
+      await page
+        .getByLabel(t('adminUsers.form.mobilePhone'), { exact: true })
+        .fill('+31 6 1234 5678');
+      await press(journey, t('adminUsers.form.add'));
+      await expectPage(journey, { status: 400, heading: t('adminUsers.form.addTitle') });
+      await expectErrorSummary(journey, [t('adminUsers.form.errors.usernameMissing')]);
+      const username = `added-${lng}`;
+      await page.getByLabel(t('adminUsers.search.username'), { exact: true }).fill(username);
+      await page.getByLabel(t('adminUsers.search.group'), { exact: true }).fill('sales');
+      await press(journey, t('adminUsers.form.add'));
+      const added = await portal.services.mfa.administration.findUser(cliContext, { username });
+      expect(added).toMatchObject({
+        displayName: 'Added User',
+        group: 'sales',
+        mobilePhone: '+31612345678',
+      });
+      const path = `/admin/users/${added?.id ?? ''}`;
+      const title = t('adminUsers.show.title', { username });
+      expect(pathOf(page)).toBe(`${path}?done=created`);
+      await expectPage(journey, { status: 200, heading: title });
+
+      await follow(
+        journey,
+        t('adminUsers.show.edit'),
+        `${path}/edit`,
+        t('adminUsers.form.editTitle', { username }),
+      );
+      await page.getByLabel(t('adminUsers.search.name'), { exact: true }).fill('Edited User');
+      await page.getByLabel(t('account.summary.language'), { exact: true }).selectOption(lng);
+      await press(journey, t('adminUsers.form.save'));
+      expect(pathOf(page)).toBe(`${path}?done=saved`);
+      await expectPage(journey, { status: 200, heading: title });
+      expect(await page.getByRole('status').textContent()).toBe(t('adminUsers.done.saved'));
+      expect(await summaryValue(page, t('adminUsers.search.name'))).toBe('Edited User');
+
+      await follow(
+        journey,
+        t('adminUsers.show.delete'),
+        `${path}/delete`,
+        t('adminUsers.delete.title', { username }),
+      );
+      await press(journey, t('adminUsers.delete.submit'));
+      expect(pathOf(page)).toBe('/admin/users?done=deleted');
+      await expectPage(journey, { status: 200, heading: t('adminUsers.search.title') });
+      expect(await page.getByRole('status').textContent()).toBe(t('adminUsers.done.deleted'));
+      expect(await portal.services.mfa.administration.findUser(cliContext, { username })).toBe(
+        null,
+      );
+    },
+  );
+
+  it.each(languages)(
+    'in %s, a user whose PIN the helpdesk reset chooses a new one at sign-in',
+    async (lng) => {
+      const { administration } = portal.services.mfa;
+      const username = `pinreset-${lng}`;
+      const { user, secret } = await enrolWithApp(portal.services, username, password, {
+        language: lng,
+      });
+      const reset = await administration.resetPin(cliContext, {
+        userId: user.id,
+        changeRequired: true,
+        generate: false,
+        pin: '4820',
+        pinConfirmation: '4820',
+      });
+      expect(reset.outcome).toBe('reset');
+      await administration.changeSetting(cliContext, { key: 'appMode', value: 'pin' });
+      try {
+        const journey = await openSignInPage(portal, lng);
+        const { page, t } = journey;
+        await submitSignIn(journey, username, password);
+        await expectPage(journey, { status: 200, heading: t('verify.app.title') });
+        await page.getByLabel(t('codes.appLabel'), { exact: true }).fill(appCode(secret));
+        const pin = page.getByLabel(t('pin.label'), { exact: true });
+        await pin.fill('4820');
+        await pressEnter(page, pin);
+        expect(pathOf(page)).toBe('/verify/new-pin');
+        await expectPage(journey, { status: 200, heading: t('verify.newPin.title') });
+        const chosen = page.getByLabel(t('preferences.pin.new'), { exact: true });
+        await chosen.fill('1111');
+        await page.getByLabel(t('preferences.pin.confirm'), { exact: true }).fill('1111');
+        await press(journey, t('verify.newPin.submit'));
+        await expectPage(journey, { status: 400, heading: t('verify.newPin.title') });
+        await chosen.fill('5902');
+        await page.getByLabel(t('preferences.pin.confirm'), { exact: true }).fill('5902');
+        await press(journey, t('verify.newPin.submit'));
+        expect(pathOf(page)).toBe('/account');
+        await expectPage(journey, { status: 200, heading: t('account.title') });
+        expect((await portal.services.users.findById(user.id))?.pin_change_required).toBe(0);
+      } finally {
+        await administration.changeSetting(cliContext, { key: 'appMode', value: 'standard' });
+      }
+    },
+  );
+
+  it.each(languages)('in %s, gives a permission and takes it back', async (lng) => {
+    const username = `granted-${lng}`;
+    const { user } = await enrolWithApp(portal.services, username, password);
+    const journey = await onUserPage(lng, 'grant', user.id, username);
+    const { page, t } = journey;
+    const grantTitle = t('adminAdministrators.grantTo', { username });
+    await follow(journey, grantTitle, `/admin/users/${user.id}/grant`, grantTitle);
+    await page
+      .getByLabel(t('adminAdministrators.permission'), { exact: true })
+      .selectOption('unlock');
+    await page.getByLabel(t('adminUsers.search.group'), { exact: true }).fill('sales');
+    await press(journey, t('adminAdministrators.grant'));
+    expect(pathOf(page)).toBe(`/admin/users/${user.id}?done=granted`);
+    await expectPage(journey, { status: 200, heading: t('adminUsers.show.title', { username }) });
+    await press(
+      journey,
+      t('adminAdministrators.revoke', {
+        username,
+        permission: t('adminUsers.show.forGroup', {
+          permission: t('adminUsers.permissions.unlock'),
+          group: 'sales',
+        }),
+      }),
+    );
+    expect(pathOf(page)).toBe('/admin/administrators?done=revoked');
+    await expectPage(journey, { status: 200, heading: t('adminAdministrators.title') });
+    expect(await page.getByRole('status').textContent()).toBe(t('adminAdministrators.revoked'));
+    expect(await page.getByRole('link', { name: username, exact: true }).count()).toBe(0);
   });
 });

@@ -1,13 +1,19 @@
 import type supertest from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { adminPermissions } from '../../src/core/administrators.ts';
-import { accountPassword, createAppUser, signInWithoutProof } from '../helpers/account.ts';
+import { accountPassword } from '../helpers/account.ts';
+import {
+  notAllowedHeading,
+  sendAdminForm,
+  signedInAdministrator,
+  userState,
+} from '../helpers/admin.ts';
 import { createTestPortal, csrfTokenFrom, headingOf, type TestPortal } from '../helpers/app.ts';
 import { cliContext } from '../helpers/context.ts';
 
 type Agent = ReturnType<typeof supertest.agent>;
 
-const forbidden = 'You do not have access to this page';
+const forbidden = notAllowedHeading;
 
 let portal: TestPortal;
 const ids: Record<string, string> = {};
@@ -16,18 +22,9 @@ let scoped: Agent;
 let plain: Agent;
 
 async function administrator(username: string, grants: [string, string | null][]) {
-  await createAppUser(portal.services, username, accountPassword);
-  const user = await portal.services.users.findByUsername(username);
-  if (!user) throw new Error('no user');
-  for (const [permission, group] of grants) {
-    await portal.services.mfa.administration.grant(cliContext, {
-      userId: user.id,
-      permission,
-      group,
-    });
-  }
-  ids[username] = user.id;
-  return signInWithoutProof(portal, username);
+  const { id, agent } = await signedInAdministrator(portal, username, grants);
+  ids[username] = id;
+  return agent;
 }
 
 async function target(username: string, group: string | null, email: string | null = null) {
@@ -43,33 +40,8 @@ async function target(username: string, group: string | null, email: string | nu
   ids[username] = created.account.id;
 }
 
-/** Posts a form of the admin console with the session's CSRF token, as its page would. */
-async function send(
-  agent: Agent,
-  path: string,
-  fields: Record<string, string> = {},
-  status?: number,
-) {
-  const token = csrfTokenFrom((await agent.get('/admin').expect(200)).text);
-  const response = await agent
-    .post(path)
-    .type('form')
-    .send({ _csrf: token, ...fields })
-    .redirects(0);
-  if (status !== undefined) expect(response.status, path).toBe(status);
-  return response;
-}
-
-/** What an admin action could change about a user: their row, bypasses, grants and audit. */
-async function stateOf(userId: string) {
-  const { db } = portal.services.database;
-  return JSON.stringify([
-    await db.selectFrom('users').selectAll().where('id', '=', userId).execute(),
-    await db.selectFrom('bypasses').selectAll().where('user_id', '=', userId).execute(),
-    await db.selectFrom('admin_grants').selectAll().where('user_id', '=', userId).execute(),
-    await db.selectFrom('audit_events').select('type').where('user_id', '=', userId).execute(),
-  ]);
-}
+const send = sendAdminForm;
+const stateOf = (userId: string) => userState(portal, userId);
 
 const userPage = (username: string) => `/admin/users/${ids[username] ?? ''}`;
 

@@ -12,7 +12,9 @@ import {
   readGroup,
   type AdminPermission,
   isAdminPermission as isPermission,
+  scopeIn,
   type Grant,
+  type Scope,
 } from '../administrators.ts';
 import {
   changeEvent,
@@ -39,6 +41,7 @@ import {
 } from '../settings.ts';
 import type { PendingBypass } from './account.ts';
 import { createImportOperations, type ImportOperations } from './imports.ts';
+import { removeWayToSignIn } from './removal.ts';
 import type { MfaServiceDependencies } from './index.ts';
 import { toAccount } from './views.ts';
 
@@ -75,6 +78,8 @@ export type UserSearchInput = Partial<
 export interface UserEdit {
   displayName?: string;
   email?: string | null;
+  /** As typed: trimmed, empty for none; within the groups the actor may edit. */
+  group?: string | null;
   /** One of the portal's languages, or null for the browser's. */
   language?: string | null;
   /** E.164 (`+` and the country code), or null to remove; extensions digits and commas. */
@@ -135,9 +140,11 @@ export interface AdministrationService extends ImportOperations {
    */
   resetPin(
     context: Context,
-    input: { userId: string } & (
-      { generate: true } | { generate: false; pin: string; pinConfirmation: string }
-    ),
+    input: {
+      userId: string;
+      /** SPEC M5 "PIN change required": the user chooses a new PIN at the next verification with it. */
+      changeRequired?: boolean;
+    } & ({ generate: true } | { generate: false; pin: string; pinConfirmation: string }),
   ): Promise<
     { outcome: 'reset'; pin: string | null } | { outcome: 'invalid'; errors: FieldError[] }
   >;
@@ -149,6 +156,40 @@ export interface AdministrationService extends ImportOperations {
     context: Context,
     input: { userId: string; disabled: boolean },
   ): Promise<{ outcome: 'saved' } | { outcome: 'last-manager' }>;
+  /**
+   * SPEC A2 "deactivate devices and tokens": one mobile-app activation or OATH token of the user
+   * ("reset devices"). Audited with the administrator, and the user told by email. The last
+   * method may go too: the user then sets up a new one at the next sign-in (J2).
+   */
+  removeDevice(
+    context: Context,
+    input: { userId: string; deviceId: string },
+  ): Promise<{ outcome: 'removed' }>;
+  /** Where the actor's permission reaches: every group, or these groups (none: nowhere). */
+  scope(context: Context, input: { permission: AdminPermission }): Promise<Scope>;
+  /**
+   * SPEC A2 "add": a user with no password of the portal's own (the directory's, or one given
+   * later with `reset-password`), in a group the actor may add users to ("add users"); each
+   * field checked as an edit checks it. Audited (`user.created`) with the administrator.
+   */
+  addUser(
+    context: Context,
+    input: { username: string; displayName: string } & Omit<
+      UserEdit,
+      'defaultMethod' | 'displayName'
+    >,
+  ): Promise<
+    { outcome: 'created'; account: Account } | { outcome: 'invalid'; errors: FieldError[] }
+  >;
+  /**
+   * SPEC A2 "delete": the user and everything of theirs (devices, answers, bypasses, grants);
+   * the audit keeps its records. Audited (`user.deleted`) with the administrator. The last
+   * administrator who can manage administrators stays.
+   */
+  deleteUser(
+    context: Context,
+    input: { userId: string },
+  ): Promise<{ outcome: 'deleted' } | { outcome: 'last-manager' }>;
   /** The administrators the actor may manage, with their permissions. */
   listAdministrators(context: Context): Promise<Administrator[]>;
   /**
@@ -267,6 +308,9 @@ export interface ProviderState {
   checkedAt: number;
 }
 
+/** The most characters of a username (DOMAIN\\name and name@domain included). */
+const usernameMaxLength = 256;
+
 const emailPattern = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 
 /** An administrator's number: E.164 as typed, or what is wrong with it. */
@@ -309,6 +353,11 @@ function editedColumns(user: UserRow, edit: UserEdit) {
       errors.push({ field: 'email', message: 'admin.users.errors.email' });
     }
     columns.email = email;
+  }
+  if (edit.group !== undefined) {
+    const read = readGroup(edit.group ?? '');
+    if (!read) errors.push({ field: 'group', message: 'adminUsers.form.errors.group' });
+    columns.user_group = read?.group ?? null;
   }
   if (edit.language !== undefined) {
     if (edit.language !== null && !isLanguage(edit.language)) {
@@ -470,7 +519,11 @@ export function createAdministrationService(deps: MfaServiceDependencies): Admin
       await commit(context, user, change, async (trx, time) => {
         await trx
           .updateTable('users')
-          .set({ pin_hash: pinHash, pin_change_required: 0, updated_at: time })
+          .set({
+            pin_hash: pinHash,
+            pin_change_required: input.changeRequired ? 1 : 0,
+            updated_at: time,
+          })
           .where('id', '=', user.id)
           .execute();
       });
@@ -494,6 +547,35 @@ export function createAdministrationService(deps: MfaServiceDependencies): Admin
         throw error;
       }
       return { outcome: 'saved' };
+    },
+
+    async removeDevice(context, { userId, deviceId }) {
+      await target(context, userId, 'reset-devices');
+      const removed = await removeWayToSignIn(
+        deps,
+        context,
+        userId,
+        { deviceId },
+        { lastMayGo: true },
+      );
+      if (removed.outcome !== 'removed') throw new MfaError('not-found', 'No such device');
+      return { outcome: 'removed' };
+    },
+
+    async deleteUser(context, { userId }) {
+      const user = await target(context, userId, 'delete-users');
+      const change: Change = { type: 'user.deleted', reason: `by ${actedBy(context)}` };
+      try {
+        await commit(context, user, change, async (trx) => {
+          // Its devices, answers, bypasses, drafts and grants go with it (ON DELETE CASCADE).
+          await trx.deleteFrom('users').where('id', '=', user.id).execute();
+          if (user.role === 'admin') await keepAManager(trx);
+        });
+      } catch (error) {
+        if (error instanceof LastManagerError) return { outcome: 'last-manager' };
+        throw error;
+      }
+      return { outcome: 'deleted' };
     },
 
     async listAdministrators(context) {
@@ -560,6 +642,67 @@ export function createAdministrationService(deps: MfaServiceDependencies): Admin
         throw error;
       }
       return { outcome: 'revoked', count };
+    },
+
+    async scope(context, { permission }) {
+      return scopeIn(await administrators.grantsOfActor(context), permission);
+    },
+
+    async addUser(context, { username: typed, ...fields }) {
+      const read = readGroup(fields.group ?? '');
+      // A group that is no group's name reaches nobody: refused unless every group is allowed.
+      await authorise(context, 'add-users', {
+        id: '',
+        role: 'user',
+        user_group: read?.group ?? null,
+      });
+      const username = typed.trim();
+      const errors: FieldError[] = [];
+      if (username === '') {
+        errors.push({ field: 'username', message: 'adminUsers.form.errors.usernameMissing' });
+      } else if (username.length > usernameMaxLength || /[\s\p{C}]/u.test(username)) {
+        errors.push({
+          field: 'username',
+          message: 'adminUsers.form.errors.username',
+          values: { max: usernameMaxLength },
+        });
+      }
+      const blank = { phone: null, backup_phone: null } as UserRow;
+      const edited = editedColumns(blank, fields);
+      errors.push(...edited.errors);
+      if (errors.length === 0 && (await users.findByUsername(username))) {
+        errors.push({ field: 'username', message: 'adminUsers.form.errors.taken' });
+      }
+      if (errors.length > 0) return { outcome: 'invalid', errors };
+      let created: UserRow;
+      try {
+        created = await users.create({
+          username,
+          displayName: edited.columns.display_name ?? '',
+          passwordHash: null,
+          role: 'user',
+          group: edited.columns.user_group ?? null,
+        });
+      } catch (error) {
+        if (!(error instanceof DuplicateUsernameError)) throw error;
+        return {
+          outcome: 'invalid',
+          errors: [{ field: 'username', message: 'adminUsers.form.errors.taken' }],
+        };
+      }
+      const change: Change = { type: 'user.created', reason: `by ${actedBy(context)}` };
+      await commit(context, created, change, async (trx, time) => {
+        await trx
+          .updateTable('users')
+          .set({ ...edited.columns, updated_at: time })
+          .where('id', '=', created.id)
+          .execute();
+      });
+      const saved = { ...created, ...edited.columns };
+      return {
+        outcome: 'created',
+        account: toAccount(saved, await secondFactor.enrolmentOf(saved)),
+      };
     },
 
     async createUser(context, input) {
@@ -711,6 +854,10 @@ export function createAdministrationService(deps: MfaServiceDependencies): Admin
     async editUser(context, { userId, ...edit }) {
       const user = await target(context, userId, 'edit-users');
       const { errors, columns, after } = editedColumns(user, edit);
+      // A user moves only to a group the actor may edit users of, too.
+      if (columns.user_group !== undefined && columns.user_group !== user.user_group) {
+        await authorise(context, 'edit-users', after);
+      }
       const method = columns.default_method;
       const owned = await devices.forUser(userId);
       if (method !== undefined && method !== null && errors.length === 0) {

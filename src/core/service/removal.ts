@@ -25,6 +25,8 @@ export async function removeWayToSignIn(
   context: Context,
   userId: string,
   removal: Removal,
+  /** An administrator may take the last one: the user then sets up a new method (SPEC A2). */
+  options: { lastMayGo?: boolean } = {},
 ): Promise<RemovalOutcome> {
   const { db, settings, changes } = deps;
   const now = deps.now ?? Date.now;
@@ -59,7 +61,9 @@ export async function removeWayToSignIn(
       return { user, outcome: { outcome: 'not-found' } as const };
     }
     const left = methodsLeft({ methods, devices }, policy, telephony, gone);
-    if (left.length === 0) return { user, outcome: { outcome: 'last-method' } as const };
+    if (left.length === 0 && !options.lastMayGo) {
+      return { user, outcome: { outcome: 'last-method' } as const };
+    }
     const kind = typeof gone === 'string' ? gone : gone.kind;
     if (typeof gone === 'string') {
       await trx

@@ -2,7 +2,10 @@ import { randomInt } from 'node:crypto';
 import type { UserRow } from '../../data/users-repository.ts';
 import type { Context } from '../context.ts';
 import { pinRequired, type Channels } from '../method-policy.ts';
-import { MfaError } from '../mfa-service.ts';
+import { commitChange, type Change } from '../changes.ts';
+import { MfaError, type FieldError } from '../mfa-service.ts';
+import { hashSecret } from '../passwords.ts';
+import { newPinErrors } from '../pin-policy.ts';
 import { maskPhone } from '../phone-numbers.ts';
 import type { CheckOutcome, CheckPurpose, Enrolment } from '../second-factor.ts';
 import type { Method, PortalSettings } from '../settings.ts';
@@ -55,6 +58,15 @@ export interface SecondStepService {
     },
   ): Promise<SecondStepOutcome>;
   /**
+   * SPEC M5 "PIN change required": the new PIN of a user whose PIN an administrator reset,
+   * chosen once the second step was proven with the old one; under the PIN policy, audited,
+   * and the user told by email. `conflict` when no change is required.
+   */
+  chooseRequiredPin(
+    context: Context,
+    input: { userId: string; pin: string; pinConfirmation: string },
+  ): Promise<{ outcome: 'saved' } | { outcome: 'invalid'; errors: FieldError[] }>;
+  /**
    * The questions to ask (M6): a random pick kept on the account until it is answered, so that
    * neither a reload nor a new sign-in re-rolls them. `not-found` when questions are closed.
    */
@@ -75,7 +87,15 @@ export interface SecondStepService {
 
 type SecondStepDependencies = Pick<
   MfaServiceDependencies,
-  'users' | 'settings' | 'questions' | 'secondFactor' | 'phoneVerification'
+  | 'db'
+  | 'users'
+  | 'settings'
+  | 'questions'
+  | 'secondFactor'
+  | 'phoneVerification'
+  | 'changes'
+  | 'argon2'
+  | 'now'
 >;
 
 const questionsOpen = (settings: PortalSettings, answered: number) =>
@@ -114,6 +134,7 @@ const outcomeOf = (checked: CheckOutcome): SecondStepOutcome =>
 
 export function createSecondStepService(deps: SecondStepDependencies): SecondStepService {
   const { users, settings: settingsRepository, questions, secondFactor } = deps;
+  const now = deps.now ?? Date.now;
 
   async function userOf(userId: string): Promise<UserRow & { answered_questions: number }> {
     const user = await users.findWithAnswerCount(userId);
@@ -167,6 +188,33 @@ export function createSecondStepService(deps: SecondStepDependencies): SecondSte
         purpose,
       );
       return outcomeOf(checked);
+    },
+
+    async chooseRequiredPin(context, { userId, pin, pinConfirmation }) {
+      const [user, { pinMinLength }] = await Promise.all([
+        userOf(userId),
+        settingsRepository.read(),
+      ]);
+      if (user.pin_change_required === 0) throw new MfaError('conflict', 'No PIN change required');
+      const phones = [user.phone, user.backup_phone, user.mobile_phone].filter((p) => p !== null);
+      const errors = newPinErrors(pin, pinConfirmation, pinMinLength, phones);
+      if (errors.length > 0) return { outcome: 'invalid', errors };
+      const pinHash = await hashSecret(pin, deps.argon2);
+      const change: Change = {
+        type: 'change.pin',
+        reason: 'required change',
+        notice: 'factorChanged',
+        what: 'pin',
+      };
+      await commitChange(deps.db, now(), { user, change, context }, async (trx, time) => {
+        await trx
+          .updateTable('users')
+          .set({ pin_hash: pinHash, pin_change_required: 0, updated_at: time })
+          .where('id', '=', user.id)
+          .execute();
+      });
+      void deps.changes.notify(user, change, context);
+      return { outcome: 'saved' };
     },
 
     async questionsToAsk(_context, { userId }) {

@@ -37,6 +37,7 @@ export function toAccount(user: UserRow, enrolment: Enrolment): Account {
     failedAttempts: user.failed_count,
     defaultMethod: isMethod(user.default_method) ? user.default_method : null,
     hasPin: user.pin_hash !== null,
+    pinChangeRequired: user.pin_change_required !== 0,
     phone: user.phone,
     phoneExtension: user.phone_extension,
     backupPhone: user.backup_phone,

@@ -4,6 +4,10 @@ import { dateFormat } from '../../core/dates.ts';
 import { MfaError } from '../../core/mfa-service.ts';
 import type { Services } from '../../services.ts';
 import { adminContextOf } from '../context.ts';
+import { adminAdministratorRoutes } from './administrators.ts';
+import { adminDeleteRoutes } from './delete.ts';
+import { adminDeviceRoutes } from './devices.ts';
+import { adminUserFormRoutes } from './user-form.ts';
 import { adminUserRoutes } from './users.ts';
 
 /** A permission the core refused for this administrator: the localised 403, nothing changed. */
@@ -29,9 +33,15 @@ export function adminRoutes(services: Services): Router {
       canViewUsers: holds('view-users'),
       providers: holds('view-reports') ? await administration.providerStates(context) : [],
       formatTime: dateFormat(res.locals.lng, 'dateTime', services.config.TIME_ZONE),
+      canManageAdministrators: holds('manage-administrators'),
     });
   });
+  // Before the user's page, which would take `new` for a user's id.
+  router.use(adminUserFormRoutes(services));
   router.use(adminUserRoutes(services));
+  router.use(adminDeviceRoutes(services));
+  router.use(adminDeleteRoutes(services));
+  router.use(adminAdministratorRoutes(services));
   router.use('/admin', notAllowedPage);
   return router;
 }

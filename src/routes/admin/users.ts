@@ -9,6 +9,7 @@ import type { Services } from '../../services.ts';
 import { eventName } from '../activity.ts';
 import { adminContextOf } from '../context.ts';
 import { readForm, type FieldError } from '../form.ts';
+import { detailsFor as detailsOf, userPath } from './user-pages.ts';
 
 const statuses = ['enabled', 'disabled', 'locked', 'not-enrolled', 'bypass-pending'] as const;
 const sorts = ['username', 'name', 'email', 'group'] as const;
@@ -18,7 +19,19 @@ const searchMaxLength = 256;
 const reasonMaxLength = 200;
 
 /** The confirmations the user page may show after an action: `?done=unlocked`. */
-const doneNotices = new Set(['unlocked', 'bypass', 'pin', 'disabled', 'enabled', 'invited']);
+const doneNotices = new Set([
+  'unlocked',
+  'bypass',
+  'pin',
+  'disabled',
+  'enabled',
+  'app-removed',
+  'token-removed',
+  'created',
+  'saved',
+  'granted',
+  'invited',
+]);
 
 const oneOf = <T extends string>(list: readonly T[], value: string): value is T =>
   (list as readonly string[]).includes(value);
@@ -91,7 +104,10 @@ export function adminUserRoutes(services: Services): Router {
       }
       return res.locals.url(`/admin/users?${params.toString()}`);
     };
+    const adding = await administration.scope(context, { permission: 'add-users' });
     res.status(errors.length ? 400 : 200).render('pages/admin/users/index', {
+      canAdd: adding.all || adding.groups.length > 0,
+      deleted: req.query.done === 'deleted',
       typed,
       statuses,
       sorts,
@@ -118,9 +134,6 @@ export function adminUserRoutes(services: Services): Router {
       formatTime: dateFormat(res.locals.lng, 'dateTime', services.config.TIME_ZONE),
     });
   }
-
-  const userPath = (res: Response, userId: string, done?: string) =>
-    res.locals.url(`/admin/users/${encodeURIComponent(userId)}${done ? `?done=${done}` : ''}`);
 
   // Signed-in administrator with "view users" for the user's group.
   router.get('/admin/users/:id', async (req, res) => {
@@ -163,16 +176,8 @@ export function adminUserRoutes(services: Services): Router {
     });
   }
 
-  /** The details of the user the page is for, once the administrator may `permission` them. */
-  async function detailsFor(res: Response, permission: AdminPermission) {
-    const details = await administration.userDetails(adminContextOf(res), {
-      userId: String(res.req.params.id),
-    });
-    if (!details.allowed.includes(permission)) {
-      throw createError(403, `Not allowed: ${permission}`, { page: 'notAllowed' });
-    }
-    return details;
-  }
+  const detailsFor = (res: Response, permission: AdminPermission) =>
+    detailsOf(administration, res, permission);
 
   async function renderBypass(
     res: Response,
@@ -255,9 +260,16 @@ export function adminUserRoutes(services: Services): Router {
     const userId = req.params.id;
     const reset = await administration.resetPin(
       adminContextOf(res),
+      // SPEC M5: a PIN the helpdesk knows is changed by the user at the next verification.
       form.mode === 'generate'
-        ? { userId, generate: true }
-        : { userId, generate: false, pin: form.pin, pinConfirmation: form.pinConfirmation },
+        ? { userId, changeRequired: true, generate: true }
+        : {
+            userId,
+            changeRequired: true,
+            generate: false,
+            pin: form.pin,
+            pinConfirmation: form.pinConfirmation,
+          },
     );
     if (reset.outcome === 'invalid') {
       await renderPin(res, 400, reset.errors, form.mode);

@@ -17,7 +17,7 @@ import { denialMessage } from '../phone/outcomes.ts';
 interface VerifySteps {
   base: '/verify' | '/account/confirm';
   purpose: CheckPurpose;
-  succeed: (res: Response) => Promise<void>;
+  succeed: (res: Response, by: Method) => Promise<void>;
   renderLocked: (res: Response, until: number) => void;
   renderCode: (
     res: Response,
@@ -57,7 +57,7 @@ export function phoneVerifyRoutes(router: Router, services: Services, steps: Ver
     },
     // A paused call or text leaves the other ways to verify (SPEC S5).
     pausedBack: { href: base, text: 'callsPaused.otherWay' },
-    succeed: (res) => steps.succeed(res),
+    succeed: (res, proven) => steps.succeed(res, proven.method),
     renderLocked: steps.renderLocked,
     deny: (res, denied) => {
       journey.forget(res.req);

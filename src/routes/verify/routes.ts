@@ -3,6 +3,7 @@ import createError from 'http-errors';
 import type { Account } from '../../core/mfa-service.ts';
 import type { CheckPurpose } from '../../core/second-factor.ts';
 import type { CodeMethod, SecondStepOutcome } from '../../core/service/second-step.ts';
+import { pinMethods } from '../../core/method-policy.ts';
 import { methods, type Method } from '../../core/settings.ts';
 import { provenAgain, startSignedInSession } from '../../middleware/session.ts';
 import type { Services } from '../../services.ts';
@@ -22,7 +23,8 @@ export interface SecondStepMode {
   base: '/verify' | '/account/confirm';
   purpose: CheckPurpose;
   accountOf: (res: Response) => Account;
-  succeed: (res: Response) => Promise<void>;
+  /** The second step or the proof succeeded, by this method (or the security questions). */
+  succeed: (res: Response, by: Method | 'questions') => Promise<void>;
 }
 
 function signInMode(services: Services): SecondStepMode {
@@ -34,16 +36,76 @@ function signInMode(services: Services): SecondStepMode {
     base: '/verify',
     purpose: 'sign-in.second-step',
     accountOf,
-    async succeed(res) {
-      await startSignedInSession(
-        res.req,
-        accountOf(res).id,
-        services.config.SESSION_ABSOLUTE_HOURS * 3_600_000,
-      );
-      res.req.session.provenAt = Date.now();
-      res.redirect(303, res.locals.url('/account'));
+    async succeed(res, by) {
+      const account = accountOf(res);
+      const settings = res.locals.portalSettings;
+      // SPEC M5: proven with a PIN the helpdesk set, the user chooses their own before going on.
+      if (
+        account.pinChangeRequired &&
+        by !== 'questions' &&
+        settings !== undefined &&
+        pinMethods(settings).includes(by)
+      ) {
+        res.req.session.pinChangeFor = account.id;
+        res.redirect(303, res.locals.url('/verify/new-pin'));
+        return;
+      }
+      await signInAfterSecondStep(res, services, account.id);
     },
   };
+}
+
+async function signInAfterSecondStep(res: Response, services: Services, userId: string) {
+  await startSignedInSession(res.req, userId, services.config.SESSION_ABSOLUTE_HOURS * 3_600_000);
+  res.req.session.provenAt = Date.now();
+  res.redirect(303, res.locals.url('/account'));
+}
+
+/**
+ * SPEC M5 "PIN change required": after a second step proven with the PIN an administrator set,
+ * the new PIN, before the session is signed in. Password proven (second step) and the second
+ * step just proven with that PIN in this session; anyone else goes back to /verify.
+ */
+function newPinRoutes(services: Services): Router {
+  const router = Router();
+  const path = '/verify/new-pin';
+  const waiting = (res: Response) => {
+    const account = res.locals.pendingUser;
+    return account && res.req.session.pinChangeFor === account.id ? account : undefined;
+  };
+  const render = (res: Response, status: number, errors: FieldError[]) => {
+    res.status(status).render('pages/verify/new-pin', {
+      pinMinLength: res.locals.portalSettings?.pinMinLength,
+      errors,
+    });
+  };
+
+  router.get(path, (_req, res) => {
+    if (!waiting(res)) {
+      res.redirect(res.locals.url('/verify'));
+      return;
+    }
+    render(res, 200, []);
+  });
+
+  router.post(path, async (req, res) => {
+    const form = readForm(req.body, ['pin', 'pinConfirmation'] as const);
+    const account = waiting(res);
+    if (!account) {
+      res.redirect(303, res.locals.url('/verify'));
+      return;
+    }
+    const chosen = await services.mfa.secondStep.chooseRequiredPin(contextOf(res), {
+      userId: account.id,
+      ...form,
+    });
+    if (chosen.outcome === 'invalid') {
+      render(res, 400, chosen.errors);
+      return;
+    }
+    await signInAfterSecondStep(res, services, account.id);
+  });
+  return router;
 }
 
 function proofMode(): SecondStepMode {
@@ -64,7 +126,10 @@ function proofMode(): SecondStepMode {
 
 /** SPEC J1 second step: a code from the app or token, or security questions as a fallback. */
 export function verifyRoutes(services: Services): Router {
-  return secondStepRoutes(services, signInMode(services));
+  const router = Router();
+  router.use(newPinRoutes(services));
+  router.use(secondStepRoutes(services, signInMode(services)));
+  return router;
 }
 
 /** SPEC J3: a fresh second-factor proof before a change to a factor. */
@@ -99,10 +164,11 @@ function secondStepRoutes(services: Services, mode: SecondStepMode): Router {
   /** The outcome of a counted check: done, locked, or the page again with `wrong`. */
   async function settle(
     res: Response,
+    by: Method | 'questions',
     outcome: SecondStepOutcome,
     wrong: () => void | Promise<void>,
   ) {
-    if (outcome.outcome === 'success') await succeed(res);
+    if (outcome.outcome === 'success') await succeed(res, by);
     else if (outcome.outcome === 'locked') renderLocked(res, outcome.until);
     else await wrong();
   }
@@ -174,7 +240,7 @@ function secondStepRoutes(services: Services, mode: SecondStepMode): Router {
       code,
       pin: form.pin,
     });
-    await settle(res, outcome, () => {
+    await settle(res, method, outcome, () => {
       renderCode(res, 400, method, [
         {
           field: 'code',
@@ -223,7 +289,7 @@ function secondStepRoutes(services: Services, mode: SecondStepMode): Router {
       purpose,
       answers: asked.map((q, i) => ({ questionId: q.id, answer: form[`answer${i}`] ?? '' })),
     });
-    await settle(res, outcome, () => {
+    await settle(res, 'questions', outcome, () => {
       res.status(400).render('pages/verify/questions', {
         base,
         purpose,
