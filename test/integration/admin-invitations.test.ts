@@ -185,7 +185,7 @@ describe('the invitation without email or without the portal’s address', () =>
       await smtp.close();
       const failed = await invite(root.agent, user);
       expect(failed.status).toBe(503);
-      expect(failed.text).toContain('The mail server did not take the invitation.');
+      expect(failed.text).toContain('The mail server did not accept the invitation.');
       expect(await invitations(portal, user)).toEqual([]);
     } finally {
       await portal.close();

@@ -424,7 +424,9 @@ describe('managing administrators (SPEC A1, "manage administrators")', () => {
       group: '',
     });
     expect(last.status).toBe(409);
-    expect(last.text).toContain('This is the last administrator who can manage administrators');
+    expect(last.text).toContain(
+      'This account is the last administrator with the permission “Manage administrators”',
+    );
     expect(
       (
         await portal.services.mfa.administration.permissions({

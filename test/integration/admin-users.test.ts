@@ -188,6 +188,9 @@ describe('admin console: a user and the actions on them (SPEC A2, M5, M7)', () =
     });
     expect(weak.status).toBe(400);
     expect(weak.text).toContain('href="#pin"');
+    // Someone else's PIN: the administrator does not read "Your PIN".
+    expect(weak.text).toContain('The PIN cannot be a series such as 1234 or 4321');
+    expect(weak.text).not.toContain('Your PIN');
     expect((await portal.services.users.findById(userId))?.pin_hash).toBe(null);
     const set = await send(
       root,

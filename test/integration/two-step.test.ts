@@ -275,7 +275,7 @@ describe('second step at sign-in (SPEC J1, M8, S6)', () => {
     expect(codePage.text).toContain('href="/verify/questions"');
     // SPEC L4: the second step says how long it may take after the password.
     expect(codePage.text).toContain(
-      'For your security, you have 15 minutes after entering your password to finish.',
+      'For your security, you have 15 minutes after entering your password to finish signing in.',
     );
     const page = await agent.get('/verify/questions').expect(200);
     // The questions are numbered, so that the error summary can say which one it means.

@@ -272,7 +272,13 @@ export function adminUserRoutes(services: Services): Router {
           },
     );
     if (reset.outcome === 'invalid') {
-      await renderPin(res, 400, reset.errors, form.mode);
+      // The user's own PIN messages say "your PIN"; the administrator reads the same problems
+      // about someone else's PIN.
+      const errors = reset.errors.map((error) => ({
+        ...error,
+        message: error.message.replace(/^pin\.errors\./, 'adminUsers.pin.errors.'),
+      }));
+      await renderPin(res, 400, errors, form.mode);
       return;
     }
     if (reset.pin === null) {
