@@ -73,6 +73,7 @@ export function createPrimaryAuthentication(
           retries: config.RADIUS_RETRIES,
           nasIdentifier: config.RADIUS_NAS_IDENTIFIER,
         }),
+        { form: config.RADIUS_USERNAME_FORM, domains: config.RADIUS_DOMAINS },
         dependencies,
       );
     case 'windows':

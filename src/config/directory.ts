@@ -10,6 +10,8 @@ export type PrimaryAuthenticationKind = (typeof primaryAuthentications)[number];
 
 export const usernameAttributes = ['sAMAccountName', 'userPrincipalName', 'uid'] as const;
 export type UsernameAttribute = (typeof usernameAttributes)[number];
+/** The one name sent to RADIUS and kept as the portal account: `jan`, or `jan@contoso.com`. */
+export const radiusUsernameForms = ['name', 'upn'] as const;
 
 function oneOf<T extends string>(allowed: readonly T[]): Parser<T> {
   return (raw, key) => {
@@ -103,6 +105,8 @@ export const directorySchema = {
   RADIUS_TIMEOUT_SECONDS: integer(1, 60),
   RADIUS_RETRIES: integer(0, 10),
   RADIUS_NAS_IDENTIFIER: text,
+  RADIUS_DOMAINS: domains,
+  RADIUS_USERNAME_FORM: oneOf(radiusUsernameForms),
 } satisfies Record<string, Parser<unknown>>;
 
 /** Shown by `check-config` only as set or empty, and never logged. */
@@ -146,6 +150,12 @@ export function directoryConfigErrors(values: DirectoryValues, underIisnode: boo
     need(
       values.RADIUS_SECRET !== '',
       'RADIUS_SECRET must be set when PRIMARY_AUTHENTICATION is radius',
+    );
+    // The principal name completes a bare name with the first domain that has a dot.
+    need(
+      values.RADIUS_USERNAME_FORM !== 'upn' ||
+        (values.RADIUS_DOMAINS ?? []).some((domain) => domain.includes('.')),
+      'RADIUS_DOMAINS must name a DNS domain (such as contoso.com) when RADIUS_USERNAME_FORM is upn',
     );
   }
   if (kind === 'windows') {

@@ -4,6 +4,7 @@ import type { UserRow, UsersRepository } from '../data/users-repository.ts';
 import { DirectoryUnavailableError } from '../providers/directory/errors.ts';
 import type { DirectoryPerson, LdapDirectory } from '../providers/directory/ldap.ts';
 import type { RadiusClient } from '../providers/directory/radius.ts';
+import { directoryNameOf, type NameForm } from './directory-names.ts';
 import { MfaError } from './mfa-service.ts';
 import { hashSecret, verifySecret, type Argon2Parameters } from './passwords.ts';
 import { parsePhone } from './phone-numbers.ts';
@@ -195,9 +196,15 @@ function nameOnly(username: string): DirectoryFields {
 const maxRadiusUsername = 253;
 const maxRadiusPassword = 128;
 
-/** SPEC D2: PAP to the RADIUS servers. */
+/**
+ * SPEC D2: PAP to the RADIUS servers. What the user types is read as one name (`names`: the
+ * form and the domains accepted in `DOMAIN\user` and `user@domain`); that name is both what the
+ * server is asked about and the portal account, so each person has one account however they
+ * type their name, and a name in another domain is refused like an unknown one.
+ */
 export function createRadiusAuthentication(
   radius: RadiusClient,
+  names: { form: NameForm; domains: string[] },
   { local, users, directoryUsers, logger }: DirectoryDependencies,
 ): PrimaryAuthentication {
   async function ask(username: string, password: string): Promise<CheckResult> {
@@ -225,7 +232,8 @@ export function createRadiusAuthentication(
     async find(typed) {
       const localCheck = await localAccount(local, typed);
       if (localCheck) return localCheck;
-      const username = typed.trim();
+      const username = directoryNameOf(typed, names.form, names.domains);
+      if (username === undefined) return undefined;
       const user = await users.findByUsername(username);
       if (user?.directory === null) return undefined;
       return {

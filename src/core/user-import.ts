@@ -8,6 +8,7 @@ import { readGroup } from './administrators.ts';
 import { headerKey, parseCsv } from './csv.ts';
 import { isLanguage } from './languages.ts';
 import { isExtension, parsePhone } from './phone-numbers.ts';
+import { isDisplayName, isEmail, isUsername } from './user-fields.ts';
 
 /** What a line sets on a user; a field left out (an empty cell) is left as it is. */
 export interface ImportedUserFields {
@@ -54,9 +55,6 @@ const columns = {
 
 type Column = keyof typeof columns;
 
-const emailPattern = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
-const usernamePattern = /^[^\s\p{C}]{1,256}$/u;
-
 /**
  * A number from a country code cell and a number cell, as MFA Server keeps them (`31` and
  * `612345678`, or `1` and `(425) 555-0100`), or one cell in E.164. A national trunk 0 after the
@@ -92,13 +90,12 @@ function readLine(cell: (name: Column) => string | undefined): ImportedUserField
   const last = cell('lastName') ?? '';
   const displayName = cell('displayName') || `${first} ${last}`.trim();
   if (displayName) {
-    if (displayName.length > 200 || /\p{C}/u.test(displayName))
-      return 'the name is too long, or has control characters';
+    if (!isDisplayName(displayName)) return 'the name is too long, or has control characters';
     fields.displayName = displayName;
   }
   const email = cell('email');
   if (email) {
-    if (email.length > 254 || !emailPattern.test(email)) return `${email}: not an email address`;
+    if (!isEmail(email)) return `${email}: not an email address`;
     fields.email = email;
   }
   const group = cell('group');
@@ -167,7 +164,7 @@ export function readUserFile(text: string): UserFile {
       };
       const username = (cell('username') ?? '').normalize('NFC').toLowerCase();
       if (username === '') return { line, username, problem: 'no username' };
-      if (!usernamePattern.test(username)) return { line, username, problem: 'not a username' };
+      if (!isUsername(username)) return { line, username, problem: 'not a username' };
       if (seen.has(username)) return { line, username, problem: 'username repeated in the file' };
       seen.add(username);
       const read = readLine(cell);

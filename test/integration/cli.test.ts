@@ -75,6 +75,21 @@ describe('mfa-portal command line (SPEC O3)', () => {
       'a password here',
       /Unknown option '--colour'/,
     ],
+    [
+      ['create-user', '--username', 'two words'],
+      'a password here',
+      /A username has 1 to 256 characters, without spaces/,
+    ],
+    [
+      ['create-user', '--username', 'sam', '--email', 'sam at example'],
+      'a password here',
+      /sam at example is not an email address/,
+    ],
+    [
+      ['create-user', '--username', 'sam', '--display-name', 'Sam\u0007'],
+      'a password here',
+      /A display name has at most 200 characters/,
+    ],
     [['frobnicate'], '', /Unknown command "frobnicate"/],
   ])('refuses %j with a clear message and exit code 2', async (args, stdin, message) => {
     const result = await cli(args, databaseUrl, stdin);

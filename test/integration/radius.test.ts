@@ -112,6 +112,31 @@ describe.skipIf(skip)('RADIUS PAP on FreeRADIUS (SPEC D2)', () => {
     expect(Date.now() - started).toBeLessThan(2000);
   });
 
+  it('asks a server that gave no answer only after the others for a while, then first again', async () => {
+    const dead = await freeUdpPort();
+    const timed = async (ask: () => Promise<string>) => {
+      const started = performance.now();
+      expect(await ask()).toBe('accept');
+      return performance.now() - started;
+    };
+    const failover = client({
+      servers: [
+        { host: '127.0.0.1', port: dead },
+        { host: '127.0.0.1', port: radius.port },
+      ],
+      quietMs: 1500,
+    });
+    const ask = () => failover.authenticate('alice', radiusUsers.alice);
+    // The first sign-in waits for the dead server: two sends of 500 ms.
+    expect(await timed(ask)).toBeGreaterThanOrEqual(1000);
+    // The next ones go to the live server first, without waiting.
+    expect(await timed(ask)).toBeLessThan(900);
+    expect(await timed(ask)).toBeLessThan(900);
+    // Once its quiet time is over, the first server is asked first again.
+    await new Promise((resolve) => setTimeout(resolve, 1600));
+    expect(await timed(ask)).toBeGreaterThanOrEqual(1000);
+  });
+
   it('drops forged replies silently: a wrong Response Authenticator, no Message-Authenticator, a wrong identifier, another source port; only the genuine one counts', async () => {
     const other = createSocket('udp4');
     other.bind(0, '127.0.0.1');
@@ -214,6 +239,7 @@ describe.skipIf(skip)('RADIUS PAP on FreeRADIUS (SPEC D2)', () => {
         RADIUS_SECRET: radiusSecret,
         RADIUS_TIMEOUT_SECONDS: '1',
         RADIUS_RETRIES: '0',
+        RADIUS_DOMAINS: 'CONTOSO,contoso.com',
       });
     });
     afterAll(async () => {
@@ -227,6 +253,24 @@ describe.skipIf(skip)('RADIUS PAP on FreeRADIUS (SPEC D2)', () => {
       expect(response.status).toBe(303);
       expect(response.headers.location).toBe('/setup');
       expect((await portal.services.users.findByUsername('alice'))?.directory).toBe('radius');
+    });
+
+    it('makes one account of CONTOSO\\alice, alice@contoso.com and alice, and refuses another domain', async () => {
+      // FreeRADIUS knows only "alice": it accepts these only when the portal sends that name.
+      for (const typed of ['CONTOSO\\alice', 'alice@Contoso.com', ' alice ']) {
+        const response = await signIn(browserAgent(portal), typed, radiusUsers.alice);
+        expect(response.status, typed).toBe(303);
+      }
+      for (const typed of ['EVIL\\alice', 'alice@evil.example', 'CONTOSO\\']) {
+        const response = await signIn(browserAgent(portal), typed, radiusUsers.alice);
+        expect(response.status, typed).toBe(400);
+      }
+      const accounts = await portal.services.database.db
+        .selectFrom('users')
+        .select('username')
+        .where('username', 'like', '%alice%')
+        .execute();
+      expect(accounts.map((account) => account.username)).toEqual(['alice']);
     });
 
     it('refuses an Access-Challenge with the same page as a wrong password', async () => {

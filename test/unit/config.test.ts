@@ -90,6 +90,26 @@ describe('configuration', () => {
     ).toThrow(/USE_WEB_SERVICE_SDK=true is not available/);
   });
 
+  it('refuses RADIUS user principal names without a DNS domain to complete a bare name', () => {
+    const radius = {
+      PRIMARY_AUTHENTICATION: 'radius',
+      RADIUS_SERVERS: 'radius1',
+      RADIUS_SECRET: 'a shared secret',
+      RADIUS_USERNAME_FORM: 'upn',
+    };
+    expect(() =>
+      loadConfig({ rootDir: projectRoot, env: { ...radius, RADIUS_DOMAINS: 'CONTOSO' } }),
+    ).toThrow(/RADIUS_DOMAINS must name a DNS domain/);
+    const config = loadConfig({
+      rootDir: projectRoot,
+      env: { ...radius, RADIUS_DOMAINS: 'CONTOSO,contoso.com' },
+    });
+    expect(config.RADIUS_DOMAINS).toEqual(['CONTOSO', 'contoso.com']);
+    expect(() =>
+      loadConfig({ rootDir: projectRoot, env: { ...radius, RADIUS_USERNAME_FORM: 'dn' } }),
+    ).toThrow(/RADIUS_USERNAME_FORM/);
+  });
+
   it('recognises iisnode and then trusts exactly the one proxy hop it adds', () => {
     const pipe = loadConfig({ rootDir: projectRoot, env: { PORT: '\\\\.\\pipe\\abc-123' } });
     expect(pipe.PORT).toBe('\\\\.\\pipe\\abc-123');

@@ -4,8 +4,8 @@ import {
   accountUnusable,
   allValues,
   escapeFilterValue,
-  searchNameOf,
 } from '../../src/providers/directory/ldap.ts';
+import { directoryNameOf } from '../../src/core/directory-names.ts';
 
 /**
  * What slapd cannot show: Active Directory hands out a large attribute in ranges of 1,500
@@ -49,12 +49,12 @@ describe('what a user types', () => {
 
   it('reads DOMAIN\\user and user@domain only for the accepted domains', () => {
     const domains = ['CONTOSO', 'contoso.com'];
-    expect(searchNameOf('CONTOSO\\jan', 'sAMAccountName', domains)).toBe('jan');
-    expect(searchNameOf('jan@contoso.com', 'sAMAccountName', domains)).toBe('jan');
-    expect(searchNameOf('EVIL\\jan', 'sAMAccountName', domains)).toBeUndefined();
-    expect(searchNameOf('jan@evil.example', 'uid', domains)).toBeUndefined();
-    expect(searchNameOf('jan', 'userPrincipalName', domains)).toBe('jan@contoso.com');
-    expect(searchNameOf('CONTOSO\\', 'sAMAccountName', domains)).toBeUndefined();
+    expect(directoryNameOf('CONTOSO\\jan', 'name', domains)).toBe('jan');
+    expect(directoryNameOf('jan@contoso.com', 'name', domains)).toBe('jan');
+    expect(directoryNameOf('EVIL\\jan', 'name', domains)).toBeUndefined();
+    expect(directoryNameOf('jan@evil.example', 'name', domains)).toBeUndefined();
+    expect(directoryNameOf('jan', 'upn', domains)).toBe('jan@contoso.com');
+    expect(directoryNameOf('CONTOSO\\', 'name', domains)).toBeUndefined();
   });
 
   it('reads AD account state: disabled, locked, password expired, account expired', () => {

@@ -44,6 +44,7 @@ import { createImportOperations, type ImportOperations } from './imports.ts';
 import { removeWayToSignIn } from './removal.ts';
 import type { MfaServiceDependencies } from './index.ts';
 import { toAccount } from './views.ts';
+import { isDisplayName, isEmail, isUsername, usernameMaxLength } from '../user-fields.ts';
 
 /** A user as a list of users shows them (SPEC A2). */
 export interface UserSummary {
@@ -308,11 +309,6 @@ export interface ProviderState {
   checkedAt: number;
 }
 
-/** The most characters of a username (DOMAIN\\name and name@domain included). */
-const usernameMaxLength = 256;
-
-const emailPattern = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
-
 /** An administrator's number: E.164 as typed, or what is wrong with it. */
 function readE164(
   value: string | null | undefined,
@@ -342,14 +338,14 @@ function editedColumns(user: UserRow, edit: UserEdit) {
   const columns: Partial<UserRow> = {};
   if (edit.displayName !== undefined) {
     const name = edit.displayName.trim();
-    if (name.length > 200 || /\p{C}/u.test(name)) {
+    if (!isDisplayName(name)) {
       errors.push({ field: 'displayName', message: 'admin.users.errors.displayName' });
     }
     columns.display_name = name;
   }
   if (edit.email !== undefined) {
     const email = edit.email?.trim() || null;
-    if (email !== null && (email.length > 254 || !emailPattern.test(email))) {
+    if (email !== null && !isEmail(email)) {
       errors.push({ field: 'email', message: 'admin.users.errors.email' });
     }
     columns.email = email;
@@ -660,7 +656,7 @@ export function createAdministrationService(deps: MfaServiceDependencies): Admin
       const errors: FieldError[] = [];
       if (username === '') {
         errors.push({ field: 'username', message: 'adminUsers.form.errors.usernameMissing' });
-      } else if (username.length > usernameMaxLength || /[\s\p{C}]/u.test(username)) {
+      } else if (!isUsername(username)) {
         errors.push({
           field: 'username',
           message: 'adminUsers.form.errors.username',
@@ -705,9 +701,31 @@ export function createAdministrationService(deps: MfaServiceDependencies): Admin
       };
     },
 
-    async createUser(context, input) {
+    async createUser(context, typed) {
+      const input = {
+        ...typed,
+        username: typed.username.trim(),
+        displayName: typed.displayName.trim(),
+        email: typed.email?.trim() || null,
+      };
       const read = readGroup(input.group ?? '');
       if (!read) return { outcome: 'invalid', message: 'That is not the name of a group.' };
+      // The console's rules for the same fields (addUser), in the command line's English.
+      if (!isUsername(input.username)) {
+        return {
+          outcome: 'invalid',
+          message: `A username has 1 to ${usernameMaxLength} characters, without spaces or control characters.`,
+        };
+      }
+      if (!isDisplayName(input.displayName)) {
+        return {
+          outcome: 'invalid',
+          message: 'A display name has at most 200 characters, without control characters.',
+        };
+      }
+      if (input.email !== null && !isEmail(input.email)) {
+        return { outcome: 'invalid', message: `${input.email} is not an email address.` };
+      }
       const newcomer = { id: '', role: 'user', user_group: read.group } as const;
       await authorise(context, 'add-users', newcomer);
       // An administrator made here gets every permission: only one who holds them all may.

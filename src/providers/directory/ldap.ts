@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { ResultCodeError, SizeLimitExceededError, type Client, type Entry } from 'ldapts';
 import type { UsernameAttribute } from '../../config/directory.ts';
+import { directoryNameOf } from '../../core/directory-names.ts';
 import { DirectoryUnavailableError } from './errors.ts';
 import { LdapPool, type LdapServerOptions } from './ldap-pool.ts';
 
@@ -43,38 +44,6 @@ export function escapeFilterValue(value: string): string {
     /[\\*()\0]/g,
     (character) => `\\${character.charCodeAt(0).toString(16).padStart(2, '0')}`,
   );
-}
-
-/**
- * The name to search for, from what the user typed: `DOMAIN\user` and `user@domain` with one of
- * the accepted domains, or the bare name; for userPrincipalName the full `user@domain`.
- * Undefined when it names another domain or is no name at all.
- */
-export function searchNameOf(
-  typed: string,
-  attribute: UsernameAttribute,
-  domains: string[],
-): string | undefined {
-  const accepted = new Set(domains.map((domain) => domain.toLowerCase()));
-  let name = typed.trim();
-  const backslash = name.indexOf('\\');
-  if (backslash !== -1) {
-    if (!accepted.has(name.slice(0, backslash).toLowerCase())) return undefined;
-    name = name.slice(backslash + 1);
-  }
-  const at = name.lastIndexOf('@');
-  if (attribute === 'userPrincipalName') {
-    if (at === -1) {
-      const suffix = domains.find((domain) => domain.includes('.'));
-      if (suffix === undefined) return undefined;
-      name = `${name}@${suffix}`;
-    }
-  } else if (at !== -1) {
-    if (!accepted.has(name.slice(at + 1).toLowerCase())) return undefined;
-    name = name.slice(0, at);
-  }
-  if (name === '' || name.startsWith('@') || /[\\\0\r\n]/.test(name)) return undefined;
-  return name;
 }
 
 function values(entry: Entry, attribute: string): string[] {
@@ -345,7 +314,8 @@ export function createLdapDirectory(options: LdapOptions) {
 
     /** The person a typed username names, or undefined: no one, or more than one. */
     async find(typed: string): Promise<DirectoryPerson | undefined> {
-      const name = searchNameOf(typed, options.usernameAttribute, options.domains);
+      const form = options.usernameAttribute === 'userPrincipalName' ? 'upn' : 'name';
+      const name = directoryNameOf(typed, form, options.domains);
       if (name === undefined) return undefined;
       const filter = `(&${options.userFilter}(${options.usernameAttribute}=${escapeFilterValue(name)}))`;
       return searches.use(async (client) => {

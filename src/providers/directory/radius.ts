@@ -32,6 +32,11 @@ export interface RadiusOptions {
   /** Sends of the same request after the first, per server, before the next server. */
   retries: number;
   nasIdentifier: string;
+  /**
+   * How long a server that gave no valid answer is asked only after the others (60 s when
+   * absent), so that a dead first server does not cost every sign-in its timeouts.
+   */
+  quietMs?: number;
 }
 
 export type RadiusAnswer = 'accept' | 'reject' | 'challenge';
@@ -187,14 +192,24 @@ async function exchange(
 
 export function createRadiusClient(options: RadiusOptions) {
   const secret = Buffer.from(options.secret, 'utf8');
+  const quietMs = options.quietMs ?? 60_000;
+  /** Each server that last gave no valid answer, and until when it is asked last. */
+  const quietUntil = new Map<{ host: string; port: number }, number>();
+  const isQuiet = (server: { host: string; port: number }) =>
+    (quietUntil.get(server) ?? 0) > Date.now();
   return {
     /**
-     * Asks the servers in order whether `password` is `username`'s. Undefined from every server
-     * (nothing valid came back in time) is a DirectoryUnavailableError.
+     * Asks the servers in order whether `password` is `username`'s, those that lately gave no
+     * answer last. Undefined from every server (nothing valid came back in time) is a
+     * DirectoryUnavailableError.
      */
     async authenticate(username: string, password: string): Promise<RadiusAnswer> {
       const problems: string[] = [];
-      for (const server of options.servers) {
+      const order = [
+        ...options.servers.filter((server) => !isQuiet(server)),
+        ...options.servers.filter(isQuiet),
+      ];
+      for (const server of order) {
         const request = encodeAccessRequest({
           identifier: randomInt(256),
           authenticator: randomBytes(16),
@@ -205,9 +220,14 @@ export function createRadiusClient(options: RadiusOptions) {
         });
         try {
           const answer = await exchange(server, request, options, secret);
-          if (answer !== undefined) return answer;
+          if (answer !== undefined) {
+            quietUntil.delete(server);
+            return answer;
+          }
+          quietUntil.set(server, Date.now() + quietMs);
           problems.push(`${server.host}:${server.port}: no valid answer in time`);
         } catch (error) {
+          quietUntil.set(server, Date.now() + quietMs);
           problems.push(
             `${server.host}:${server.port}: ${error instanceof Error ? error.message : String(error)}`,
           );
