@@ -34,6 +34,7 @@ export function ldapOptionsOf(config: Config): LdapOptions {
     domains: config.LDAP_DOMAINS,
     portalGroup: config.LDAP_PORTAL_GROUP,
     enrolGroup: config.LDAP_ENROL_GROUP,
+    userGroups: config.LDAP_USER_GROUPS,
     attributes: {
       displayName: config.LDAP_ATTRIBUTE_DISPLAY_NAME,
       email: config.LDAP_ATTRIBUTE_EMAIL,

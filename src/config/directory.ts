@@ -79,6 +79,33 @@ const domains: Parser<string[]> = (raw, key) => {
   return values;
 };
 
+/**
+ * Group DNs separated by semicolons (DNs have commas); each group's first value (`Sales` of
+ * `cn=Sales,ou=Groups,…`) is the portal group name of its members.
+ */
+const userGroups: Parser<string[]> = (raw, key) => {
+  const values = raw
+    .split(';')
+    .map((value) => value.trim())
+    .filter((value) => value !== '');
+  if (values.some((dn) => groupNameOfDn(dn) === undefined)) {
+    fail(
+      key,
+      'empty or group DNs such as cn=Sales,ou=Groups,dc=contoso,dc=com, separated by ;',
+      raw,
+    );
+  }
+  return values;
+};
+
+/** The value of a DN's first part, `Sales` of `cn=Sales,ou=Groups`, if it is a group name. */
+export function groupNameOfDn(dn: string): string | undefined {
+  const match = /^\s*[A-Za-z][A-Za-z0-9-]*\s*=\s*((?:[^,\\]|\\.)+?)\s*(?:,|$)/.exec(dn);
+  const name = match?.[1]?.replace(/\\(.)/g, '$1');
+  if (name === undefined || name.length > 64 || /\p{C}/u.test(name)) return undefined;
+  return name;
+}
+
 /** The directory keys, their own block of the configuration (README: Directory). */
 export const directorySchema = {
   PRIMARY_AUTHENTICATION: oneOf(primaryAuthentications),
@@ -93,6 +120,7 @@ export const directorySchema = {
   LDAP_DOMAINS: domains,
   LDAP_PORTAL_GROUP: text,
   LDAP_ENROL_GROUP: text,
+  LDAP_USER_GROUPS: userGroups,
   LDAP_ATTRIBUTE_DISPLAY_NAME: attributeName,
   LDAP_ATTRIBUTE_EMAIL: attributeName,
   LDAP_ATTRIBUTE_PHONE: attributeName,

@@ -105,6 +105,7 @@ export function fieldsOf(person: DirectoryPerson): DirectoryFields {
     mobilePhone: phoneOf(person.mobile),
     groups: person.groups,
     mayEnrol: person.mayEnrol,
+    group: person.group,
   };
 }
 

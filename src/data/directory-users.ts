@@ -13,6 +13,8 @@ export interface DirectoryFields {
   mobilePhone: string | null;
   groups: string[];
   mayEnrol: boolean;
+  /** The portal group the directory gives (LDAP_USER_GROUPS); undefined: it gives none. */
+  group?: string | null;
 }
 
 function columnsOf(directory: string, fields: DirectoryFields) {
@@ -23,6 +25,7 @@ function columnsOf(directory: string, fields: DirectoryFields) {
     may_enrol: fields.mayEnrol ? 1 : 0,
     display_name: fields.displayName.slice(0, 256),
     email: fields.email,
+    ...(fields.group === undefined ? {} : { user_group: fields.group }),
   };
 }
 

@@ -50,6 +50,7 @@ function options(overrides: Partial<LdapOptions> = {}): LdapOptions {
     domains: ['EXAMPLE', 'example.org'],
     portalGroup: portalGroupDn,
     enrolGroup: enrolGroupDn,
+    userGroups: [],
     attributes: {
       displayName: 'displayName',
       email: 'mail',
@@ -101,6 +102,23 @@ describe.skipIf(skip)('LDAP directory on slapd (SPEC D1)', () => {
       expect(await directory.find('OTHER\\jdoe')).toBeUndefined();
       expect(await directory.find('jdoe@other.example')).toBeUndefined();
       expect(await directory.find('nobody')).toBeUndefined();
+    });
+  });
+
+  it('gives each user the portal group of the first user group they belong to, nested too, at sign-in and in the list', async () => {
+    const userGroups = [bigGroupDn, enrolGroupDn, portalGroupDn];
+    const expected = { jdoe: 'enrolment', nested: 'enrolment', noenrol: 'portal-users' };
+    await withDirectory({ userGroups }, async (directory) => {
+      for (const [uid, group] of Object.entries(expected)) {
+        expect((await directory.find(uid))?.group, uid).toBe(group);
+      }
+      expect((await directory.find('outsider'))?.group).toBeNull();
+      const listed = new Map((await directory.listPeople()).map((p) => [p.username, p.group]));
+      for (const [uid, group] of Object.entries(expected)) expect(listed.get(uid), uid).toBe(group);
+    });
+    // Without user groups the directory gives none: the console's group stays.
+    await withDirectory({}, async (directory) => {
+      expect((await directory.find('jdoe'))?.group).toBeUndefined();
     });
   });
 

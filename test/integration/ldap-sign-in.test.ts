@@ -10,7 +10,14 @@ import {
 import { accountOf } from '../helpers/account.ts';
 import { cliContext } from '../helpers/context.ts';
 import { needs } from '../helpers/services.ts';
-import { ldapPortalEnv, slapdMissing, startSlapd, type Slapd } from '../helpers/slapd.ts';
+import {
+  enrolGroupDn,
+  ldapPortalEnv,
+  portalGroupDn,
+  slapdMissing,
+  startSlapd,
+  type Slapd,
+} from '../helpers/slapd.ts';
 import { appCode, enrolApp, post } from '../helpers/two-step.ts';
 
 /**
@@ -31,6 +38,7 @@ beforeAll(async () => {
     LDAP_ATTRIBUTE_PHONE: 'telephoneNumber',
     LDAP_ATTRIBUTE_MOBILE: 'mobile',
     LDAP_TIMEOUT_SECONDS: '2',
+    LDAP_USER_GROUPS: `${enrolGroupDn};${portalGroupDn}`,
   });
   await createUser(portal, 'break-glass', 'local admin password', 'admin');
 });
@@ -79,6 +87,19 @@ describe.skipIf(skip)('LDAP sign-in through the portal (SPEC J1, D1)', () => {
     );
     expect(again.headers.location).toBe('/verify');
     expect((await portal.services.users.findByUsername('jdoe'))?.directory).toBe('ldap');
+  });
+
+  it('sets the group from the directory at each sign-in, over one set in the console', async () => {
+    expectStatus(await signIn(browserAgent(portal), 'noenrol', 'No enrol 1'), 303);
+    const groupOf = async () => (await portal.services.users.findByUsername('noenrol'))?.user_group;
+    expect(await groupOf()).toBe('portal-users');
+    await portal.services.database.db
+      .updateTable('users')
+      .set({ user_group: 'sales' })
+      .where('username', '=', 'noenrol')
+      .execute();
+    expectStatus(await signIn(browserAgent(portal), 'noenrol', 'No enrol 1'), 303);
+    expect(await groupOf()).toBe('portal-users');
   });
 
   it('takes a directory user without phones through User Setup, then the second step, like a local user', async () => {

@@ -5,6 +5,8 @@ import {
   allValues,
   escapeFilterValue,
 } from '../../src/providers/directory/ldap.ts';
+import { groupNameOfDn } from '../../src/config/directory.ts';
+import { loadConfig, projectRoot } from '../../src/config/index.ts';
 import { directoryNameOf } from '../../src/core/directory-names.ts';
 
 /**
@@ -55,6 +57,20 @@ describe('what a user types', () => {
     expect(directoryNameOf('jan@evil.example', 'name', domains)).toBeUndefined();
     expect(directoryNameOf('jan', 'upn', domains)).toBe('jan@contoso.com');
     expect(directoryNameOf('CONTOSO\\', 'name', domains)).toBeUndefined();
+  });
+
+  it('names a user group by the first value of its DN, escapes read', () => {
+    expect(groupNameOfDn('cn=Sales,ou=Groups,dc=contoso,dc=com')).toBe('Sales');
+    expect(groupNameOfDn('CN = Sales\\, Europe ,OU=Groups')).toBe('Sales, Europe');
+    expect(groupNameOfDn('Sales')).toBeUndefined();
+    expect(groupNameOfDn(`cn=${'x'.repeat(65)},dc=com`)).toBeUndefined();
+    expect(() =>
+      loadConfig({ rootDir: projectRoot, env: { LDAP_USER_GROUPS: 'Sales;Support' } }),
+    ).toThrow(/LDAP_USER_GROUPS/);
+    expect(
+      loadConfig({ rootDir: projectRoot, env: { LDAP_USER_GROUPS: 'cn=a,dc=x; cn=b,dc=x;' } })
+        .LDAP_USER_GROUPS,
+    ).toEqual(['cn=a,dc=x', 'cn=b,dc=x']);
   });
 
   it('reads AD account state: disabled, locked, password expired, account expired', () => {

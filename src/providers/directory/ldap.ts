@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { ResultCodeError, SizeLimitExceededError, type Client, type Entry } from 'ldapts';
-import type { UsernameAttribute } from '../../config/directory.ts';
+import { groupNameOfDn, type UsernameAttribute } from '../../config/directory.ts';
 import { directoryNameOf } from '../../core/directory-names.ts';
 import { DirectoryUnavailableError } from './errors.ts';
 import { LdapPool, type LdapServerOptions } from './ldap-pool.ts';
@@ -17,6 +17,8 @@ export interface LdapOptions extends LdapServerOptions {
   portalGroup: string;
   /** Members (nested too) may set up a way to sign in; empty: everyone who may use the portal. */
   enrolGroup: string;
+  /** Group DNs, in order: a user's portal group is the name of the first they belong to. */
+  userGroups: string[];
   attributes: { displayName: string; email: string; phone: string; mobile: string };
   poolSize: number;
   followReferrals: boolean;
@@ -36,6 +38,11 @@ export interface DirectoryPerson {
   /** Disabled, expired, locked in the directory, or outside the portal's group: never which. */
   refused: boolean;
   mayEnrol: boolean;
+  /**
+   * The portal group: the name of the first of the user groups they belong to, null for none;
+   * undefined when no user groups are configured (the group is then the console's to set).
+   */
+  group: string | null | undefined;
 }
 
 /** RFC 4515 §3: a value in a filter, with the characters that would change the filter escaped. */
@@ -251,6 +258,10 @@ export function createLdapDirectory(options: LdapOptions) {
       groups,
       refused: !mayUse || accountUnusable(entry),
       mayEnrol: mayUse && (options.enrolGroup === '' || inGroup(options.enrolGroup)),
+      group:
+        options.userGroups.length === 0
+          ? undefined
+          : (groupNameOfDn(options.userGroups.find(inGroup) ?? '') ?? null),
     };
   }
 
@@ -282,7 +293,9 @@ export function createLdapDirectory(options: LdapOptions) {
     async listPeople(): Promise<DirectoryPerson[]> {
       return searches.use(async (client) => {
         const groupDns = new Set<string>();
-        const wanted = [options.portalGroup, options.enrolGroup].filter((group) => group !== '');
+        const wanted = [options.portalGroup, options.enrolGroup, ...options.userGroups].filter(
+          (group) => group !== '',
+        );
         if (wanted.length > 0) {
           const found = await client.search(options.baseDn, {
             scope: 'sub',
@@ -323,7 +336,9 @@ export function createLdapDirectory(options: LdapOptions) {
         const entry = entries.length === 1 ? entries[0] : undefined;
         const username = entry ? first(entry, options.usernameAttribute) : null;
         if (!entry || !username) return undefined;
-        const wanted = [options.portalGroup, options.enrolGroup].filter((group) => group !== '');
+        const wanted = [options.portalGroup, options.enrolGroup, ...options.userGroups].filter(
+          (group) => group !== '',
+        );
         const groups = wanted.length > 0 ? await groupsOf(client, entry.dn, wanted) : [];
         return personOf(entry, username, groups, (group) => isIn(groups, group));
       });
