@@ -9,7 +9,8 @@ import { startSmtpServer } from '../helpers/smtp.ts';
 import { accountOf, editUser } from '../helpers/account.ts';
 import { cliContext, visitorContext } from '../helpers/context.ts';
 
-describe('mfa-portal command line (SPEC O3)', () => {
+// Each test starts the command line several times (a Node process each): slow on a busy machine.
+describe('mfa-portal command line (SPEC O3)', { timeout: 120_000 }, () => {
   const databaseUrl = `sqlite:${join(mkdtempSync(join(tmpdir(), 'mfa-cli-')), 'mfa.sqlite')}`;
 
   it('migrates an empty database', async () => {
@@ -98,7 +99,7 @@ describe('mfa-portal command line (SPEC O3)', () => {
   });
 });
 
-describe('mfa-portal settings (SPEC §5)', () => {
+describe('mfa-portal settings (SPEC §5)', { timeout: 120_000 }, () => {
   const databaseUrl = `sqlite:${join(mkdtempSync(join(tmpdir(), 'mfa-cli-settings-')), 'mfa.sqlite')}`;
 
   it('lists the defaults, changes a setting, and the portal reads the change', async () => {
@@ -135,7 +136,7 @@ describe('mfa-portal settings (SPEC §5)', () => {
   });
 });
 
-describe('mfa-portal bypass (SPEC M7)', () => {
+describe('mfa-portal bypass (SPEC M7)', { timeout: 120_000 }, () => {
   const databaseUrl = `sqlite:${join(mkdtempSync(join(tmpdir(), 'mfa-cli-bypass-')), 'mfa.sqlite')}`;
 
   it('issues a one-time bypass with a reason, and refuses what it cannot do', async () => {
@@ -214,123 +215,127 @@ describe('mfa-portal bypass (SPEC M7)', () => {
   });
 });
 
-describe('mfa-portal unlock and reset-password: a lost administrator password', () => {
-  const databaseUrl = `sqlite:${join(mkdtempSync(join(tmpdir(), 'mfa-cli-reset-')), 'mfa.sqlite')}`;
+describe(
+  'mfa-portal unlock and reset-password: a lost administrator password',
+  { timeout: 120_000 },
+  () => {
+    const databaseUrl = `sqlite:${join(mkdtempSync(join(tmpdir(), 'mfa-cli-reset-')), 'mfa.sqlite')}`;
 
-  async function withServices<T>(work: (services: Services) => Promise<T>): Promise<T> {
-    const services = await createServices(
-      loadConfig({ env: { ...installationEnv(databaseUrl), LOG_LEVEL: 'silent' } }),
-    );
-    try {
-      return await work(services);
-    } finally {
-      await services.close();
+    async function withServices<T>(work: (services: Services) => Promise<T>): Promise<T> {
+      const services = await createServices(
+        loadConfig({ env: { ...installationEnv(databaseUrl), LOG_LEVEL: 'silent' } }),
+      );
+      try {
+        return await work(services);
+      } finally {
+        await services.close();
+      }
     }
-  }
 
-  it('gives a locked-out administrator a new password, then ends the lockout, audited', async () => {
-    await cli(['create-admin', '--username', 'root'], databaseUrl, 'the forgotten password');
-    await withServices(async (services) => {
-      const { lockoutThreshold } = await services.settings.read();
-      for (let i = 0; i < lockoutThreshold; i++) {
-        await services.accounts.signIn('root', `guess ${i}`, visitorContext);
+    it('gives a locked-out administrator a new password, then ends the lockout, audited', async () => {
+      await cli(['create-admin', '--username', 'root'], databaseUrl, 'the forgotten password');
+      await withServices(async (services) => {
+        const { lockoutThreshold } = await services.settings.read();
+        for (let i = 0; i < lockoutThreshold; i++) {
+          await services.accounts.signIn('root', `guess ${i}`, visitorContext);
+        }
+      });
+
+      const reset = await cli(
+        ['reset-password', '--username', 'root'],
+        databaseUrl,
+        'the new password\n',
+      );
+      expect(reset.stderr).toBe('');
+      expect(reset.code).toBe(0);
+      expect(reset.stdout).toContain('root has a new password.\n');
+      expect(reset.stdout).toMatch(
+        /root is still locked until \d{4}-.*mfa-portal unlock --username root/,
+      );
+      expect(
+        await withServices((services) =>
+          services.accounts.signIn('root', 'the new password', visitorContext),
+        ),
+      ).toMatchObject({ next: 'refused' });
+
+      const unlock = await cli(['unlock', '--username', 'root'], databaseUrl);
+      expect(unlock).toMatchObject({
+        code: 0,
+        stdout: 'root is unlocked; the failed attempts are forgotten.\n',
+      });
+      await withServices(async (services) => {
+        expect(
+          (await services.accounts.signIn('root', 'the forgotten password', visitorContext)).next,
+        ).toBe('refused');
+        expect(
+          (await services.accounts.signIn('root', 'the new password', visitorContext)).next,
+        ).toBe('enrol');
+        const audited = await services.database.db
+          .selectFrom('audit_events')
+          .select(['type', 'reason', 'admin_id', 'username'])
+          .where('type', 'in', ['password.reset', 'account.unlocked'])
+          .orderBy('occurred_at')
+          .execute();
+        expect(audited).toEqual([
+          { type: 'password.reset', reason: 'by cli', admin_id: null, username: 'root' },
+          {
+            type: 'account.unlocked',
+            reason: 'was locked, by cli',
+            admin_id: null,
+            username: 'root',
+          },
+        ]);
+      });
+      expect((await cli(['unlock', '--username', 'root'], databaseUrl)).stdout).toBe(
+        'root was not locked; the failed attempts are forgotten.\n',
+      );
+    });
+
+    it('tells the user by email that their password was reset', async () => {
+      const smtp = await startSmtpServer();
+      try {
+        await cli(
+          ['create-user', '--username', 'mila', '--email', 'mila@example.test'],
+          databaseUrl,
+          'a long enough password',
+        );
+        const reset = await cli(
+          ['reset-password', '--username', 'mila'],
+          databaseUrl,
+          'another long password',
+          smtp.config,
+        );
+        expect(reset.code).toBe(0);
+        expect(reset.stdout).toContain('A security notice went to mila@example.test.\n');
+        expect(smtp.received[0]?.subject).toBe('Security notice: your password was reset');
+      } finally {
+        await smtp.close();
       }
     });
 
-    const reset = await cli(
-      ['reset-password', '--username', 'root'],
-      databaseUrl,
-      'the new password\n',
-    );
-    expect(reset.stderr).toBe('');
-    expect(reset.code).toBe(0);
-    expect(reset.stdout).toContain('root has a new password.\n');
-    expect(reset.stdout).toMatch(
-      /root is still locked until \d{4}-.*mfa-portal unlock --username root/,
-    );
-    expect(
-      await withServices((services) =>
-        services.accounts.signIn('root', 'the new password', visitorContext),
-      ),
-    ).toMatchObject({ next: 'refused' });
-
-    const unlock = await cli(['unlock', '--username', 'root'], databaseUrl);
-    expect(unlock).toMatchObject({
-      code: 0,
-      stdout: 'root is unlocked; the failed attempts are forgotten.\n',
-    });
-    await withServices(async (services) => {
+    it.each([
+      [['reset-password', '--username', 'root'], 'short', /at least 8 characters/],
+      [['reset-password', '--username', 'ghost'], 'a long enough password', /No user ghost/],
+      [['reset-password'], 'a long enough password', /reset-password needs --username NAME/],
+      [['unlock', '--username', 'ghost'], '', /No user ghost/],
+      [['unlock'], '', /unlock needs --username NAME/],
+    ])('refuses %j with exit code 2, changing nothing', async (args, stdin, message) => {
+      const result = await cli(args, databaseUrl, stdin);
+      expect(result.code).toBe(2);
+      expect(result.stderr).toMatch(message);
       expect(
-        (await services.accounts.signIn('root', 'the forgotten password', visitorContext)).next,
-      ).toBe('refused');
-      expect(
-        (await services.accounts.signIn('root', 'the new password', visitorContext)).next,
+        (
+          await withServices((services) =>
+            services.accounts.signIn('root', 'the new password', visitorContext),
+          )
+        ).next,
       ).toBe('enrol');
-      const audited = await services.database.db
-        .selectFrom('audit_events')
-        .select(['type', 'reason', 'admin_id', 'username'])
-        .where('type', 'in', ['password.reset', 'account.unlocked'])
-        .orderBy('occurred_at')
-        .execute();
-      expect(audited).toEqual([
-        { type: 'password.reset', reason: 'by cli', admin_id: null, username: 'root' },
-        {
-          type: 'account.unlocked',
-          reason: 'was locked, by cli',
-          admin_id: null,
-          username: 'root',
-        },
-      ]);
     });
-    expect((await cli(['unlock', '--username', 'root'], databaseUrl)).stdout).toBe(
-      'root was not locked; the failed attempts are forgotten.\n',
-    );
-  });
-
-  it('tells the user by email that their password was reset', async () => {
-    const smtp = await startSmtpServer();
-    try {
-      await cli(
-        ['create-user', '--username', 'mila', '--email', 'mila@example.test'],
-        databaseUrl,
-        'a long enough password',
-      );
-      const reset = await cli(
-        ['reset-password', '--username', 'mila'],
-        databaseUrl,
-        'another long password',
-        smtp.config,
-      );
-      expect(reset.code).toBe(0);
-      expect(reset.stdout).toContain('A security notice went to mila@example.test.\n');
-      expect(smtp.received[0]?.subject).toBe('Security notice: your password was reset');
-    } finally {
-      await smtp.close();
-    }
-  });
-
-  it.each([
-    [['reset-password', '--username', 'root'], 'short', /at least 8 characters/],
-    [['reset-password', '--username', 'ghost'], 'a long enough password', /No user ghost/],
-    [['reset-password'], 'a long enough password', /reset-password needs --username NAME/],
-    [['unlock', '--username', 'ghost'], '', /No user ghost/],
-    [['unlock'], '', /unlock needs --username NAME/],
-  ])('refuses %j with exit code 2, changing nothing', async (args, stdin, message) => {
-    const result = await cli(args, databaseUrl, stdin);
-    expect(result.code).toBe(2);
-    expect(result.stderr).toMatch(message);
-    expect(
-      (
-        await withServices((services) =>
-          services.accounts.signIn('root', 'the new password', visitorContext),
-        )
-      ).next,
-    ).toBe('enrol');
-  });
-});
+  },
+);
 
 // About fifteen CLI processes each, two or three seconds apiece on a loaded two-core machine.
-describe('mfa-portal list-admins, grant and revoke (SPEC A1)', { timeout: 90_000 }, () => {
+describe('mfa-portal list-admins, grant and revoke (SPEC A1)', { timeout: 120_000 }, () => {
   const databaseUrl = `sqlite:${join(mkdtempSync(join(tmpdir(), 'mfa-cli-admins-')), 'mfa.sqlite')}`;
 
   it('lists the administrators, gives and takes back permissions, audited', async () => {
