@@ -5,6 +5,7 @@ import { setUpClientAddress } from './middleware/client-address.ts';
 import { setUpCsrf } from './middleware/csrf.ts';
 import { errorHandler, notFound } from './middleware/errors.ts';
 import { setUpHealthChecks } from './middleware/health.ts';
+import { setUpImportUploads } from './middleware/import-uploads.ts';
 import { setUpI18n } from './middleware/i18n.ts';
 import { setUpIisnode } from './middleware/iisnode.ts';
 import { setUpJourney } from './middleware/journey.ts';
@@ -52,6 +53,7 @@ export function createApp(services: Services): Express {
   portal.use(setUpSession(services));
   portal.use(setUpSessionTimeouts(config));
   portal.use(setUpBodyParsing());
+  portal.use(setUpImportUploads('/admin/import'));
   portal.use(setUpCsrf(config, services.sessionSecret));
   portal.use(setUpJourney(services));
   portal.use(setUpLanguagePreference(services));

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { loadConfig } from '../config/index.ts';
 import { cliContext } from '../core/context.ts';
+import { importFileText } from '../core/csv.ts';
 import type { ImportOutcome, ImportReport } from '../core/service/imports.ts';
 import { createServices } from '../services.ts';
 import { RefusedError, UsageError } from './errors.ts';
@@ -16,9 +17,7 @@ function readImportFile(file: string): string {
     throw new RefusedError(`Cannot read ${file}: ${error instanceof Error ? error.message : ''}`);
   }
   if (bytes.length > maxFileBytes) throw new RefusedError(`${file} is larger than 64 MB.`);
-  // MFA Server and Excel may write UTF-16 with a byte order mark.
-  if (bytes[0] === 0xff && bytes[1] === 0xfe) return bytes.subarray(2).toString('utf16le');
-  return bytes.toString('utf8');
+  return importFileText(bytes);
 }
 
 const verbs = { add: 'add', update: 'update', unchanged: 'unchanged', refuse: 'REFUSED' };

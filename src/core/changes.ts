@@ -159,14 +159,21 @@ export function createChanges(deps: ChangesDependencies) {
    * set one, the initial PIN, in the user's language. Awaited, unlike notices: the administrator
    * is told whether the mail server took it.
    */
+  function invitationRefusal(user: UserRow): 'no-email' | 'email-off' | 'no-portal-url' | null {
+    if (!email) return 'email-off';
+    if (!portalUrl) return 'no-portal-url';
+    if (!user.email) return 'no-email';
+    return null;
+  }
+
   async function invite(
     user: UserRow,
     context: Context,
     pin: string | null,
   ): Promise<'sent' | 'no-email' | 'email-off' | 'no-portal-url' | 'failed'> {
-    if (!email) return 'email-off';
-    if (!portalUrl) return 'no-portal-url';
-    if (!user.email) return 'no-email';
+    const refusal = invitationRefusal(user);
+    if (refusal) return refusal;
+    if (!email || !user.email) return 'email-off';
     const language = user.language ?? context.language;
     const t = (key: string, values?: Record<string, unknown>) => translate(language, key, values);
     const lines = [
@@ -202,6 +209,9 @@ export function createChanges(deps: ChangesDependencies) {
     notify,
 
     invite,
+
+    /** Why no invitation could go to the user now, or null: before a PIN is set for one. */
+    invitationRefusal,
 
     /** Whether notices can go out at all: email is set up (SPEC N1). */
     emailEnabled: email !== undefined,

@@ -13,6 +13,12 @@ export class CsvError extends Error {
   }
 }
 
+/** An import file's text: MFA Server and Excel may write UTF-16 with a byte order mark. */
+export function importFileText(bytes: Buffer): string {
+  if (bytes[0] === 0xff && bytes[1] === 0xfe) return bytes.subarray(2).toString('utf16le');
+  return bytes.toString('utf8');
+}
+
 /**
  * The separator of a file as Excel writes it: a comma, or a semicolon where the decimal comma is
  * local (Dutch and French Excel), or a tab. The header decides: whichever of them occurs most

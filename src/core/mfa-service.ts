@@ -50,6 +50,8 @@ export interface Account {
   role: 'user' | 'admin';
   /** The user's group, to which administrators' permissions can be limited (SPEC A1). */
   group: string | null;
+  /** SPEC A2: tags administrators gave the user, lower case. */
+  tags: string[];
   /** The user's chosen language, if any; pages otherwise follow the browser. */
   language: string | null;
   disabled: boolean;

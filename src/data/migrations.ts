@@ -383,6 +383,23 @@ const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  '0019_user_tags_import_previews': {
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- schema changes predate the types
+    async up(db: Kysely<any>) {
+      // SPEC A2: tags an administrator gives a user and finds them by, kept as `,a,b,`.
+      await db.schema.alterTable('users').addColumn('tags', 'text').execute();
+      // An import file read for its preview, kept (sealed) until the administrator confirms it.
+      await db.schema
+        .createTable('import_previews')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('admin_id', 'text')
+        .addColumn('kind', 'text', (c) => c.notNull())
+        .addColumn('sealed', 'text', (c) => c.notNull())
+        .addColumn('preview', 'text', (c) => c.notNull())
+        .addColumn('expires_at', 'bigint', (c) => c.notNull())
+        .execute();
+    },
+  },
 };
 
 /** The schema this code runs on: the name of its newest migration. */

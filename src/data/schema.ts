@@ -38,6 +38,21 @@ export interface UsersTable {
   may_enrol: Generated<number>;
   /** The user's group, to which an administrator's permissions can be limited (SPEC A1). */
   user_group: string | null;
+  /** SPEC A2: the user's tags, lower case, as `,helpdesk,site-a,` (null: none). */
+  tags: string | null;
+}
+
+/**
+ * An import file an administrator previewed (SPEC A2), until they confirm it or it expires: the
+ * file (and a PSKC file's key or password) sealed, the preview shown as JSON.
+ */
+export interface ImportPreviewsTable {
+  id: string;
+  admin_id: string | null;
+  kind: string;
+  sealed: string;
+  preview: string;
+  expires_at: number;
 }
 
 /**
@@ -238,6 +253,7 @@ export interface DatabaseSchema {
   settings: SettingsTable;
   devices: DevicesTable;
   imported_tokens: ImportedTokensTable;
+  import_previews: ImportPreviewsTable;
   security_questions: SecurityQuestionsTable;
   security_answers: SecurityAnswersTable;
   audit_events: AuditEventsTable;

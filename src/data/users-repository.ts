@@ -230,6 +230,8 @@ export interface UserSearch {
   name?: string;
   email?: string;
   group?: string;
+  /** One tag, exact or with `*`. */
+  tag?: string;
   status?: 'enabled' | 'disabled' | 'locked' | 'not-enrolled' | 'bypass-pending';
   /** The groups the administrator may see, or null for every user. */
   groups: readonly string[] | null;
@@ -357,6 +359,11 @@ export function createUsersRepository(db: Db) {
         if (!text) continue;
         query = query.where(
           sql<boolean>`lower(${sql.ref(column)}) like ${likePattern(text)} escape '\\'`,
+        );
+      }
+      if (criteria.tag) {
+        query = query.where(
+          sql<boolean>`tags like ${`%,${likePattern(criteria.tag)},%`} escape '\\'`,
         );
       }
       if (criteria.groups !== null) {

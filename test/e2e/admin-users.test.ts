@@ -228,12 +228,14 @@ describe.skipIf(noBrowser)('Admin console, no JavaScript', { timeout: 120_000 },
         t('adminUsers.form.editTitle', { username }),
       );
       await page.getByLabel(t('adminUsers.search.name'), { exact: true }).fill('Edited User');
+      await page.getByLabel(t('adminUsers.form.tags'), { exact: true }).fill('site-a, helpdesk');
       await page.getByLabel(t('account.summary.language'), { exact: true }).selectOption(lng);
       await press(journey, t('adminUsers.form.save'));
       expect(pathOf(page)).toBe(`${path}?done=saved`);
       await expectPage(journey, { status: 200, heading: title });
       expect(await page.getByRole('status').textContent()).toBe(t('adminUsers.done.saved'));
       expect(await summaryValue(page, t('adminUsers.search.name'))).toBe('Edited User');
+      expect(await summaryValue(page, t('adminUsers.form.tags'))).toBe('site-a, helpdesk');
 
       await follow(
         journey,
@@ -325,4 +327,44 @@ describe.skipIf(noBrowser)('Admin console, no JavaScript', { timeout: 120_000 },
     expect(await page.getByRole('status').textContent()).toBe(t('adminAdministrators.revoked'));
     expect(await page.getByRole('link', { name: username, exact: true }).count()).toBe(0);
   });
+
+  it.each(languages)(
+    'in %s, imports users from a file: the form corrected, the preview checked, then saved',
+    async (lng) => {
+      const journey = await signedInAdmin(lng, 'import');
+      const { page, t } = journey;
+      await page.goto('/admin');
+      await follow(journey, t('adminImport.title'), '/admin/import', t('adminImport.title'));
+      await press(journey, t('adminImport.preview'));
+      await expectPage(journey, { status: 400, heading: t('adminImport.title') });
+      await expectErrorSummary(journey, [t('adminImport.errors.file')]);
+      const file = `username,display name,group\r\nimported-${lng},Imported User,sales\r\n,No Name,sales\r\n`;
+      await page.getByLabel(t('adminImport.file'), { exact: true }).setInputFiles({
+        name: 'users.csv',
+        mimeType: 'text/csv',
+        buffer: Buffer.from(file),
+      });
+      await press(journey, t('adminImport.preview'));
+      await expectPage(journey, { status: 200, heading: t('adminImport.previewTitle') });
+      expect(await page.getByRole('status').textContent()).toBe(
+        t('adminImport.totals', { added: 1, updated: 0, unchanged: 0, refused: 1 }),
+      );
+      expect(
+        await portal.services.mfa.administration.findUser(cliContext, {
+          username: `imported-${lng}`,
+        }),
+      ).toBe(null);
+      await press(journey, t('adminImport.confirm', { count: 1 }));
+      expect(pathOf(page)).toBe('/admin/import?add=1&update=0&unchanged=0&refuse=1');
+      await expectPage(journey, { status: 200, heading: t('adminImport.title') });
+      expect(await page.getByRole('status').textContent()).toBe(
+        t('adminImport.saved', { added: 1, updated: 0, unchanged: 0, refused: 1 }),
+      );
+      expect(
+        await portal.services.mfa.administration.findUser(cliContext, {
+          username: `imported-${lng}`,
+        }),
+      ).toMatchObject({ displayName: 'Imported User', group: 'sales' });
+    },
+  );
 });

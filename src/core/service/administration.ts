@@ -69,7 +69,10 @@ export interface Administrator {
 export const usersPerPage = 25;
 
 export type UserSearchInput = Partial<
-  Pick<UserSearch, 'username' | 'name' | 'email' | 'group' | 'status' | 'sort' | 'descending'>
+  Pick<
+    UserSearch,
+    'username' | 'name' | 'email' | 'group' | 'tag' | 'status' | 'sort' | 'descending'
+  >
 > & {
   /** From 1. */
   page?: number;
@@ -89,6 +92,8 @@ export interface UserEdit {
   backupPhone?: string | null;
   backupExtension?: string | null;
   mobilePhone?: string | null;
+  /** Tags as typed, separated by commas: each trimmed and lower-cased; empty for none. */
+  tags?: string;
   /** A method the user has once the edit is saved, or null. */
   defaultMethod?: string | null;
 }
@@ -292,7 +297,17 @@ export interface AdministrationService extends ImportOperations {
    * SPEC A2, N2: the enrolment invitation by email ("add users"): the portal's address and the
    * user's username, in the user's language. Audited when sent; the outcome says why not.
    */
-  sendInvitation(context: Context, input: { userId: string }): Promise<{ outcome: Invitation }>;
+  sendInvitation(
+    context: Context,
+    input: {
+      userId: string;
+      /**
+       * SPEC A2, M5: also a new initial PIN ("reset PIN" too), generated under the policy, set
+       * with "PIN change required" as a reset sets it, and returned once to be shown once.
+       */
+      withPin?: boolean;
+    },
+  ): Promise<{ outcome: Invitation; pin: string | null }>;
   /** SPEC N1: each channel's voice or SMS provider and its last known state ("view reports"). */
   providerStates(context: Context): Promise<ProviderState[]>;
 }
@@ -307,6 +322,29 @@ export interface ProviderState {
   state: 'ok' | 'failed' | 'unknown';
   /** When a request last reached it or failed to (epoch ms; 0: never). */
   checkedAt: number;
+}
+
+/** The most tags a user has, and the most characters of one. */
+export const maxTags = 20;
+export const tagMaxLength = 40;
+
+/** Typed tags as the `tags` column keeps them (`,a,b,`, null for none), or null when wrong. */
+function readTags(typed: string): { column: string | null } | null {
+  const tags = [
+    ...new Set(
+      typed
+        .split(',')
+        .map((tag) => tag.trim().normalize('NFC').toLowerCase())
+        .filter((tag) => tag !== ''),
+    ),
+  ];
+  if (
+    tags.length > maxTags ||
+    tags.some((tag) => tag.length > tagMaxLength || /[\p{C}*]/u.test(tag))
+  ) {
+    return null;
+  }
+  return { column: tags.length ? `,${tags.join(',')},` : null };
 }
 
 /** An administrator's number: E.164 as typed, or what is wrong with it. */
@@ -354,6 +392,17 @@ function editedColumns(user: UserRow, edit: UserEdit) {
     const read = readGroup(edit.group ?? '');
     if (!read) errors.push({ field: 'group', message: 'adminUsers.form.errors.group' });
     columns.user_group = read?.group ?? null;
+  }
+  if (edit.tags !== undefined) {
+    const read = readTags(edit.tags);
+    if (!read) {
+      errors.push({
+        field: 'tags',
+        message: 'adminUsers.form.errors.tags',
+        values: { max: maxTags, length: tagMaxLength },
+      });
+    }
+    columns.tags = read?.column ?? null;
   }
   if (edit.language !== undefined) {
     if (edit.language !== null && !isLanguage(edit.language)) {
@@ -460,6 +509,7 @@ export function createAdministrationService(deps: MfaServiceDependencies): Admin
           name: input.name,
           email: input.email,
           group: input.group,
+          tag: input.tag,
           status: input.status,
           groups: scope.all ? null : scope.groups,
           sort: input.sort ?? 'username',
@@ -922,15 +972,34 @@ export function createAdministrationService(deps: MfaServiceDependencies): Admin
       }));
     },
 
-    async sendInvitation(context, { userId }) {
+    async sendInvitation(context, { userId, withPin = false }) {
       const user = await target(context, userId, 'add-users');
-      const outcome = await changes.invite(user, context, null);
-      if (outcome === 'sent') {
-        await audit.record(
-          changeEvent(user, { type: 'user.invited', reason: `by ${actedBy(context)}` }, context),
-        );
+      let pin: string | null = null;
+      if (withPin) {
+        await authorise(context, 'reset-pin', user);
+        // No PIN is set for an invitation that cannot go.
+        const refusal = changes.invitationRefusal(user);
+        if (refusal) return { outcome: refusal, pin: null };
+        pin = generatePin({ minLength: (await settings.read()).pinMinLength }, phonesOf(user));
+        const pinHash = await hashSecret(pin, argon2);
+        const change: Change = {
+          type: 'change.pin',
+          reason: `initial PIN for the invitation, by ${actedBy(context)}`,
+        };
+        await commit(context, user, change, async (trx, time) => {
+          await trx
+            .updateTable('users')
+            .set({ pin_hash: pinHash, pin_change_required: 1, updated_at: time })
+            .where('id', '=', user.id)
+            .execute();
+        });
       }
-      return { outcome };
+      const outcome = await changes.invite(user, context, pin);
+      if (outcome === 'sent') {
+        const reason = `${pin ? 'with an initial PIN, ' : ''}by ${actedBy(context)}`;
+        await audit.record(changeEvent(user, { type: 'user.invited', reason }, context));
+      }
+      return { outcome, pin };
     },
 
     async providerStates(context) {

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { isDeepStrictEqual } from 'node:util';
 import { createAuditRepository } from '../../data/audit-repository.ts';
 import { createImportedTokensRepository } from '../../data/imported-tokens-repository.ts';
 import type { Db } from '../../data/schema.ts';
@@ -10,6 +11,7 @@ import { CsvError } from '../csv.ts';
 import { newImportedTokenRow } from '../imported-tokens.ts';
 import { maskPhone } from '../phone-numbers.ts';
 import { PskcError, type PskcKey } from '../pskc.ts';
+import { open, seal } from '../secret-box.ts';
 import { readTokenFile, type ImportedToken } from '../token-import.ts';
 import { readUserFile, type ImportedUserFields } from '../user-import.ts';
 import type { MfaServiceDependencies } from './index.ts';
@@ -38,6 +40,24 @@ export type ImportOutcome =
   /** The file as a whole cannot be read: a quote left open, XML that is not PSKC, a wrong key. */
   | { outcome: 'unreadable'; message: string };
 
+/** What a file holds: users (a CSV or MFA Server's export) or OATH tokens (a seed CSV or PSKC). */
+export type ImportKind = 'users' | 'tokens';
+
+/** A file to import, and what opens an encrypted PSKC file. */
+export interface ImportFile {
+  kind: ImportKind;
+  text: string;
+  key?: Buffer;
+  password?: string;
+}
+
+/** How long a preview waits for its confirmation. */
+export const previewMinutes = 15;
+
+export type StagedImport =
+  | { outcome: 'staged'; id: string; report: ImportReport }
+  | { outcome: 'unreadable'; message: string };
+
 /**
  * SPEC A2 "import" (issue 13): users and OATH tokens from files, previewed line by line, then
  * saved in one transaction with an audit record each, the actor recorded. It takes "import
@@ -60,6 +80,25 @@ export interface ImportOperations {
     context: Context,
     input: { text: string; apply: boolean; key?: Buffer; password?: string },
   ): Promise<ImportOutcome>;
+  /**
+   * The admin console's preview: the file read, nothing saved, the file (and its key or
+   * password) kept sealed under a new id for the acting administrator alone, for
+   * `previewMinutes`, so that the confirmation saves this file and not one sent again.
+   */
+  stageImport(context: Context, file: ImportFile): Promise<StagedImport>;
+  /**
+   * Saves a staged import, once: `expired` when the id is not this administrator's, was used or
+   * is too old. When the file would now do something other than its preview showed (a user
+   * added meanwhile, a permission taken back), nothing is saved and the new preview is staged.
+   */
+  applyStagedImport(
+    context: Context,
+    input: { id: string },
+  ): Promise<
+    | { outcome: 'applied'; report: ImportReport }
+    | { outcome: 'changed'; id: string; report: ImportReport }
+    | { outcome: 'expired' }
+  >;
 }
 
 /** The users table's columns for the fields a line sets. */
@@ -131,7 +170,89 @@ export function createImportOperations(
 
   const newcomer = (group: string | null) => ({ id: '', role: 'user' as const, user_group: group });
 
-  return {
+  async function readImport(context: Context, file: ImportFile, apply: boolean) {
+    const { kind, text, key, password } = file;
+    return kind === 'users'
+      ? operations.importUsers(context, { text, apply })
+      : operations.importTokens(context, {
+          text,
+          apply,
+          ...(key ? { key } : {}),
+          ...(password !== undefined ? { password } : {}),
+        });
+  }
+
+  /** Keeps the file and its preview; the id also binds the sealed file to its row. */
+  async function stage(context: Context, file: ImportFile, report: ImportReport) {
+    const id = randomUUID();
+    const time = now();
+    const secrets = { text: file.text, key: file.key?.toString('hex'), password: file.password };
+    await db.deleteFrom('import_previews').where('expires_at', '<=', time).execute();
+    await db
+      .insertInto('import_previews')
+      .values({
+        id,
+        admin_id: adminOf(context),
+        kind: file.kind,
+        sealed: seal(Buffer.from(JSON.stringify(secrets)), encryptionKey, id),
+        preview: JSON.stringify(report.lines),
+        expires_at: time + previewMinutes * 60_000,
+      })
+      .execute();
+    return id;
+  }
+
+  const operations: ImportOperations = {
+    async stageImport(context, file) {
+      const read = await readImport(context, file, false);
+      if (read.outcome === 'unreadable') return read;
+      return {
+        outcome: 'staged',
+        id: await stage(context, file, read.report),
+        report: read.report,
+      };
+    },
+
+    async applyStagedImport(context, { id }) {
+      const admin = adminOf(context);
+      const row = await db
+        .selectFrom('import_previews')
+        .selectAll()
+        .where('id', '=', id)
+        .where('expires_at', '>', now())
+        .executeTakeFirst();
+      if (!row || row.admin_id !== admin) return { outcome: 'expired' };
+      // Once: of two confirmations sent together, only the one that deletes the row goes on.
+      const deleted = await db
+        .deleteFrom('import_previews')
+        .where('id', '=', id)
+        .executeTakeFirst();
+      if (deleted.numDeletedRows === 0n) return { outcome: 'expired' };
+      const secrets = JSON.parse(open(row.sealed, encryptionKey, id).toString()) as {
+        text: string;
+        key?: string;
+        password?: string;
+      };
+      const file: ImportFile = {
+        kind: row.kind === 'tokens' ? 'tokens' : 'users',
+        text: secrets.text,
+        ...(secrets.key !== undefined ? { key: Buffer.from(secrets.key, 'hex') } : {}),
+        ...(secrets.password !== undefined ? { password: secrets.password } : {}),
+      };
+      const again = await readImport(context, file, false);
+      if (again.outcome === 'unreadable') return { outcome: 'expired' };
+      if (!isDeepStrictEqual(again.report.lines, JSON.parse(row.preview))) {
+        return {
+          outcome: 'changed',
+          id: await stage(context, file, again.report),
+          report: again.report,
+        };
+      }
+      const applied = await readImport(context, file, true);
+      if (applied.outcome === 'unreadable') return { outcome: 'expired' };
+      return { outcome: 'applied', report: applied.report };
+    },
+
     async importUsers(context, { text, apply }) {
       await administrators.scopeOf(context, 'import-users');
       const file = readFile(() => readUserFile(text));
@@ -285,6 +406,7 @@ export function createImportOperations(
       return { outcome: 'read', report: { ...report, applied: true } };
     },
   };
+  return operations;
 }
 
 function maskedOf(columns: Columns): string | null {

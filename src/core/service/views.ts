@@ -19,6 +19,10 @@ export function toDeviceView(device: DeviceRow): DeviceView {
   };
 }
 
+/** The tags of a user's `tags` column (`,a,b,`). */
+export const tagsOf = (column: string | null): string[] =>
+  (column ?? '').split(',').filter((tag) => tag !== '');
+
 const isMethod = (value: string | null): value is Method =>
   value !== null && (methods as readonly string[]).includes(value);
 
@@ -31,6 +35,7 @@ export function toAccount(user: UserRow, enrolment: Enrolment): Account {
     email: user.email,
     role: user.role,
     group: user.user_group,
+    tags: tagsOf(user.tags),
     language: user.language,
     disabled: user.disabled !== 0,
     lockedUntil: user.locked_until,

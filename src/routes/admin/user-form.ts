@@ -12,6 +12,7 @@ const fields = [
   'displayName',
   'email',
   'group',
+  'tags',
   'language',
   'phone',
   'phoneExtension',
@@ -19,7 +20,7 @@ const fields = [
   'backupExtension',
   'mobilePhone',
 ] as const;
-type Typed = Record<(typeof fields)[number] | 'username', string>;
+type Typed = Record<(typeof fields)[number] | 'username' | 'defaultMethod', string>;
 
 /** The form as the core takes it: empty texts are "none". */
 function editOf(form: Record<(typeof fields)[number], string>): UserEdit & { displayName: string } {
@@ -28,6 +29,7 @@ function editOf(form: Record<(typeof fields)[number], string>): UserEdit & { dis
     displayName: form.displayName,
     email: orNull(form.email),
     group: orNull(form.group),
+    tags: form.tags,
     language: orNull(form.language),
     phone: orNull(form.phone),
     phoneExtension: orNull(form.phoneExtension),
@@ -43,6 +45,8 @@ const typedOf = (account: Account): Typed => ({
   displayName: account.displayName,
   email: account.email ?? '',
   group: account.group ?? '',
+  tags: account.tags.join(', '),
+  defaultMethod: account.defaultMethod ?? '',
   language: account.language ?? '',
   phone: account.phone ?? '',
   phoneExtension: account.phoneExtension ?? '',
@@ -51,7 +55,9 @@ const typedOf = (account: Account): Typed => ({
   mobilePhone: account.mobilePhone ?? '',
 });
 
-const empty = Object.fromEntries(['username', ...fields].map((f) => [f, ''])) as Typed;
+const empty = Object.fromEntries(
+  ['username', 'defaultMethod', ...fields].map((f) => [f, '']),
+) as Typed;
 
 /**
  * SPEC A2 "add" and "edit": one form for both. The group is a choice among the groups the
@@ -89,13 +95,13 @@ export function adminUserFormRoutes(services: Services): Router {
   router.post('/admin/users/new', async (req, res) => {
     const form = readForm(req.body, ['username', ...fields] as const);
     const added = await administration.addUser(adminContextOf(res), {
-      username: form.username,
       ...editOf(form),
+      username: form.username,
     });
     if (added.outcome === 'invalid') {
       render(res, 400, {
         account: null,
-        typed: form,
+        typed: { ...form, defaultMethod: '' },
         scope: await addScope(res),
         errors: added.errors,
       });
@@ -116,11 +122,13 @@ export function adminUserFormRoutes(services: Services): Router {
 
   // Signed-in administrator with "edit users" for the user's group and for the group chosen.
   router.post('/admin/users/:id/edit', async (req, res) => {
-    const form = readForm(req.body, fields);
+    const form = readForm(req.body, [...fields, 'defaultMethod'] as const);
     const userId = req.params.id;
     const edited = await administration.editUser(adminContextOf(res), {
       userId,
       ...editOf(form),
+      // The user's methods as the form offered them; none: the portal's default method.
+      defaultMethod: form.defaultMethod === '' ? null : form.defaultMethod,
     });
     if (edited.outcome === 'invalid') {
       const { account } = await detailsFor(administration, res, 'edit-users');

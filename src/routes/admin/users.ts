@@ -2,6 +2,7 @@ import { Router, type Request, type Response } from 'express';
 import createError from 'http-errors';
 import { defaultBypassSeconds, maxBypassSeconds } from '../../core/bypass.ts';
 import { dateFormat } from '../../core/dates.ts';
+import { pinMethods } from '../../core/method-policy.ts';
 import { maskPhone } from '../../core/phone-numbers.ts';
 import type { AdminPermission } from '../../core/administrators.ts';
 import type { UserSearchInput } from '../../core/service/administration.ts';
@@ -13,7 +14,7 @@ import { detailsFor as detailsOf, userPath } from './user-pages.ts';
 
 const statuses = ['enabled', 'disabled', 'locked', 'not-enrolled', 'bypass-pending'] as const;
 const sorts = ['username', 'name', 'email', 'group'] as const;
-const textFields = ['username', 'name', 'email', 'group'] as const;
+const textFields = ['username', 'name', 'email', 'group', 'tag'] as const;
 /** The most characters of a search text, and of a bypass's reason. */
 const searchMaxLength = 256;
 const reasonMaxLength = 200;
@@ -123,8 +124,11 @@ export function adminUserRoutes(services: Services): Router {
     const details = await administration.userDetails(adminContextOf(res), { userId });
     const { account } = details;
     const notice = typeof res.req.query.done === 'string' ? res.req.query.done : '';
+    const policy = await services.mfa.signIn.settings(adminContextOf(res));
     res.status(status).render('pages/admin/users/show', {
       ...details,
+      // SPEC M5: an initial PIN is offered with the invitation when a method's mode asks for one.
+      offerPin: pinMethods(policy).length > 0 && details.allowed.includes('reset-pin'),
       phone: account.phone ? maskPhone(account.phone) : '',
       mobile: account.mobilePhone ? maskPhone(account.mobilePhone) : '',
       locked: account.lockedUntil !== null && account.lockedUntil > Date.now(),
@@ -147,11 +151,27 @@ export function adminUserRoutes(services: Services): Router {
     res.redirect(303, userPath(res, req.params.id, 'unlocked'));
   });
 
-  // Signed-in administrator with "add users" for the user's group; sends email, writes the audit.
+  // Signed-in administrator with "add users" for the user's group, and "reset PIN" for it when
+  // the invitation carries a new initial PIN; sends email, writes the audit. The PIN is shown
+  // once, on this response, and kept nowhere else.
   router.post('/admin/users/:id/invite', async (req, res) => {
-    readForm(req.body, []);
+    const form = readForm(req.body, ['pin'] as const);
+    if (form.pin !== '' && form.pin !== 'new') throw createError(400, 'Unknown pin choice');
     const userId = req.params.id;
-    const { outcome } = await administration.sendInvitation(adminContextOf(res), { userId });
+    const { outcome, pin } = await administration.sendInvitation(adminContextOf(res), {
+      userId,
+      withPin: form.pin === 'new',
+    });
+    if (pin !== null) {
+      const { account } = await administration.userDetails(adminContextOf(res), { userId });
+      res.set('Cache-Control', 'no-store');
+      res.status(outcome === 'sent' ? 200 : 503).render('pages/admin/users/invited-with-pin', {
+        account,
+        pin,
+        sent: outcome === 'sent',
+      });
+      return;
+    }
     if (outcome === 'sent') {
       res.redirect(303, userPath(res, userId, 'invited'));
       return;
