@@ -68,7 +68,10 @@ export interface Administrator {
 export const usersPerPage = 25;
 
 export type UserSearchInput = Partial<
-  Pick<UserSearch, 'username' | 'name' | 'email' | 'group' | 'status' | 'sort' | 'descending'>
+  Pick<
+    UserSearch,
+    'username' | 'name' | 'email' | 'group' | 'phone' | 'status' | 'sort' | 'descending'
+  >
 > & {
   /** From 1. */
   page?: number;
@@ -464,6 +467,7 @@ export function createAdministrationService(deps: MfaServiceDependencies): Admin
           name: input.name,
           email: input.email,
           group: input.group,
+          phone: input.phone,
           status: input.status,
           groups: scope.all ? null : scope.groups,
           sort: input.sort ?? 'username',
