@@ -93,6 +93,7 @@ export function backupSqlite(options: {
       source.close();
     }
     const copy = new DatabaseSync(partial);
+    addFunctions(copy);
     let info: BackupInfo;
     try {
       info = {
@@ -236,6 +237,7 @@ export function restoreSqlite(options: {
   try {
     copyFileSync(file, restoring);
     const copy = new DatabaseSync(restoring);
+    addFunctions(copy);
     try {
       copy.exec(`DROP TABLE ${infoTable}`);
     } finally {
