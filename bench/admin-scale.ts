@@ -302,10 +302,13 @@ async function main(): Promise<void> {
     await admin.end();
     env.DATABASE_URL = `${pgBase}/${pgName}`;
   }
+  // BENCH_PORTAL_NODE_OPTIONS: Node's options for the portal's process alone (not the clients').
+  const portalOptions = process.env.BENCH_PORTAL_NODE_OPTIONS ?? process.env.NODE_OPTIONS ?? '';
   const portalChild = new ChildWorker<PortalJob, number | Memory>(
     import.meta.url,
     '--portal',
     'portal',
+    { ...process.env, NODE_OPTIONS: portalOptions },
   );
   const signInClients = new ChildWorker<SignInJob, RunResult>(
     new URL('./signin-complete.ts', import.meta.url).href,
@@ -319,7 +322,8 @@ async function main(): Promise<void> {
         `Node ${process.version}, ${availableParallelism()} × ${cpu}; ` +
         `MALLOC_ARENA_MAX=${process.env.MALLOC_ARENA_MAX ?? '(unset)'}, ` +
         `UV_THREADPOOL_SIZE=${process.env.UV_THREADPOOL_SIZE ?? '(unset)'}, ` +
-        `NODE_OPTIONS=${process.env.NODE_OPTIONS ?? '(unset)'}`,
+        `MALLOC_MMAP_THRESHOLD_=${process.env.MALLOC_MMAP_THRESHOLD_ ?? '(unset)'}, ` +
+        `portal NODE_OPTIONS=${portalOptions || '(unset)'}`,
     );
 
     // The schema, the administrators and the sign-in users, through the portal's own services

@@ -87,9 +87,10 @@ export class ChildWorker<Job, Result> {
   private readonly ready: Promise<void>;
   private readonly name: string;
 
-  constructor(moduleUrl: string, flag: string, name: string) {
+  constructor(moduleUrl: string, flag: string, name: string, env: NodeJS.ProcessEnv = process.env) {
     this.name = name;
     this.child = fork(fileURLToPath(moduleUrl), [flag], {
+      env,
       execArgv: [], // not --cpu-prof and the like: those are meant for the servers
       serialization: 'advanced', // typed arrays (latencies) cross as they are
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
