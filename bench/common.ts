@@ -186,8 +186,12 @@ export async function enrolledUser(
   const { draftId } = await enrolment.generateAppSeed(context, { userId: user.id });
   const setup = await enrolment.appSetup(context, { userId: user.id, draftId, issuer: 'bench' });
   const secret = decodeBase32(setup.activation?.secret ?? '');
-  const code = totp(secret, Date.now() - appParams.period * 1000, appParams);
-  const proven = await enrolment.proveApp(context, { userId: user.id, draftId, code });
+  // On a busy machine a time step may end between the code and its check: then once more.
+  let proven = { outcome: '' };
+  for (let attempt = 0; attempt < 3 && proven.outcome !== 'proven'; attempt++) {
+    const code = totp(secret, Date.now() - appParams.period * 1000, appParams);
+    proven = await enrolment.proveApp(context, { userId: user.id, draftId, code });
+  }
   const saved =
     proven.outcome === 'proven' &&
     (await enrolment.complete(context, { userId: user.id, draftId, answers: [] }));
