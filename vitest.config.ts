@@ -23,6 +23,7 @@ const onPostgres = [
   'test/integration/sign-in.test.ts',
   'test/integration/twilio.test.ts',
   'test/integration/two-step.test.ts',
+  'test/integration/user-search.test.ts',
 ];
 const postgresMissing = await needs('PostgreSQL', postgresUnavailable);
 

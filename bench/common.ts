@@ -4,8 +4,12 @@
  * figures. See bench/README.md.
  */
 import { fork, type ChildProcess } from 'node:child_process';
+import http from 'node:http';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { decodeBase32, totp } from '../src/core/otp.ts';
+import type { Services } from '../src/services.ts';
+import { cliContext } from '../test/helpers/context.ts';
 
 // ---------------------------------------------------------------------------------------------
 // Settings.
@@ -83,9 +87,10 @@ export class ChildWorker<Job, Result> {
   private readonly ready: Promise<void>;
   private readonly name: string;
 
-  constructor(moduleUrl: string, flag: string, name: string) {
+  constructor(moduleUrl: string, flag: string, name: string, env: NodeJS.ProcessEnv = process.env) {
     this.name = name;
     this.child = fork(fileURLToPath(moduleUrl), [flag], {
+      env,
       execArgv: [], // not --cpu-prof and the like: those are meant for the servers
       serialization: 'advanced', // typed arrays (latencies) cross as they are
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
@@ -150,3 +155,189 @@ export const ms = (value: number) => value.toFixed(2);
 /** A share of one core (1 is one core fully busy) as a percentage; – when unknown. */
 export const percent = (share: number) =>
   Number.isNaN(share) ? '–' : `${(share * 100).toFixed(0)}%`;
+
+// ---------------------------------------------------------------------------------------------
+// Users with the mobile app, and a browser's sign-in over HTTP.
+
+export interface BenchUser {
+  username: string;
+  displayName: string;
+  /** The mobile app's seed, hex. */
+  secret: string;
+}
+
+/** The mobile app's parameters the benchmark users have. */
+export const appParams = { algorithm: 'SHA1', digits: 6, period: 30 } as const;
+
+/**
+ * A new user with `passwordHash` and the mobile app, set up through the same interface User
+ * Setup calls, without the walk through its pages (security questions must be switched off).
+ * The app is proven with the previous time step's code, so that this step's code is still free.
+ */
+export async function enrolledUser(
+  services: Services,
+  username: string,
+  displayName: string,
+  passwordHash: string,
+): Promise<BenchUser> {
+  const user = await services.users.create({ username, displayName, passwordHash, role: 'user' });
+  const context = { ...cliContext, actor: { kind: 'user', userId: user.id } } as const;
+  const { enrolment } = services.mfa;
+  const { draftId } = await enrolment.generateAppSeed(context, { userId: user.id });
+  const setup = await enrolment.appSetup(context, { userId: user.id, draftId, issuer: 'bench' });
+  const secret = decodeBase32(setup.activation?.secret ?? '');
+  // On a busy machine a time step may end between the code and its check: then once more.
+  let proven = { outcome: '' };
+  for (let attempt = 0; attempt < 3 && proven.outcome !== 'proven'; attempt++) {
+    const code = totp(secret, Date.now() - appParams.period * 1000, appParams);
+    proven = await enrolment.proveApp(context, { userId: user.id, draftId, code });
+  }
+  const saved =
+    proven.outcome === 'proven' &&
+    (await enrolment.complete(context, { userId: user.id, draftId, answers: [] }));
+  if (!saved || saved.outcome !== 'enrolled') throw new Error(`${user.username} not set up`);
+  return {
+    username: user.username,
+    displayName: user.display_name,
+    secret: secret.toString('hex'),
+  };
+}
+
+export interface HttpResponse {
+  status: number;
+  location: string | undefined;
+  setCookie: string[];
+  body: string;
+}
+
+export function send(
+  agent: http.Agent,
+  url: string,
+  method: 'GET' | 'POST',
+  cookies: Map<string, string>,
+  form?: Record<string, string>,
+): Promise<HttpResponse> {
+  const body = form ? new URLSearchParams(form).toString() : undefined;
+  const headers: Record<string, string> = { 'accept-language': 'en' };
+  if (cookies.size > 0) {
+    headers.cookie = [...cookies].map(([name, value]) => `${name}=${value}`).join('; ');
+  }
+  if (body !== undefined) {
+    headers['content-type'] = 'application/x-www-form-urlencoded';
+    headers['content-length'] = String(Buffer.byteLength(body));
+  }
+  return new Promise((resolve, reject) => {
+    const request = http.request(url, { method, headers, agent }, (response) => {
+      const chunks: Buffer[] = [];
+      response.on('data', (chunk: Buffer) => chunks.push(chunk));
+      response.on('error', reject);
+      response.on('end', () => {
+        const setCookie = response.headers['set-cookie'] ?? [];
+        for (const cookie of setCookie) {
+          const pair = cookie.split(';')[0] ?? '';
+          const equals = pair.indexOf('=');
+          if (equals > 0) cookies.set(pair.slice(0, equals), pair.slice(equals + 1));
+        }
+        resolve({
+          status: response.statusCode ?? 0,
+          location: response.headers.location,
+          setCookie,
+          body: Buffer.concat(chunks).toString('utf8'),
+        });
+      });
+    });
+    request.on('error', reject);
+    request.setTimeout(30_000, () => request.destroy(new Error('no answer within 30 s')));
+    request.end(body);
+  });
+}
+
+/** Throws, saying which step of whose sign-in went wrong and how, unless `ok`. */
+export function expectStep(
+  ok: boolean,
+  step: string,
+  user: BenchUser,
+  response: HttpResponse,
+): void {
+  if (ok) return;
+  const text = response.body
+    .replace(/<style[\s\S]*?<\/style>/g, '')
+    .replace(/<[^>]+>/g, ' ')
+    .replace(/\s+/g, ' ')
+    .trim();
+  throw new Error(
+    `${step} for ${user.username}: answered ${response.status}` +
+      (response.location ? ` → ${response.location}` : '') +
+      `: ${text.slice(0, 300)}`,
+  );
+}
+
+export const csrfToken = (html: string) => /name="_csrf" value="([^"]+)"/.exec(html)?.[1];
+
+/**
+ * One complete sign-in, as a browser makes it from a fresh cookie jar, every answer checked:
+ * the sign-in page, the password, the second step with the app's code (`code` gets the time it
+ * is sent) and the landing page. Returns the cookies, signed in.
+ */
+export async function signInAs(
+  agent: http.Agent,
+  baseUrl: string,
+  user: BenchUser,
+  password: string,
+  code: (now: number) => string,
+): Promise<Map<string, string>> {
+  const url = (path: string) => `${baseUrl}${path}`;
+  const cookies = new Map<string, string>(); // a fresh browser
+
+  const page = await send(agent, url('/sign-in'), 'GET', cookies);
+  const pageToken = csrfToken(page.body);
+  expectStep(
+    page.status === 200 && pageToken !== undefined && page.body.includes('name="password"'),
+    'GET /sign-in',
+    user,
+    page,
+  );
+  const passwordStep = await send(agent, url('/sign-in'), 'POST', cookies, {
+    _csrf: pageToken ?? '',
+    username: user.username,
+    password: password,
+  });
+  expectStep(
+    passwordStep.status === 303 && passwordStep.location === '/verify',
+    'POST /sign-in',
+    user,
+    passwordStep,
+  );
+
+  const verify = await send(agent, url('/verify'), 'GET', cookies);
+  const verifyToken = csrfToken(verify.body);
+  expectStep(
+    verify.status === 200 && verifyToken !== undefined && verify.body.includes('name="code"'),
+    'GET /verify',
+    user,
+    verify,
+  );
+  const codeStep = await send(agent, url('/verify'), 'POST', cookies, {
+    _csrf: verifyToken ?? '',
+    method: 'app',
+    code: code(Date.now()),
+  });
+  expectStep(
+    codeStep.status === 303 && codeStep.location === '/account',
+    'POST /verify',
+    user,
+    codeStep,
+  );
+
+  const account = await send(agent, url('/account'), 'GET', cookies);
+  expectStep(
+    account.status === 200 &&
+      account.body.includes('<html lang="en">') &&
+      account.body.includes(user.displayName) &&
+      account.body.includes('Mobile app'),
+    'GET /account',
+    user,
+    account,
+  );
+  return cookies;
+}

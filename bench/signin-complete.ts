@@ -21,36 +21,31 @@ import http from 'node:http';
 import { Session } from 'node:inspector/promises';
 import { availableParallelism, cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { decodeBase32, totp, totpStep } from '../src/core/otp.ts';
+import { totp, totpStep } from '../src/core/otp.ts';
 import { verifySecret } from '../src/core/passwords.ts';
 import {
+  appParams,
   benchPortalEnv,
+  type BenchUser,
   ChildWorker,
+  enrolledUser,
   ms,
   pad,
   percent,
   percentile,
   serveJobs,
   setting,
+  signInAs,
   sortedConcat,
 } from './common.ts';
-import { cliContext } from '../test/helpers/context.ts';
 
 const target = 0.9;
 const password = 'correct horse battery staple';
-const appParams = { algorithm: 'SHA1', digits: 6, period: 30 } as const;
 
 // ---------------------------------------------------------------------------------------------
 // The clients: complete sign-ins, in the load generator's process.
 
-interface BenchUser {
-  username: string;
-  displayName: string;
-  /** The mobile app's seed, hex. */
-  secret: string;
-}
-
-interface SignInJob {
+export interface SignInJob {
   baseUrl: string;
   users: BenchUser[];
   password: string;
@@ -61,7 +56,7 @@ interface SignInJob {
   seconds: number;
 }
 
-interface RunResult {
+export interface RunResult {
   /** The counted window. */
   seconds: number;
   /** Sign-ins (or hashes) that finished inside the window. */
@@ -83,72 +78,6 @@ interface RunResult {
 }
 
 const cpuSeconds = (usage: NodeJS.CpuUsage) => (usage.user + usage.system) / 1e6;
-
-interface HttpResponse {
-  status: number;
-  location: string | undefined;
-  setCookie: string[];
-  body: string;
-}
-
-function send(
-  agent: http.Agent,
-  url: string,
-  method: 'GET' | 'POST',
-  cookies: Map<string, string>,
-  form?: Record<string, string>,
-): Promise<HttpResponse> {
-  const body = form ? new URLSearchParams(form).toString() : undefined;
-  const headers: Record<string, string> = { 'accept-language': 'en' };
-  if (cookies.size > 0) {
-    headers.cookie = [...cookies].map(([name, value]) => `${name}=${value}`).join('; ');
-  }
-  if (body !== undefined) {
-    headers['content-type'] = 'application/x-www-form-urlencoded';
-    headers['content-length'] = String(Buffer.byteLength(body));
-  }
-  return new Promise((resolve, reject) => {
-    const request = http.request(url, { method, headers, agent }, (response) => {
-      const chunks: Buffer[] = [];
-      response.on('data', (chunk: Buffer) => chunks.push(chunk));
-      response.on('error', reject);
-      response.on('end', () => {
-        const setCookie = response.headers['set-cookie'] ?? [];
-        for (const cookie of setCookie) {
-          const pair = cookie.split(';')[0] ?? '';
-          const equals = pair.indexOf('=');
-          if (equals > 0) cookies.set(pair.slice(0, equals), pair.slice(equals + 1));
-        }
-        resolve({
-          status: response.statusCode ?? 0,
-          location: response.headers.location,
-          setCookie,
-          body: Buffer.concat(chunks).toString('utf8'),
-        });
-      });
-    });
-    request.on('error', reject);
-    request.setTimeout(30_000, () => request.destroy(new Error('no answer within 30 s')));
-    request.end(body);
-  });
-}
-
-/** Throws, saying which step of whose sign-in went wrong and how, unless `ok`. */
-function expectStep(ok: boolean, step: string, user: BenchUser, response: HttpResponse): void {
-  if (ok) return;
-  const text = response.body
-    .replace(/<style[\s\S]*?<\/style>/g, '')
-    .replace(/<[^>]+>/g, ' ')
-    .replace(/\s+/g, ' ')
-    .trim();
-  throw new Error(
-    `${step} for ${user.username}: answered ${response.status}` +
-      (response.location ? ` → ${response.location}` : '') +
-      `: ${text.slice(0, 300)}`,
-  );
-}
-
-const csrfToken = (html: string) => /name="_csrf" value="([^"]+)"/.exec(html)?.[1];
 
 /** Users, each free for one sign-in per TOTP time step: each code is accepted once (S6). */
 interface PoolEntry {
@@ -179,62 +108,10 @@ function freeUser(): PoolEntry | undefined {
 
 /** One complete sign-in, as a browser makes it, every answer checked. */
 async function signIn(agent: http.Agent, job: SignInJob, entry: PoolEntry): Promise<void> {
-  const { user } = entry;
-  const url = (path: string) => `${job.baseUrl}${path}`;
-  const cookies = new Map<string, string>(); // a fresh browser
-
-  const page = await send(agent, url('/sign-in'), 'GET', cookies);
-  const pageToken = csrfToken(page.body);
-  expectStep(
-    page.status === 200 && pageToken !== undefined && page.body.includes('name="password"'),
-    'GET /sign-in',
-    user,
-    page,
-  );
-  const passwordStep = await send(agent, url('/sign-in'), 'POST', cookies, {
-    _csrf: pageToken ?? '',
-    username: user.username,
-    password: job.password,
+  await signInAs(agent, job.baseUrl, entry.user, job.password, (now) => {
+    entry.lastStep = totpStep(now, appParams.period);
+    return totp(entry.secret, now, appParams);
   });
-  expectStep(
-    passwordStep.status === 303 && passwordStep.location === '/verify',
-    'POST /sign-in',
-    user,
-    passwordStep,
-  );
-
-  const verify = await send(agent, url('/verify'), 'GET', cookies);
-  const verifyToken = csrfToken(verify.body);
-  expectStep(
-    verify.status === 200 && verifyToken !== undefined && verify.body.includes('name="code"'),
-    'GET /verify',
-    user,
-    verify,
-  );
-  const now = Date.now();
-  entry.lastStep = totpStep(now, appParams.period);
-  const codeStep = await send(agent, url('/verify'), 'POST', cookies, {
-    _csrf: verifyToken ?? '',
-    method: 'app',
-    code: totp(entry.secret, now, appParams),
-  });
-  expectStep(
-    codeStep.status === 303 && codeStep.location === '/account',
-    'POST /verify',
-    user,
-    codeStep,
-  );
-
-  const account = await send(agent, url('/account'), 'GET', cookies);
-  expectStep(
-    account.status === 200 &&
-      account.body.includes('<html lang="en">') &&
-      account.body.includes(user.displayName) &&
-      account.body.includes('Mobile app'),
-    'GET /account',
-    user,
-    account,
-  );
 }
 
 async function runSignIns(job: SignInJob): Promise<RunResult> {
@@ -441,34 +318,14 @@ async function main(): Promise<void> {
     const users: BenchUser[] = [];
     const setupStart = performance.now();
     for (let i = 0; i < userCount; i++) {
-      const user = await services.users.create({
-        username: `bench${String(i).padStart(5, '0')}`,
-        displayName: `Bench User ${i}`,
-        passwordHash,
-        role: 'user',
-      });
-      // User Setup for the mobile app through the core, without the walk through its pages. The
-      // app is proven with the previous time step's code, so that this step's code is still free.
-      const context = { ...cliContext, actor: { kind: 'user', userId: user.id } } as const;
-      const { enrolment } = services.mfa;
-      const { draftId } = await enrolment.generateAppSeed(context, { userId: user.id });
-      const setup = await enrolment.appSetup(context, {
-        userId: user.id,
-        draftId,
-        issuer: 'bench',
-      });
-      const secret = decodeBase32(setup.activation?.secret ?? '');
-      const code = totp(secret, Date.now() - appParams.period * 1000, appParams);
-      const proven = await enrolment.proveApp(context, { userId: user.id, draftId, code });
-      const saved =
-        proven.outcome === 'proven' &&
-        (await enrolment.complete(context, { userId: user.id, draftId, answers: [] }));
-      if (!saved || saved.outcome !== 'enrolled') throw new Error(`${user.username} not set up`);
-      users.push({
-        username: user.username,
-        displayName: user.display_name,
-        secret: secret.toString('hex'),
-      });
+      users.push(
+        await enrolledUser(
+          services,
+          `bench${String(i).padStart(5, '0')}`,
+          `Bench User ${i}`,
+          passwordHash,
+        ),
+      );
     }
     console.log(
       `  warm-up: ${probeRate.toFixed(1)} hashes/s, so ${userCount} users with the mobile app ` +

@@ -14,6 +14,7 @@ import {
 import { basename, dirname, join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { latestSchemaVersion } from './migrations.ts';
+import { addFunctions } from './node-sqlite-dialect.ts';
 import { runningPortals } from './portal-instances.ts';
 import type { PortalInstancesTable } from './schema.ts';
 
@@ -86,11 +87,13 @@ export function backupSqlite(options: {
     const source = new DatabaseSync(databasePath);
     try {
       source.exec('PRAGMA busy_timeout = 5000');
+      addFunctions(source); // VACUUM INTO fills the indexes again, some with unicode_lower()
       source.prepare('VACUUM INTO ?').run(partial);
     } finally {
       source.close();
     }
     const copy = new DatabaseSync(partial);
+    addFunctions(copy);
     let info: BackupInfo;
     try {
       info = {
@@ -234,6 +237,7 @@ export function restoreSqlite(options: {
   try {
     copyFileSync(file, restoring);
     const copy = new DatabaseSync(restoring);
+    addFunctions(copy);
     try {
       copy.exec(`DROP TABLE ${infoTable}`);
     } finally {

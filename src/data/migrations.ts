@@ -1,7 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Migrator, type Kysely, type Migration, type MigrationResultSet } from 'kysely';
+import {
+  Migrator,
+  PostgresAdapter,
+  sql,
+  type Kysely,
+  type Migration,
+  type MigrationResultSet,
+} from 'kysely';
 import { projectRoot } from '../config/index.ts';
 
 /** Migrations live in code, one set for SQLite and PostgreSQL. */
@@ -398,6 +405,43 @@ const migrations: Record<string, Migration> = {
         .addColumn('preview', 'text', (c) => c.notNull())
         .addColumn('expires_at', 'bigint', (c) => c.notNull())
         .execute();
+    },
+  },
+  '0020_user_search_indexes': {
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- schema changes predate the types
+    async up(db: Kysely<any>) {
+      // SPEC A2, §15 P3: the console's user search on a million users. Each index holds what
+      // the search's range over a text's literal start compares (users-repository.ts,
+      // `matches`): the Unicode lower case of the columns kept as typed (PostgreSQL's lower(),
+      // SQLite's unicode_lower() from node-sqlite-dialect.ts) and the phone numbers as they
+      // are; on PostgreSQL in the "C" collation, as the folded username too. On SQLite the
+      // username's unique index serves, in BINARY order.
+      const postgres = db.getExecutor().adapter instanceof PostgresAdapter;
+      const asTyped = [
+        ['users_email_search', 'email'],
+        ['users_name_search', 'display_name'],
+        ['users_group_search', 'user_group'],
+      ] as const;
+      const asStored = [
+        ['users_phone_search', 'phone'],
+        ['users_backup_phone_search', 'backup_phone'],
+        ['users_mobile_phone_search', 'mobile_phone'],
+      ] as const;
+      for (const [name, column] of asTyped) {
+        const key = postgres
+          ? sql`(lower(${sql.ref(column)}) collate "C")`
+          : sql`unicode_lower(${sql.ref(column)})`;
+        await sql`create index ${sql.id(name)} on users (${key})`.execute(db);
+      }
+      for (const [name, column] of asStored) {
+        const key = postgres ? sql`(${sql.ref(column)} collate "C")` : sql.ref(column);
+        await sql`create index ${sql.id(name)} on users (${key})`.execute(db);
+      }
+      if (postgres) {
+        await sql`create index users_username_search on users ((username collate "C"))`.execute(
+          db,
+        );
+      }
     },
   },
 };

@@ -89,6 +89,19 @@ class NodeSqliteDialect extends SqliteDialect {
 const statementCacheSize = 200;
 
 /**
+ * The functions the schema needs beside SQLite's own, on every connection that writes: the
+ * indexes of migration 0020 hold `unicode_lower()`, so a connection without it cannot change
+ * the users (SQLite says "no such function"), rather than fill those indexes differently.
+ * - `unicode_lower(text)`: Unicode lower case, as PostgreSQL's lower(); SQLite's own knows only
+ *   ASCII, and a search for "ÉLODIE" must find "élodie" on both databases (SPEC A2).
+ */
+export function addFunctions(database: DatabaseSync): void {
+  database.function('unicode_lower', { deterministic: true }, (value) =>
+    typeof value === 'string' ? value.normalize('NFC').toLowerCase() : value,
+  );
+}
+
+/**
  * Kysely's SQLite dialect over Node's built-in `node:sqlite`, so the embedded default needs no
  * native addon. WAL lets readers and the single writer work side by side; migrations hold the
  * write lock, so that instances starting together run each migration once.
@@ -101,6 +114,7 @@ export function createNodeSqliteDialect(path: string): SqliteDialect {
       await switchToWal(database);
       database.exec('PRAGMA foreign_keys = ON');
       database.exec('PRAGMA synchronous = NORMAL');
+      addFunctions(database);
       const statements = new Map<string, SqliteStatement>();
       return {
         close: () => {

@@ -71,7 +71,7 @@ export const usersPerPage = 25;
 export type UserSearchInput = Partial<
   Pick<
     UserSearch,
-    'username' | 'name' | 'email' | 'group' | 'tag' | 'status' | 'sort' | 'descending'
+    'username' | 'name' | 'email' | 'group' | 'tag' | 'phone' | 'status' | 'sort' | 'descending'
   >
 > & {
   /** From 1. */
@@ -510,6 +510,7 @@ export function createAdministrationService(deps: MfaServiceDependencies): Admin
           email: input.email,
           group: input.group,
           tag: input.tag,
+          phone: input.phone,
           status: input.status,
           groups: scope.all ? null : scope.groups,
           sort: input.sort ?? 'username',

@@ -14,7 +14,7 @@ import { detailsFor as detailsOf, userPath } from './user-pages.ts';
 
 const statuses = ['enabled', 'disabled', 'locked', 'not-enrolled', 'bypass-pending'] as const;
 const sorts = ['username', 'name', 'email', 'group'] as const;
-const textFields = ['username', 'name', 'email', 'group', 'tag'] as const;
+const textFields = ['username', 'name', 'email', 'group', 'tag', 'phone'] as const;
 /** The most characters of a search text, and of a bypass's reason. */
 const searchMaxLength = 256;
 const reasonMaxLength = 200;
