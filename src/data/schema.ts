@@ -228,6 +228,15 @@ export interface PortalInstancesTable {
   seen_at: number;
 }
 
+export interface EmailTemplatesTable {
+  kind: string;
+  language: string;
+  subject: string;
+  body: string;
+  updated_at: number;
+  updated_by: string | null;
+}
+
 export interface DatabaseSchema {
   users: UsersTable;
   admin_grants: AdminGrantsTable;
@@ -240,6 +249,7 @@ export interface DatabaseSchema {
   imported_tokens: ImportedTokensTable;
   security_questions: SecurityQuestionsTable;
   security_answers: SecurityAnswersTable;
+  email_templates: EmailTemplatesTable;
   audit_events: AuditEventsTable;
   verifications: VerificationsTable;
   simulator_messages: SimulatorMessagesTable;
