@@ -154,7 +154,8 @@ export function createChanges(deps: ChangesDependencies) {
     const t = (key: string) => translate(language, key);
     const format = (time: number) => dateFormat(language, 'fullDateTime', timeZone).format(time);
     return {
-      what: t(`notices.what.${change.what ?? 'factor'}`) + (change.device ? ` (${change.device})` : ''),
+      what:
+        t(`notices.what.${change.what ?? 'factor'}`) + (change.device ? ` (${change.device})` : ''),
       until: format(change.until ?? now()),
       when: format(now()),
       ip: context.clientIp ?? t('notices.unknownAddress'),

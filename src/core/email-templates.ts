@@ -98,7 +98,8 @@ function renderParts(parts: readonly Part[], values: Record<string, string>): st
 export function templateErrors(kind: MessageKind, template: Template): FieldError[] {
   const errors: FieldError[] = [];
   const subject = template.subject.trim();
-  if (subject === '') errors.push({ field: 'subject', message: 'adminEmail.errors.subjectMissing' });
+  if (subject === '')
+    errors.push({ field: 'subject', message: 'adminEmail.errors.subjectMissing' });
   else if (/[\r\n]/.test(subject) || subject.length > subjectMaxLength) {
     errors.push({
       field: 'subject',
@@ -139,7 +140,7 @@ export function renderTemplate(
     return renderParts(parsed.parts, values);
   };
   return {
-    subject: render(template.subject.trim(), 'subject').replace(/\s+/g, ' '),
+    subject: render(template.subject.trim(), 'subject').replace(/[\r\n]+/g, ' '),
     body: render(template.body.replace(/\r\n/g, '\n'), 'body'),
   };
 }

@@ -58,7 +58,7 @@ export function createQuestionsRepository(db: Db) {
         .select(({ fn }) => fn.max('position').as('last'))
         .where('language', '=', language)
         .executeTakeFirst();
-      const next = Number(last?.last ?? -1) + 1;
+      const next = (last?.last ?? -1) + 1;
       await db
         .insertInto('security_questions')
         .values({ id, language, text, position: position ?? next, active: 1 })

@@ -66,7 +66,9 @@ export interface EmailAdministration {
   preview(
     context: Context,
     input: TemplateInput,
-  ): Promise<{ outcome: 'preview'; message: Template } | { outcome: 'invalid'; errors: FieldError[] }>;
+  ): Promise<
+    { outcome: 'preview'; message: Template } | { outcome: 'invalid'; errors: FieldError[] }
+  >;
   saveTemplate(
     context: Context,
     input: TemplateInput,
@@ -90,12 +92,7 @@ export function createEmailAdministration(deps: MfaServiceDependencies): EmailAd
     from: '',
   };
 
-  const record = (
-    context: Context,
-    type: string,
-    result: 'success' | 'failure',
-    reason: string,
-  ) =>
+  const record = (context: Context, type: string, result: 'success' | 'failure', reason: string) =>
     audit.record({
       type,
       result,
@@ -172,7 +169,7 @@ export function createEmailAdministration(deps: MfaServiceDependencies): EmailAd
           to: address,
           language: context.language,
           subject: t('adminEmail.test.subject'),
-          text: t('adminEmail.test.body', { host: smtp.host, port: smtp.port }),
+          text: t('adminEmail.test.body', { server: `${smtp.host}:${smtp.port}` }),
         });
       } catch (error) {
         const reason = error instanceof Error ? error.message : String(error);

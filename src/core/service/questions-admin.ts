@@ -77,7 +77,9 @@ export interface QuestionsAdministration {
 export async function fewestActiveQuestions(db: Db): Promise<number> {
   const questions = await createQuestionsRepository(db).all();
   return Math.min(
-    ...languages.map((language) => questions.filter((q) => q.active && q.language === language).length),
+    ...languages.map(
+      (language) => questions.filter((q) => q.active && q.language === language).length,
+    ),
   );
 }
 
@@ -122,8 +124,12 @@ export function createQuestionsAdministration(
   async function textErrors(language: string, text: string, except?: string) {
     const errors: FieldError[] = [];
     const trimmed = text.trim();
-    if (trimmed === '') errors.push({ field: 'text', message: 'adminQuestions.errors.textMissing' });
-    else if (trimmed.length > questionMaxLength || /[\p{C}\uFFFD]/u.test(trimmed.replace(/[\u00a0\u202f]/g, ' '))) {
+    if (trimmed === '')
+      errors.push({ field: 'text', message: 'adminQuestions.errors.textMissing' });
+    else if (
+      trimmed.length > questionMaxLength ||
+      /[\p{C}\uFFFD]/u.test(trimmed.replace(/[\u00a0\u202f]/g, ' '))
+    ) {
       errors.push({
         field: 'text',
         message: 'adminQuestions.errors.textTooLong',
@@ -144,9 +150,13 @@ export function createQuestionsAdministration(
     async list(context) {
       await allowed(context);
       const current = await settings.read();
-      const questions = (await createQuestionsRepository(db).all()).map(
-        ({ position: _position, ...view }) => view,
-      );
+      const questions = (await createQuestionsRepository(db).all()).map((q): QuestionView => ({
+        id: q.id,
+        language: q.language,
+        text: q.text,
+        active: q.active,
+        answers: q.answers,
+      }));
       return {
         questions,
         questionsToEnrol: current.questionsToEnrol,
@@ -181,7 +191,12 @@ export function createQuestionsAdministration(
       if (before.answers === 0) {
         await db.transaction().execute(async (trx) => {
           await createQuestionsRepository(trx).setText(questionId, wording);
-          await record(trx, context, 'questions.reworded', `${before.language} ${questionId}: ${before.text} → ${wording}`);
+          await record(
+            trx,
+            context,
+            'questions.reworded',
+            `${before.language} ${questionId}: ${before.text} → ${wording}`,
+          );
         });
         return { outcome: 'reworded' };
       }

@@ -7,6 +7,8 @@ import { adminContextOf } from '../context.ts';
 import { adminAdministratorRoutes } from './administrators.ts';
 import { adminDeleteRoutes } from './delete.ts';
 import { adminDeviceRoutes } from './devices.ts';
+import { adminEmailRoutes } from './email.ts';
+import { adminQuestionRoutes } from './questions.ts';
 import { adminUserFormRoutes } from './user-form.ts';
 import { adminUserRoutes } from './users.ts';
 
@@ -34,6 +36,7 @@ export function adminRoutes(services: Services): Router {
       providers: holds('view-reports') ? await administration.providerStates(context) : [],
       formatTime: dateFormat(res.locals.lng, 'dateTime', services.config.TIME_ZONE),
       canManageAdministrators: holds('manage-administrators'),
+      canManageSettings: grants.some((g) => g.permission === 'manage-settings' && g.group === null),
     });
   });
   // Before the user's page, which would take `new` for a user's id.
@@ -42,6 +45,8 @@ export function adminRoutes(services: Services): Router {
   router.use(adminDeviceRoutes(services));
   router.use(adminDeleteRoutes(services));
   router.use(adminAdministratorRoutes(services));
+  router.use(adminQuestionRoutes(services));
+  router.use(adminEmailRoutes(services));
   router.use('/admin', notAllowedPage);
   return router;
 }
