@@ -11,6 +11,8 @@ import { needs, postgresUnavailable } from './test/helpers/services.ts';
 const onPostgres = [
   'test/contract/*.test.ts',
   'test/integration/account*.test.ts',
+  'test/integration/admin-email.test.ts',
+  'test/integration/admin-questions.test.ts',
   'test/integration/csrf.test.ts',
   'test/integration/enrolment-service.test.ts',
   'test/integration/ldap-sign-in.test.ts',
