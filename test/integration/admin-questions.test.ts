@@ -86,7 +86,7 @@ describe('security questions in the admin console (SPEC M6, A3)', () => {
       {},
       303,
     );
-    expect(retired.headers.location).toBe('/admin/questions?done=retired');
+    expect(retired.headers.location).toBe('/admin/questions?done=retired&language=en');
     expect((await rows()).find((q) => q.id === retiredId)?.active).toBe(0);
     expect(await auditOf('questions.retired')).toMatchObject([{ admin_id: root.id }]);
 
@@ -109,7 +109,7 @@ describe('security questions in the admin console (SPEC M6, A3)', () => {
       { text: 'In which town or city did your parents first meet?' },
       303,
     );
-    expect(saved.headers.location).toBe('/admin/questions?done=replaced');
+    expect(saved.headers.location).toBe('/admin/questions?done=replaced&language=en');
     const after = await rows();
     const old = after.find((q) => q.id === answeredId);
     const replacement = after.find(

@@ -1,5 +1,6 @@
 import { Router, type Response } from 'express';
 import createError from 'http-errors';
+import { isLanguage } from '../../core/languages.ts';
 import type { Services } from '../../services.ts';
 import { adminContextOf } from '../context.ts';
 import { readForm, type FieldError } from '../form.ts';
@@ -15,7 +16,8 @@ const doneNotices = new Set([
   'counts',
 ]);
 
-const listPath = (res: Response, done: string) => res.locals.url(`/admin/questions?done=${done}`);
+const listPath = (res: Response, done: string, language = '') =>
+  res.locals.url(`/admin/questions?done=${done}${language ? `&language=${language}` : ''}`);
 
 /**
  * SPEC M6, A3: the security questions per language, added, reworded, retired and offered again,
@@ -26,6 +28,12 @@ const listPath = (res: Response, done: string) => res.locals.url(`/admin/questio
 export function adminQuestionRoutes(services: Services): Router {
   const { questionsAdmin } = services.mfa;
   const router = Router();
+
+  /** The list to come back to after an action on a question: its language's. */
+  async function languageOf(res: Response, id: string) {
+    const { questions } = await questionsAdmin.list(adminContextOf(res));
+    return questions.find((q) => q.id === id)?.language ?? '';
+  }
 
   async function renderList(
     res: Response,
@@ -38,9 +46,16 @@ export function adminQuestionRoutes(services: Services): Router {
     } = {},
   ) {
     const list = await questionsAdmin.list(adminContextOf(res));
-    const done = res.req.query.done;
+    const { done, language } = res.req.query;
+    // One language at a time keeps the page light (SPEC P5); the page's own by default.
+    const shown =
+      typeof language === 'string' && isLanguage(language)
+        ? language
+        : (options.typed?.language ?? '') || res.locals.lng;
     res.status(status).render('pages/admin/questions/index', {
       ...list,
+      questions: list.questions.filter((q) => q.language === shown),
+      shown,
       notice:
         typeof done === 'string' && doneNotices.has(done) ? `adminQuestions.done.${done}` : '',
       problem: options.problem ?? '',
@@ -69,7 +84,7 @@ export function adminQuestionRoutes(services: Services): Router {
       await renderList(res, 400, { errors: added.errors, typed: form });
       return;
     }
-    res.redirect(303, listPath(res, 'added'));
+    res.redirect(303, listPath(res, 'added', form.language));
   });
 
   // Administrator with "manage settings" for every group: `questionsToEnrol`, `questionsToAnswer`.
@@ -110,7 +125,7 @@ export function adminQuestionRoutes(services: Services): Router {
       await renderEdit(res, 400, edited.errors, form.text);
       return;
     }
-    res.redirect(303, listPath(res, edited.outcome));
+    res.redirect(303, listPath(res, edited.outcome, await languageOf(res, req.params.id)));
   });
 
   // Administrator with "manage settings" for every group: retire, or offer again.
@@ -128,7 +143,10 @@ export function adminQuestionRoutes(services: Services): Router {
         await renderList(res, 409, { problem: 'adminQuestions.tooFew', needed: saved.needed });
         return;
       }
-      res.redirect(303, listPath(res, retired ? 'retired' : 'reinstated'));
+      res.redirect(
+        303,
+        listPath(res, retired ? 'retired' : 'reinstated', await languageOf(res, req.params.id)),
+      );
     });
   }
 
