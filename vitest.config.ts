@@ -12,6 +12,8 @@ const onPostgres = [
   'test/contract/*.test.ts',
   'test/integration/account*.test.ts',
   'test/integration/admin-import.test.ts',
+  'test/integration/admin-email.test.ts',
+  'test/integration/admin-questions.test.ts',
   'test/integration/csrf.test.ts',
   'test/integration/enrolment-service.test.ts',
   'test/integration/ldap-sign-in.test.ts',

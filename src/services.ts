@@ -11,6 +11,7 @@ import { createAccounts, type Accounts } from './core/accounts.ts';
 import type { Context } from './core/context.ts';
 import { createBypasses, type Bypasses } from './core/bypass.ts';
 import { createChanges, type Changes } from './core/changes.ts';
+import { createEmailTemplatesRepository } from './data/email-templates-repository.ts';
 import type { Argon2Parameters } from './core/passwords.ts';
 import type { Translate } from './core/phone-verification.ts';
 import { loadEncryptionKey } from './core/encryption-key.ts';
@@ -22,7 +23,7 @@ import type { MfaService } from './core/mfa-service.ts';
 import { createDrafts } from './core/drafts.ts';
 import { createMfaService } from './core/service/index.ts';
 import { createSecondFactor, type SecondFactor } from './core/second-factor.ts';
-import { createSmtpEmail, type Email } from './providers/email.ts';
+import { createSmtpEmail, smtpState, type Email } from './providers/email.ts';
 import { createSimulator, type Simulator } from './providers/simulator.ts';
 import { createProviders, type Providers } from './providers/index.ts';
 import { ensureSecret } from './data/app-secrets.ts';
@@ -181,9 +182,11 @@ export async function createServices(
   const email = createSmtpEmail(config);
   const devices = createDevicesRepository(db);
   const simulator = config.SIMULATOR_ENABLED ? createSimulator(db) : undefined;
+  const emailTemplates = createEmailTemplatesRepository(db);
   const changes = createChanges({
     audit,
     email,
+    templates: emailTemplates,
     translate,
     logger,
     portalUrl: config.PORTAL_URL,
@@ -252,6 +255,10 @@ export async function createServices(
     argon2,
     logger,
     translate,
+    email,
+    emailTemplates,
+    smtp: smtpState(config),
+    portalUrl: config.PORTAL_URL,
     providerStates: async () =>
       Object.entries(await providers.state()).map(([channel, health]) => ({
         channel: channel === 'voice' ? 'voice' : 'sms',

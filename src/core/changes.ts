@@ -5,11 +5,18 @@ import {
   type AuditRepository,
   type NewAuditEvent,
 } from '../data/audit-repository.ts';
+import type { EmailTemplatesRepository } from '../data/email-templates-repository.ts';
 import type { Db } from '../data/schema.ts';
 import type { UserRow } from '../data/users-repository.ts';
 import type { Email } from '../providers/email.ts';
 import { adminOf, type Context } from './context.ts';
 import { dateFormat } from './dates.ts';
+import {
+  defaultTemplate,
+  renderTemplate,
+  templateErrors,
+  type MessageKind,
+} from './email-templates.ts';
 import type { Translate } from './phone-verification.ts';
 
 /** The security notices a user gets by email (SPEC N2, J3). */
@@ -102,6 +109,8 @@ export interface ChangesDependencies {
   timeZone?: string;
   logger: Logger;
   portalUrl: string;
+  /** The administrators' wording of the emails (SPEC N2); the shipped text without it. */
+  templates?: EmailTemplatesRepository;
   now?: () => number;
 }
 
@@ -111,30 +120,46 @@ export interface ChangesDependencies {
  * never blocks or undoes the change: the failure is logged and the audit record stays.
  */
 export function createChanges(deps: ChangesDependencies) {
-  const { audit, email, translate, logger, portalUrl, timeZone = '' } = deps;
+  const { audit, email, translate, logger, portalUrl, templates, timeZone = '' } = deps;
   const now = deps.now ?? Date.now;
 
-  function compose(user: UserRow, change: Change, language: string, context: Context) {
-    const t = (key: string, values?: Record<string, unknown>) => translate(language, key, values);
+  /**
+   * SPEC N2, the one way an email is written: the administrators' wording for its language when
+   * they stored one, else the shipped text, both rendered by `renderTemplate`.
+   */
+  async function compose(
+    kind: MessageKind,
+    user: UserRow,
+    language: string,
+    values: Record<string, string>,
+  ) {
+    const shipped = defaultTemplate(translate, kind, language);
+    const stored = kind === 'passwordReset' ? undefined : await templates?.find(kind, language);
+    const all = {
+      name: user.display_name || user.username,
+      username: user.username,
+      portal_url: portalUrl,
+      ...values,
+    };
+    // A stored wording was checked when saved; one that no longer renders (a placeholder a
+    // later release dropped) must not cost the user their notice.
+    if (stored && templateErrors(kind, stored).length === 0) {
+      return renderTemplate(kind, stored, all);
+    }
+    if (stored) logger.warn({ kind, language }, 'stored email template does not render');
+    return renderTemplate(kind, shipped, all);
+  }
+
+  function noticeValues(change: Change, language: string, context: Context) {
+    const t = (key: string) => translate(language, key);
     const format = (time: number) => dateFormat(language, 'fullDateTime', timeZone).format(time);
-    const notice = change.notice ?? 'factorChanged';
-    const what =
-      t(`notices.what.${change.what ?? 'factor'}`) + (change.device ? ` (${change.device})` : '');
-    const lines = [
-      t('notices.greeting', { name: user.display_name || user.username }),
-      '',
-      t(`notices.${notice}.body`, { what, until: format(change.until ?? now()) }),
-      '',
-      t('notices.details', {
-        when: format(now()),
-        ip: context.clientIp ?? t('notices.unknownAddress'),
-      }),
-      '',
-      // A notice may say its own "if this was not you"; most share the common one.
-      t(`notices.${notice}.notYou`, { defaultValue: t('notices.notYou') }),
-      ...(portalUrl ? ['', t('notices.portal', { url: portalUrl })] : []),
-    ];
-    return { subject: t(`notices.${notice}.subject`), text: lines.join('\n') };
+    return {
+      what:
+        t(`notices.what.${change.what ?? 'factor'}`) + (change.device ? ` (${change.device})` : ''),
+      until: format(change.until ?? now()),
+      when: format(now()),
+      ip: context.clientIp ?? t('notices.unknownAddress'),
+    };
   }
 
   /**
@@ -146,7 +171,13 @@ export function createChanges(deps: ChangesDependencies) {
     if (!change.notice || !email || !user.email) return false;
     const language = user.language ?? context.language;
     try {
-      await email.send({ to: user.email, language, ...compose(user, change, language, context) });
+      const message = await compose(
+        change.notice,
+        user,
+        language,
+        noticeValues(change, language, context),
+      );
+      await email.send({ to: user.email, language, subject: message.subject, text: message.body });
       return true;
     } catch (error) {
       logger.warn({ err: error, userId: user.id, notice: change.notice }, 'notice email failed');
@@ -175,22 +206,9 @@ export function createChanges(deps: ChangesDependencies) {
     if (refusal) return refusal;
     if (!email || !user.email) return 'email-off';
     const language = user.language ?? context.language;
-    const t = (key: string, values?: Record<string, unknown>) => translate(language, key, values);
-    const lines = [
-      t('notices.greeting', { name: user.display_name || user.username }),
-      '',
-      t('notices.invitation.body', { url: portalUrl, username: user.username }),
-      ...(pin ? ['', t('notices.invitation.pin', { pin })] : []),
-      '',
-      t('notices.invitation.notYou'),
-    ];
     try {
-      await email.send({
-        to: user.email,
-        language,
-        subject: t('notices.invitation.subject'),
-        text: lines.join('\n'),
-      });
+      const message = await compose('invitation', user, language, { pin: pin ?? '' });
+      await email.send({ to: user.email, language, subject: message.subject, text: message.body });
       return 'sent';
     } catch (error) {
       logger.warn({ err: error, userId: user.id }, 'invitation email failed');

@@ -1,8 +1,10 @@
 import type { Context } from './context.ts';
 import type { AccountService } from './service/account.ts';
 import type { AdministrationService } from './service/administration.ts';
+import type { EmailAdministration } from './service/email-admin.ts';
 import type { EnrolmentService } from './service/enrolment.ts';
 import type { PhoneService } from './service/phone.ts';
+import type { QuestionsAdministration } from './service/questions-admin.ts';
 import type { SecondStepOptions, SecondStepService } from './service/second-step.ts';
 import type { AccountPermissions, Channels } from './method-policy.ts';
 import type { Method, PortalSettings } from './settings.ts';
@@ -30,6 +32,10 @@ export interface MfaService {
   phone: PhoneService;
   /** Users and settings managed by an administrator or the command line (A1–A3). */
   administration: AdministrationService;
+  /** The security questions per language and how many to enrol and answer (M6, A3). */
+  questionsAdmin: QuestionsAdministration;
+  /** SMTP's state and test message, and the emails' wording per language (N2, A3). */
+  emailAdmin: EmailAdministration;
 }
 
 /** A form field the core refused, and why: a translation key and the values it names. */

@@ -390,6 +390,23 @@ const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  '0017_email_templates': {
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- schema changes predate the types
+    async up(db: Kysely<any>) {
+      // SPEC N2: an administrator's wording of an email in one language; without a row the
+      // email keeps the shipped text.
+      await db.schema
+        .createTable('email_templates')
+        .addColumn('kind', 'text', (c) => c.notNull())
+        .addColumn('language', 'text', (c) => c.notNull())
+        .addColumn('subject', 'text', (c) => c.notNull())
+        .addColumn('body', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'bigint', (c) => c.notNull())
+        .addColumn('updated_by', 'text')
+        .addPrimaryKeyConstraint('email_templates_pk', ['kind', 'language'])
+        .execute();
+    },
+  },
   '0019_user_tags_import_previews': {
     // eslint-disable-next-line @typescript-eslint/no-explicit-any -- schema changes predate the types
     async up(db: Kysely<any>) {

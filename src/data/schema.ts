@@ -243,6 +243,15 @@ export interface PortalInstancesTable {
   seen_at: number;
 }
 
+export interface EmailTemplatesTable {
+  kind: string;
+  language: string;
+  subject: string;
+  body: string;
+  updated_at: number;
+  updated_by: string | null;
+}
+
 export interface DatabaseSchema {
   users: UsersTable;
   admin_grants: AdminGrantsTable;
@@ -256,6 +265,7 @@ export interface DatabaseSchema {
   import_previews: ImportPreviewsTable;
   security_questions: SecurityQuestionsTable;
   security_answers: SecurityAnswersTable;
+  email_templates: EmailTemplatesTable;
   audit_events: AuditEventsTable;
   verifications: VerificationsTable;
   simulator_messages: SimulatorMessagesTable;

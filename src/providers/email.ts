@@ -6,6 +6,27 @@ export interface Email {
   send(message: { to: string; subject: string; text: string; language: string }): Promise<void>;
 }
 
+/** How email is set up (SPEC N2), for the console to show: deployment configuration, no secret. */
+export interface SmtpState {
+  /** Empty: no email. */
+  host: string;
+  port: number;
+  secure: boolean;
+  /** Whether the portal signs in to the server; never the password. */
+  authenticated: boolean;
+  from: string;
+}
+
+export function smtpState(config: Config): SmtpState {
+  return {
+    host: config.SMTP_HOST,
+    port: config.SMTP_PORT,
+    secure: config.SMTP_SECURE,
+    authenticated: config.SMTP_USER !== '',
+    from: config.SMTP_FROM,
+  };
+}
+
 /** SMTP through nodemailer, from configuration; undefined when no SMTP_HOST is set. */
 export function createSmtpEmail(config: Config): Email | undefined {
   if (config.SMTP_HOST === '') return undefined;

@@ -41,6 +41,7 @@ import {
 } from '../settings.ts';
 import type { PendingBypass } from './account.ts';
 import { createImportOperations, type ImportOperations } from './imports.ts';
+import { fewestActiveQuestions } from './questions-admin.ts';
 import { removeWayToSignIn } from './removal.ts';
 import type { MfaServiceDependencies } from './index.ts';
 import { toAccount } from './views.ts';
@@ -897,6 +898,13 @@ export function createAdministrationService(deps: MfaServiceDependencies): Admin
       if (!isSettingKey(key)) return { outcome: 'invalid', message: `Unknown setting "${key}".` };
       try {
         const parsed = parseSetting(key, value);
+        // No one can enrol more questions than a language offers (SPEC M6).
+        if (key === 'questionsToEnrol' && Number(parsed) > (await fewestActiveQuestions(db))) {
+          return {
+            outcome: 'invalid',
+            message: `questionsToEnrol must be at most ${await fewestActiveQuestions(db)}, the active questions of the language with the fewest.`,
+          };
+        }
         const before = (await settings.read())[key];
         await settings.write(key, parsed);
         await audit.record({

@@ -1,10 +1,12 @@
 import type { Logger } from 'pino';
 import type { AuditRepository } from '../../data/audit-repository.ts';
 import type { DevicesRepository } from '../../data/devices-repository.ts';
+import type { EmailTemplatesRepository } from '../../data/email-templates-repository.ts';
 import type { QuestionsRepository } from '../../data/questions-repository.ts';
 import type { Db } from '../../data/schema.ts';
 import type { SettingsRepository } from '../../data/settings-repository.ts';
 import type { UsersRepository } from '../../data/users-repository.ts';
+import type { Email, SmtpState } from '../../providers/email.ts';
 import type { Accounts } from '../accounts.ts';
 import type { Bypasses } from '../bypass.ts';
 import type { Changes } from '../changes.ts';
@@ -17,8 +19,10 @@ import type { SecondFactor } from '../second-factor.ts';
 import { noChannels } from '../method-policy.ts';
 import { createAccountService } from './account.ts';
 import { createAdministrationService, type ProviderState } from './administration.ts';
+import { createEmailAdministration } from './email-admin.ts';
 import { createEnrolmentService } from './enrolment.ts';
 import { createPhoneService } from './phone.ts';
+import { createQuestionsAdministration } from './questions-admin.ts';
 import { createSecondStepService } from './second-step.ts';
 import { createSignInService } from './sign-in.ts';
 
@@ -45,6 +49,12 @@ export interface MfaServiceDependencies {
   providerStates?: () => Promise<ProviderState[]>;
   /** For what the core names in the user's language (a first device's name). */
   translate: Translate;
+  /** Email for the console's test message (SPEC N2); absent without SMTP_HOST. */
+  email?: Email;
+  emailTemplates?: EmailTemplatesRepository;
+  /** How SMTP is configured, shown read-only. */
+  smtp?: SmtpState;
+  portalUrl?: string;
   now?: () => number;
 }
 
@@ -60,5 +70,7 @@ export function createMfaService(deps: MfaServiceDependencies): MfaService {
     account: createAccountService(deps),
     phone: createPhoneService(deps),
     administration: createAdministrationService(deps),
+    questionsAdmin: createQuestionsAdministration(deps),
+    emailAdmin: createEmailAdministration(deps),
   };
 }

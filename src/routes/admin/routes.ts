@@ -8,6 +8,8 @@ import { adminAdministratorRoutes } from './administrators.ts';
 import { adminDeleteRoutes } from './delete.ts';
 import { adminDeviceRoutes } from './devices.ts';
 import { adminImportRoutes } from './imports.ts';
+import { adminEmailRoutes } from './email.ts';
+import { adminQuestionRoutes } from './questions.ts';
 import { adminUserFormRoutes } from './user-form.ts';
 import { adminUserRoutes } from './users.ts';
 
@@ -36,6 +38,7 @@ export function adminRoutes(services: Services): Router {
       formatTime: dateFormat(res.locals.lng, 'dateTime', services.config.TIME_ZONE),
       canManageAdministrators: holds('manage-administrators'),
       canImport: holds('import-users'),
+      canManageSettings: grants.some((g) => g.permission === 'manage-settings' && g.group === null),
     });
   });
   // Before the user's page, which would take `new` for a user's id.
@@ -45,6 +48,8 @@ export function adminRoutes(services: Services): Router {
   router.use(adminDeleteRoutes(services));
   router.use(adminAdministratorRoutes(services));
   router.use(adminImportRoutes(services));
+  router.use(adminQuestionRoutes(services));
+  router.use(adminEmailRoutes(services));
   router.use('/admin', notAllowedPage);
   return router;
 }
