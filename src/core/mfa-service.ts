@@ -4,6 +4,7 @@ import type { AdministrationService } from './service/administration.ts';
 import type { EnrolmentService } from './service/enrolment.ts';
 import type { PhoneService } from './service/phone.ts';
 import type { SecondStepOptions, SecondStepService } from './service/second-step.ts';
+import type { SettingsAdminService } from './service/settings-admin.ts';
 import type { AccountPermissions, Channels } from './method-policy.ts';
 import type { Method, PortalSettings } from './settings.ts';
 
@@ -30,6 +31,8 @@ export interface MfaService {
   phone: PhoneService;
   /** Users and settings managed by an administrator or the command line (A1–A3). */
   administration: AdministrationService;
+  /** The portal settings and trusted IPs in the admin console ("manage settings", A3). */
+  settingsAdmin: SettingsAdminService;
 }
 
 /** A form field the core refused, and why: a translation key and the values it names. */

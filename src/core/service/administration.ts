@@ -42,6 +42,7 @@ import {
 import type { PendingBypass } from './account.ts';
 import { createImportOperations, type ImportOperations } from './imports.ts';
 import { removeWayToSignIn } from './removal.ts';
+import { writeSettings } from './settings-admin.ts';
 import type { MfaServiceDependencies } from './index.ts';
 import { toAccount } from './views.ts';
 
@@ -828,22 +829,7 @@ export function createAdministrationService(deps: MfaServiceDependencies): Admin
       if (!isSettingKey(key)) return { outcome: 'invalid', message: `Unknown setting "${key}".` };
       try {
         const parsed = parseSetting(key, value);
-        const before = (await settings.read())[key];
-        await settings.write(key, parsed);
-        await audit.record({
-          type: 'settings.changed',
-          result: 'success',
-          reason: `${key}: ${formatSetting(before)} → ${formatSetting(parsed)}`.slice(0, 1000),
-          user_id: null,
-          username: null,
-          display_name: null,
-          email: null,
-          phone: null,
-          device: null,
-          method: null,
-          client_ip: context.clientIp ?? null,
-          admin_id: adminOf(context),
-        });
+        await writeSettings(deps, context, { [key]: parsed });
         return { outcome: 'changed', value: formatSetting(parsed) };
       } catch (error) {
         if (error instanceof SettingError) return { outcome: 'invalid', message: error.message };

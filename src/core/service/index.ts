@@ -20,6 +20,7 @@ import { createAdministrationService, type ProviderState } from './administratio
 import { createEnrolmentService } from './enrolment.ts';
 import { createPhoneService } from './phone.ts';
 import { createSecondStepService } from './second-step.ts';
+import { createSettingsAdminService } from './settings-admin.ts';
 import { createSignInService } from './sign-in.ts';
 
 /** What the in-process core is built from: repositories and the core's own parts. */
@@ -60,5 +61,6 @@ export function createMfaService(deps: MfaServiceDependencies): MfaService {
     account: createAccountService(deps),
     phone: createPhoneService(deps),
     administration: createAdministrationService(deps),
+    settingsAdmin: createSettingsAdminService(deps),
   };
 }

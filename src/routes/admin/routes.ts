@@ -7,6 +7,7 @@ import { adminContextOf } from '../context.ts';
 import { adminAdministratorRoutes } from './administrators.ts';
 import { adminDeleteRoutes } from './delete.ts';
 import { adminDeviceRoutes } from './devices.ts';
+import { adminSettingsRoutes } from './settings.ts';
 import { adminUserFormRoutes } from './user-form.ts';
 import { adminUserRoutes } from './users.ts';
 
@@ -23,7 +24,8 @@ const notAllowedPage: ErrorRequestHandler = (error: unknown, _req, _res, next) =
 export function adminRoutes(services: Services): Router {
   const router = Router();
   // Signed-in administrator, with or without any permission: the areas they may open.
-  // The phone providers' state only with "view reports" for some group.
+  // The phone providers' state only with "view reports" for some group, the settings only with
+  // "manage settings" for every group.
   router.get('/admin', async (_req, res) => {
     const context = adminContextOf(res);
     const { administration } = services.mfa;
@@ -34,6 +36,8 @@ export function adminRoutes(services: Services): Router {
       providers: holds('view-reports') ? await administration.providerStates(context) : [],
       formatTime: dateFormat(res.locals.lng, 'dateTime', services.config.TIME_ZONE),
       canManageAdministrators: holds('manage-administrators'),
+      // Settings reach every user: only a permission for every group manages them.
+      canManageSettings: grants.some((g) => g.permission === 'manage-settings' && !g.group),
     });
   });
   // Before the user's page, which would take `new` for a user's id.
@@ -42,6 +46,7 @@ export function adminRoutes(services: Services): Router {
   router.use(adminDeviceRoutes(services));
   router.use(adminDeleteRoutes(services));
   router.use(adminAdministratorRoutes(services));
+  router.use(adminSettingsRoutes(services));
   router.use('/admin', notAllowedPage);
   return router;
 }
