@@ -30,15 +30,22 @@ function valuesOf(req: Request, keys: readonly SettingKey[]): Record<string, str
   return values;
 }
 
-/** Each message names its setting, so that the error summary reads on its own. */
+/**
+ * Each message names its setting, so that the error summary reads on its own, and links to the
+ * first box of a group of choices, as the error summary links to a field.
+ */
 const labelled = (res: Response, errors: FieldError[]): FieldError[] =>
-  errors.map((error) => ({
-    ...error,
-    values: {
-      ...error.values,
-      label: res.locals.t(`adminSettings.fields.${error.field}.label`),
-    },
-  }));
+  errors.map((error) => {
+    const key = error.field as SettingKey;
+    const rule = settingRules[key];
+    const first =
+      rule.kind === 'methods' ? methods[0] : rule.kind === 'choice' ? rule.choices[0] : '';
+    return {
+      field: first ? `${key}-${first}` : key,
+      message: error.message,
+      values: { ...error.values, label: res.locals.t(`adminSettings.fields.${key}.label`) },
+    };
+  });
 
 const groupOf = (id: string) => settingGroups.find((group) => group.id === id);
 
