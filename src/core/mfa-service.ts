@@ -6,6 +6,7 @@ import type { EnrolmentService } from './service/enrolment.ts';
 import type { PhoneService } from './service/phone.ts';
 import type { QuestionsAdministration } from './service/questions-admin.ts';
 import type { SecondStepOptions, SecondStepService } from './service/second-step.ts';
+import type { SettingsAdminService } from './service/settings-admin.ts';
 import type { AccountPermissions, Channels } from './method-policy.ts';
 import type { Method, PortalSettings } from './settings.ts';
 
@@ -36,6 +37,8 @@ export interface MfaService {
   questionsAdmin: QuestionsAdministration;
   /** SMTP's state and test message, and the emails' wording per language (N2, A3). */
   emailAdmin: EmailAdministration;
+  /** The portal settings and trusted IPs in the admin console ("manage settings", A3). */
+  settingsAdmin: SettingsAdminService;
 }
 
 /** A form field the core refused, and why: a translation key and the values it names. */

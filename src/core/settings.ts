@@ -87,104 +87,137 @@ export const defaultSettings: PortalSettings = {
   callsAndTextsPerAddressPerHour: 30,
 };
 
-export class SettingError extends Error {
-  override name = 'SettingError';
-}
+/**
+ * A setting's rule (SPEC §5): what a value may be. The console shows the bounds and choices from
+ * here, and the command line and the console refuse by them, so each rule is written once.
+ */
+export type SettingRule =
+  | { kind: 'flag' }
+  | { kind: 'whole'; min: number; max: number }
+  | { kind: 'choice'; choices: readonly string[] }
+  | { kind: 'methods' }
+  | { kind: 'digits'; min: number; max: number }
+  | { kind: 'addresses' };
 
 type Key = keyof PortalSettings;
-type Parser<K extends Key> = (raw: string) => PortalSettings[K];
 
-function bad(key: string, allowed: string, raw: string): never {
-  throw new SettingError(`${key} must be ${allowed} (got "${raw}")`);
+const flag = { kind: 'flag' } as const;
+const whole = (min: number, max: number) => ({ kind: 'whole', min, max }) as const;
+const choice = (choices: readonly string[]) => ({ kind: 'choice', choices }) as const;
+
+export const settingRules: { readonly [K in Key]: SettingRule } = {
+  allowUserLogin: flag,
+  allowEnrollment: flag,
+  promptBackupPhone: flag,
+  promptOathToken: flag,
+  allowSelectMethod: flag,
+  allowedMethods: { kind: 'methods' },
+  defaultMethod: choice(methods),
+  allowSelectLanguage: flag,
+  allowMobileApp: flag,
+  deviceLimit: whole(1, 10),
+  useSecurityQuestions: flag,
+  questionsToEnrol: whole(1, 10),
+  questionsToAnswer: whole(1, 10),
+  allowOathToken: flag,
+  useOathFallback: flag,
+  phoneMode: choice(['standard', 'pin']),
+  smsMode: choice(['otp', 'otp-pin']),
+  smsDirection: choice(['one-way', 'two-way']),
+  smsCodeLifetimeSeconds: whole(30, 3600),
+  appMode: choice(['standard', 'pin']),
+  pinMinLength: whole(4, 10),
+  lockoutThreshold: whole(1, 100),
+  lockoutMinutes: whole(1, 24 * 60),
+  fraudCode: { kind: 'digits', min: 1, max: 4 },
+  fraudAutoBlock: flag,
+  trustedIps: { kind: 'addresses' },
+  allowBypass: flag,
+  promptBypassSeconds: flag,
+  bypassMaxSeconds: whole(60, 24 * 3600),
+  proofMinutes: whole(1, 60),
+  callsAndTextsPerUserPerHour: whole(1, 100),
+  callsAndTextsPerNumberPerHour: whole(1, 100),
+  callsAndTextsPerAddressPerHour: whole(1, 10_000),
+};
+
+/** A value its setting's rule refuses; `entry` names the trusted-IP entry that is wrong. */
+export class SettingError extends Error {
+  override name = 'SettingError';
+  readonly key: Key;
+  readonly rule: SettingRule;
+  readonly entry: string | undefined;
+  constructor(key: Key, raw: string, entry?: { text: string; reason: string }) {
+    super(`${key} must be ${allowedText(settingRules[key], entry?.reason)} (got "${raw}")`);
+    this.key = key;
+    this.rule = settingRules[key];
+    this.entry = entry?.text;
+  }
 }
 
-const flag =
-  (key: Key): Parser<never> =>
-  (raw) => {
-    if (raw === 'true') return true as never;
-    if (raw === 'false') return false as never;
-    return bad(key, 'true or false', raw);
-  };
-
-const whole =
-  (key: Key, min: number, max: number): Parser<never> =>
-  (raw) => {
-    const value = Number(raw);
-    if (!/^\d+$/.test(raw) || value < min || value > max) {
-      bad(key, `a whole number from ${min} to ${max}`, raw);
-    }
-    return value as never;
-  };
-
-const oneOf =
-  (key: Key, allowed: readonly string[]): Parser<never> =>
-  (raw) => {
-    if (!allowed.includes(raw)) bad(key, `one of ${allowed.join(', ')}`, raw);
-    return raw as never;
-  };
-
-const methodList: Parser<'allowedMethods'> = (raw) => {
-  const list = raw
-    .split(',')
-    .map((m) => m.trim())
-    .filter(Boolean);
-  if (list.length === 0 || list.some((m) => !(methods as readonly string[]).includes(m))) {
-    bad('allowedMethods', `a comma-separated list of ${methods.join(', ')}`, raw);
+function allowedText(rule: SettingRule, reason: string | undefined): string {
+  switch (rule.kind) {
+    case 'flag':
+      return 'true or false';
+    case 'whole':
+      return `a whole number from ${String(rule.min)} to ${String(rule.max)}`;
+    case 'choice':
+      return `one of ${rule.choices.join(', ')}`;
+    case 'methods':
+      return `a comma-separated list of ${methods.join(', ')}`;
+    case 'digits':
+      return `${String(rule.min)} to ${String(rule.max)} digits`;
+    case 'addresses':
+      return `addresses, ranges (a-b) or CIDR blocks separated by commas: ${reason ?? ''}`;
   }
-  return [...new Set(list)] as Method[];
-};
+}
 
-const parsers: { [K in Key]: Parser<K> } = {
-  allowUserLogin: flag('allowUserLogin'),
-  allowEnrollment: flag('allowEnrollment'),
-  promptBackupPhone: flag('promptBackupPhone'),
-  promptOathToken: flag('promptOathToken'),
-  allowSelectMethod: flag('allowSelectMethod'),
-  allowedMethods: methodList,
-  defaultMethod: oneOf('defaultMethod', methods),
-  allowSelectLanguage: flag('allowSelectLanguage'),
-  allowMobileApp: flag('allowMobileApp'),
-  deviceLimit: whole('deviceLimit', 1, 10),
-  useSecurityQuestions: flag('useSecurityQuestions'),
-  questionsToEnrol: whole('questionsToEnrol', 1, 10),
-  questionsToAnswer: whole('questionsToAnswer', 1, 10),
-  allowOathToken: flag('allowOathToken'),
-  useOathFallback: flag('useOathFallback'),
-  phoneMode: oneOf('phoneMode', ['standard', 'pin']),
-  smsMode: oneOf('smsMode', ['otp', 'otp-pin']),
-  smsDirection: oneOf('smsDirection', ['one-way', 'two-way']),
-  smsCodeLifetimeSeconds: whole('smsCodeLifetimeSeconds', 30, 3600),
-  appMode: oneOf('appMode', ['standard', 'pin']),
-  pinMinLength: whole('pinMinLength', 4, 10),
-  lockoutThreshold: whole('lockoutThreshold', 1, 100),
-  lockoutMinutes: whole('lockoutMinutes', 1, 24 * 60),
-  fraudCode: (raw) => (/^\d{1,4}$/.test(raw) ? raw : bad('fraudCode', '1 to 4 digits', raw)),
-  fraudAutoBlock: flag('fraudAutoBlock'),
-  trustedIps: (raw) => {
-    const entries = raw
-      .split(',')
-      .map((entry) => entry.trim())
-      .filter(Boolean);
-    try {
-      parseTrustedIps(entries);
-    } catch (error) {
-      const reason = error instanceof Error ? error.message : 'unreadable';
-      bad(
-        'trustedIps',
-        `addresses, ranges (a-b) or CIDR blocks separated by commas: ${reason}`,
-        raw,
-      );
+/** A list as an administrator types it: comma- or line-separated, blanks ignored. */
+const listOf = (raw: string) =>
+  raw
+    .split(/[,\n]/)
+    .map((item) => item.trim())
+    .filter(Boolean);
+
+function parseByRule(key: Key, raw: string): SettingValue {
+  const rule = settingRules[key];
+  const refuse = (): never => {
+    throw new SettingError(key, raw);
+  };
+  switch (rule.kind) {
+    case 'flag':
+      return raw === 'true' ? true : raw === 'false' ? false : refuse();
+    case 'whole': {
+      const value = Number(raw);
+      return /^\d+$/.test(raw) && value >= rule.min && value <= rule.max ? value : refuse();
     }
-    return entries;
-  },
-  allowBypass: flag('allowBypass'),
-  promptBypassSeconds: flag('promptBypassSeconds'),
-  bypassMaxSeconds: whole('bypassMaxSeconds', 60, 24 * 3600),
-  proofMinutes: whole('proofMinutes', 1, 60),
-  callsAndTextsPerUserPerHour: whole('callsAndTextsPerUserPerHour', 1, 100),
-  callsAndTextsPerNumberPerHour: whole('callsAndTextsPerNumberPerHour', 1, 100),
-  callsAndTextsPerAddressPerHour: whole('callsAndTextsPerAddressPerHour', 1, 10_000),
-};
+    case 'choice':
+      return rule.choices.includes(raw) ? raw : refuse();
+    case 'methods': {
+      const list = listOf(raw);
+      if (list.length === 0 || list.some((m) => !(methods as readonly string[]).includes(m))) {
+        refuse();
+      }
+      return [...new Set(list)];
+    }
+    case 'digits':
+      return new RegExp(`^\\d{${String(rule.min)},${String(rule.max)}}$`).test(raw)
+        ? raw
+        : refuse();
+    case 'addresses': {
+      const entries = listOf(raw);
+      for (const entry of entries) {
+        try {
+          parseTrustedIps([entry]);
+        } catch (error) {
+          const reason = error instanceof Error ? error.message : 'unreadable';
+          throw new SettingError(key, raw, { text: entry, reason });
+        }
+      }
+      return entries;
+    }
+  }
+}
 
 export function isSettingKey(key: string): key is Key {
   return Object.hasOwn(defaultSettings, key);
@@ -192,7 +225,7 @@ export function isSettingKey(key: string): key is Key {
 
 /** Parses an administrator's text value for one setting; throws SettingError naming the key. */
 export function parseSetting<K extends Key>(key: K, raw: string): PortalSettings[K] {
-  return parsers[key](raw.trim());
+  return parseByRule(key, raw.trim()) as PortalSettings[K];
 }
 
 /** Stored values over the defaults; a stored value that no longer parses falls back. */

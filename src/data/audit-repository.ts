@@ -11,6 +11,15 @@ export type NewAuditEvent = Omit<
   'id' | 'occurred_at' | 'server_name' | 'server_ip'
 >;
 
+/** The user fields of a record about no one user: a setting, an import, a directory sync. */
+export const noUser = {
+  user_id: null,
+  username: null,
+  display_name: null,
+  email: null,
+  phone: null,
+} as const satisfies Partial<NewAuditEvent>;
+
 function serverAddress(): string | null {
   for (const addresses of Object.values(networkInterfaces())) {
     const external = addresses?.find((a) => !a.internal && a.family === 'IPv4');

@@ -254,6 +254,26 @@ export async function expectDone(journey: Journey, done: string): Promise<void> 
 }
 
 /** SPEC L3: an "Error:" title and a summary whose every link leads to a field of the form. */
+/** Follows a link by keyboard to the page it leads to, and checks that page (SPEC L2). */
+export async function followLink(
+  journey: Journey,
+  link: { name: string | RegExp; path: string; heading: string },
+): Promise<void> {
+  const { page } = journey;
+  const control = page.getByRole('link', { name: link.name, exact: true });
+  await tabTo(page, control);
+  await pressEnter(page, control);
+  expect(pathOf(page)).toBe(link.path);
+  await expectPage(journey, { status: 200, heading: link.heading });
+}
+
+/** Presses the page's button of that name, by keyboard. */
+export async function pressButton({ page }: Journey, name: string): Promise<void> {
+  const button = page.getByRole('button', { name, exact: true });
+  await tabTo(page, button);
+  await pressEnter(page, button);
+}
+
 export async function expectErrorSummary({ page, t }: Journey, messages: string[]): Promise<void> {
   const title = await page.title();
   expect(title.startsWith(`${t('common.errorPrefix')} `), `title "${title}"`).toBe(true);

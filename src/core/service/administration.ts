@@ -43,6 +43,7 @@ import type { PendingBypass } from './account.ts';
 import { createImportOperations, type ImportOperations } from './imports.ts';
 import { fewestActiveQuestions } from './questions-admin.ts';
 import { removeWayToSignIn } from './removal.ts';
+import { writeSettings } from './settings-admin.ts';
 import type { MfaServiceDependencies } from './index.ts';
 import { toAccount } from './views.ts';
 import { isDisplayName, isEmail, isUsername, usernameMaxLength } from '../user-fields.ts';
@@ -905,22 +906,7 @@ export function createAdministrationService(deps: MfaServiceDependencies): Admin
             message: `questionsToEnrol must be at most ${await fewestActiveQuestions(db)}, the active questions of the language with the fewest.`,
           };
         }
-        const before = (await settings.read())[key];
-        await settings.write(key, parsed);
-        await audit.record({
-          type: 'settings.changed',
-          result: 'success',
-          reason: `${key}: ${formatSetting(before)} → ${formatSetting(parsed)}`.slice(0, 1000),
-          user_id: null,
-          username: null,
-          display_name: null,
-          email: null,
-          phone: null,
-          device: null,
-          method: null,
-          client_ip: context.clientIp ?? null,
-          admin_id: adminOf(context),
-        });
+        await writeSettings(deps, context, { [key]: parsed });
         return { outcome: 'changed', value: formatSetting(parsed) };
       } catch (error) {
         if (error instanceof SettingError) return { outcome: 'invalid', message: error.message };

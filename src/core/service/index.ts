@@ -24,6 +24,7 @@ import { createEnrolmentService } from './enrolment.ts';
 import { createPhoneService } from './phone.ts';
 import { createQuestionsAdministration } from './questions-admin.ts';
 import { createSecondStepService } from './second-step.ts';
+import { createSettingsAdminService } from './settings-admin.ts';
 import { createSignInService } from './sign-in.ts';
 
 /** What the in-process core is built from: repositories and the core's own parts. */
@@ -72,5 +73,6 @@ export function createMfaService(deps: MfaServiceDependencies): MfaService {
     administration: createAdministrationService(deps),
     questionsAdmin: createQuestionsAdministration(deps),
     emailAdmin: createEmailAdministration(deps),
+    settingsAdmin: createSettingsAdminService(deps),
   };
 }

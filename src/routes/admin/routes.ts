@@ -10,6 +10,7 @@ import { adminDeviceRoutes } from './devices.ts';
 import { adminImportRoutes } from './imports.ts';
 import { adminEmailRoutes } from './email.ts';
 import { adminQuestionRoutes } from './questions.ts';
+import { adminSettingsRoutes } from './settings.ts';
 import { adminUserFormRoutes } from './user-form.ts';
 import { adminUserRoutes } from './users.ts';
 
@@ -26,7 +27,8 @@ const notAllowedPage: ErrorRequestHandler = (error: unknown, _req, _res, next) =
 export function adminRoutes(services: Services): Router {
   const router = Router();
   // Signed-in administrator, with or without any permission: the areas they may open.
-  // The phone providers' state only with "view reports" for some group.
+  // The phone providers' state only with "view reports" for some group, the settings only with
+  // "manage settings" for every group.
   router.get('/admin', async (_req, res) => {
     const context = adminContextOf(res);
     const { administration } = services.mfa;
@@ -38,7 +40,8 @@ export function adminRoutes(services: Services): Router {
       formatTime: dateFormat(res.locals.lng, 'dateTime', services.config.TIME_ZONE),
       canManageAdministrators: holds('manage-administrators'),
       canImport: holds('import-users'),
-      canManageSettings: grants.some((g) => g.permission === 'manage-settings' && g.group === null),
+      // Settings reach every user: only a permission for every group manages them.
+      canManageSettings: grants.some((g) => g.permission === 'manage-settings' && !g.group),
     });
   });
   // Before the user's page, which would take `new` for a user's id.
@@ -50,6 +53,7 @@ export function adminRoutes(services: Services): Router {
   router.use(adminImportRoutes(services));
   router.use(adminQuestionRoutes(services));
   router.use(adminEmailRoutes(services));
+  router.use(adminSettingsRoutes(services));
   router.use('/admin', notAllowedPage);
   return router;
 }
