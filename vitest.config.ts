@@ -11,6 +11,7 @@ import { needs, postgresUnavailable } from './test/helpers/services.ts';
 const onPostgres = [
   'test/contract/*.test.ts',
   'test/integration/account*.test.ts',
+  'test/integration/admin-reports.test.ts',
   'test/integration/csrf.test.ts',
   'test/integration/enrolment-service.test.ts',
   'test/integration/ldap-sign-in.test.ts',

@@ -3,6 +3,7 @@ import type { AccountService } from './service/account.ts';
 import type { AdministrationService } from './service/administration.ts';
 import type { EnrolmentService } from './service/enrolment.ts';
 import type { PhoneService } from './service/phone.ts';
+import type { ReportsService } from './service/reports.ts';
 import type { SecondStepOptions, SecondStepService } from './service/second-step.ts';
 import type { AccountPermissions, Channels } from './method-policy.ts';
 import type { Method, PortalSettings } from './settings.ts';
@@ -30,6 +31,8 @@ export interface MfaService {
   phone: PhoneService;
   /** Users and settings managed by an administrator or the command line (A1–A3). */
   administration: AdministrationService;
+  /** Reports and the audit, for administrators with "view reports" (A4). */
+  reports: ReportsService;
 }
 
 /** A form field the core refused, and why: a translation key and the values it names. */

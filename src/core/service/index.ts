@@ -19,6 +19,7 @@ import { createAccountService } from './account.ts';
 import { createAdministrationService, type ProviderState } from './administration.ts';
 import { createEnrolmentService } from './enrolment.ts';
 import { createPhoneService } from './phone.ts';
+import { createReportsService } from './reports.ts';
 import { createSecondStepService } from './second-step.ts';
 import { createSignInService } from './sign-in.ts';
 
@@ -60,5 +61,6 @@ export function createMfaService(deps: MfaServiceDependencies): MfaService {
     account: createAccountService(deps),
     phone: createPhoneService(deps),
     administration: createAdministrationService(deps),
+    reports: createReportsService(deps),
   };
 }

@@ -7,6 +7,7 @@ import { adminContextOf } from '../context.ts';
 import { adminAdministratorRoutes } from './administrators.ts';
 import { adminDeleteRoutes } from './delete.ts';
 import { adminDeviceRoutes } from './devices.ts';
+import { adminReportRoutes } from './reports.ts';
 import { adminUserFormRoutes } from './user-form.ts';
 import { adminUserRoutes } from './users.ts';
 
@@ -34,6 +35,7 @@ export function adminRoutes(services: Services): Router {
       providers: holds('view-reports') ? await administration.providerStates(context) : [],
       formatTime: dateFormat(res.locals.lng, 'dateTime', services.config.TIME_ZONE),
       canManageAdministrators: holds('manage-administrators'),
+      canViewReports: holds('view-reports'),
     });
   });
   // Before the user's page, which would take `new` for a user's id.
@@ -42,6 +44,7 @@ export function adminRoutes(services: Services): Router {
   router.use(adminDeviceRoutes(services));
   router.use(adminDeleteRoutes(services));
   router.use(adminAdministratorRoutes(services));
+  router.use(adminReportRoutes(services));
   router.use('/admin', notAllowedPage);
   return router;
 }
