@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { channel } from 'node:diagnostics_channel';
 import { hostname, networkInterfaces } from 'node:os';
 import type { ExpressionBuilder, Insertable, Selectable } from 'kysely';
@@ -17,6 +17,32 @@ function serverAddress(): string | null {
     if (external) return external.address;
   }
   return null;
+}
+
+let lastTime = 0;
+let sequence = 0;
+
+/**
+ * A UUID of version 7 (RFC 9562): the time in its first 48 bits, then a counter, then random
+ * bits. Records written in the same millisecond by this process sort in the order written,
+ * so that the audit's order (time, then id) is the order of events wherever times are equal.
+ */
+function timeOrderedId(): string {
+  const time = Date.now();
+  if (time > lastTime) {
+    lastTime = time;
+    sequence = 0;
+  } else if (++sequence > 0xfff) {
+    lastTime += 1;
+    sequence = 0;
+  }
+  const bytes = randomBytes(16);
+  bytes.writeUIntBE(lastTime, 0, 6);
+  bytes[6] = 0x70 | (sequence >> 8);
+  bytes[7] = sequence & 0xff;
+  bytes[8] = 0x80 | ((bytes[8] ?? 0) & 0x3f);
+  const hex = bytes.toString('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
 
 /** Every audit record written, published for the metrics (src/metrics.ts) once it is written. */
@@ -50,6 +76,7 @@ const recentOf = prepared((db, p: { userId: string; limit: number }) =>
     .selectAll()
     .where('user_id', '=', p.userId)
     .orderBy('occurred_at', 'desc')
+    .orderBy('id', 'desc')
     .limit(p.limit),
 );
 
@@ -134,7 +161,7 @@ export function createAuditRepository(db: Db) {
     async record(event: NewAuditEvent, now = Date.now()): Promise<void> {
       await insertEvent(db, {
         ...event,
-        id: randomUUID(),
+        id: timeOrderedId(),
         occurred_at: now,
         server_name: serverName,
         server_ip: serverIp,
@@ -195,7 +222,7 @@ export function createAuditRepository(db: Db) {
       let query = db.selectFrom('audit_events').selectAll();
       if (filter.userId !== undefined) query = query.where('user_id', '=', filter.userId);
       if (filter.type !== undefined) query = query.where('type', '=', filter.type);
-      return query.orderBy('occurred_at', 'desc').limit(filter.limit).execute();
+      return query.orderBy('occurred_at', 'desc').orderBy('id', 'desc').limit(filter.limit).execute();
     },
   };
 }
