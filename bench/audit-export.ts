@@ -114,9 +114,15 @@ async function measureExport(baseUrl: string, cookie: string, expected: number) 
   }
   let lines = 0;
   let bytes = 0;
-  for await (const chunk of response.body as AsyncIterable<Uint8Array>) {
-    bytes += chunk.length;
-    for (const byte of chunk) if (byte === 10) lines += 1;
+  try {
+    for await (const chunk of response.body as AsyncIterable<Uint8Array>) {
+      bytes += chunk.length;
+      for (const byte of chunk) if (byte === 10) lines += 1;
+    }
+  } catch (error) {
+    throw new Error(`export cut off after ${String(lines)} lines, ${mb(bytes)} MB`, {
+      cause: error,
+    });
   }
   const seconds = (performance.now() - started) / 1000;
   clearInterval(sampler);
@@ -166,6 +172,9 @@ try {
     }),
   );
   const { services } = portal;
+  // Writing the records takes longer than the keep-alive: the client's idle connection must
+  // not be closed under it.
+  portal.server.keepAliveTimeout = 3_600_000;
   const { db } = services.database;
   const baseUrl = `http://127.0.0.1:${String(portal.address)}`;
   const created = await services.mfa.administration.createUser(cliContext, {
