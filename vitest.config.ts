@@ -15,6 +15,7 @@ const onPostgres = [
   'test/integration/admin-email.test.ts',
   'test/integration/admin-questions.test.ts',
   'test/integration/admin-settings.test.ts',
+  'test/integration/admin-reports.test.ts',
   'test/integration/csrf.test.ts',
   'test/integration/enrolment-service.test.ts',
   'test/integration/ldap-sign-in.test.ts',

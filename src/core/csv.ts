@@ -108,3 +108,25 @@ export function parseCsv(input: string): CsvRecord[] {
 export function headerKey(name: string): string {
   return name.toLowerCase().replace(/[\s_.\-()/]+/g, '');
 }
+
+/**
+ * What a spreadsheet would read as a formula at the start of a cell (OWASP "CSV injection"):
+ * = + - @, tab and carriage return, and the full-width forms some spreadsheets also accept.
+ */
+const formulaStart = /^[=+\-@\t\r\uFF1D\uFF0B\uFF0D\uFF20]/;
+
+/**
+ * One field written for a spreadsheet: a field that would start a formula begins with an
+ * apostrophe instead (shown as text, the apostrophe hidden), and a field with a separator
+ * (comma or semicolon, as Dutch and French Excel read), a quote or a line break is quoted.
+ */
+export function csvField(value: string | null): string {
+  if (value === null || value === '') return '';
+  const text = formulaStart.test(value) ? `'${value}` : value;
+  return /[",;\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+}
+
+/** A record of a CSV file, its fields defused and quoted as `csvField` does, with CRLF. */
+export function csvLine(fields: readonly (string | null)[]): string {
+  return `${fields.map(csvField).join(',')}\r\n`;
+}

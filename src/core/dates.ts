@@ -56,3 +56,44 @@ export function knownTimeZone(name: string): boolean {
     return false;
   }
 }
+
+/** How far a time zone is ahead of UTC at an instant, in ms ('' : the server's own zone). */
+function offsetAt(instant: number, timeZone: string): number {
+  const parts = new Intl.DateTimeFormat('en-US', {
+    ...(timeZone ? { timeZone } : {}),
+    hourCycle: 'h23',
+    year: 'numeric',
+    month: 'numeric',
+    day: 'numeric',
+    hour: 'numeric',
+    minute: 'numeric',
+    second: 'numeric',
+  }).formatToParts(instant);
+  const part = (type: string) => Number(parts.find((p) => p.type === type)?.value ?? 0);
+  const local = Date.UTC(
+    part('year'),
+    part('month') - 1,
+    part('day'),
+    part('hour'),
+    part('minute'),
+    part('second'),
+  );
+  return local - (instant - (instant % 1000));
+}
+
+/**
+ * The first instant (epoch ms) of a calendar day `YYYY-MM-DD` in a time zone, or null when the
+ * text is no such day. `days` moves to a later day first: 1 gives the end of the day.
+ */
+export function startOfDay(date: string, timeZone = '', days = 0): number | null {
+  const match = /^(\d{4})-(\d{2})-(\d{2})$/.exec(date);
+  if (!match) return null;
+  const [year, month, day] = match.slice(1).map(Number) as [number, number, number];
+  const utc = Date.UTC(year, month - 1, day);
+  const check = new Date(utc);
+  if (check.getUTCMonth() !== month - 1 || check.getUTCDate() !== day || year < 1970) return null;
+  const midnight = utc + days * 86_400_000;
+  // The offset at UTC midnight, then again at the instant found (a change of offset between).
+  const first = midnight - offsetAt(midnight, timeZone);
+  return midnight - offsetAt(first, timeZone);
+}

@@ -5,6 +5,7 @@ import type { EmailAdministration } from './service/email-admin.ts';
 import type { EnrolmentService } from './service/enrolment.ts';
 import type { PhoneService } from './service/phone.ts';
 import type { QuestionsAdministration } from './service/questions-admin.ts';
+import type { ReportsService } from './service/reports.ts';
 import type { SecondStepOptions, SecondStepService } from './service/second-step.ts';
 import type { SettingsAdminService } from './service/settings-admin.ts';
 import type { AccountPermissions, Channels } from './method-policy.ts';
@@ -39,6 +40,8 @@ export interface MfaService {
   emailAdmin: EmailAdministration;
   /** The portal settings and trusted IPs in the admin console ("manage settings", A3). */
   settingsAdmin: SettingsAdminService;
+  /** Reports and the audit, for administrators with "view reports" (A4). */
+  reports: ReportsService;
 }
 
 /** A form field the core refused, and why: a translation key and the values it names. */

@@ -390,6 +390,30 @@ const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  '0015_audit_report_indexes': {
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- schema changes predate the types
+    async up(db: Kysely<any>) {
+      // SPEC A4: the report pages through the audit newest first by (time, id), keyset and not
+      // OFFSET, under each of its filters; every index ends with that order so that a page is a
+      // range read whatever the table's size. The two older indexes end in time alone.
+      await db.schema.dropIndex('audit_events_time').execute();
+      await db.schema.dropIndex('audit_events_user_time').execute();
+      for (const [name, column] of [
+        ['audit_events_time', null],
+        ['audit_events_user_time', 'user_id'],
+        ['audit_events_username_time', 'username'],
+        ['audit_events_type_time', 'type'],
+        ['audit_events_result_time', 'result'],
+        ['audit_events_admin_time', 'admin_id'],
+      ] as const) {
+        await db.schema
+          .createIndex(name)
+          .on('audit_events')
+          .columns([...(column ? [column] : []), 'occurred_at', 'id'])
+          .execute();
+      }
+    },
+  },
   '0017_email_templates': {
     // eslint-disable-next-line @typescript-eslint/no-explicit-any -- schema changes predate the types
     async up(db: Kysely<any>) {

@@ -1,7 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { prepared } from './prepared.ts';
 import type { DatabaseSchema, Db, DevicesTable, UsersTable } from './schema.ts';
-import { PostgresAdapter, sql, type ExpressionBuilder, type Selectable } from 'kysely';
+import {
+  PostgresAdapter,
+  sql,
+  type Expression,
+  type ExpressionBuilder,
+  type Selectable,
+  type SqlBool,
+} from 'kysely';
 
 export type UserRow = Selectable<UsersTable>;
 
@@ -224,6 +231,44 @@ export interface NewUser {
   group?: string | null;
 }
 
+export type UserStatus = 'enabled' | 'disabled' | 'locked' | 'not-enrolled' | 'bypass-pending';
+
+/** Whether a user is in a status of the search (SPEC A2) and of the report's counts (A4). */
+function hasStatus(
+  eb: ExpressionBuilder<DatabaseSchema, 'users'>,
+  status: UserStatus,
+  now: number,
+): Expression<SqlBool> {
+  switch (status) {
+    case 'enabled':
+      return eb('disabled', '=', 0);
+    case 'disabled':
+      return eb('disabled', '<>', 0);
+    case 'locked':
+      return eb('locked_until', '>', now);
+    case 'not-enrolled':
+      return eb.and([
+        eb('phone', 'is', null),
+        eb('mobile_phone', 'is', null),
+        eb.not(
+          eb.exists(
+            eb.selectFrom('devices').select('devices.id').whereRef('devices.user_id', '=', 'users.id'),
+          ),
+        ),
+      ]);
+    case 'bypass-pending':
+      return eb.exists(
+        eb
+          .selectFrom('bypasses')
+          .select('bypasses.id')
+          .whereRef('bypasses.user_id', '=', 'users.id')
+          .where('bypasses.used_at', 'is', null)
+          .where('bypasses.cancelled_at', 'is', null)
+          .where('bypasses.expires_at', '>', now),
+      );
+  }
+}
+
 /** What an administrator looks for (SPEC A2): each text exact, or with `*` for any characters. */
 export interface UserSearch {
   username?: string;
@@ -234,7 +279,7 @@ export interface UserSearch {
   tag?: string;
   /** Matched against the phone, backup phone and mobile phone numbers (E.164). */
   phone?: string;
-  status?: 'enabled' | 'disabled' | 'locked' | 'not-enrolled' | 'bypass-pending';
+  status?: UserStatus;
   /** The groups the administrator may see, or null for every user. */
   groups: readonly string[] | null;
   sort: 'username' | 'name' | 'email' | 'group';
@@ -436,47 +481,8 @@ export function createUsersRepository(db: Db) {
         if (criteria.groups.length === 0) return [];
         query = query.where('user_group', 'in', [...criteria.groups]);
       }
-      const pendingBypass = (eb: ExpressionBuilder<DatabaseSchema, 'users'>) =>
-        eb.exists(
-          eb
-            .selectFrom('bypasses')
-            .select('bypasses.id')
-            .whereRef('bypasses.user_id', '=', 'users.id')
-            .where('bypasses.used_at', 'is', null)
-            .where('bypasses.cancelled_at', 'is', null)
-            .where('bypasses.expires_at', '>', now),
-        );
-      switch (criteria.status) {
-        case 'enabled':
-          query = query.where('disabled', '=', 0);
-          break;
-        case 'disabled':
-          query = query.where('disabled', '<>', 0);
-          break;
-        case 'locked':
-          query = query.where('locked_until', '>', now);
-          break;
-        case 'not-enrolled':
-          query = query
-            .where('phone', 'is', null)
-            .where('mobile_phone', 'is', null)
-            .where((eb) =>
-              eb.not(
-                eb.exists(
-                  eb
-                    .selectFrom('devices')
-                    .select('devices.id')
-                    .whereRef('devices.user_id', '=', 'users.id'),
-                ),
-              ),
-            );
-          break;
-        case 'bypass-pending':
-          query = query.where(pendingBypass);
-          break;
-        case undefined:
-          break;
-      }
+      const { status } = criteria;
+      if (status) query = query.where((eb) => hasStatus(eb, status, now));
       const direction = criteria.descending ? 'desc' : 'asc';
       return query
         .orderBy(sortColumns[criteria.sort], direction)
@@ -484,6 +490,21 @@ export function createUsersRepository(db: Db) {
         .offset(criteria.offset)
         .limit(criteria.limit + 1)
         .execute();
+    },
+
+    /** How many users are in `status`, of these groups or (null) of every group (SPEC A4). */
+    async countWithStatus(
+      status: UserStatus,
+      groups: readonly string[] | null,
+      now = Date.now(),
+    ): Promise<number> {
+      if (groups !== null && groups.length === 0) return 0;
+      let query = db
+        .selectFrom('users')
+        .select((eb) => eb.fn.countAll<number | string>().as('count'))
+        .where((eb) => hasStatus(eb, status, now));
+      if (groups !== null) query = query.where('user_group', 'in', [...groups]);
+      return Number((await query.executeTakeFirstOrThrow()).count);
     },
 
     async setPasswordHash(id: string, passwordHash: string, now = Date.now()): Promise<void> {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CsvError, headerKey, parseCsv } from '../../src/core/csv.ts';
+import { csvField, csvLine, CsvError, headerKey, parseCsv } from '../../src/core/csv.ts';
 
 describe('CSV files as spreadsheets write them', () => {
   it('reads quoted fields with doubled quotes, commas and line breaks inside, and CRLF', () => {
@@ -36,5 +36,31 @@ describe('CSV files as spreadsheets write them', () => {
   it('compares headers without case, spaces or punctuation', () => {
     expect(headerKey('Primary Country Code')).toBe('primarycountrycode');
     expect(headerKey('e-mail_address')).toBe('emailaddress');
+  });
+});
+
+describe('CSV files written for a spreadsheet', () => {
+  it('defuses every field that would start a formula, and reads back as written', () => {
+    for (const start of ['=', '+', '-', '@', '\t', '\r', '\uFF1D', '\uFF0B', '\uFF0D', '\uFF20']) {
+      const value = `${start}HYPERLINK("http://x.example")`;
+      const [record] = parseCsv(csvLine([value]));
+      expect(record?.fields[0], JSON.stringify(start)).toBe(`'${value}`);
+    }
+    expect(csvField('a=b')).toBe('a=b');
+    expect(csvField(' plain')).toBe(' plain');
+  });
+
+  it('quotes separators, quotes and line breaks, and leaves empty and null fields empty', () => {
+    const line = csvLine(['Smith, John', 'said "hi"', 'two\nlines', 'a;b', '', null, 'x']);
+    expect(line).toBe('"Smith, John","said ""hi""","two\nlines","a;b",,,x\r\n');
+    expect(parseCsv(line)[0]?.fields).toEqual([
+      'Smith, John',
+      'said "hi"',
+      'two\nlines',
+      'a;b',
+      '',
+      '',
+      'x',
+    ]);
   });
 });

@@ -23,6 +23,7 @@ import { createEmailAdministration } from './email-admin.ts';
 import { createEnrolmentService } from './enrolment.ts';
 import { createPhoneService } from './phone.ts';
 import { createQuestionsAdministration } from './questions-admin.ts';
+import { createReportsService } from './reports.ts';
 import { createSecondStepService } from './second-step.ts';
 import { createSettingsAdminService } from './settings-admin.ts';
 import { createSignInService } from './sign-in.ts';
@@ -74,5 +75,6 @@ export function createMfaService(deps: MfaServiceDependencies): MfaService {
     questionsAdmin: createQuestionsAdministration(deps),
     emailAdmin: createEmailAdministration(deps),
     settingsAdmin: createSettingsAdminService(deps),
+    reports: createReportsService(deps),
   };
 }

@@ -11,6 +11,7 @@ import { adminImportRoutes } from './imports.ts';
 import { adminEmailRoutes } from './email.ts';
 import { adminQuestionRoutes } from './questions.ts';
 import { adminSettingsRoutes } from './settings.ts';
+import { adminReportRoutes } from './reports.ts';
 import { adminUserFormRoutes } from './user-form.ts';
 import { adminUserRoutes } from './users.ts';
 
@@ -42,6 +43,7 @@ export function adminRoutes(services: Services): Router {
       canImport: holds('import-users'),
       // Settings reach every user: only a permission for every group manages them.
       canManageSettings: grants.some((g) => g.permission === 'manage-settings' && !g.group),
+      canViewReports: holds('view-reports'),
     });
   });
   // Before the user's page, which would take `new` for a user's id.
@@ -54,6 +56,7 @@ export function adminRoutes(services: Services): Router {
   router.use(adminQuestionRoutes(services));
   router.use(adminEmailRoutes(services));
   router.use(adminSettingsRoutes(services));
+  router.use(adminReportRoutes(services));
   router.use('/admin', notAllowedPage);
   return router;
 }
