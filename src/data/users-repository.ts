@@ -444,7 +444,15 @@ export function createUsersRepository(db: Db) {
         created_at: now,
         updated_at: now,
       };
-      await db.insertInto('users').values(row).execute();
+      try {
+        await db.insertInto('users').values(row).execute();
+      } catch (error) {
+        // Added at the same moment by another request: the unique index kept one of them.
+        if (await this.findByUsername(username)) {
+          throw new DuplicateUsernameError(`User ${username} already exists`);
+        }
+        throw error;
+      }
       const created = await this.findById(row.id);
       if (!created) throw new Error('User vanished after insert');
       return created;

@@ -84,6 +84,30 @@ export function mfaServiceContract(start: () => Promise<ContractSubject>) {
         );
       }));
 
+    it('adds a username sent several times at once once, the others refused as taken', () =>
+      withSubject(async (mfa) => {
+        const username = uniqueName('twice');
+        const added = await Promise.all(
+          [username, username.toUpperCase(), username].map((name) =>
+            mfa.administration.addUser(cli, { username: name, displayName: '' }),
+          ),
+        );
+        expect(added.filter((a) => a.outcome === 'created')).toHaveLength(1);
+        const taken = [{ field: 'username', message: 'adminUsers.form.errors.taken' }];
+        expect(added.filter((a) => a.outcome === 'invalid')).toEqual([
+          { outcome: 'invalid', errors: taken },
+          { outcome: 'invalid', errors: taken },
+        ]);
+        const created = await mfa.administration.createUser(cli, {
+          username,
+          displayName: '',
+          email: null,
+          password,
+          role: 'user',
+        });
+        expect(created).toEqual({ outcome: 'taken' });
+      }));
+
     it('refuses a wrong password and an unknown user alike, and leads a new user to enrol', () =>
       withSubject(async (mfa) => {
         const account = await newUser(mfa);

@@ -1,5 +1,5 @@
 import type supertest from 'supertest';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { adminPermissions } from '../../src/core/administrators.ts';
 import {
   accountOf,
@@ -303,6 +303,73 @@ describe('adding a user and editing their details (SPEC A2, "add users", "edit u
     );
     await scoped.get(`${userPage('olaf')}/edit`).expect(403);
     expect((await send(scoped, `${userPage('olaf')}/edit`, edit)).status).toBe(403);
+  });
+});
+
+describe('numbers changed by an administrator (SPEC A2, N2)', () => {
+  const reasonsOf = async (userId: string) =>
+    (
+      await portal.services.database.db
+        .selectFrom('audit_events')
+        .select(['reason', 'phone'])
+        .where('user_id', '=', userId)
+        .where('type', '=', 'user.updated')
+        .orderBy('occurred_at')
+        .orderBy('id')
+        .execute()
+    ).map((e) => [e.reason, e.phone]);
+
+  it('tells the user by email at the address they had, and audits what changed only', async () => {
+    const userId = await appUser('ulla', 'sales', 'ulla@example.test');
+    // The edit form as sent, its number fields empty.
+    const numberFields = [
+      'phone',
+      'phoneExtension',
+      'backupPhone',
+      'backupExtension',
+      'mobilePhone',
+    ];
+    const details = {
+      ...Object.fromEntries(numberFields.map((field) => [field, ''])),
+      displayName: 'Ulla Test',
+      email: 'ulla@example.test',
+      group: 'sales',
+      language: 'en',
+    };
+    await send(scoped, `${userPage('ulla')}/edit`, details, 303);
+    // Earlier tests' notices may still be on their way: only this user's count.
+    const ullas = () =>
+      smtp.received.filter((m) =>
+        m.to.some((to) => ['ulla@example.test', 'someone.else@example.test'].includes(to)),
+      );
+    expect(ullas()).toEqual([]);
+    // A new number (a way to sign in) and a new address at once: the old address hears of it.
+    const taken = { ...details, email: 'someone.else@example.test', phone: '+31 20 123 4567' };
+    await send(scoped, `${userPage('ulla')}/edit`, taken, 303);
+    await vi.waitFor(() => {
+      expect(ullas()).toHaveLength(1);
+    });
+    const [mail] = ullas();
+    expect(mail?.to).toEqual(['ulla@example.test']);
+    expect(mail?.subject).toBe('Security notice: your sign-in details changed');
+    expect(mail?.text).toContain('phone numbers for calls');
+    await send(scoped, `${userPage('ulla')}/edit`, { ...taken, mobilePhone: '+31612345678' }, 303);
+    await vi.waitFor(() => {
+      expect(ullas()).toHaveLength(2);
+    });
+    expect(ullas()[1]?.to).toEqual(['someone.else@example.test']);
+    expect(ullas()[1]?.text).toContain('mobile number for text messages');
+    // The same details again change nothing, and no one is told.
+    await send(scoped, `${userPage('ulla')}/edit`, { ...taken, mobilePhone: '+31612345678' }, 303);
+    expect(await reasonsOf(userId)).toEqual([
+      ['email', null],
+      ['display_name, language', null],
+      ['email, phone', '+31 ••• 67'],
+      ['mobile_phone', '+31 ••• 78'],
+      [null, null],
+    ]);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(ullas()).toHaveLength(2);
   });
 });
 

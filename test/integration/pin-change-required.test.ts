@@ -84,6 +84,16 @@ describe('PIN change required after a reset by the helpdesk (SPEC M5)', () => {
       pinConfirmation: '5903',
     });
     expect(mismatch.status).toBe(400);
+    // The helpdesk's PIN typed again is no PIN of the user's own: the helpdesk still knows it.
+    const before = await portal.services.users.findById(user.id);
+    const same = await post(agent, '/verify/new-pin', form.text, {
+      pin: '4820',
+      pinConfirmation: '4820',
+    });
+    expect(same.status).toBe(400);
+    expect(same.text).toContain('Choose a PIN other than the one your helpdesk set');
+    expect(same.text).toContain('href="#pin"');
+    expect(await portal.services.users.findById(user.id)).toEqual(before);
     expect((await portal.services.users.findById(user.id))?.pin_change_required).toBe(1);
 
     const chosen = await post(agent, '/verify/new-pin', form.text, {

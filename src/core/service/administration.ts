@@ -28,7 +28,7 @@ import { isLanguage } from '../languages.ts';
 import { MfaError, type Account, type FieldError } from '../mfa-service.ts';
 import { passwordProblem } from '../password-policy.ts';
 import { hashSecret } from '../passwords.ts';
-import { isExtension, parsePhone } from '../phone-numbers.ts';
+import { isExtension, maskPhone, parsePhone } from '../phone-numbers.ts';
 import { generatePin, newPinErrors } from '../pin-policy.ts';
 import { enrolmentFrom } from '../second-factor.ts';
 import {
@@ -449,6 +449,15 @@ const toSummary = (user: UserRow): UserSummary => ({
   disabled: user.disabled !== 0,
   lockedUntil: user.locked_until,
 });
+
+/** The columns of the numbers called or texted, and their extensions: ways to sign in. */
+const phoneColumns: readonly (keyof UserRow)[] = [
+  'phone',
+  'phone_extension',
+  'backup_phone',
+  'backup_extension',
+  'mobile_phone',
+];
 
 const phonesOf = (user: UserRow) =>
   [user.phone, user.backup_phone, user.mobile_phone].filter((p) => p !== null);
@@ -929,9 +938,26 @@ export function createAdministrationService(deps: MfaServiceDependencies): Admin
         }
       }
       if (errors.length > 0) return { outcome: 'invalid', errors };
+      // The form sends every field: the audit names those whose value changed.
+      const changed = (Object.keys(columns) as (keyof UserRow)[]).filter(
+        (column) => columns[column] !== user[column],
+      );
+      const number = (['phone', 'backup_phone', 'mobile_phone'] as const).find(
+        (column) => changed.includes(column) && after[column] !== null,
+      );
+      const numbers = changed.some((c) => phoneColumns.includes(c));
       const change: Change = {
         type: 'user.updated',
-        reason: Object.keys(columns).sort().join(', ') || null,
+        reason: changed.sort().join(', ') || null,
+        ...(numbers
+          ? {
+              notice: 'factorChanged',
+              what: changed.every((c) => c === 'mobile_phone' || !phoneColumns.includes(c))
+                ? 'mobile'
+                : 'phone',
+              phone: number ? maskPhone(after[number] ?? '') : null,
+            }
+          : {}),
       };
       await commit(context, user, change, async (trx, time) => {
         await trx
@@ -941,6 +967,9 @@ export function createAdministrationService(deps: MfaServiceDependencies): Admin
           .execute();
       });
       const saved = { ...user, ...columns, updated_at: now() };
+      // SPEC N2: a way to sign in changed for the user, who hears of it as of a change of their
+      // own, at the address they had (an address changed with it may be someone else's).
+      if (change.notice) void changes.notify(user.email ? user : saved, change, context);
       return { outcome: 'saved', account: toAccount(saved, await secondFactor.enrolmentOf(saved)) };
     },
 

@@ -4,7 +4,7 @@ import type { Context } from '../context.ts';
 import { pinRequired, type Channels } from '../method-policy.ts';
 import { commitChange, type Change } from '../changes.ts';
 import { MfaError, type FieldError } from '../mfa-service.ts';
-import { hashSecret } from '../passwords.ts';
+import { hashSecret, verifySecret } from '../passwords.ts';
 import { newPinErrors } from '../pin-policy.ts';
 import { maskPhone } from '../phone-numbers.ts';
 import type { CheckOutcome, CheckPurpose, Enrolment } from '../second-factor.ts';
@@ -198,6 +198,14 @@ export function createSecondStepService(deps: SecondStepDependencies): SecondSte
       if (user.pin_change_required === 0) throw new MfaError('conflict', 'No PIN change required');
       const phones = [user.phone, user.backup_phone, user.mobile_phone].filter((p) => p !== null);
       const errors = newPinErrors(pin, pinConfirmation, pinMinLength, phones);
+      // The PIN the helpdesk set, typed again, is one the helpdesk still knows (SPEC M5).
+      if (
+        errors.length === 0 &&
+        user.pin_hash !== null &&
+        (await verifySecret(pin, user.pin_hash))
+      ) {
+        errors.push({ field: 'pin', message: 'verify.newPin.errors.same' });
+      }
       if (errors.length > 0) return { outcome: 'invalid', errors };
       const pinHash = await hashSecret(pin, deps.argon2);
       const change: Change = {
