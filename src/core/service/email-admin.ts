@@ -16,6 +16,7 @@ import {
 import { isLanguage, languages } from '../languages.ts';
 import { MfaError, type FieldError } from '../mfa-service.ts';
 import type { MfaServiceDependencies } from './index.ts';
+import { isEmail } from '../user-fields.ts';
 
 /** One email in one language, as the console lists it. */
 export interface TemplateSummary {
@@ -31,8 +32,6 @@ export interface TemplateInput {
   subject: string;
   body: string;
 }
-
-const emailPattern = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 
 /**
  * SPEC N2, A3: email for an administrator holding "manage settings" for every group. SMTP is
@@ -158,7 +157,7 @@ export function createEmailAdministration(deps: MfaServiceDependencies): EmailAd
     async sendTest(context, { to }) {
       await allowed(context);
       const address = to.trim();
-      if (address.length > 254 || !emailPattern.test(address)) {
+      if (!isEmail(address)) {
         return { outcome: 'invalid', errors: [{ field: 'to', message: 'adminEmail.errors.to' }] };
       }
       if (!deps.email) return { outcome: 'email-off' };
