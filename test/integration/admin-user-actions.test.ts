@@ -335,6 +335,8 @@ describe('numbers changed by an administrator (SPEC A2, N2)', () => {
       email: 'ulla@example.test',
       group: 'sales',
       language: 'en',
+      // The method the form shows chosen: the user's own.
+      defaultMethod: (await portal.services.users.findByUsername('ulla'))?.default_method ?? '',
     };
     await send(scoped, `${userPage('ulla')}/edit`, details, 303);
     // Earlier tests' notices may still be on their way: only this user's count.
