@@ -1,9 +1,13 @@
 import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type supertest from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CookieAccessInfo } from 'cookiejar';
 import { createTestPortal, csrfTokenFrom, headingOf, type TestPortal } from '../helpers/app.ts';
+import { accountPassword, createAppUser, signInWithoutProof } from '../helpers/account.ts';
 import { notAllowedHeading, sendAdminForm, signedInAdministrator } from '../helpers/admin.ts';
 import { cliContext } from '../helpers/context.ts';
 import { startSmtpServer } from '../helpers/smtp.ts';
@@ -71,6 +75,63 @@ async function upload(agent: Agent, fields: Record<string, string>, file: string
 }
 
 const previewIdOf = (html: string) => /name="id" value="([^"]+)"/.exec(html)?.[1] ?? '';
+
+/** The cookies the agent would send, as a Cookie header. */
+const cookiesOf = (agent: Agent) =>
+  (
+    agent as unknown as { jar: { getCookies(a: CookieAccessInfo): { toValueString(): string } } }
+  ).jar
+    .getCookies(CookieAccessInfo.All)
+    .toValueString();
+
+/**
+ * Starts a 5 MB upload to /admin/import with the session's cookies and CSRF token, sends its
+ * first kilobyte only, and resolves with the status the portal answers before the rest comes,
+ * or null when it waits for the rest (it is reading the body).
+ */
+async function answerBeforeBody(agent: Agent, csrfPage: string): Promise<number | null> {
+  const token = csrfTokenFrom((await agent.get(csrfPage)).text);
+  const server = portal.app.listen(0, '127.0.0.1');
+  await new Promise((resolve) => server.once('listening', resolve));
+  const boundary = 'attack2boundary';
+  const head =
+    `--${boundary}\r\nContent-Disposition: form-data; name="_csrf"\r\n\r\n${token}\r\n` +
+    `--${boundary}\r\nContent-Disposition: form-data; name="kind"\r\n\r\nusers\r\n` +
+    `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="u.csv"\r\n` +
+    `Content-Type: text/csv\r\n\r\nusername\r\n${'a'.repeat(1024)}`;
+  try {
+    return await new Promise<number | null>((resolve, reject) => {
+      const request = httpRequest({
+        host: '127.0.0.1',
+        port: (server.address() as AddressInfo).port,
+        method: 'POST',
+        path: '/admin/import',
+        headers: {
+          cookie: cookiesOf(agent),
+          'content-type': `multipart/form-data; boundary=${boundary}`,
+          'content-length': String(5 * 1024 * 1024),
+        },
+      });
+      const waited = setTimeout(() => {
+        request.destroy();
+        resolve(null);
+      }, 1500);
+      request.on('response', (response) => {
+        clearTimeout(waited);
+        response.resume();
+        request.destroy();
+        resolve(response.statusCode ?? 0);
+      });
+      request.on('error', (error) => {
+        if (!request.destroyed) reject(error);
+      });
+      request.write(head);
+    });
+  } finally {
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+  }
+}
 
 describe('the import page (issue 13, SPEC A2)', () => {
   it("previews MFA Server's export without saving anything, then saves exactly that preview, audited", async () => {
@@ -159,6 +220,32 @@ describe('the import page (issue 13, SPEC A2)', () => {
     expect(posted.status).toBe(403);
     expect(headingOf(posted.text)).toBe(notAllowedHeading);
     expect(await usernames()).toEqual(before);
+    expect(await db().selectFrom('import_previews').selectAll().execute()).toEqual([]);
+  });
+
+  it('reads an upload only for an administrator who may import: anyone else is refused before the body', async () => {
+    await createAppUser(portal.services, 'ursula', accountPassword);
+    const user = await signInWithoutProof(portal, 'ursula');
+    expect(await answerBeforeBody(user, '/account')).toBe(403);
+    expect(await answerBeforeBody(viewer.agent, '/admin')).toBe(403);
+    // The same request from an administrator who may import is read to its end.
+    expect(await answerBeforeBody(root.agent, '/admin/import')).toBeNull();
+    expect(await db().selectFrom('import_previews').selectAll().execute()).toEqual([]);
+  });
+
+  it('refuses a multipart field the form does not have, __proto__ too, saving nothing', async () => {
+    for (const name of ['extra', '__proto__']) {
+      const token = csrfTokenFrom((await root.agent.get('/admin/import').expect(200)).text);
+      const posted = await root.agent
+        .post('/admin/import')
+        .field('_csrf', token)
+        .field('kind', 'users')
+        .field(name, 'x')
+        .field(name, 'y')
+        .attach('file', Buffer.from('username\r\nproto.user\r\n'), 'u.csv')
+        .redirects(0);
+      expect(posted.status, name).toBe(400);
+    }
     expect(await db().selectFrom('import_previews').selectAll().execute()).toEqual([]);
   });
 
