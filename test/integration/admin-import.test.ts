@@ -249,6 +249,22 @@ describe('the import page (issue 13, SPEC A2)', () => {
     expect(await db().selectFrom('import_previews').selectAll().execute()).toEqual([]);
   });
 
+  it('reads multipart on the import page alone: elsewhere it carries no CSRF token and no form', async () => {
+    const token = csrfTokenFrom((await root.agent.get('/admin').expect(200)).text);
+    const settings = await db().selectFrom('settings').selectAll().execute();
+    for (const path of ['/admin/settings/sign-in', '/ADMIN/IMPORT', '/admin/import/']) {
+      const posted = await root.agent
+        .post(path)
+        .field('_csrf', token)
+        .field('kind', 'users')
+        .field('allowUserLogin', 'false')
+        .attach('file', Buffer.from(`username\r\n${'b'.repeat(20_000)}\r\n`), 'u.csv')
+        .redirects(0);
+      expect(posted.status, path).toBe(403);
+    }
+    expect(await db().selectFrom('settings').selectAll().execute()).toEqual(settings);
+  });
+
   it("imports a scoped administrator's groups only, refuses tokens, and lets no one else confirm", async () => {
     const file = 'username,group\r\nsam.sales,sales\r\nsue.support,support\r\n';
     const preview = await upload(sales.agent, { kind: 'users' }, file);
