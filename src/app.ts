@@ -53,7 +53,7 @@ export function createApp(services: Services): Express {
   portal.use(setUpSession(services));
   portal.use(setUpSessionTimeouts(config));
   portal.use(setUpBodyParsing());
-  portal.use(setUpImportUploads('/admin/import'));
+  portal.use(setUpImportUploads('/admin/import', services));
   portal.use(setUpCsrf(config, services.sessionSecret));
   portal.use(setUpJourney(services));
   portal.use(setUpLanguagePreference(services));

@@ -4,7 +4,8 @@
  * from a password by PBKDF2 (6.2), each encrypted value checked against its HMAC-SHA1 MAC
  * before it is decrypted.
  */
-import { createDecipheriv, createHmac, pbkdf2Sync, timingSafeEqual } from 'node:crypto';
+import { createDecipheriv, createHmac, pbkdf2, pbkdf2Sync, timingSafeEqual } from 'node:crypto';
+import { promisify } from 'node:util';
 import { child, childrenNamed, descend, parseXml, XmlError, type XmlElement } from './xml.ts';
 
 const pskcNamespace = 'urn:ietf:params:xml:ns:keyprov:pskc';
@@ -22,8 +23,12 @@ const pbkdf2Uri = 'http://www.rsasecurity.com/rsalabs/pkcs/schemas/pkcs-5v2-0#pb
 /** Iterations beyond this are refused: a file must not keep the server busy for minutes. */
 const maxIterations = 10_000_000;
 
-/** How the administrator unlocks an encrypted file: its pre-shared key, or its password. */
-export type PskcKey = { key: Buffer } | { password: string } | Record<string, never>;
+/**
+ * How the administrator unlocks an encrypted file: its pre-shared key, or its password (or the
+ * key `unlockPskc` derived from it).
+ */
+export type PskcKey =
+  { key: Buffer } | { password: string } | { derivedKey: Buffer } | Record<string, never>;
 
 /** One key of the file, as far as it could be read; `problem` says why it cannot be imported. */
 export interface PskcKeyPackage {
@@ -74,36 +79,66 @@ function decryptCbc(encrypted: XmlElement | undefined, key: Buffer): Buffer {
 }
 
 /** The key that encrypts the file's secrets, from what the administrator gave. */
+/** The PBKDF2 parameters of a DerivedKey (RFC 6030 section 6.2), or a `PskcError`. */
+function pbkdf2ParamsOf(derived: XmlElement) {
+  const method = child(derived, 'KeyDerivationMethod');
+  if (method?.attributes.Algorithm !== pbkdf2Uri) {
+    throw new PskcError('Unsupported key derivation');
+  }
+  const params = child(method, 'PBKDF2-params');
+  const salt = base64(descend(params, 'Salt', 'Specified'));
+  const iterations = Number(child(params, 'IterationCount')?.text.trim());
+  const length = Number(child(params, 'KeyLength')?.text.trim());
+  const prf = child(params, 'PRF')?.attributes.Algorithm;
+  const digest = prf === undefined ? 'sha1' : hmacs[prf];
+  if (
+    !salt ||
+    !Number.isInteger(iterations) ||
+    iterations < 1 ||
+    iterations > maxIterations ||
+    ![16, 24, 32].includes(length) ||
+    digest === undefined
+  ) {
+    throw new PskcError('Unsupported PBKDF2 parameters');
+  }
+  return { salt, iterations, length, digest };
+}
+
 function encryptionKeyOf(container: XmlElement, given: PskcKey): Buffer | null {
   const encryptionKey = child(container, 'EncryptionKey');
   if (!encryptionKey) return null;
   const derived = child(encryptionKey, 'DerivedKey');
   if (derived) {
+    if ('derivedKey' in given) return given.derivedKey;
     if (!('password' in given)) throw new PskcError('This file is encrypted with a password');
-    const method = child(derived, 'KeyDerivationMethod');
-    if (method?.attributes.Algorithm !== pbkdf2Uri) {
-      throw new PskcError('Unsupported key derivation');
-    }
-    const params = child(method, 'PBKDF2-params');
-    const salt = base64(descend(params, 'Salt', 'Specified'));
-    const iterations = Number(child(params, 'IterationCount')?.text.trim());
-    const length = Number(child(params, 'KeyLength')?.text.trim());
-    const prf = child(params, 'PRF')?.attributes.Algorithm;
-    const digest = prf === undefined ? 'sha1' : hmacs[prf];
-    if (
-      !salt ||
-      !Number.isInteger(iterations) ||
-      iterations < 1 ||
-      iterations > maxIterations ||
-      ![16, 24, 32].includes(length) ||
-      digest === undefined
-    ) {
-      throw new PskcError('Unsupported PBKDF2 parameters');
-    }
+    const { salt, iterations, length, digest } = pbkdf2ParamsOf(derived);
     return pbkdf2Sync(given.password, salt, iterations, length, digest);
   }
   if (!('key' in given)) throw new PskcError('This file is encrypted with a pre-shared key');
   return given.key;
+}
+
+const pbkdf2Async = promisify(pbkdf2);
+
+/**
+ * For a server: the key of a file encrypted with a password, derived off the event loop (up to
+ * `maxIterations` PBKDF2 rounds take seconds, which would stop every other request), as
+ * `readPskc` then takes it. Anything else is given back as it was, for `readPskc` to read or
+ * refuse.
+ */
+export async function unlockPskc(xml: string, given: PskcKey): Promise<PskcKey> {
+  if (!('password' in given)) return given;
+  try {
+    const derived = child(child(parseXml(xml), 'EncryptionKey'), 'DerivedKey');
+    if (!derived) return given;
+    const { salt, iterations, length, digest } = pbkdf2ParamsOf(derived);
+    return {
+      derivedKey: await pbkdf2Async(given.password, salt, iterations, length, digest),
+    };
+  } catch (error) {
+    if (error instanceof PskcError || error instanceof XmlError) return given;
+    throw error;
+  }
 }
 
 /** The MAC key, itself encrypted with the encryption key (RFC 6030 section 6.1.1). */

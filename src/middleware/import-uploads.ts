@@ -1,6 +1,7 @@
 import type { Request, RequestHandler } from 'express';
 import createError from 'http-errors';
 import { importFileText } from '../core/csv.ts';
+import type { Services } from '../services.ts';
 
 /** The largest import file the console takes; larger ones go through the command line. */
 export const maxUploadBytes = 10 * 1024 * 1024;
@@ -25,21 +26,31 @@ async function readBody(req: Request, limit: number): Promise<Buffer> {
 
 /**
  * The import page's upload (multipart/form-data, SPEC A2): read before the CSRF check, which
- * needs its `_csrf` field, and only for a signed-in session, so that no anonymous request costs
- * more than a small form. Every field becomes a string as urlencoded forms do (the file its
- * text); a field sent twice becomes a list, which `readForm` refuses. The 16 KB limit of other
- * forms stays as it is.
+ * needs its `_csrf` field, and only for a signed-in administrator who may import users
+ * somewhere, so that no one else (an anonymous visitor, any signed-in user) makes the portal
+ * hold more than a small form: anyone else is refused before the body is read. Every field
+ * becomes a string as urlencoded forms do (the file its text); a field sent twice becomes a
+ * list, which `readForm` refuses, as it refuses any other field (`__proto__` too: the body has
+ * no prototype, as the urlencoded parser's). The 16 KB limit of other forms stays as it is.
  */
-export function setUpImportUploads(path: string): RequestHandler {
-  return async (req, _res, next) => {
+export function setUpImportUploads(path: string, { mfa }: Pick<Services, 'mfa'>): RequestHandler {
+  return async (req, res, next) => {
+    const adminId = req.session.userId;
     if (
       req.method !== 'POST' ||
       req.path !== path ||
       !req.is('multipart/form-data') ||
-      req.session.userId === undefined
+      adminId === undefined
     ) {
       next();
       return;
+    }
+    const scope = await mfa.administration.scope(
+      { actor: { kind: 'admin', adminId }, clientIp: req.ip, language: res.locals.lng },
+      { permission: 'import-users' },
+    );
+    if (!scope.all && scope.groups.length === 0) {
+      throw createError(403, 'Not allowed: import-users', { page: 'notAllowed' });
     }
     const bytes = await readBody(req, maxUploadBytes + framingBytes);
     const upload = new Response(bytes, {
@@ -53,7 +64,7 @@ export function setUpImportUploads(path: string): RequestHandler {
     } catch {
       throw createError(400, 'Unreadable multipart body');
     }
-    const body: Record<string, string | string[]> = {};
+    const body = Object.create(null) as Record<string, string | string[]>;
     for (const [name, value] of form.entries()) {
       const text =
         typeof value === 'string' ? value : importFileText(Buffer.from(await value.arrayBuffer()));

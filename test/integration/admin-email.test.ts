@@ -211,4 +211,21 @@ describe('email in the admin console (SPEC N2, A3)', () => {
     expect(await stored()).toEqual([]);
     expect(await auditOf('email.test')).toHaveLength(1);
   });
+  it('sends an administrator at most 10 test messages an hour: the console is no mail relay', async () => {
+    const mailer = await signedInAdministrator(portal, 'mailer', [['manage-settings', null]]);
+    const before = smtp.received.length;
+    for (let i = 0; i < 10; i += 1) {
+      await sendAdminForm(mailer.agent, '/admin/email/test', { to: `r${i}@example.test` }, 303);
+    }
+    await smtp.waitFor(before + 10);
+    const refused = await sendAdminForm(mailer.agent, '/admin/email/test', {
+      to: 'v@example.test',
+    });
+    expect(refused.status).toBe(429);
+    expect(refused.text).toContain('you have sent the most allowed in an hour');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(smtp.received.length).toBe(before + 10);
+    const audited = (await auditOf('email.test')).filter((e) => e.admin_id === mailer.id);
+    expect(audited).toHaveLength(10);
+  });
 });

@@ -1,9 +1,13 @@
 import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type supertest from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CookieAccessInfo } from 'cookiejar';
 import { createTestPortal, csrfTokenFrom, headingOf, type TestPortal } from '../helpers/app.ts';
+import { accountPassword, createAppUser, signInWithoutProof } from '../helpers/account.ts';
 import { notAllowedHeading, sendAdminForm, signedInAdministrator } from '../helpers/admin.ts';
 import { cliContext } from '../helpers/context.ts';
 import { startSmtpServer } from '../helpers/smtp.ts';
@@ -71,6 +75,63 @@ async function upload(agent: Agent, fields: Record<string, string>, file: string
 }
 
 const previewIdOf = (html: string) => /name="id" value="([^"]+)"/.exec(html)?.[1] ?? '';
+
+/** The cookies the agent would send, as a Cookie header. */
+const cookiesOf = (agent: Agent) =>
+  (
+    agent as unknown as { jar: { getCookies(a: CookieAccessInfo): { toValueString(): string } } }
+  ).jar
+    .getCookies(CookieAccessInfo.All)
+    .toValueString();
+
+/**
+ * Starts a 5 MB upload to /admin/import with the session's cookies and CSRF token, sends its
+ * first kilobyte only, and resolves with the status the portal answers before the rest comes,
+ * or null when it waits for the rest (it is reading the body).
+ */
+async function answerBeforeBody(agent: Agent, csrfPage: string): Promise<number | null> {
+  const token = csrfTokenFrom((await agent.get(csrfPage)).text);
+  const server = portal.app.listen(0, '127.0.0.1');
+  await new Promise((resolve) => server.once('listening', resolve));
+  const boundary = 'attack2boundary';
+  const head =
+    `--${boundary}\r\nContent-Disposition: form-data; name="_csrf"\r\n\r\n${token}\r\n` +
+    `--${boundary}\r\nContent-Disposition: form-data; name="kind"\r\n\r\nusers\r\n` +
+    `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="u.csv"\r\n` +
+    `Content-Type: text/csv\r\n\r\nusername\r\n${'a'.repeat(1024)}`;
+  try {
+    return await new Promise<number | null>((resolve, reject) => {
+      const request = httpRequest({
+        host: '127.0.0.1',
+        port: (server.address() as AddressInfo).port,
+        method: 'POST',
+        path: '/admin/import',
+        headers: {
+          cookie: cookiesOf(agent),
+          'content-type': `multipart/form-data; boundary=${boundary}`,
+          'content-length': String(5 * 1024 * 1024),
+        },
+      });
+      const waited = setTimeout(() => {
+        request.destroy();
+        resolve(null);
+      }, 1500);
+      request.on('response', (response) => {
+        clearTimeout(waited);
+        response.resume();
+        request.destroy();
+        resolve(response.statusCode ?? 0);
+      });
+      request.on('error', (error) => {
+        if (!request.destroyed) reject(error);
+      });
+      request.write(head);
+    });
+  } finally {
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+  }
+}
 
 describe('the import page (issue 13, SPEC A2)', () => {
   it("previews MFA Server's export without saving anything, then saves exactly that preview, audited", async () => {
@@ -162,6 +223,48 @@ describe('the import page (issue 13, SPEC A2)', () => {
     expect(await db().selectFrom('import_previews').selectAll().execute()).toEqual([]);
   });
 
+  it('reads an upload only for an administrator who may import: anyone else is refused before the body', async () => {
+    await createAppUser(portal.services, 'ursula', accountPassword);
+    const user = await signInWithoutProof(portal, 'ursula');
+    expect(await answerBeforeBody(user, '/account')).toBe(403);
+    expect(await answerBeforeBody(viewer.agent, '/admin')).toBe(403);
+    // The same request from an administrator who may import is read to its end.
+    expect(await answerBeforeBody(root.agent, '/admin/import')).toBeNull();
+    expect(await db().selectFrom('import_previews').selectAll().execute()).toEqual([]);
+  });
+
+  it('refuses a multipart field the form does not have, __proto__ too, saving nothing', async () => {
+    for (const name of ['extra', '__proto__']) {
+      const token = csrfTokenFrom((await root.agent.get('/admin/import').expect(200)).text);
+      const posted = await root.agent
+        .post('/admin/import')
+        .field('_csrf', token)
+        .field('kind', 'users')
+        .field(name, 'x')
+        .field(name, 'y')
+        .attach('file', Buffer.from('username\r\nproto.user\r\n'), 'u.csv')
+        .redirects(0);
+      expect(posted.status, name).toBe(400);
+    }
+    expect(await db().selectFrom('import_previews').selectAll().execute()).toEqual([]);
+  });
+
+  it('reads multipart on the import page alone: elsewhere it carries no CSRF token and no form', async () => {
+    const token = csrfTokenFrom((await root.agent.get('/admin').expect(200)).text);
+    const settings = await db().selectFrom('settings').selectAll().execute();
+    for (const path of ['/admin/settings/sign-in', '/ADMIN/IMPORT', '/admin/import/']) {
+      const posted = await root.agent
+        .post(path)
+        .field('_csrf', token)
+        .field('kind', 'users')
+        .field('allowUserLogin', 'false')
+        .attach('file', Buffer.from(`username\r\n${'b'.repeat(20_000)}\r\n`), 'u.csv')
+        .redirects(0);
+      expect(posted.status, path).toBe(403);
+    }
+    expect(await db().selectFrom('settings').selectAll().execute()).toEqual(settings);
+  });
+
   it("imports a scoped administrator's groups only, refuses tokens, and lets no one else confirm", async () => {
     const file = 'username,group\r\nsam.sales,sales\r\nsue.support,support\r\n';
     const preview = await upload(sales.agent, { kind: 'users' }, file);
@@ -202,6 +305,33 @@ describe('the import page (issue 13, SPEC A2)', () => {
     expect(confirmed.text).toMatch(/<td>late\.comer<\/td>\s*<td>Update<\/td>/);
     const user = await portal.services.users.findByUsername('late.comer');
     expect(user?.email).toBeNull();
+  });
+
+  it("derives a PSKC password's key without stopping the portal for other requests", async () => {
+    // 3,000,000 PBKDF2 rounds take more than a second here; the file allows up to 10,000,000.
+    const slow = fixture('rfc6030-figure7.pskc.xml').replace(
+      '<IterationCount>1000</IterationCount>',
+      '<IterationCount>3000000</IterationCount>',
+    );
+    const previews = await db().selectFrom('import_previews').selectAll().execute();
+    let last = performance.now();
+    let longest = 0;
+    const ticks = setInterval(() => {
+      const now = performance.now();
+      longest = Math.max(longest, now - last);
+      last = now;
+    }, 10);
+    const started = performance.now();
+    try {
+      const read = await upload(root.agent, { kind: 'tokens', password: 'qwerty', key: '' }, slow);
+      // The file's MAC was made with the key of 1000 rounds: this one does not open it.
+      expect(read.status).toBe(400);
+    } finally {
+      clearInterval(ticks);
+    }
+    expect(performance.now() - started).toBeGreaterThan(1000);
+    expect(longest).toBeLessThan(500);
+    expect(await db().selectFrom('import_previews').selectAll().execute()).toEqual(previews);
   });
 
   it('imports a PSKC file with its password, showing and logging neither the password nor a seed', async () => {

@@ -203,6 +203,39 @@ describe('security questions in the admin console (SPEC M6, A3)', () => {
     );
   });
 
+  it('keeps enough questions to enrol when two are retired at the same time', async () => {
+    const active = async () => (await rows()).filter((q) => q.language === 'nl' && q.active === 1);
+    const nl = (await active()).length;
+    await sendAdminForm(
+      root.agent,
+      '/admin/questions/counts',
+      { questionsToEnrol: String(nl - 1), questionsToAnswer: '2' },
+      303,
+    );
+    const [first, second] = await active();
+    const context = { actor: { kind: 'admin' as const, adminId: root.id }, clientIp: undefined };
+    const { questionsAdmin } = portal.services.mfa;
+    const outcomes = await Promise.all(
+      [first, second].map((q) =>
+        questionsAdmin.setRetired(
+          { ...context, language: 'en' },
+          { questionId: q?.id ?? '', retired: true },
+        ),
+      ),
+    );
+    expect(outcomes.map((o) => o.outcome).sort()).toEqual(['saved', 'too-few']);
+    expect((await active()).length).toBe(nl - 1);
+    for (const q of [first, second]) {
+      await sendAdminForm(root.agent, `/admin/questions/${q?.id ?? ''}/reinstate`, {}, 303);
+    }
+    await sendAdminForm(
+      root.agent,
+      '/admin/questions/counts',
+      { questionsToEnrol: '4', questionsToAnswer: '2' },
+      303,
+    );
+  });
+
   it('gives the localised 403 to an administrator without "manage settings" for every group', async () => {
     const before = JSON.stringify(await rows());
     const page = await scoped.agent.get('/admin/questions').expect(403);

@@ -217,6 +217,25 @@ describe('Portal settings in the admin console (SPEC A3, §5)', () => {
     await sendAdminForm(root, '/admin/settings/methods', formOf(methods, defaultSettings), 303);
   });
 
+  it('refuses more questions to answer than to enrol, as the questions page does', async () => {
+    const methods = settingGroups.find((g) => g.id === 'methods');
+    if (!methods) throw new Error('no such group');
+    const before = await savedState();
+    const fields = formOf(methods, await stored());
+    Object.assign(fields, { questionsToEnrol: '2', questionsToAnswer: '3' });
+    const refused = await sendAdminForm(root, '/admin/settings/methods', fields, 400);
+    expect(summaryOf(refused.text)).toEqual([
+      'Enter a whole number from 1 to 2, no more than the questions to enrol',
+    ]);
+    expect(await savedState()).toBe(before);
+    const cli = { actor: { kind: 'cli' as const }, clientIp: undefined, language: 'en' };
+    const { administration } = portal.services.mfa;
+    await expect(
+      administration.changeSetting(cli, { key: 'questionsToAnswer', value: '5' }),
+    ).resolves.toMatchObject({ outcome: 'invalid' });
+    expect(await savedState()).toBe(before);
+  });
+
   it('is in force on a second portal on the same database within seconds', async () => {
     const second = await createTestPortal({ DATABASE_URL: portal.config.DATABASE_URL });
     try {

@@ -915,6 +915,18 @@ export function createAdministrationService(deps: MfaServiceDependencies): Admin
             message: `questionsToEnrol must be at most ${await fewestActiveQuestions(db)}, the active questions of the language with the fewest.`,
           };
         }
+        // Never more questions asked than enrolled, or the questions are never offered (M6).
+        if (key === 'questionsToEnrol' || key === 'questionsToAnswer') {
+          const current = await settings.read();
+          const enrol = key === 'questionsToEnrol' ? Number(parsed) : current.questionsToEnrol;
+          const answer = key === 'questionsToAnswer' ? Number(parsed) : current.questionsToAnswer;
+          if (answer > enrol) {
+            return {
+              outcome: 'invalid',
+              message: `questionsToAnswer (${answer}) must be at most questionsToEnrol (${enrol}).`,
+            };
+          }
+        }
         await writeSettings(deps, context, { [key]: parsed });
         return { outcome: 'changed', value: formatSetting(parsed) };
       } catch (error) {

@@ -46,13 +46,18 @@ export interface EmailAdministration {
     enabled: boolean;
     templates: TemplateSummary[];
   }>;
-  /** A short message to the address typed, over the configured SMTP server, now. */
+  /**
+   * A short message to the address typed, over the configured SMTP server, now; at most
+   * `testMessagesPerHour` an hour per administrator and one at a time, so that the console is no
+   * relay for mail to anyone (SPEC S5).
+   */
   sendTest(
     context: Context,
     input: { to: string },
   ): Promise<
     | { outcome: 'sent' }
     | { outcome: 'email-off' }
+    | { outcome: 'too-many'; max: number }
     | { outcome: 'failed'; reason: string }
     | { outcome: 'invalid'; errors: FieldError[] }
   >;
@@ -75,6 +80,9 @@ export interface EmailAdministration {
   /** Back to the shipped text for that email and language. */
   resetTemplate(context: Context, input: { kind: string; language: string }): Promise<void>;
 }
+
+/** Test messages an administrator may send an hour (each one audited, as `email.test`). */
+export const testMessagesPerHour = 10;
 
 export function createEmailAdministration(deps: MfaServiceDependencies): EmailAdministration {
   const { db, users, audit, translate, logger } = deps;
@@ -137,6 +145,31 @@ export function createEmailAdministration(deps: MfaServiceDependencies): EmailAd
     };
   }
 
+  /** Administrators sending a test message now (in this process). */
+  const sending = new Set<string>();
+
+  async function sendTestTo(context: Context, address: string) {
+    const email = deps.email;
+    if (!email) return { outcome: 'email-off' as const };
+    const t = (key: string, values?: Record<string, unknown>) =>
+      translate(context.language, key, values);
+    try {
+      await email.send({
+        to: address,
+        language: context.language,
+        subject: t('adminEmail.test.subject'),
+        text: t('adminEmail.test.body', { server: `${smtp.host}:${smtp.port}` }),
+      });
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      logger.warn({ err: error }, 'test email failed');
+      await record(context, 'email.test', 'failure', `to ${address}: ${reason}`);
+      return { outcome: 'failed' as const, reason };
+    }
+    await record(context, 'email.test', 'success', `to ${address}`);
+    return { outcome: 'sent' as const };
+  }
+
   return {
     async overview(context) {
       await allowed(context);
@@ -161,23 +194,25 @@ export function createEmailAdministration(deps: MfaServiceDependencies): EmailAd
         return { outcome: 'invalid', errors: [{ field: 'to', message: 'adminEmail.errors.to' }] };
       }
       if (!deps.email) return { outcome: 'email-off' };
-      const t = (key: string, values?: Record<string, unknown>) =>
-        translate(context.language, key, values);
+      const admin = adminOf(context) ?? '';
+      // One at a time (taken before any await), then counted from the audit: every instance's.
+      if (sending.has(admin)) return { outcome: 'too-many', max: testMessagesPerHour };
+      sending.add(admin);
       try {
-        await deps.email.send({
-          to: address,
-          language: context.language,
-          subject: t('adminEmail.test.subject'),
-          text: t('adminEmail.test.body', { server: `${smtp.host}:${smtp.port}` }),
-        });
-      } catch (error) {
-        const reason = error instanceof Error ? error.message : String(error);
-        logger.warn({ err: error }, 'test email failed');
-        await record(context, 'email.test', 'failure', `to ${address}: ${reason}`);
-        return { outcome: 'failed', reason };
+        const sent = await db
+          .selectFrom('audit_events')
+          .select((eb) => eb.fn.countAll<number | string | bigint>().as('count'))
+          .where('type', '=', 'email.test')
+          .where('admin_id', '=', admin)
+          .where('occurred_at', '>', now() - 3600_000)
+          .executeTakeFirstOrThrow();
+        if (Number(sent.count) >= testMessagesPerHour) {
+          return { outcome: 'too-many', max: testMessagesPerHour };
+        }
+        return await sendTestTo(context, address);
+      } finally {
+        sending.delete(admin);
       }
-      await record(context, 'email.test', 'success', `to ${address}`);
-      return { outcome: 'sent' };
     },
 
     async template(context, input) {

@@ -10,7 +10,7 @@ import { adminOf, type Context } from '../context.ts';
 import { CsvError } from '../csv.ts';
 import { newImportedTokenRow } from '../imported-tokens.ts';
 import { maskPhone } from '../phone-numbers.ts';
-import { PskcError, type PskcKey } from '../pskc.ts';
+import { PskcError, unlockPskc, type PskcKey } from '../pskc.ts';
 import { open, seal } from '../secret-box.ts';
 import { readTokenFile, type ImportedToken } from '../token-import.ts';
 import { readUserFile, type ImportedUserFields } from '../user-import.ts';
@@ -357,8 +357,10 @@ export function createImportOperations(
 
     async importTokens(context, { text, apply, key, password }) {
       await administrators.authorise(context, 'import-users', 'everyone');
-      const given: PskcKey =
+      const typed: PskcKey =
         key !== undefined ? { key } : password !== undefined ? { password } : {};
+      // A password's key is derived off the event loop: the portal keeps serving meanwhile.
+      const given = await unlockPskc(text, typed);
       const file = readFile(() => readTokenFile(text, given));
       if ('unreadable' in file) return { outcome: 'unreadable', message: file.unreadable };
       const taken = await tokens.serialsTaken(

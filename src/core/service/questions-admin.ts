@@ -219,21 +219,32 @@ export function createQuestionsAdministration(
       await allowed(context);
       const before = await question(questionId);
       if (before.active === !retired) return { outcome: 'saved' };
-      if (retired) {
-        const needed = (await settings.read()).questionsToEnrol;
-        const active = (await createQuestionsRepository(db).forLanguage(before.language)).length;
-        if (active - 1 < needed) return { outcome: 'too-few', needed };
-      }
-      await db.transaction().execute(async (trx) => {
-        await createQuestionsRepository(trx).setActive(questionId, !retired);
+      const needed = (await settings.read()).questionsToEnrol;
+      return db.transaction().execute(async (trx) => {
+        const repository = createQuestionsRepository(trx);
+        if (retired) {
+          // The language's active questions locked first (PostgreSQL; SQLite runs one
+          // transaction at a time) and counted after: of two retirements at once, the second
+          // counts what the first left, and neither can leave fewer than "questions to enrol".
+          await trx
+            .updateTable('security_questions')
+            .set((eb) => ({ active: eb.ref('active') }))
+            .where('language', '=', before.language)
+            .where('active', '=', 1)
+            .execute();
+          const active = await repository.forLanguage(before.language);
+          if (!active.some((q) => q.id === questionId)) return { outcome: 'saved' as const };
+          if (active.length - 1 < needed) return { outcome: 'too-few' as const, needed };
+        }
+        await repository.setActive(questionId, !retired);
         await record(
           trx,
           context,
           retired ? 'questions.retired' : 'questions.reinstated',
           `${before.language} ${questionId}: ${before.text}`,
         );
+        return { outcome: 'saved' as const };
       });
-      return { outcome: 'saved' };
     },
 
     async changeCounts(context, input) {

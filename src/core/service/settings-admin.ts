@@ -172,6 +172,21 @@ export function createSettingsAdminService(deps: SettingsAdminDependencies): Set
           });
         }
       }
+      // The second step never asks more questions than a user enrolled, as on the questions page
+      // (else the questions are never offered: SPEC M6).
+      const toAnswer = parsed.questionsToAnswer;
+      if (typeof toAnswer === 'number' || typeof toEnrol === 'number') {
+        const current = await deps.settings.read();
+        const enrol = typeof toEnrol === 'number' ? toEnrol : current.questionsToEnrol;
+        const answer = typeof toAnswer === 'number' ? toAnswer : current.questionsToAnswer;
+        if (answer > enrol) {
+          errors.push({
+            field: typeof toAnswer === 'number' ? 'questionsToAnswer' : 'questionsToEnrol',
+            message: 'adminQuestions.errors.toAnswer',
+            values: { min: questionCountBounds.min, max: enrol },
+          });
+        }
+      }
       if (errors.length > 0) return { outcome: 'invalid', errors };
       const changes = await writeSettings(deps, context, parsed as Partial<PortalSettings>);
       return { outcome: 'saved', changed: changes.map((change) => change.key) };

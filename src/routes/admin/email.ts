@@ -51,12 +51,15 @@ export function adminEmailRoutes(services: Services): Router {
     await renderOverview(res, 200);
   });
 
-  // Administrator with "manage settings" for every group: one message to the address typed.
+  // Administrator with "manage settings" for every group: one message to the address typed, a
+  // few an hour (429 beyond).
   router.post('/admin/email/test', async (req, res) => {
     const form = readForm(req.body, ['to'] as const);
     const sent = await emailAdmin.sendTest(adminContextOf(res), form);
     if (sent.outcome === 'invalid') {
       await renderOverview(res, 400, { errors: sent.errors, to: form.to });
+    } else if (sent.outcome === 'too-many') {
+      await renderOverview(res, 429, { problem: 'adminEmail.test.tooMany', to: form.to });
     } else if (sent.outcome === 'email-off') {
       await renderOverview(res, 409, { problem: 'adminEmail.test.off', to: form.to });
     } else if (sent.outcome === 'failed') {
