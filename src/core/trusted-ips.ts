@@ -15,7 +15,7 @@ function family(address: string): 'ipv4' | 'ipv6' {
  * ::ffff:192.0.2.1, which is 192.0.2.1.
  */
 export function plainAddress(address: string): string {
-  return address.startsWith('::ffff:') && isIP(address.slice(7)) === 4 ? address.slice(7) : address;
+  return /^::ffff:/i.test(address) && isIP(address.slice(7)) === 4 ? address.slice(7) : address;
 }
 
 /**
