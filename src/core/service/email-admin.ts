@@ -1,4 +1,5 @@
 import { createAdminGrantsRepository } from '../../data/admin-grants-repository.ts';
+import { noUser } from '../../data/audit-repository.ts';
 import { createEmailTemplatesRepository } from '../../data/email-templates-repository.ts';
 import type { SmtpState } from '../../providers/email.ts';
 import { createAdministrators } from '../administrators.ts';
@@ -104,11 +105,7 @@ export function createEmailAdministration(deps: MfaServiceDependencies): EmailAd
       type,
       result,
       reason: reason.slice(0, 1000),
-      user_id: null,
-      username: null,
-      display_name: null,
-      email: null,
-      phone: null,
+      ...noUser,
       device: null,
       method: null,
       client_ip: context.clientIp ?? null,

@@ -1,5 +1,5 @@
 import { createAdminGrantsRepository } from '../../data/admin-grants-repository.ts';
-import { createAuditRepository } from '../../data/audit-repository.ts';
+import { createAuditRepository, noUser } from '../../data/audit-repository.ts';
 import { createQuestionsRepository } from '../../data/questions-repository.ts';
 import type { Db } from '../../data/schema.ts';
 import { createAdministrators } from '../administrators.ts';
@@ -101,11 +101,7 @@ export function createQuestionsAdministration(
         type,
         result: 'success',
         reason: reason.slice(0, 1000),
-        user_id: null,
-        username: null,
-        display_name: null,
-        email: null,
-        phone: null,
+        ...noUser,
         device: null,
         method: null,
         client_ip: context.clientIp ?? null,
