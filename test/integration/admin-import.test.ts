@@ -308,10 +308,10 @@ describe('the import page (issue 13, SPEC A2)', () => {
   });
 
   it("derives a PSKC password's key without stopping the portal for other requests", async () => {
-    // 3,000,000 PBKDF2 rounds take more than a second here; the file allows up to 10,000,000.
+    // The most PBKDF2 rounds a file may ask for: a second or more, even on a fast machine.
     const slow = fixture('rfc6030-figure7.pskc.xml').replace(
       '<IterationCount>1000</IterationCount>',
-      '<IterationCount>3000000</IterationCount>',
+      '<IterationCount>10000000</IterationCount>',
     );
     const previews = await db().selectFrom('import_previews').selectAll().execute();
     let last = performance.now();
@@ -329,8 +329,10 @@ describe('the import page (issue 13, SPEC A2)', () => {
     } finally {
       clearInterval(ticks);
     }
-    expect(performance.now() - started).toBeGreaterThan(1000);
-    expect(longest).toBeLessThan(500);
+    // Derived on the main thread, the longest pause would be the whole derivation.
+    const took = performance.now() - started;
+    expect(took).toBeGreaterThan(300);
+    expect(longest).toBeLessThan(Math.min(500, took / 2));
     expect(await db().selectFrom('import_previews').selectAll().execute()).toEqual(previews);
   });
 
